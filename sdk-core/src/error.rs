@@ -1,0 +1,129 @@
+//! The one error type of the core, with stable codes for every boundary.
+//!
+//! Each module owns a precise error enum (`ContentError`, `PaddingError`, ...); [`Error`]
+//! gathers them so that shells map errors once. [`ErrorCode`] values are part of the public
+//! ABI: never renumber one, only add.
+
+use crate::attachment::AttachmentError;
+use crate::content::ContentError;
+use crate::identity::IdentityError;
+use crate::padding::PaddingError;
+use crate::qr::QrError;
+use crate::safety::SafetyError;
+use crate::store::StoreError;
+
+/// Every failure the core reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A content frame could not be encoded or decoded.
+    #[error(transparent)]
+    Content(#[from] ContentError),
+    /// A packet's padding is malformed, or content does not fit one packet.
+    #[error(transparent)]
+    Padding(#[from] PaddingError),
+    /// An attachment failed to encrypt, decrypt or verify.
+    #[error(transparent)]
+    Attachment(#[from] AttachmentError),
+    /// A safety number could not be computed or compared.
+    #[error(transparent)]
+    Safety(#[from] SafetyError),
+    /// A QR code could not be rendered.
+    #[error(transparent)]
+    Qr(#[from] QrError),
+    /// An identity could not be parsed, generated or loaded.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The store failed to read or write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sealed message's sender certificate is forged, expired or inconsistent: it proves
+    /// nothing about who sent it, so the message was not decrypted.
+    #[error("untrusted sealed sender: {0}")]
+    UntrustedSender(String),
+    /// A valid sealed message arrived from an identity key other than the one trusted for
+    /// this contact: a stranger holding the queue's send capability, or the contact's key
+    /// changed. Nothing was decrypted; the user must accept the new key first.
+    #[error("the sender's identity key is not the key trusted for this contact")]
+    IdentityKeyChanged {
+        /// The key the contact is trusted with.
+        trusted: Box<libsignal_protocol::IdentityKey>,
+        /// The key the message's certificate presents.
+        presented: Box<libsignal_protocol::IdentityKey>,
+    },
+    /// This ciphertext was already decrypted once (a replay or a duplicate delivery).
+    #[error("message already received (duplicate or replay)")]
+    Duplicate,
+    /// There is no session with this contact yet.
+    #[error("no session with this contact")]
+    NoSession,
+    /// A session start was refused: the bundle lacks the post-quantum (Kyber) prekey, or a
+    /// signature on it is wrong.
+    #[error("invalid prekey bundle: {0}")]
+    InvalidBundle(String),
+    /// The ciphertext is malformed or failed authentication.
+    #[error("invalid ciphertext: {0}")]
+    InvalidCiphertext(String),
+    /// Any other failure inside libsignal, with its message.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+/// Stable numeric codes, one per class of [`Error`], shared by every boundary (C, UniFFI,
+/// wasm). Codes never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// Malformed or unsupported content frame.
+    Content = 10,
+    /// Malformed padding, or content too large for one packet.
+    Padding = 11,
+    /// Attachment failure (including tampering or truncation).
+    Attachment = 12,
+    /// Safety number failure.
+    Safety = 13,
+    /// QR rendering failure.
+    Qr = 14,
+    /// Identity parse or load failure.
+    Identity = 15,
+    /// Store failure.
+    Store = 16,
+    /// Untrusted sealed-sender certificate.
+    UntrustedSender = 20,
+    /// Identity key differs from the trusted one.
+    IdentityKeyChanged = 21,
+    /// Duplicate or replayed message.
+    Duplicate = 22,
+    /// No session with this contact.
+    NoSession = 23,
+    /// Invalid prekey bundle.
+    InvalidBundle = 24,
+    /// Invalid ciphertext.
+    InvalidCiphertext = 25,
+    /// Other protocol failure.
+    Protocol = 26,
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Content(_) => ErrorCode::Content,
+            Error::Padding(_) => ErrorCode::Padding,
+            Error::Attachment(_) => ErrorCode::Attachment,
+            Error::Safety(_) => ErrorCode::Safety,
+            Error::Qr(_) => ErrorCode::Qr,
+            Error::Identity(_) => ErrorCode::Identity,
+            Error::Store(_) => ErrorCode::Store,
+            Error::UntrustedSender(_) => ErrorCode::UntrustedSender,
+            Error::IdentityKeyChanged { .. } => ErrorCode::IdentityKeyChanged,
+            Error::Duplicate => ErrorCode::Duplicate,
+            Error::NoSession => ErrorCode::NoSession,
+            Error::InvalidBundle(_) => ErrorCode::InvalidBundle,
+            Error::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
+            Error::Protocol(_) => ErrorCode::Protocol,
+        }
+    }
+}
+
+/// The result type of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! `sotto-core`: every piece of Sotto that touches keys, ciphertext or wire formats.
+//!
+//! The shells (C ABI, UniFFI, wasm, relay, examples) are thin consumers of this crate; none
+//! of them contains protocol or cryptographic logic. See `docs/ARCHITECTURE.md` for the
+//! layers and `docs/PROTOCOL.md` for the exact formats.
+
+pub mod attachment;
+pub mod content;
+pub mod error;
+pub mod identity;
+pub mod padding;
+pub mod prekeys;
+pub mod qr;
+pub mod safety;
+pub mod sealed;
+pub mod session;
+pub mod store;
+
+pub use error::{Error, ErrorCode};

@@ -1,0 +1,5 @@
+//! (being written)
+
+/// Errors of this module (being written).
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {}

@@ -10,6 +10,7 @@ pub mod error;
 pub mod identity;
 pub mod padding;
 pub mod prekeys;
+mod proto;
 pub mod qr;
 pub mod safety;
 pub mod sealed;

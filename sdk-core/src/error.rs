@@ -127,3 +127,45 @@ impl Error {
 
 /// The result type of the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<libsignal_protocol::SignalProtocolError> for Error {
+    /// Maps libsignal's errors to the classes callers act on; the message keeps the detail.
+    fn from(e: libsignal_protocol::SignalProtocolError) -> Self {
+        use libsignal_protocol::SignalProtocolError as E;
+        match e {
+            E::DuplicatedMessage(..) => Error::Duplicate,
+            E::SessionNotFound(_) => Error::NoSession,
+            E::SignatureValidationFailed => {
+                Error::InvalidBundle("a prekey signature does not verify".into())
+            }
+            E::ApplicationCallbackError(_, source) => {
+                let source: &(dyn std::error::Error + 'static) = &*source;
+                match source.downcast_ref::<crate::store::StoreError>() {
+                    Some(store_error) => Error::Store(store_error.clone()),
+                    None => Error::Protocol(source.to_string()),
+                }
+            }
+            E::InvalidProtobufEncoding
+            | E::CiphertextMessageTooShort(_)
+            | E::LegacyCiphertextVersion(_)
+            | E::UnrecognizedCiphertextVersion(_)
+            | E::UnrecognizedMessageVersion(_)
+            | E::NoKeyTypeIdentifier
+            | E::BadKeyType(_)
+            | E::BadKeyLength(..)
+            | E::InvalidPreKeyId
+            | E::InvalidSignedPreKeyId
+            | E::InvalidKyberPreKeyId
+            | E::InvalidMacKeyLength(_)
+            | E::InvalidMessage(..)
+            | E::InvalidSealedSenderMessage(_)
+            | E::UnknownSealedSenderVersion(_)
+            | E::UnknownSealedSenderServerCertificateId(_)
+            | E::BadKEMKeyType(_)
+            | E::WrongKEMKeyType(..)
+            | E::BadKEMKeyLength(..)
+            | E::BadKEMCiphertextLength(..) => Error::InvalidCiphertext(e.to_string()),
+            other => Error::Protocol(other.to_string()),
+        }
+    }
+}

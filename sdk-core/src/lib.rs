@@ -6,15 +6,19 @@
 
 pub mod attachment;
 pub mod content;
+pub mod conversation;
 pub mod error;
 pub mod identity;
 pub mod padding;
 pub mod prekeys;
+pub mod profile;
 mod proto;
 pub mod qr;
 pub mod safety;
 pub mod sealed;
-pub mod session;
+mod session;
 pub mod store;
 
-pub use error::{Error, ErrorCode};
+pub use error::{Error, ErrorCode, Result};
+pub use identity::{Identity, PublicIdentity};
+pub use profile::Profile;

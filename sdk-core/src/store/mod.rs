@@ -1,5 +1,97 @@
-//! (being written)
+//! Persistence behind one small trait, so every backend (memory, SQLCipher, IndexedDB)
+//! behaves the same.
+//!
+//! Design:
+//! - Records are opaque bytes: libsignal serializes its own state, so a backend stores blobs
+//!   by key and never parses protocol structures.
+//! - Reads are individual calls; writes are gathered into one [`ChangeSet`] and applied by
+//!   [`Store::apply`] atomically. A received message (ratchet state, one-time prekey
+//!   removal, ...) therefore lands entirely or not at all, and a failed decryption writes
+//!   nothing. SQLCipher maps `apply` to one transaction, IndexedDB to one IDB transaction.
+//! - Every method takes `&self`: backends use interior mutability, which lets the libsignal
+//!   adapter ([`SignalStore`]) hand the same store to libsignal as several trait objects.
+//! - Methods are `async` (without `Send`) for IndexedDB in the browser; synchronous
+//!   backends simply return ready futures.
 
-/// Errors of this module (being written).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {}
+mod changes;
+mod memory;
+mod signal;
+
+pub use changes::{ChangeSet, KyberBaseKeyUse};
+pub use memory::MemoryStore;
+pub use signal::SignalStore;
+
+use async_trait::async_trait;
+
+/// A failure of the storage backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not read or write (I/O, database error, closed handle).
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    /// A stored record is unreadable: the store is damaged or was written by a newer version.
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    /// The profile has no identity yet.
+    #[error("this store holds no identity; create a profile first")]
+    NoIdentity,
+    /// The store already holds an identity; refusing to overwrite it.
+    #[error("this store already holds an identity")]
+    IdentityExists,
+}
+
+/// The local identity as stored: libsignal's serialized identity key pair, the libsignal
+/// registration id and the optional display name the user chose.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdentityRecord {
+    /// `IdentityKeyPair::serialize()` output (holds the private key).
+    pub key_pair: Vec<u8>,
+    /// libsignal registration id (random, 14 bits).
+    pub registration_id: u32,
+    /// Local label, never sent anywhere by the core.
+    pub display_name: Option<String>,
+}
+
+impl std::fmt::Debug for IdentityRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityRecord")
+            .field("key_pair", &"<secret>")
+            .field("registration_id", &self.registration_id)
+            .field("display_name", &self.display_name)
+            .finish()
+    }
+}
+
+impl Drop for IdentityRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key_pair);
+    }
+}
+
+/// The storage backend of one profile. See the module documentation for the contract.
+#[async_trait(?Send)]
+pub trait Store {
+    /// The local identity, if the profile has one.
+    async fn load_identity(&self) -> Result<Option<IdentityRecord>, StoreError>;
+    /// The identity key trusted for a remote address (libsignal `ProtocolAddress` string).
+    async fn load_remote_identity(&self, address: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The serialized libsignal session with a remote address.
+    async fn load_session(&self, address: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A one-time EC prekey record.
+    async fn load_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A signed EC prekey record.
+    async fn load_signed_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A Kyber (ML-KEM 1024) prekey record.
+    async fn load_kyber_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Ids of all stored one-time EC prekeys, ascending.
+    async fn pre_key_ids(&self) -> Result<Vec<u32>, StoreError>;
+    /// Ids of all stored signed prekeys, ascending.
+    async fn signed_pre_key_ids(&self) -> Result<Vec<u32>, StoreError>;
+    /// Ids of all stored Kyber prekeys, ascending.
+    async fn kyber_pre_key_ids(&self) -> Result<Vec<u32>, StoreError>;
+    /// Whether this base key was already used with this Kyber/signed prekey pair (a replayed
+    /// first message).
+    async fn kyber_base_key_seen(&self, used: &KyberBaseKeyUse) -> Result<bool, StoreError>;
+    /// Applies every change atomically: afterwards all of them are visible, or none is.
+    async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError>;
+}

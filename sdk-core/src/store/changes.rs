@@ -1,0 +1,50 @@
+//! A batch of writes that a [`Store`](super::Store) applies atomically.
+
+use std::collections::BTreeMap;
+
+use super::IdentityRecord;
+
+/// One use of a Kyber prekey by a PQXDH initiator, remembered so that a replayed first
+/// message (same base key) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KyberBaseKeyUse {
+    /// Kyber prekey id.
+    pub kyber_pre_key_id: u32,
+    /// Signed EC prekey id used alongside it.
+    pub signed_pre_key_id: u32,
+    /// The initiator's serialized base (ephemeral) key.
+    pub base_key: Vec<u8>,
+}
+
+/// Writes gathered during one logical step (a session start, a received message, a key
+/// rotation). `Some(bytes)` stores a record, `None` deletes it.
+#[derive(Debug, Default, Clone)]
+pub struct ChangeSet {
+    /// New local identity (profile creation or display-name change).
+    pub identity: Option<IdentityRecord>,
+    /// Trusted remote identity keys by address.
+    pub remote_identities: BTreeMap<String, Vec<u8>>,
+    /// Sessions by address.
+    pub sessions: BTreeMap<String, Vec<u8>>,
+    /// One-time EC prekeys.
+    pub pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
+    /// Signed EC prekeys.
+    pub signed_pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
+    /// Kyber prekeys.
+    pub kyber_pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
+    /// Kyber base-key uses to remember.
+    pub kyber_base_keys: Vec<KyberBaseKeyUse>,
+}
+
+impl ChangeSet {
+    /// Whether applying this set would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.identity.is_none()
+            && self.remote_identities.is_empty()
+            && self.sessions.is_empty()
+            && self.pre_keys.is_empty()
+            && self.signed_pre_keys.is_empty()
+            && self.kyber_pre_keys.is_empty()
+            && self.kyber_base_keys.is_empty()
+    }
+}

@@ -1,0 +1,107 @@
+//! The in-memory [`Store`]: for tests, ephemeral profiles and as the reference behaviour
+//! that every persistent backend must match.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{ChangeSet, IdentityRecord, KyberBaseKeyUse, Store, StoreError};
+
+#[derive(Default)]
+struct State {
+    identity: Option<IdentityRecord>,
+    remote_identities: BTreeMap<String, Vec<u8>>,
+    sessions: BTreeMap<String, Vec<u8>>,
+    pre_keys: BTreeMap<u32, Vec<u8>>,
+    signed_pre_keys: BTreeMap<u32, Vec<u8>>,
+    kyber_pre_keys: BTreeMap<u32, Vec<u8>>,
+    kyber_base_keys: BTreeSet<KyberBaseKeyUse>,
+}
+
+/// A store that keeps everything in process memory and forgets it on drop.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> Result<T, StoreError> {
+        let mut guard = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
+        Ok(f(&mut guard))
+    }
+}
+
+fn put(map: &mut BTreeMap<u32, Vec<u8>>, changes: BTreeMap<u32, Option<Vec<u8>>>) {
+    for (id, record) in changes {
+        match record {
+            Some(bytes) => map.insert(id, bytes),
+            None => map.remove(&id),
+        };
+    }
+}
+
+#[async_trait(?Send)]
+impl Store for MemoryStore {
+    async fn load_identity(&self) -> Result<Option<IdentityRecord>, StoreError> {
+        self.with(|s| s.identity.clone())
+    }
+
+    async fn load_remote_identity(&self, address: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.remote_identities.get(address).cloned())
+    }
+
+    async fn load_session(&self, address: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.sessions.get(address).cloned())
+    }
+
+    async fn load_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.pre_keys.get(&id).cloned())
+    }
+
+    async fn load_signed_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.signed_pre_keys.get(&id).cloned())
+    }
+
+    async fn load_kyber_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.kyber_pre_keys.get(&id).cloned())
+    }
+
+    async fn pre_key_ids(&self) -> Result<Vec<u32>, StoreError> {
+        self.with(|s| s.pre_keys.keys().copied().collect())
+    }
+
+    async fn signed_pre_key_ids(&self) -> Result<Vec<u32>, StoreError> {
+        self.with(|s| s.signed_pre_keys.keys().copied().collect())
+    }
+
+    async fn kyber_pre_key_ids(&self) -> Result<Vec<u32>, StoreError> {
+        self.with(|s| s.kyber_pre_keys.keys().copied().collect())
+    }
+
+    async fn kyber_base_key_seen(&self, used: &KyberBaseKeyUse) -> Result<bool, StoreError> {
+        self.with(|s| s.kyber_base_keys.contains(used))
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some(identity) = changes.identity {
+                s.identity = Some(identity);
+            }
+            s.remote_identities.extend(changes.remote_identities);
+            s.sessions.extend(changes.sessions);
+            put(&mut s.pre_keys, changes.pre_keys);
+            put(&mut s.signed_pre_keys, changes.signed_pre_keys);
+            put(&mut s.kyber_pre_keys, changes.kyber_pre_keys);
+            s.kyber_base_keys.extend(changes.kyber_base_keys);
+        })
+    }
+}

@@ -1,5 +1,0 @@
-//! (being written)
-
-/// Errors of this module (being written).
-#[derive(Debug, thiserror::Error)]
-pub enum ContentError {}

@@ -1,0 +1,130 @@
+//! Conversion between [`Content`] and the generated protobuf `Frame`.
+//!
+//! Reading checks what the Rust types themselves guarantee (version, message id length, a
+//! body, attachment pointers, receipt kinds and ids); the remaining rules live in
+//! `rules.rs`.
+
+use super::{
+    Body, BodyKind, ContactAccept, Content, ContentError, FRAME_VERSION, File, Image, MessageId,
+    Receipt, ReceiptKind, VoiceClip,
+};
+use crate::attachment::AttachmentPointer;
+use crate::proto;
+use crate::proto::frame::Body as WireBody;
+use crate::proto::receipt::Kind as WireReceiptKind;
+
+/// The frame for `content`, as written on the wire.
+pub(super) fn to_frame(content: &Content) -> proto::Frame {
+    let body = match &content.body {
+        Body::Text(text) => WireBody::Text(proto::Text { body: text.clone() }),
+        Body::Image(image) => WireBody::Image(proto::Image {
+            mime: image.mime.clone(),
+            width: image.width,
+            height: image.height,
+            thumbnail: image.thumbnail.clone(),
+            attachment: Some(image.attachment.to_proto()),
+        }),
+        Body::File(file) => WireBody::File(proto::File {
+            name: file.name.clone(),
+            mime: file.mime.clone(),
+            size: file.size,
+            attachment: Some(file.attachment.to_proto()),
+        }),
+        Body::VoiceClip(clip) => WireBody::VoiceClip(proto::VoiceClip {
+            duration_ms: clip.duration_ms,
+            codec: clip.codec.clone(),
+            waveform: clip.waveform.clone(),
+            attachment: Some(clip.attachment.to_proto()),
+        }),
+        Body::Receipt(receipt) => WireBody::Receipt(proto::Receipt {
+            kind: match receipt.kind {
+                ReceiptKind::Delivered => WireReceiptKind::Delivered,
+                ReceiptKind::Read => WireReceiptKind::Read,
+            }
+            .into(),
+            message_ids: receipt
+                .message_ids
+                .iter()
+                .map(|id| id.as_bytes().to_vec())
+                .collect(),
+        }),
+        Body::ContactAccept(accept) => WireBody::ContactAccept(proto::ContactAccept {
+            display_name: accept.display_name.clone(),
+        }),
+    };
+    proto::Frame {
+        version: FRAME_VERSION,
+        message_id: content.id.as_bytes().to_vec(),
+        sequence: content.sequence,
+        timestamp_ms: content.timestamp_ms,
+        body: Some(body),
+    }
+}
+
+/// The content of a decoded frame, after the structural checks.
+pub(super) fn from_frame(frame: proto::Frame) -> Result<Content, ContentError> {
+    if frame.version != FRAME_VERSION {
+        return Err(ContentError::UnsupportedVersion(frame.version));
+    }
+    let id = MessageId::try_from(frame.message_id.as_slice())?;
+    let body = match frame.body.ok_or(ContentError::MissingBody)? {
+        WireBody::Text(text) => Body::Text(text.body),
+        WireBody::Image(image) => Body::Image(Image {
+            mime: image.mime,
+            width: image.width,
+            height: image.height,
+            thumbnail: image.thumbnail,
+            attachment: pointer(image.attachment, BodyKind::Image)?,
+        }),
+        WireBody::File(file) => Body::File(File {
+            name: file.name,
+            mime: file.mime,
+            size: file.size,
+            attachment: pointer(file.attachment, BodyKind::File)?,
+        }),
+        WireBody::VoiceClip(clip) => Body::VoiceClip(VoiceClip {
+            duration_ms: clip.duration_ms,
+            codec: clip.codec,
+            waveform: clip.waveform,
+            attachment: pointer(clip.attachment, BodyKind::VoiceClip)?,
+        }),
+        WireBody::Receipt(receipt) => Body::Receipt(Receipt {
+            kind: match WireReceiptKind::try_from(receipt.kind) {
+                Ok(WireReceiptKind::Delivered) => ReceiptKind::Delivered,
+                Ok(WireReceiptKind::Read) => ReceiptKind::Read,
+                Err(_) => return Err(ContentError::UnknownReceiptKind(receipt.kind)),
+            },
+            message_ids: receipt
+                .message_ids
+                .iter()
+                .enumerate()
+                .map(|(index, bytes)| {
+                    MessageId::try_from(bytes.as_slice()).map_err(|_| {
+                        ContentError::InvalidReceiptId {
+                            index,
+                            len: bytes.len(),
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        }),
+        WireBody::ContactAccept(accept) => Body::ContactAccept(ContactAccept {
+            display_name: accept.display_name,
+        }),
+    };
+    Ok(Content {
+        id,
+        sequence: frame.sequence,
+        timestamp_ms: frame.timestamp_ms,
+        body,
+    })
+}
+
+/// The validated pointer of an image, file or voice clip, which must have one.
+fn pointer(
+    wire: Option<proto::AttachmentPointer>,
+    kind: BodyKind,
+) -> Result<AttachmentPointer, ContentError> {
+    let wire = wire.ok_or(ContentError::MissingAttachment(kind))?;
+    AttachmentPointer::from_proto(wire).map_err(ContentError::InvalidAttachment)
+}

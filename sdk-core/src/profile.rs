@@ -47,7 +47,7 @@ impl<S: Store> Profile<S> {
     }
 
     /// Opens the profile a store already holds.
-    pub async fn open(store: S) -> Result<Self> {
+    pub async fn load(store: S) -> Result<Self> {
         let identity = Identity::load(&store).await?;
         Ok(Self {
             store,
@@ -129,9 +129,9 @@ impl<S: Store> Profile<S> {
     }
 
     /// Turns `content` for `peer` into one packet of exactly
-    /// [`padding::PACKET_PAYLOAD_SIZE`] bytes. Content too large for a packet is a
-    /// [`PaddingError::TooLarge`](crate::padding::PaddingError::TooLarge) error (send it as
-    /// an attachment) and consumes no ratchet step.
+    /// [`padding::PACKET_PAYLOAD_SIZE`] bytes. Content is validated first: content too large
+    /// for a packet is a [`ContentError`](crate::content::ContentError) that says to send it
+    /// as an attachment, and consumes no ratchet step.
     pub async fn seal<R: Rng + CryptoRng>(
         &mut self,
         peer: &PublicIdentity,
@@ -139,6 +139,7 @@ impl<S: Store> Profile<S> {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
+        content.validate()?;
         let certificate = self.certificate_for(now, rng)?;
         let view = self.view();
         let ciphertext = session::encrypt(&view, peer, &content.encode(), now, rng).await?;

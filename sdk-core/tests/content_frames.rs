@@ -419,10 +419,10 @@ fn garbage_is_refused() {
 
 #[test]
 fn an_oversized_input_is_refused_before_parsing() {
-    let bytes = vec![0u8; MAX_FRAME_BYTES + 1];
+    let bytes = vec![0u8; sotto_core::padding::MAX_SEALED_SIZE + 1];
     match refused(Content::decode(&bytes)) {
         ContentError::FrameTooLarge { size, max } => {
-            assert_eq!((size, max), (MAX_FRAME_BYTES + 1, MAX_FRAME_BYTES));
+            assert_eq!((size, max), (sotto_core::padding::MAX_SEALED_SIZE + 1, sotto_core::padding::MAX_SEALED_SIZE));
         }
         other => panic!("{other:?}"),
     }
@@ -958,7 +958,7 @@ fn errors_say_which_rule_was_broken() {
     })));
     assert_eq!(
         error.to_string(),
-        "text of 2049 bytes exceeds the 2048-byte limit; send longer text as a file"
+        "text of 1537 bytes exceeds the 1536-byte limit; send longer text as a file attachment"
     );
     let error = refused(decode_body(WireBody::Image(wire::Image {
         attachment: None,

@@ -1,2 +1,344 @@
-//! The core demo: two parties in one process (filled in below).
-fn main() {}
+//! The core demo: Alice and Bob meet, exchange text, an image, a file and a voice clip, and
+//! compare safety numbers — all through `sotto-core`, in one process, with no network yet
+//! (the relay issue puts relays between them).
+//!
+//! Run it with `scripts/demo`.
+
+use std::io::Cursor;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_executor::block_on;
+use sotto_core::attachment::{self, AttachmentPointer, CHUNK_SIZE, ChunkSize, Progress};
+use sotto_core::content::{Body, Content, File, Image, ReceiptKind, VoiceClip};
+use sotto_core::conversation::{Arrival, IncomingOrder, OutgoingSequence};
+use sotto_core::padding::PACKET_PAYLOAD_SIZE;
+use sotto_core::safety::{Comparison, SafetyNumber};
+use sotto_core::store::MemoryStore;
+use sotto_core::{Error, Profile, PublicIdentity};
+
+/// One side of the conversation.
+struct Person {
+    name: &'static str,
+    profile: Profile<MemoryStore>,
+    sequence: OutgoingSequence,
+    order: IncomingOrder,
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+fn now_ms() -> u64 {
+    now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Person {
+    fn create(name: &'static str) -> Result<Self, Error> {
+        let profile = block_on(Profile::create(
+            MemoryStore::new(),
+            Some(name.into()),
+            now(),
+            &mut rand::rng(),
+        ))?;
+        Ok(Self {
+            name,
+            profile,
+            sequence: OutgoingSequence::default(),
+            order: IncomingOrder::default(),
+        })
+    }
+
+    fn public(&self) -> PublicIdentity {
+        self.profile.identity().public()
+    }
+
+    /// Seals `body` for `to` and returns the packet that would go on the wire.
+    fn send(&mut self, to: &Person, body: Body) -> Result<(Content, Vec<u8>), Error> {
+        let content = Content::new(self.sequence.take(), now_ms(), body);
+        content.validate()?;
+        let packet = block_on(self.profile.seal(&to.public(), &content, now(), &mut rand::rng()))?;
+        Ok((content, packet))
+    }
+
+    /// Opens a packet from `from` and returns the messages now ready to show.
+    fn receive(&mut self, from: &Person, packet: &[u8]) -> Result<Vec<Content>, Error> {
+        let content = block_on(self.profile.open(&from.public(), packet, now(), &mut rand::rng()))?;
+        Ok(match self.order.accept(content) {
+            Arrival::Ready(ready) => ready,
+            Arrival::Held | Arrival::Duplicate => Vec::new(),
+        })
+    }
+}
+
+/// Encrypts an attachment in memory and reports progress in 10% steps.
+fn encrypt_attachment(label: &str, data: &[u8]) -> Result<(AttachmentPointer, Vec<u8>), Error> {
+    let mut ciphertext = Vec::new();
+    let mut last_decile = None;
+    let total = data.len() as u64;
+    let pointer = attachment::encrypt(
+        Cursor::new(data),
+        &mut ciphertext,
+        ChunkSize::new(CHUNK_SIZE)?,
+        &mut |p: Progress| report(label, "encrypt", p.done, total, &mut last_decile),
+    )?;
+    Ok((pointer, ciphertext))
+}
+
+fn decrypt_attachment(label: &str, pointer: &AttachmentPointer, ciphertext: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut plaintext = Vec::new();
+    let mut last_decile = None;
+    let total = pointer.plaintext_size();
+    attachment::decrypt(
+        Cursor::new(ciphertext),
+        &mut plaintext,
+        pointer,
+        &mut |p: Progress| report(label, "decrypt", p.done, total, &mut last_decile),
+    )?;
+    Ok(plaintext)
+}
+
+fn report(label: &str, what: &str, done: u64, total: u64, last: &mut Option<u64>) {
+    let decile = if total == 0 { 10 } else { done * 10 / total };
+    if *last != Some(decile) && (decile == 10 || decile % 5 == 0) {
+        println!("      {label}: {what} {:>3}% ({done}/{total} bytes)", decile * 10);
+        *last = Some(decile);
+    }
+}
+
+/// A small gradient picture as a real PNG.
+fn sample_png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut pixels = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            pixels.extend([(x * 255 / width) as u8, (y * 255 / height) as u8, 160]);
+        }
+    }
+    if let Ok(mut writer) = encoder.write_header() {
+        let _ = writer.write_image_data(&pixels);
+    }
+    out
+}
+
+/// Two seconds of a 440 Hz tone as 16-bit mono PCM in a WAV container, and its waveform.
+fn sample_voice_clip() -> (Vec<u8>, Vec<u8>) {
+    let rate = 16_000u32;
+    let samples: Vec<i16> = (0..rate * 2)
+        .map(|n| {
+            let t = n as f32 / rate as f32;
+            let envelope = (std::f32::consts::PI * t / 2.0).sin();
+            (envelope * 12_000.0 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()) as i16
+        })
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend(b"RIFF");
+    wav.extend((36 + data_len).to_le_bytes());
+    wav.extend(b"WAVEfmt ");
+    wav.extend(16u32.to_le_bytes());
+    wav.extend(1u16.to_le_bytes()); // PCM
+    wav.extend(1u16.to_le_bytes()); // mono
+    wav.extend(rate.to_le_bytes());
+    wav.extend((rate * 2).to_le_bytes());
+    wav.extend(2u16.to_le_bytes());
+    wav.extend(16u16.to_le_bytes());
+    wav.extend(b"data");
+    wav.extend(data_len.to_le_bytes());
+    for s in &samples {
+        wav.extend(s.to_le_bytes());
+    }
+    // 64 waveform bars: peak amplitude per slice, scaled to 0..=255.
+    let waveform = samples
+        .chunks(samples.len() / 64)
+        .map(|slice| {
+            let peak = slice.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            (u32::from(peak) * 255 / 12_000).min(255) as u8
+        })
+        .collect();
+    (wav, waveform)
+}
+
+fn describe(content: &Content) -> String {
+    match &content.body {
+        Body::Text(text) => format!("text \"{text}\""),
+        Body::Image(i) => format!(
+            "image {} {}x{}, thumbnail {} B, attachment {} B in {} chunk(s)",
+            i.mime,
+            i.width,
+            i.height,
+            i.thumbnail.len(),
+            i.attachment.plaintext_size(),
+            i.attachment.chunk_count()
+        ),
+        Body::File(f) => format!(
+            "file \"{}\" ({}), {} B in {} chunk(s)",
+            f.name,
+            f.mime,
+            f.size,
+            f.attachment.chunk_count()
+        ),
+        Body::VoiceClip(v) => format!(
+            "voice clip {} ms {}, waveform of {} bars, {} B",
+            v.duration_ms,
+            v.codec,
+            v.waveform.len(),
+            v.attachment.plaintext_size()
+        ),
+        Body::Receipt(r) => format!("receipt {:?} for {} message(s)", r.kind, r.message_ids.len()),
+        Body::ContactAccept(c) => format!("contact accept from \"{}\"", c.display_name),
+    }
+}
+
+fn run() -> Result<(), Error> {
+    println!("Sotto core demo: two identities, one process, no network yet.\n");
+    let mut alice = Person::create("alice")?;
+    let mut bob = Person::create("bob")?;
+    println!("1. Identities (keys made on the device; nothing else identifies anyone)");
+    println!("   alice: {}", alice.public());
+    println!("   bob:   {}\n", bob.public());
+
+    println!("2. Bob hands Alice a prekey bundle (the invitation); Alice starts PQXDH");
+    let bundle = block_on(bob.profile.prekey_bundle(&mut rand::rng()))?;
+    let met = block_on(alice.profile.start_session(&bundle, now(), &mut rand::rng()))?;
+    assert_eq!(met, bob.public());
+    let pq = block_on(alice.profile.is_post_quantum(&bob.public(), now()))?;
+    println!("   session with bob established; post-quantum (Kyber1024 + SPQR): {pq}\n");
+
+    let mut transcript: Vec<(String, String, Content)> = Vec::new();
+    let mut deliver = |from: &mut Person, to: &mut Person, body: Body| -> Result<(), Error> {
+        let (content, packet) = from.send(to, body)?;
+        println!(
+            "   {} -> {}: sealed packet of {} bytes (always {PACKET_PAYLOAD_SIZE})",
+            from.name,
+            to.name,
+            packet.len()
+        );
+        for shown in to.receive(from, &packet)? {
+            transcript.push((from.name.to_string(), to.name.to_string(), shown));
+        }
+        let _ = content;
+        Ok(())
+    };
+
+    println!("3. Text both ways");
+    deliver(&mut alice, &mut bob, Body::Text("Hi Bob, it's Alice. This is Sotto.".into()))?;
+    deliver(&mut bob, &mut alice, Body::Text("Hi Alice! Got it, sealed and padded.".into()))?;
+
+    println!("\n4. An image (PNG, encrypted as an attachment; the message carries the pointer)");
+    let picture = sample_png(640, 480);
+    let thumbnail = sample_png(32, 24);
+    let (pointer, image_ciphertext) = encrypt_attachment("image", &picture)?;
+    deliver(
+        &mut alice,
+        &mut bob,
+        Body::Image(Image {
+            mime: "image/png".into(),
+            width: 640,
+            height: 480,
+            thumbnail,
+            attachment: pointer,
+        }),
+    )?;
+
+    println!("\n5. A file (300 KiB)");
+    let report_bytes: Vec<u8> = (0..300 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let (pointer, file_ciphertext) = encrypt_attachment("file", &report_bytes)?;
+    deliver(
+        &mut bob,
+        &mut alice,
+        Body::File(File {
+            name: "quarterly-report.bin".into(),
+            mime: "application/octet-stream".into(),
+            size: report_bytes.len() as u64,
+            attachment: pointer,
+        }),
+    )?;
+
+    println!("\n6. A voice clip (2 s, 16 kHz PCM WAV)");
+    let (wav, waveform) = sample_voice_clip();
+    let (pointer, voice_ciphertext) = encrypt_attachment("voice", &wav)?;
+    deliver(
+        &mut alice,
+        &mut bob,
+        Body::VoiceClip(VoiceClip {
+            duration_ms: 2000,
+            codec: "wav/pcm_s16le".into(),
+            waveform,
+            attachment: pointer,
+        }),
+    )?;
+
+    println!("\n7. Recipients open the attachments");
+    for (from, to, content) in &transcript {
+        let (label, pointer, ciphertext, original) = match &content.body {
+            Body::Image(i) => ("image", &i.attachment, &image_ciphertext, &picture),
+            Body::File(f) => ("file", &f.attachment, &file_ciphertext, &report_bytes),
+            Body::VoiceClip(v) => ("voice", &v.attachment, &voice_ciphertext, &wav),
+            _ => continue,
+        };
+        let plain = decrypt_attachment(label, pointer, ciphertext)?;
+        println!(
+            "   {to} opened {from}'s {label}: {} bytes, identical to the original: {}",
+            plain.len(),
+            &plain == original
+        );
+    }
+
+    println!("\n8. Delivery receipts (end-to-end messages themselves)");
+    let for_bob: Vec<_> = transcript
+        .iter()
+        .filter(|(from, _, _)| from == "alice")
+        .map(|(_, _, c)| c.id)
+        .collect();
+    deliver(
+        &mut bob,
+        &mut alice,
+        Body::Receipt(sotto_core::content::Receipt {
+            kind: ReceiptKind::Delivered,
+            message_ids: for_bob,
+        }),
+    )?;
+
+    println!("\n9. Safety numbers (compare in person, or scan the QR)");
+    let alice_view = SafetyNumber::new(alice.public().key(), bob.public().key())?;
+    let bob_view = SafetyNumber::new(bob.public().key(), alice.public().key())?;
+    println!("   alice sees: {alice_view}");
+    println!("   bob sees:   {bob_view}");
+    let qr = alice_view.qr_png()?;
+    let verdict = bob_view.compare_scanned(alice_view.scannable())?;
+    println!(
+        "   alice's QR: {} byte PNG; bob scans it: {}",
+        qr.len(),
+        match verdict {
+            Comparison::Match => "MATCH (verified)".to_string(),
+            Comparison::Mismatch => "MISMATCH".to_string(),
+            Comparison::DifferentVersion { ours, theirs } =>
+                format!("different version (ours {ours}, theirs {theirs})"),
+        }
+    );
+
+    println!("\n10. Transcript (as shown, in order, each message once)");
+    for (from, to, content) in &transcript {
+        println!("   #{:<2} {from:>5} -> {to:<5} {}", content.sequence, describe(content));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => {
+            println!("\nDemo finished.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("demo failed ({:?}): {e}", e.code());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -28,15 +28,18 @@ pub use error::ContentError;
 /// The only frame format version this build writes and reads.
 pub const FRAME_VERSION: u32 = 1;
 
-/// Largest encoded frame [`Content::decode`] accepts: a frame can never be larger than the
-/// sealed message that carries it.
-pub const MAX_FRAME_BYTES: usize = MAX_SEALED_SIZE;
+/// Largest encoded frame a sender may send ([`Content::validate`]). Sealing adds at most
+/// 2133 bytes (measured: the first PQXDH message, with its Kyber1024 ciphertext, SPQR chunk
+/// and self-issued sender certificate), so any valid frame fits one packet of
+/// [`crate::padding::PACKET_PAYLOAD_SIZE`] bytes, whatever the message type. Decoding
+/// accepts frames up to [`MAX_SEALED_SIZE`].
+pub const MAX_FRAME_BYTES: usize = 1920;
 
 /// Longest text body, in UTF-8 bytes. Longer text goes as a file.
-pub const MAX_TEXT_BYTES: usize = 2048;
+pub const MAX_TEXT_BYTES: usize = 1536;
 
 /// Largest image thumbnail, in bytes (a small preview; the image itself is an attachment).
-pub const MAX_THUMBNAIL_BYTES: usize = 1536;
+pub const MAX_THUMBNAIL_BYTES: usize = 1024;
 
 /// Most amplitude samples in a voice clip's waveform (one byte each).
 pub const MAX_WAVEFORM_SAMPLES: usize = 256;
@@ -334,7 +337,15 @@ impl Content {
     /// Checks every rule a recipient applies. Call it before sending: [`Content::encode`]
     /// does not check, and a frame that fails here is refused by [`Content::decode`].
     pub fn validate(&self) -> Result<(), ContentError> {
-        rules::check(self)
+        rules::check(self)?;
+        let size = self.encode().len();
+        if size > MAX_FRAME_BYTES {
+            return Err(ContentError::FrameTooLarge {
+                size,
+                max: MAX_FRAME_BYTES,
+            });
+        }
+        Ok(())
     }
 
     /// The protobuf frame (version [`FRAME_VERSION`]) for this content. Does not validate;
@@ -350,10 +361,10 @@ impl Content {
         if bytes.is_empty() {
             return Err(ContentError::Empty);
         }
-        if bytes.len() > MAX_FRAME_BYTES {
+        if bytes.len() > MAX_SEALED_SIZE {
             return Err(ContentError::FrameTooLarge {
                 size: bytes.len(),
-                max: MAX_FRAME_BYTES,
+                max: MAX_SEALED_SIZE,
             });
         }
         let frame = crate::proto::Frame::decode(bytes).map_err(ContentError::Malformed)?;

@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Shared helpers for Sotto's scripts. Source it from a script in scripts/; it does not run
+# anything by itself. It sets SOTTO_ROOT (the repository root, found from this file's place)
+# and puts cargo's bin folder on PATH.
+
+SOTTO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SOTTO_ROOT
+
+# Tools that `cargo install` puts in cargo's default bin folder must be found even when the
+# calling shell has not sourced ~/.cargo/env (CI, `sudo`, a fresh login).
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in
+  *":$CARGO_BIN:"*) ;;
+  *) [ -d "$CARGO_BIN" ] && PATH="$CARGO_BIN:$PATH" ;;
+esac
+export PATH
+
+# The pinned stable toolchain named in rust-toolchain.toml (e.g. 1.95.0).
+sotto_toolchain() {
+  sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' "$SOTTO_ROOT/rust-toolchain.toml"
+}
+
+# Print a stage banner, so a failing stage is easy to find in a long log.
+banner() {
+  printf '\n==== %s ====\n' "$*"
+}
+
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# run_logged LOG CMD...: run CMD with all its output in LOG. On failure show the last lines
+# of LOG and return CMD's status, so quiet steps still explain themselves when they break.
+run_logged() {
+  local log="$1"
+  shift
+  if "$@" >"$log" 2>&1; then
+    return 0
+  else
+    local status=$?
+    printf '  command failed (exit %d): %s\n  last lines of %s:\n' "$status" "$*" "$log" >&2
+    tail -n 40 "$log" | sed 's/^/    /' >&2
+    return "$status"
+  fi
+}
+
+# True when the plain `nightly` toolchain is installed (cargo-fuzz runs `cargo +nightly`;
+# the suite itself never needs it). A dated nightly-YYYY-MM-DD does not count.
+have_nightly() {
+  rustup toolchain list 2>/dev/null | grep -q '^nightly-[^0-9]'
+}
+
+# True when cargo-fuzz can run: a nightly toolchain and the cargo-fuzz subcommand.
+have_cargo_fuzz() {
+  have_nightly && command -v cargo-fuzz >/dev/null 2>&1
+}
+
+# Seconds as "3m07s".
+format_duration() {
+  printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+}

@@ -2,11 +2,11 @@
 //! and the peak memory of a large attachment.
 //!
 //! - Throughput: 256 MiB encrypted and decrypted through `attachment::{encrypt, decrypt}`
-//!   (STREAM framing, padding, SHA-256 digest, `Read`/`Write` plumbing) against bare
+//!   (STREAM framing, padding, BLAKE3 digest, `Read`/`Write` plumbing) against bare
 //!   ChaCha20-Poly1305 `encrypt_in_place`/`decrypt_in_place` over the same bytes in 64 KiB
 //!   pieces (no framing, no digest), with the same copies in and out. Target: Sotto at least
-//!   0.8x raw. For scale it also times the raw AEAD plus SHA-256 of the ciphertext (the
-//!   floor for any format with a ciphertext digest) and SHA-256 alone. Best of five
+//!   0.8x raw. For scale it also times the raw AEAD plus BLAKE3 of the ciphertext (the
+//!   floor for any format with a ciphertext digest) and BLAKE3 alone. Best of five
 //!   interleaved runs of each, so load from other processes affects all alike.
 //! - Memory: a 1 GiB attachment streamed from a generator, encrypted to a scratch file and
 //!   decrypted to a checking sink; the process's peak resident set (VmHWM) is printed before
@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use sha2::{Digest, Sha256};
 use sotto_core::attachment::{CHUNK_OVERHEAD, CHUNK_SIZE, ChunkSize, decrypt, encrypt};
 
 const MIB: u64 = 1 << 20;
@@ -62,9 +61,9 @@ fn throughput(size: u64, runs: usize) {
     for _ in 0..runs {
         for with_digest in [false, true] {
             // Raw AEAD: copy each 64 KiB piece in, seal it, copy it out; then the reverse.
-            // With `with_digest`, also SHA-256 each sealed piece: the least any format with
+            // With `with_digest`, also BLAKE3 each sealed piece: the least any format with
             // a ciphertext digest can cost.
-            let mut hasher = Sha256::new();
+            let mut hasher = blake3::Hasher::new();
             ciphertext.clear();
             let start = Instant::now();
             for (i, piece) in plaintext.chunks(CHUNK_SIZE).enumerate() {
@@ -78,7 +77,8 @@ fn throughput(size: u64, runs: usize) {
                 }
                 ciphertext.extend_from_slice(&work);
             }
-            black_box(hasher.finalize_reset());
+            black_box(hasher.finalize());
+            hasher.reset();
             let encrypt_time = start.elapsed();
             let start = Instant::now();
             for (i, piece) in ciphertext.chunks(CHUNK_SIZE + CHUNK_OVERHEAD).enumerate() {
@@ -125,9 +125,9 @@ fn throughput(size: u64, runs: usize) {
         sotto[1] = sotto[1].min(start.elapsed());
         assert_eq!(written, size);
 
-        // SHA-256 alone over the ciphertext, for scale.
+        // BLAKE3 alone over the ciphertext, for scale.
         let start = Instant::now();
-        black_box(Sha256::digest(&ciphertext));
+        black_box(blake3::hash(&ciphertext));
         digest_only = digest_only.min(start.elapsed());
     }
 
@@ -140,7 +140,7 @@ fn throughput(size: u64, runs: usize) {
     );
     for (name, d) in [
         ("raw ChaCha20-Poly1305", raw),
-        ("raw AEAD + SHA-256", raw_digest),
+        ("raw AEAD + BLAKE3", raw_digest),
         ("sotto attachment", sotto),
     ] {
         println!(
@@ -150,7 +150,7 @@ fn throughput(size: u64, runs: usize) {
             rate(both(d)),
         );
     }
-    println!("  SHA-256 alone          {:7.1} MiB/s", rate(digest_only));
+    println!("  BLAKE3 alone          {:7.1} MiB/s", rate(digest_only));
     let ratio = |s: Duration, r: Duration| r.as_secs_f64() / s.as_secs_f64();
     let total = ratio(both(sotto), both(raw));
     println!(
@@ -161,7 +161,7 @@ fn throughput(size: u64, runs: usize) {
         if total >= 0.8 { "met" } else { "MISSED" },
     );
     println!(
-        "  ratio sotto/(raw+SHA)  encrypt {:.2}x   decrypt {:.2}x   encrypt+decrypt {:.2}x   (framing overhead)",
+        "  ratio sotto/(raw+BLAKE3)  encrypt {:.2}x   decrypt {:.2}x   encrypt+decrypt {:.2}x   (framing overhead)",
         ratio(sotto[0], raw_digest[0]),
         ratio(sotto[1], raw_digest[1]),
         ratio(both(sotto), both(raw_digest)),

@@ -5,7 +5,6 @@
 use std::io::{self, Read, Write};
 
 use prost::Message;
-use sha2::{Digest, Sha256};
 use sotto_core::attachment::{
     AttachmentError, AttachmentPointer, CHUNK_OVERHEAD, CHUNK_SIZE, ChunkSize, MAX_LOCATION_LEN,
     MAX_PLAINTEXT_SIZE, PointerError, Progress, decrypt, encrypt,
@@ -112,7 +111,7 @@ fn attachments_of_every_boundary_size_round_trip() {
             assert_eq!(pointer.chunk_size(), chunk_size);
             assert_eq!(ciphertext.len(), chunks * (c + CHUNK_OVERHEAD));
             assert_eq!(pointer.ciphertext_size(), ciphertext.len() as u64);
-            assert_eq!(pointer.digest()[..], Sha256::digest(&ciphertext)[..]);
+            assert_eq!(pointer.digest(), blake3::hash(&ciphertext).as_bytes());
             assert_eq!(
                 open(&ciphertext, &pointer).unwrap(),
                 plaintext,

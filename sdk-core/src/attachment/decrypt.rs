@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -57,7 +56,7 @@ fn decrypt_dyn(
     let total = pointer.plaintext_size();
     let last_index = pointer.chunk_count() - 1;
     let mut decryptor = chunk::decryptor(pointer.key());
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut buffer = Zeroizing::new(vec![0u8; sealed_size]);
     let mut received: u64 = 0;
     let mut done: u64 = 0;
@@ -106,7 +105,7 @@ fn decrypt_dyn(
     if read_full(reader, &mut [0u8; 1])? != 0 {
         return Err(AttachmentError::TrailingData);
     }
-    let digest: [u8; 32] = hasher.finalize().into();
+    let digest: [u8; 32] = *hasher.finalize().as_bytes();
     if !bool::from(digest.ct_eq(pointer.digest())) {
         return Err(AttachmentError::DigestMismatch);
     }

@@ -3,7 +3,6 @@
 use std::io::{Read, Write};
 
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::chunk::{ASSOCIATED_DATA, CHUNK_OVERHEAD, KEY_SIZE, MAX_PLAINTEXT_SIZE, read_full};
@@ -46,7 +45,7 @@ pub(super) fn encrypt_with_key(
 ) -> Result<AttachmentPointer, AttachmentError> {
     let size = chunk_size.bytes();
     let mut encryptor = chunk::encryptor(&key);
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     // One buffer for the whole attachment: `size` plaintext bytes, then room for the tag.
     // Each read asks for one byte more than a chunk: getting it proves the current chunk is
     // not the last (STREAM must know), and the byte starts the next chunk.

@@ -52,7 +52,7 @@ pub enum AttachmentError {
     /// More bytes follow the last chunk.
     #[error("attachment ciphertext continues after its last chunk")]
     TrailingData,
-    /// Every chunk authenticated, but the ciphertext's SHA-256 differs from the pointer's
+    /// Every chunk authenticated, but the ciphertext's BLAKE3 hash differs from the pointer's
     /// digest: the pointer is inconsistent with the ciphertext it names.
     #[error("attachment ciphertext does not match the pointer's digest")]
     DigestMismatch,

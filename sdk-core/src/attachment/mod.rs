@@ -24,7 +24,7 @@
 //! - Associated data is empty, except for the last chunk, which authenticates the plaintext
 //!   size (8 bytes, big-endian): every field of the pointer is thereby tied to the
 //!   ciphertext, and a successful [`decrypt`] yields exactly the plaintext that was encrypted.
-//! - The SHA-256 of the whole ciphertext is the pointer's digest. It lets anyone holding the
+//! - The BLAKE3 hash of the whole ciphertext is the pointer's digest. It lets anyone holding the
 //!   pointer check a download before decrypting, and is checked again by [`decrypt`].
 //!
 //! The exact wire layout is written down in `docs/PROTOCOL.md`.

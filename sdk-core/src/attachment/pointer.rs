@@ -16,7 +16,7 @@ const VERSION: u32 = 1;
 
 /// The longest location a pointer may carry, in bytes. A pointer travels inside a message
 /// packet of fixed size, so the location (a relay chunk-store capability) must stay small.
-pub const MAX_LOCATION_LEN: usize = 2048;
+pub const MAX_LOCATION_LEN: usize = 256;
 
 /// Where an encrypted attachment lives and how to open it: the key, the digest of the
 /// ciphertext, the sizes that fix its chunk layout, and the location of the chunks.
@@ -62,7 +62,7 @@ impl AttachmentPointer {
         &self.key
     }
 
-    /// SHA-256 of the whole ciphertext (all chunks, in order). A relay or a downloader can
+    /// BLAKE3 of the whole ciphertext (all chunks, in order). A relay or a downloader can
     /// check a transfer against it without the key.
     pub fn digest(&self) -> &[u8; 32] {
         &self.digest

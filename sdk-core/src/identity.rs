@@ -38,7 +38,9 @@ pub enum IdentityError {
     #[error("not a valid identity key: {0}")]
     InvalidKey(String),
     /// The display name is too long or contains control characters.
-    #[error("display name must be at most {MAX_DISPLAY_NAME_BYTES} bytes without control characters")]
+    #[error(
+        "display name must be at most {MAX_DISPLAY_NAME_BYTES} bytes without control characters"
+    )]
     InvalidDisplayName,
     /// The stored identity could not be decoded.
     #[error("stored identity is corrupt: {0}")]

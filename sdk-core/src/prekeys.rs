@@ -178,10 +178,15 @@ pub(crate) async fn rotate<S: Store + ?Sized, R: Rng + CryptoRng>(
         "signed prekey",
     )
     .await?;
-    if signed.last().is_none_or(|(_, ts, _)| is_older(*ts, rotate_ms)) {
+    if signed
+        .last()
+        .is_none_or(|(_, ts, _)| is_older(*ts, rotate_ms))
+    {
         let id = fresh_id(&signed_ids, rng);
         let record = new_signed_pre_key(identity, id, now, rng)?;
-        changes.signed_pre_keys.insert(id, Some(record.serialize()?));
+        changes
+            .signed_pre_keys
+            .insert(id, Some(record.serialize()?));
         outcome.new_signed_pre_key = true;
     }
     let keep_newest = usize::from(!outcome.new_signed_pre_key);
@@ -200,7 +205,10 @@ pub(crate) async fn rotate<S: Store + ?Sized, R: Rng + CryptoRng>(
         "kyber prekey",
     )
     .await?;
-    if kyber.last().is_none_or(|(_, ts, _)| is_older(*ts, rotate_ms)) {
+    if kyber
+        .last()
+        .is_none_or(|(_, ts, _)| is_older(*ts, rotate_ms))
+    {
         let id = fresh_id(&kyber_ids, rng);
         let record = new_kyber_pre_key(identity, id, now, rng)?;
         changes.kyber_pre_keys.insert(id, Some(record.serialize()?));

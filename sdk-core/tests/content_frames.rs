@@ -422,7 +422,13 @@ fn an_oversized_input_is_refused_before_parsing() {
     let bytes = vec![0u8; sotto_core::padding::MAX_SEALED_SIZE + 1];
     match refused(Content::decode(&bytes)) {
         ContentError::FrameTooLarge { size, max } => {
-            assert_eq!((size, max), (sotto_core::padding::MAX_SEALED_SIZE + 1, sotto_core::padding::MAX_SEALED_SIZE));
+            assert_eq!(
+                (size, max),
+                (
+                    sotto_core::padding::MAX_SEALED_SIZE + 1,
+                    sotto_core::padding::MAX_SEALED_SIZE
+                )
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -972,4 +978,69 @@ fn errors_say_which_rule_was_broken() {
         error.to_string(),
         "sequence number 0 is invalid; sequence numbers start at 1"
     );
+}
+
+/// The limits are chosen so that the largest valid frame of every kind fits one packet,
+/// even as the first (PQXDH) message: `validate` accepts them and they stay within
+/// `MAX_FRAME_BYTES`.
+#[test]
+fn the_largest_valid_frame_of_every_kind_fits_a_packet() {
+    use sotto_core::attachment::{self, ChunkSize, MAX_LOCATION_LEN};
+    use sotto_core::content::{
+        MAX_MIME_BYTES, MAX_NAME_BYTES, MAX_RECEIPT_IDS, MAX_TEXT_BYTES, MAX_THUMBNAIL_BYTES,
+        MAX_WAVEFORM_SAMPLES, MessageId, Receipt, ReceiptKind, VoiceClip,
+    };
+    let mut pointer = attachment::encrypt(
+        &[0u8; 1000][..],
+        std::io::sink(),
+        ChunkSize::STANDARD,
+        &mut |_| {},
+    )
+    .unwrap();
+    pointer.set_location("l".repeat(MAX_LOCATION_LEN)).unwrap();
+    // RFC 6838 names are at most 127 characters on each side of the slash.
+    let long_mime = |kind: &str| format!("{kind}/{}", "x".repeat(127));
+    assert!(long_mime("application").len() <= MAX_MIME_BYTES);
+    let bodies = [
+        Body::Text("t".repeat(MAX_TEXT_BYTES)),
+        Body::Image(Image {
+            mime: long_mime("image"),
+            width: u32::MAX,
+            height: u32::MAX,
+            thumbnail: vec![0xff; MAX_THUMBNAIL_BYTES],
+            attachment: pointer.clone(),
+        }),
+        Body::File(File {
+            name: "n".repeat(MAX_NAME_BYTES),
+            mime: long_mime("application"),
+            size: u64::MAX,
+            attachment: pointer.clone(),
+        }),
+        Body::VoiceClip(VoiceClip {
+            duration_ms: u32::MAX,
+            codec: "c".repeat(MAX_NAME_BYTES),
+            waveform: vec![0xff; MAX_WAVEFORM_SAMPLES],
+            attachment: pointer.clone(),
+        }),
+        Body::Receipt(Receipt {
+            kind: ReceiptKind::Read,
+            message_ids: (0..MAX_RECEIPT_IDS).map(|_| MessageId::random()).collect(),
+        }),
+        Body::ContactAccept(ContactAccept {
+            display_name: "d".repeat(MAX_NAME_BYTES),
+        }),
+    ];
+    for body in bodies {
+        let kind = body.kind();
+        let content = Content {
+            id: MessageId::random(),
+            sequence: u64::MAX,
+            timestamp_ms: u64::MAX,
+            body,
+        };
+        content.validate().unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let size = content.encode().len();
+        println!("{kind}: largest frame {size} bytes");
+        assert!(size <= MAX_FRAME_BYTES, "{kind}: {size} > {MAX_FRAME_BYTES}");
+    }
 }

@@ -65,7 +65,12 @@ fn alice_and_bob_exchange_500_messages_each_way_in_order_and_once() {
     }
 
     for (party, from) in [(&bob, "alice"), (&alice, "bob")] {
-        assert_eq!(party.shown.len(), ROUNDS * PER_ROUND, "{} shows every message once", party.name);
+        assert_eq!(
+            party.shown.len(),
+            ROUNDS * PER_ROUND,
+            "{} shows every message once",
+            party.name
+        );
         assert_eq!(party.order.held(), 0);
         for (n, content) in party.shown.iter().enumerate() {
             assert_eq!(content.sequence, n as u64 + 1, "in order");

@@ -31,7 +31,8 @@ fn still_works(alice: &mut Party, bob: &mut Party) {
     let before = bob.shown.len();
     let content = alice.text("still here");
     let packet = alice.seal(&bob.public(), &content);
-    bob.deliver(&alice.public(), &packet).expect("session still works");
+    bob.deliver(&alice.public(), &packet)
+        .expect("session still works");
     assert_eq!(bob.shown.len(), before + 1);
     assert_eq!(bob.shown.last().unwrap().id, content.id);
 }
@@ -49,7 +50,9 @@ fn a_tampered_packet_is_refused_and_the_session_survives() {
     for pos in positions {
         let mut bad = packet.clone();
         bad[pos] ^= 0x01;
-        let err = bob.open(&alice.public(), &bad).expect_err("tampering detected");
+        let err = bob
+            .open(&alice.public(), &bad)
+            .expect_err("tampering detected");
         assert!(
             matches!(
                 err,
@@ -69,8 +72,12 @@ fn a_replayed_packet_is_a_duplicate_and_the_session_survives() {
     let (mut alice, mut bob) = pair();
     let content = alice.text("once only");
     let packet = alice.seal(&bob.public(), &content);
-    bob.deliver(&alice.public(), &packet).expect("first delivery");
-    assert!(matches!(bob.open(&alice.public(), &packet), Err(Error::Duplicate)));
+    bob.deliver(&alice.public(), &packet)
+        .expect("first delivery");
+    assert!(matches!(
+        bob.open(&alice.public(), &packet),
+        Err(Error::Duplicate)
+    ));
     still_works(&mut alice, &mut bob);
 }
 
@@ -82,8 +89,13 @@ fn a_replayed_first_message_is_refused() {
     let content = alice.text("first");
     let packet = alice.seal(&bob.public(), &content);
     bob.open(&alice.public(), &packet).expect("first delivery");
-    let err = bob.open(&alice.public(), &packet).expect_err("replay refused");
-    assert!(matches!(err, Error::Duplicate | Error::InvalidCiphertext(_)), "{err:?}");
+    let err = bob
+        .open(&alice.public(), &packet)
+        .expect_err("replay refused");
+    assert!(
+        matches!(err, Error::Duplicate | Error::InvalidCiphertext(_)),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -152,7 +164,9 @@ fn a_forged_certificate_naming_alice_is_refused() {
     ))
     .unwrap();
     let packet = padding::pad(&sealed).unwrap();
-    let err = bob.open(&alice.public(), &packet).expect_err("forgery refused");
+    let err = bob
+        .open(&alice.public(), &packet)
+        .expect_err("forgery refused");
     // libsignal refuses a certificate whose key is not the key the envelope was sealed with.
     assert!(matches!(err, Error::InvalidCiphertext(_)), "{err:?}");
     still_works(&mut alice, &mut bob);
@@ -176,7 +190,9 @@ fn a_changed_identity_key_is_refused_until_accepted() {
     // The old session is untouched...
     still_works(&mut alice, &mut bob);
     // ...and once Bob accepts the new key, the held packet opens.
-    let opened = bob.open(&new_alice.public(), &packet).expect("accepted key");
+    let opened = bob
+        .open(&new_alice.public(), &packet)
+        .expect("accepted key");
     assert_eq!(opened.id, content.id);
 }
 
@@ -232,13 +248,23 @@ fn content_too_large_for_a_packet_is_a_typed_error_and_consumes_nothing() {
     let (mut alice, mut bob) = pair();
     let mut huge = alice.text("");
     huge.body = sotto_core::content::Body::Text("y".repeat(PACKET_PAYLOAD_SIZE));
-    let err = block_on(alice.profile.seal(&bob.public(), &huge, now(), &mut rand::rng()))
-        .expect_err("too large");
+    let err = block_on(
+        alice
+            .profile
+            .seal(&bob.public(), &huge, now(), &mut rand::rng()),
+    )
+    .expect_err("too large");
     assert!(
-        matches!(err, Error::Padding(PaddingError::TooLarge { .. }) | Error::Content(_)),
+        matches!(
+            err,
+            Error::Padding(PaddingError::TooLarge { .. }) | Error::Content(_)
+        ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("attachment"), "the error says what to do: {err}");
+    assert!(
+        err.to_string().contains("attachment"),
+        "the error says what to do: {err}"
+    );
     alice.sequence = sotto_core::conversation::OutgoingSequence::after(huge.sequence - 1);
     still_works(&mut alice, &mut bob);
 }

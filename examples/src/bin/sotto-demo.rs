@@ -56,16 +56,20 @@ impl Person {
     }
 
     /// Seals `body` for `to` and returns the packet that would go on the wire.
-    fn send(&mut self, to: &Person, body: Body) -> Result<(Content, Vec<u8>), Error> {
+    fn send(&mut self, to: &Person, body: Body) -> Result<Vec<u8>, Error> {
         let content = Content::new(self.sequence.take(), now_ms(), body);
-        content.validate()?;
-        let packet = block_on(self.profile.seal(&to.public(), &content, now(), &mut rand::rng()))?;
-        Ok((content, packet))
+        block_on(
+            self.profile
+                .seal(&to.public(), &content, now(), &mut rand::rng()),
+        )
     }
 
     /// Opens a packet from `from` and returns the messages now ready to show.
     fn receive(&mut self, from: &Person, packet: &[u8]) -> Result<Vec<Content>, Error> {
-        let content = block_on(self.profile.open(&from.public(), packet, now(), &mut rand::rng()))?;
+        let content = block_on(
+            self.profile
+                .open(&from.public(), packet, now(), &mut rand::rng()),
+        )?;
         Ok(match self.order.accept(content) {
             Arrival::Ready(ready) => ready,
             Arrival::Held | Arrival::Duplicate => Vec::new(),
@@ -87,7 +91,11 @@ fn encrypt_attachment(label: &str, data: &[u8]) -> Result<(AttachmentPointer, Ve
     Ok((pointer, ciphertext))
 }
 
-fn decrypt_attachment(label: &str, pointer: &AttachmentPointer, ciphertext: &[u8]) -> Result<Vec<u8>, Error> {
+fn decrypt_attachment(
+    label: &str,
+    pointer: &AttachmentPointer,
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, Error> {
     let mut plaintext = Vec::new();
     let mut last_decile = None;
     let total = pointer.plaintext_size();
@@ -101,9 +109,12 @@ fn decrypt_attachment(label: &str, pointer: &AttachmentPointer, ciphertext: &[u8
 }
 
 fn report(label: &str, what: &str, done: u64, total: u64, last: &mut Option<u64>) {
-    let decile = if total == 0 { 10 } else { done * 10 / total };
-    if *last != Some(decile) && (decile == 10 || decile % 5 == 0) {
-        println!("      {label}: {what} {:>3}% ({done}/{total} bytes)", decile * 10);
+    let decile = (done * 10).checked_div(total).unwrap_or(10);
+    if *last != Some(decile) && (decile == 10 || decile.is_multiple_of(5)) {
+        println!(
+            "      {label}: {what} {:>3}% ({done}/{total} bytes)",
+            decile * 10
+        );
         *last = Some(decile);
     }
 }
@@ -164,6 +175,30 @@ fn sample_voice_clip() -> (Vec<u8>, Vec<u8>) {
     (wav, waveform)
 }
 
+/// What was shown, in order: (sender, recipient, content).
+type Transcript = Vec<(String, String, Content)>;
+
+/// Sends `body` from one person to the other over the (for now direct) wire and records
+/// what the recipient shows.
+fn deliver(
+    from: &mut Person,
+    to: &mut Person,
+    body: Body,
+    transcript: &mut Transcript,
+) -> Result<(), Error> {
+    let packet = from.send(to, body)?;
+    println!(
+        "   {} -> {}: sealed packet of {} bytes (always {PACKET_PAYLOAD_SIZE})",
+        from.name,
+        to.name,
+        packet.len()
+    );
+    for shown in to.receive(from, &packet)? {
+        transcript.push((from.name.to_string(), to.name.to_string(), shown));
+    }
+    Ok(())
+}
+
 fn describe(content: &Content) -> String {
     match &content.body {
         Body::Text(text) => format!("text \"{text}\""),
@@ -190,7 +225,11 @@ fn describe(content: &Content) -> String {
             v.waveform.len(),
             v.attachment.plaintext_size()
         ),
-        Body::Receipt(r) => format!("receipt {:?} for {} message(s)", r.kind, r.message_ids.len()),
+        Body::Receipt(r) => format!(
+            "receipt {:?} for {} message(s)",
+            r.kind,
+            r.message_ids.len()
+        ),
         Body::ContactAccept(c) => format!("contact accept from \"{}\"", c.display_name),
     }
 }
@@ -205,30 +244,30 @@ fn run() -> Result<(), Error> {
 
     println!("2. Bob hands Alice a prekey bundle (the invitation); Alice starts PQXDH");
     let bundle = block_on(bob.profile.prekey_bundle(&mut rand::rng()))?;
-    let met = block_on(alice.profile.start_session(&bundle, now(), &mut rand::rng()))?;
+    let met = block_on(
+        alice
+            .profile
+            .start_session(&bundle, now(), &mut rand::rng()),
+    )?;
     assert_eq!(met, bob.public());
     let pq = block_on(alice.profile.is_post_quantum(&bob.public(), now()))?;
     println!("   session with bob established; post-quantum (Kyber1024 + SPQR): {pq}\n");
 
-    let mut transcript: Vec<(String, String, Content)> = Vec::new();
-    let mut deliver = |from: &mut Person, to: &mut Person, body: Body| -> Result<(), Error> {
-        let (content, packet) = from.send(to, body)?;
-        println!(
-            "   {} -> {}: sealed packet of {} bytes (always {PACKET_PAYLOAD_SIZE})",
-            from.name,
-            to.name,
-            packet.len()
-        );
-        for shown in to.receive(from, &packet)? {
-            transcript.push((from.name.to_string(), to.name.to_string(), shown));
-        }
-        let _ = content;
-        Ok(())
-    };
+    let mut transcript = Transcript::new();
 
     println!("3. Text both ways");
-    deliver(&mut alice, &mut bob, Body::Text("Hi Bob, it's Alice. This is Sotto.".into()))?;
-    deliver(&mut bob, &mut alice, Body::Text("Hi Alice! Got it, sealed and padded.".into()))?;
+    deliver(
+        &mut alice,
+        &mut bob,
+        Body::Text("Hi Bob, it's Alice. This is Sotto.".into()),
+        &mut transcript,
+    )?;
+    deliver(
+        &mut bob,
+        &mut alice,
+        Body::Text("Hi Alice! Got it, sealed and padded.".into()),
+        &mut transcript,
+    )?;
 
     println!("\n4. An image (PNG, encrypted as an attachment; the message carries the pointer)");
     let picture = sample_png(640, 480);
@@ -244,6 +283,7 @@ fn run() -> Result<(), Error> {
             thumbnail,
             attachment: pointer,
         }),
+        &mut transcript,
     )?;
 
     println!("\n5. A file (300 KiB)");
@@ -258,6 +298,7 @@ fn run() -> Result<(), Error> {
             size: report_bytes.len() as u64,
             attachment: pointer,
         }),
+        &mut transcript,
     )?;
 
     println!("\n6. A voice clip (2 s, 16 kHz PCM WAV)");
@@ -272,6 +313,7 @@ fn run() -> Result<(), Error> {
             waveform,
             attachment: pointer,
         }),
+        &mut transcript,
     )?;
 
     println!("\n7. Recipients open the attachments");
@@ -303,6 +345,7 @@ fn run() -> Result<(), Error> {
             kind: ReceiptKind::Delivered,
             message_ids: for_bob,
         }),
+        &mut transcript,
     )?;
 
     println!("\n9. Safety numbers (compare in person, or scan the QR)");
@@ -325,7 +368,11 @@ fn run() -> Result<(), Error> {
 
     println!("\n10. Transcript (as shown, in order, each message once)");
     for (from, to, content) in &transcript {
-        println!("   #{:<2} {from:>5} -> {to:<5} {}", content.sequence, describe(content));
+        println!(
+            "   #{:<2} {from:>5} -> {to:<5} {}",
+            content.sequence,
+            describe(content)
+        );
     }
     Ok(())
 }

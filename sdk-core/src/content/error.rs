@@ -10,7 +10,9 @@ pub enum ContentError {
     #[error("empty content frame")]
     Empty,
     /// The frame is larger than any frame that fits in one packet.
-    #[error("content frame of {size} bytes exceeds the {max}-byte maximum; send it as an attachment")]
+    #[error(
+        "content frame of {size} bytes exceeds the {max}-byte maximum; send it as an attachment"
+    )]
     FrameTooLarge {
         /// Size of the input, in bytes.
         size: usize,
@@ -36,7 +38,9 @@ pub enum ContentError {
     #[error("content frame has no body, or a body kind this version does not know")]
     MissingBody,
     /// A text body is longer than [`super::MAX_TEXT_BYTES`].
-    #[error("text of {len} bytes exceeds the {max}-byte limit; send longer text as a file attachment")]
+    #[error(
+        "text of {len} bytes exceeds the {max}-byte limit; send longer text as a file attachment"
+    )]
     TextTooLong {
         /// Its length, in UTF-8 bytes.
         len: usize,

@@ -28,12 +28,13 @@ pub use error::ContentError;
 /// The only frame format version this build writes and reads.
 pub const FRAME_VERSION: u32 = 1;
 
-/// Largest encoded frame a sender may send ([`Content::validate`]). Sealing adds at most
-/// 2133 bytes (measured: the first PQXDH message, with its Kyber1024 ciphertext, SPQR chunk
-/// and self-issued sender certificate), so any valid frame fits one packet of
-/// [`crate::padding::PACKET_PAYLOAD_SIZE`] bytes, whatever the message type. Decoding
-/// accepts frames up to [`MAX_SEALED_SIZE`].
-pub const MAX_FRAME_BYTES: usize = 1920;
+/// Largest encoded frame a sender may send ([`Content::validate`]). Sealing added at most
+/// 2133 bytes in our measurements (the first PQXDH message, with its Kyber1024 ciphertext,
+/// SPQR chunk and self-issued sender certificate); 1792 leaves 2300 bytes for it, so any
+/// valid frame fits one packet of [`crate::padding::PACKET_PAYLOAD_SIZE`] bytes, whatever
+/// the message type. The field limits keep every valid frame under this (at most 1584
+/// bytes, a maximal text). Decoding accepts frames up to [`MAX_SEALED_SIZE`].
+pub const MAX_FRAME_BYTES: usize = 1792;
 
 /// Longest text body, in UTF-8 bytes. Longer text goes as a file.
 pub const MAX_TEXT_BYTES: usize = 1536;

@@ -11,10 +11,10 @@ use std::rc::Rc;
 
 use async_trait::async_trait;
 use libsignal_protocol::{
-    Direction, GenericSignedPreKey, IdentityChange, IdentityKey, IdentityKeyPair,
-    IdentityKeyStore, KyberPreKeyId, KyberPreKeyRecord, KyberPreKeyStore, PreKeyId,
-    PreKeyRecord, PreKeyStore, ProtocolAddress, PublicKey, SessionRecord, SessionStore,
-    SignalProtocolError, SignedPreKeyId, SignedPreKeyRecord, SignedPreKeyStore,
+    Direction, GenericSignedPreKey, IdentityChange, IdentityKey, IdentityKeyPair, IdentityKeyStore,
+    KyberPreKeyId, KyberPreKeyRecord, KyberPreKeyStore, PreKeyId, PreKeyRecord, PreKeyStore,
+    ProtocolAddress, PublicKey, SessionRecord, SessionStore, SignalProtocolError, SignedPreKeyId,
+    SignedPreKeyRecord, SignedPreKeyStore,
 };
 
 use super::{ChangeSet, KyberBaseKeyUse, Store, StoreError};
@@ -74,7 +74,9 @@ impl<'a, S: Store + ?Sized> SignalStore<'a, S> {
         let overlay = staged(&self.staged.borrow());
         match overlay {
             Some(record) => Ok(record),
-            None => stored(self.store).await.map_err(|e| callback_error(method, e)),
+            None => stored(self.store)
+                .await
+                .map_err(|e| callback_error(method, e)),
         }
     }
 }
@@ -182,7 +184,11 @@ impl<S: Store + ?Sized> PreKeyStore for SignalStore<'_, S> {
         PreKeyRecord::deserialize(&bytes).map_err(corrupt("one-time prekey"))
     }
 
-    async fn save_pre_key(&mut self, prekey_id: PreKeyId, record: &PreKeyRecord) -> SignalResult<()> {
+    async fn save_pre_key(
+        &mut self,
+        prekey_id: PreKeyId,
+        record: &PreKeyRecord,
+    ) -> SignalResult<()> {
         let bytes = record.serialize()?;
         self.staged
             .borrow_mut()

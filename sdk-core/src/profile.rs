@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::identity::{Identity, PublicIdentity};
 use crate::padding;
 use crate::prekeys::{self, RotationOutcome, RotationPolicy};
-use crate::sealed::{self, SelfCertificate};
+use crate::sealed::{self, SelfCertificate, VerifiedCertificates};
 use crate::session;
 use crate::store::{SignalStore, Store};
 
@@ -25,6 +25,7 @@ pub struct Profile<S: Store> {
     store: S,
     identity: Identity,
     certificate: Option<SelfCertificate>,
+    verified: VerifiedCertificates,
 }
 
 impl<S: Store> Profile<S> {
@@ -43,6 +44,7 @@ impl<S: Store> Profile<S> {
             store,
             identity,
             certificate: None,
+            verified: VerifiedCertificates::default(),
         })
     }
 
@@ -53,6 +55,7 @@ impl<S: Store> Profile<S> {
             store,
             identity,
             certificate: None,
+            verified: VerifiedCertificates::default(),
         })
     }
 
@@ -161,7 +164,7 @@ impl<S: Store> Profile<S> {
     ) -> Result<Content> {
         let sealed = padding::unpad(packet)?;
         let view = self.view();
-        let usmc = sealed::unseal(&view, sealed, peer, now).await?;
+        let usmc = sealed::unseal(&view, sealed, peer, &self.verified, now).await?;
         let plaintext = session::decrypt(&view, peer, &usmc, rng).await?;
         let content = Content::decode(&plaintext)?;
         self.store.apply(view.take_changes()).await?;

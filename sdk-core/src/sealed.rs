@@ -107,11 +107,61 @@ pub(crate) async fn unseal<S: Store + ?Sized>(
     view: &SignalStore<'_, S>,
     sealed: &[u8],
     expected: &PublicIdentity,
+    verified: &VerifiedCertificates,
     now: SystemTime,
 ) -> Result<UnidentifiedSenderMessageContent> {
     let usmc = sealed_sender_decrypt_to_usmc(sealed, view).await?;
-    check_sender(usmc.sender()?, expected, now)?;
+    verified.check(usmc.sender()?, expected, now)?;
     Ok(usmc)
+}
+
+/// Remembers, per contact, the last sender certificate whose signatures verified, so that
+/// the many messages carrying the same certificate cost one signature check, not two per
+/// message. Only the signature verification is skipped: the bytes must be identical, and
+/// the key, names and expiry are checked every time.
+#[derive(Default)]
+pub struct VerifiedCertificates {
+    by_contact: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+}
+
+impl VerifiedCertificates {
+    /// Checks `certificate` as [`check_sender`] does, verifying signatures only for a
+    /// certificate not seen verified before for this contact.
+    pub fn check(
+        &self,
+        certificate: &SenderCertificate,
+        expected: &PublicIdentity,
+        now: SystemTime,
+    ) -> Result<()> {
+        let name = expected.fingerprint_name();
+        let bytes = certificate.serialized()?;
+        let known = self
+            .by_contact
+            .lock()
+            .is_ok_and(|map| map.get(&name).is_some_and(|b| b == bytes));
+        if known && IdentityKey::new(certificate.key()?) == *expected.key() {
+            if timestamp(now) > certificate.expiration()? {
+                return Err(Error::UntrustedSender("certificate is expired".into()));
+            }
+            return check_names(certificate, expected);
+        }
+        check_sender(certificate, expected, now)?;
+        if let Ok(mut map) = self.by_contact.lock() {
+            map.insert(name, bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+fn check_names(certificate: &SenderCertificate, expected: &PublicIdentity) -> Result<()> {
+    if certificate.sender_uuid()? != expected.fingerprint_name()
+        || certificate.sender_device_id()? != device_id()
+    {
+        return Err(Error::UntrustedSender(
+            "certificate names another identity or device".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Accepts a sender certificate only if it is a valid, unexpired certificate issued by the
@@ -146,14 +196,7 @@ pub fn check_sender(
             "certificate is expired or not signed by the contact's identity key".into(),
         ));
     }
-    if certificate.sender_uuid()? != expected.fingerprint_name()
-        || certificate.sender_device_id()? != device_id()
-    {
-        return Err(Error::UntrustedSender(
-            "certificate names another identity or device".into(),
-        ));
-    }
-    Ok(())
+    check_names(certificate, expected)
 }
 
 /// Fuzzing entry point: opens arbitrary bytes as a packet from a fixed sender for a fixed

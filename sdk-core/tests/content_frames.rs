@@ -1041,6 +1041,9 @@ fn the_largest_valid_frame_of_every_kind_fits_a_packet() {
         content.validate().unwrap_or_else(|e| panic!("{kind}: {e}"));
         let size = content.encode().len();
         println!("{kind}: largest frame {size} bytes");
-        assert!(size <= MAX_FRAME_BYTES, "{kind}: {size} > {MAX_FRAME_BYTES}");
+        assert!(
+            size <= MAX_FRAME_BYTES,
+            "{kind}: {size} > {MAX_FRAME_BYTES}"
+        );
     }
 }

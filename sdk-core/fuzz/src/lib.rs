@@ -15,7 +15,7 @@ pub fn content_frame(data: &[u8]) {
     let _ = Content::decode(data);
 }
 
-/// The padding around a content frame, as it comes out of the session cipher.
+/// A fixed-size packet payload from the network: length, sealed message, zero fill.
 pub fn unpad(data: &[u8]) {
     let _ = padding::unpad(data);
 }

@@ -119,16 +119,27 @@ fn report(label: &str, what: &str, done: u64, total: u64, last: &mut Option<u64>
     }
 }
 
-/// A small gradient picture as a real PNG.
-fn sample_png(width: u32, height: u32) -> Vec<u8> {
+/// A gradient picture as a real PNG; with `grain`, film grain that keeps it from
+/// compressing to nothing (a photo-like size).
+fn sample_png(width: u32, height: u32, grain: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut pixels = Vec::with_capacity((width * height * 3) as usize);
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
     for y in 0..height {
         for x in 0..width {
-            pixels.extend([(x * 255 / width) as u8, (y * 255 / height) as u8, 160]);
+            // xorshift: deterministic grain, no extra dependency.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let g = if grain { (state % 48) as u32 } else { 0 };
+            pixels.extend([
+                ((x * 200 / width) + g) as u8,
+                ((y * 200 / height) + g) as u8,
+                (160 + g) as u8,
+            ]);
         }
     }
     if let Ok(mut writer) = encoder.write_header() {
@@ -270,16 +281,16 @@ fn run() -> Result<(), Error> {
     )?;
 
     println!("\n4. An image (PNG, encrypted as an attachment; the message carries the pointer)");
-    let picture = sample_png(640, 480);
-    let thumbnail = sample_png(32, 24);
+    let picture = sample_png(800, 600, true);
+    let thumbnail = sample_png(32, 24, false);
     let (pointer, image_ciphertext) = encrypt_attachment("image", &picture)?;
     deliver(
         &mut alice,
         &mut bob,
         Body::Image(Image {
             mime: "image/png".into(),
-            width: 640,
-            height: 480,
+            width: 800,
+            height: 600,
             thumbnail,
             attachment: pointer,
         }),

@@ -173,6 +173,30 @@ fn a_forged_certificate_naming_alice_is_refused() {
 }
 
 #[test]
+fn a_certificate_accepted_before_is_refused_once_it_expires() {
+    let (mut alice, mut bob) = pair();
+    // Both packets carry the certificate Alice issued at `now()`, valid for 30 days.
+    let first = alice.text("today");
+    let first_packet = alice.seal(&bob.public(), &first);
+    let second = alice.text("read a month later");
+    let second_packet = alice.seal(&bob.public(), &second);
+    bob.deliver(&alice.public(), &first_packet).unwrap();
+    // Bob has verified (and cached) this certificate; 31 days on it has expired.
+    let month_later = now() + std::time::Duration::from_secs(31 * 24 * 3600);
+    let err = block_on(bob.profile.open(
+        &alice.public(),
+        &second_packet,
+        month_later,
+        &mut rand::rng(),
+    ))
+    .expect_err("expired certificate");
+    assert!(matches!(err, Error::UntrustedSender(_)), "{err:?}");
+    // Nothing was consumed: at a time the certificate is valid, the packet opens.
+    bob.deliver(&alice.public(), &second_packet).unwrap();
+    assert_eq!(bob.shown.last().unwrap().id, second.id);
+}
+
+#[test]
 fn a_changed_identity_key_is_refused_until_accepted() {
     let (mut alice, mut bob) = pair();
     // Alice reinstalls: a new identity, a new session with Bob.

@@ -113,8 +113,8 @@ fn new_kyber_pre_key<R: Rng + CryptoRng>(
     ))
 }
 
-/// The newest record (by timestamp) among stored signed or Kyber prekeys.
-async fn newest<T: GenericSignedPreKey, S: Store + ?Sized>(
+/// The stored signed or Kyber prekeys with their timestamps, oldest first.
+async fn sorted_by_age<T: GenericSignedPreKey, S: Store + ?Sized>(
     store: &S,
     ids: &[u32],
     load: impl AsyncFn(&S, u32) -> Result<Option<Vec<u8>>>,
@@ -131,6 +131,30 @@ async fn newest<T: GenericSignedPreKey, S: Store + ?Sized>(
     }
     records.sort_by_key(|(_, ts, _)| *ts);
     Ok(records)
+}
+
+/// Ids of replaced keys whose grace period is over. `keys` is sorted oldest first; a key
+/// was replaced when the next one was made, and the newest one only if `newest_replaced`
+/// (a replacement made `now`). The grace period runs from the replacement, not from the
+/// key's creation: after a long pause without rotation, the key that was current until
+/// `now` still gets its full `keep_ms`.
+fn past_grace(
+    keys: &[(u32, Timestamp)],
+    newest_replaced: bool,
+    now: Timestamp,
+    keep_ms: u64,
+) -> Vec<u32> {
+    keys.iter()
+        .enumerate()
+        .filter_map(|(i, (id, _))| {
+            let replaced_at = match keys.get(i + 1) {
+                Some((_, next)) => *next,
+                None if newest_replaced => now,
+                None => return None,
+            };
+            (replaced_at.add_millis(keep_ms) < now).then_some(*id)
+        })
+        .collect()
 }
 
 /// Makes the first signed and Kyber prekeys of a new profile.
@@ -171,17 +195,15 @@ pub(crate) async fn rotate<S: Store + ?Sized, R: Rng + CryptoRng>(
     let mut outcome = RotationOutcome::default();
 
     let signed_ids = store.signed_pre_key_ids().await?;
-    let signed: Vec<(u32, Timestamp, SignedPreKeyRecord)> = newest(
+    let signed: Vec<(u32, Timestamp, SignedPreKeyRecord)> = sorted_by_age(
         store,
         &signed_ids,
         async |s, id| Ok(s.load_signed_pre_key(id).await?),
         "signed prekey",
     )
     .await?;
-    if signed
-        .last()
-        .is_none_or(|(_, ts, _)| is_older(*ts, rotate_ms))
-    {
+    let stamps: Vec<(u32, Timestamp)> = signed.iter().map(|(id, ts, _)| (*id, *ts)).collect();
+    if stamps.last().is_none_or(|(_, ts)| is_older(*ts, rotate_ms)) {
         let id = fresh_id(&signed_ids, rng);
         let record = new_signed_pre_key(identity, id, now, rng)?;
         changes
@@ -189,37 +211,29 @@ pub(crate) async fn rotate<S: Store + ?Sized, R: Rng + CryptoRng>(
             .insert(id, Some(record.serialize()?));
         outcome.new_signed_pre_key = true;
     }
-    let keep_newest = usize::from(!outcome.new_signed_pre_key);
-    for (id, ts, _) in signed.iter().rev().skip(keep_newest) {
-        if is_older(*ts, keep_ms) {
-            changes.signed_pre_keys.insert(*id, None);
-            outcome.deleted += 1;
-        }
+    for id in past_grace(&stamps, outcome.new_signed_pre_key, now_ts, keep_ms) {
+        changes.signed_pre_keys.insert(id, None);
+        outcome.deleted += 1;
     }
 
     let kyber_ids = store.kyber_pre_key_ids().await?;
-    let kyber: Vec<(u32, Timestamp, KyberPreKeyRecord)> = newest(
+    let kyber: Vec<(u32, Timestamp, KyberPreKeyRecord)> = sorted_by_age(
         store,
         &kyber_ids,
         async |s, id| Ok(s.load_kyber_pre_key(id).await?),
         "kyber prekey",
     )
     .await?;
-    if kyber
-        .last()
-        .is_none_or(|(_, ts, _)| is_older(*ts, rotate_ms))
-    {
+    let stamps: Vec<(u32, Timestamp)> = kyber.iter().map(|(id, ts, _)| (*id, *ts)).collect();
+    if stamps.last().is_none_or(|(_, ts)| is_older(*ts, rotate_ms)) {
         let id = fresh_id(&kyber_ids, rng);
         let record = new_kyber_pre_key(identity, id, now, rng)?;
         changes.kyber_pre_keys.insert(id, Some(record.serialize()?));
         outcome.new_kyber_pre_key = true;
     }
-    let keep_newest = usize::from(!outcome.new_kyber_pre_key);
-    for (id, ts, _) in kyber.iter().rev().skip(keep_newest) {
-        if is_older(*ts, keep_ms) {
-            changes.kyber_pre_keys.insert(*id, None);
-            outcome.deleted += 1;
-        }
+    for id in past_grace(&stamps, outcome.new_kyber_pre_key, now_ts, keep_ms) {
+        changes.kyber_pre_keys.insert(id, None);
+        outcome.deleted += 1;
     }
     Ok((changes, outcome))
 }
@@ -232,7 +246,7 @@ pub(crate) async fn bundle<S: Store + ?Sized, R: Rng + CryptoRng>(
     rng: &mut R,
 ) -> Result<(PreKeyBundle, ChangeSet)> {
     let signed_ids = store.signed_pre_key_ids().await?;
-    let signed: Vec<(u32, Timestamp, SignedPreKeyRecord)> = newest(
+    let signed: Vec<(u32, Timestamp, SignedPreKeyRecord)> = sorted_by_age(
         store,
         &signed_ids,
         async |s, id| Ok(s.load_signed_pre_key(id).await?),
@@ -240,7 +254,7 @@ pub(crate) async fn bundle<S: Store + ?Sized, R: Rng + CryptoRng>(
     )
     .await?;
     let kyber_ids = store.kyber_pre_key_ids().await?;
-    let kyber: Vec<(u32, Timestamp, KyberPreKeyRecord)> = newest(
+    let kyber: Vec<(u32, Timestamp, KyberPreKeyRecord)> = sorted_by_age(
         store,
         &kyber_ids,
         async |s, id| Ok(s.load_kyber_pre_key(id).await?),

@@ -133,6 +133,38 @@ async fn sorted_by_age<T: GenericSignedPreKey, S: Store + ?Sized>(
     Ok(records)
 }
 
+fn stamps<T>(records: &[(u32, Timestamp, T)]) -> Vec<(u32, Timestamp)> {
+    records.iter().map(|(id, ts, _)| (*id, *ts)).collect()
+}
+
+/// Rotates one kind of prekey (signed or Kyber) given its stored `(id, timestamp)` pairs,
+/// oldest first: stages a new key from `make` when the newest is older than `rotate_ms`,
+/// and deletions of replaced keys past their grace period. Returns whether a key was made
+/// and how many were deleted.
+fn rotate_kind<R: Rng + CryptoRng>(
+    keys: &[(u32, Timestamp)],
+    now: Timestamp,
+    rotate_ms: u64,
+    keep_ms: u64,
+    rng: &mut R,
+    make: impl FnOnce(u32, &mut R) -> Result<Vec<u8>>,
+    staged: &mut std::collections::BTreeMap<u32, Option<Vec<u8>>>,
+) -> Result<(bool, usize)> {
+    let due = keys
+        .last()
+        .is_none_or(|(_, ts)| ts.add_millis(rotate_ms) < now);
+    if due {
+        let taken: Vec<u32> = keys.iter().map(|(id, _)| *id).collect();
+        let id = fresh_id(&taken, rng);
+        staged.insert(id, Some(make(id, rng)?));
+    }
+    let expired = past_grace(keys, due, now, keep_ms);
+    for id in &expired {
+        staged.insert(*id, None);
+    }
+    Ok((due, expired.len()))
+}
+
 /// Ids of replaced keys whose grace period is over. `keys` is sorted oldest first; a key
 /// was replaced when the next one was made, and the newest one only if `newest_replaced`
 /// (a replacement made `now`). The grace period runs from the replacement, not from the
@@ -189,52 +221,44 @@ pub(crate) async fn rotate<S: Store + ?Sized, R: Rng + CryptoRng>(
     let now_ts = timestamp(now);
     let rotate_ms = u64::try_from(policy.rotate_after.as_millis()).unwrap_or(u64::MAX);
     let keep_ms = u64::try_from(policy.keep_for.as_millis()).unwrap_or(u64::MAX);
-    let is_older = |ts: Timestamp, ms: u64| ts.add_millis(ms) < now_ts;
-
     let mut changes = ChangeSet::default();
     let mut outcome = RotationOutcome::default();
 
-    let signed_ids = store.signed_pre_key_ids().await?;
     let signed: Vec<(u32, Timestamp, SignedPreKeyRecord)> = sorted_by_age(
         store,
-        &signed_ids,
+        &store.signed_pre_key_ids().await?,
         async |s, id| Ok(s.load_signed_pre_key(id).await?),
         "signed prekey",
     )
     .await?;
-    let stamps: Vec<(u32, Timestamp)> = signed.iter().map(|(id, ts, _)| (*id, *ts)).collect();
-    if stamps.last().is_none_or(|(_, ts)| is_older(*ts, rotate_ms)) {
-        let id = fresh_id(&signed_ids, rng);
-        let record = new_signed_pre_key(identity, id, now, rng)?;
-        changes
-            .signed_pre_keys
-            .insert(id, Some(record.serialize()?));
-        outcome.new_signed_pre_key = true;
-    }
-    for id in past_grace(&stamps, outcome.new_signed_pre_key, now_ts, keep_ms) {
-        changes.signed_pre_keys.insert(id, None);
-        outcome.deleted += 1;
-    }
+    (outcome.new_signed_pre_key, outcome.deleted) = rotate_kind(
+        &stamps(&signed),
+        now_ts,
+        rotate_ms,
+        keep_ms,
+        rng,
+        |id, rng| Ok(new_signed_pre_key(identity, id, now, rng)?.serialize()?),
+        &mut changes.signed_pre_keys,
+    )?;
 
-    let kyber_ids = store.kyber_pre_key_ids().await?;
     let kyber: Vec<(u32, Timestamp, KyberPreKeyRecord)> = sorted_by_age(
         store,
-        &kyber_ids,
+        &store.kyber_pre_key_ids().await?,
         async |s, id| Ok(s.load_kyber_pre_key(id).await?),
         "kyber prekey",
     )
     .await?;
-    let stamps: Vec<(u32, Timestamp)> = kyber.iter().map(|(id, ts, _)| (*id, *ts)).collect();
-    if stamps.last().is_none_or(|(_, ts)| is_older(*ts, rotate_ms)) {
-        let id = fresh_id(&kyber_ids, rng);
-        let record = new_kyber_pre_key(identity, id, now, rng)?;
-        changes.kyber_pre_keys.insert(id, Some(record.serialize()?));
-        outcome.new_kyber_pre_key = true;
-    }
-    for id in past_grace(&stamps, outcome.new_kyber_pre_key, now_ts, keep_ms) {
-        changes.kyber_pre_keys.insert(id, None);
-        outcome.deleted += 1;
-    }
+    let deleted;
+    (outcome.new_kyber_pre_key, deleted) = rotate_kind(
+        &stamps(&kyber),
+        now_ts,
+        rotate_ms,
+        keep_ms,
+        rng,
+        |id, rng| Ok(new_kyber_pre_key(identity, id, now, rng)?.serialize()?),
+        &mut changes.kyber_pre_keys,
+    )?;
+    outcome.deleted += deleted;
     Ok((changes, outcome))
 }
 

@@ -89,3 +89,4 @@ impl Party {
         Ok(())
     }
 }
+pub mod store_contract;

@@ -1,0 +1,388 @@
+//! The store conformance suite, written once: every `Store` backend must behave exactly
+//! like the others. A backend's test file invokes
+//! `store_conformance!(name, expression that makes an empty store);`, which expands to a
+//! module of tests for that backend.
+
+// Every test binary compiles `common`; only some use the suite.
+#![allow(dead_code, unused_macros, unused_imports)]
+
+use std::collections::BTreeMap;
+
+use sotto_core::PublicIdentity;
+use sotto_core::store::{ChangeSet, IdentityRecord, KyberBaseKeyUse, Store};
+
+use super::block_on;
+
+/// Every record a store returns for the given peers and Kyber base-key uses.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub identity: Option<IdentityRecord>,
+    pub sessions: BTreeMap<String, Option<Vec<u8>>>,
+    pub remote_identities: BTreeMap<String, Option<Vec<u8>>>,
+    pub pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
+    pub signed_pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
+    pub kyber_pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
+    pub base_keys_seen: Vec<bool>,
+}
+
+pub fn snapshot(
+    store: &impl Store,
+    peers: &[PublicIdentity],
+    uses: &[KyberBaseKeyUse],
+) -> Snapshot {
+    block_on(async {
+        let mut s = Snapshot {
+            identity: store.load_identity().await.unwrap(),
+            sessions: BTreeMap::new(),
+            remote_identities: BTreeMap::new(),
+            pre_keys: BTreeMap::new(),
+            signed_pre_keys: BTreeMap::new(),
+            kyber_pre_keys: BTreeMap::new(),
+            base_keys_seen: Vec::new(),
+        };
+        for peer in peers {
+            let address = peer.address().to_string();
+            let session = store.load_session(&address).await.unwrap();
+            let remote = store.load_remote_identity(&address).await.unwrap();
+            s.sessions.insert(address.clone(), session);
+            s.remote_identities.insert(address, remote);
+        }
+        for id in store.pre_key_ids().await.unwrap() {
+            s.pre_keys.insert(id, store.load_pre_key(id).await.unwrap());
+        }
+        for id in store.signed_pre_key_ids().await.unwrap() {
+            let record = store.load_signed_pre_key(id).await.unwrap();
+            s.signed_pre_keys.insert(id, record);
+        }
+        for id in store.kyber_pre_key_ids().await.unwrap() {
+            let record = store.load_kyber_pre_key(id).await.unwrap();
+            s.kyber_pre_keys.insert(id, record);
+        }
+        for used in uses {
+            s.base_keys_seen
+                .push(store.kyber_base_key_seen(used).await.unwrap());
+        }
+        s
+    })
+}
+
+/// Names of the parts of two snapshots that differ (for readable failures).
+pub fn differences(a: &Snapshot, b: &Snapshot) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if a.identity != b.identity {
+        out.push("identity");
+    }
+    if a.sessions != b.sessions {
+        out.push("sessions");
+    }
+    if a.remote_identities != b.remote_identities {
+        out.push("remote identities");
+    }
+    if a.pre_keys != b.pre_keys {
+        out.push("one-time prekeys");
+    }
+    if a.signed_pre_keys != b.signed_pre_keys {
+        out.push("signed prekeys");
+    }
+    if a.kyber_pre_keys != b.kyber_pre_keys {
+        out.push("Kyber prekeys");
+    }
+    if a.base_keys_seen != b.base_keys_seen {
+        out.push("Kyber base keys");
+    }
+    out
+}
+
+pub fn assert_unchanged(before: &Snapshot, after: &Snapshot, what: &str) {
+    let changed = differences(before, after);
+    assert!(changed.is_empty(), "{what} changed the store: {changed:?}");
+}
+
+pub fn use_of(kyber: u32, signed: u32, base_key: &[u8]) -> KyberBaseKeyUse {
+    KyberBaseKeyUse {
+        kyber_pre_key_id: kyber,
+        signed_pre_key_id: signed,
+        base_key: base_key.to_vec(),
+    }
+}
+
+pub fn record(name: &str) -> IdentityRecord {
+    IdentityRecord {
+        key_pair: name.as_bytes().to_vec(),
+        registration_id: 42,
+        display_name: Some(name.into()),
+    }
+}
+
+/// One record of every kind, each with `tag` in its bytes.
+pub fn one_of_each(tag: u8) -> ChangeSet {
+    let mut changes = ChangeSet {
+        identity: Some(record("first")),
+        ..ChangeSet::default()
+    };
+    changes.sessions.insert("peer.1".into(), vec![tag, 1]);
+    changes
+        .remote_identities
+        .insert("peer.1".into(), vec![tag, 2]);
+    changes.pre_keys.insert(7, Some(vec![tag, 3]));
+    changes.signed_pre_keys.insert(8, Some(vec![tag, 4]));
+    changes.kyber_pre_keys.insert(9, Some(vec![tag, 5]));
+    changes.kyber_base_keys.push(use_of(9, 8, &[tag, 6]));
+    changes
+}
+
+/// Expands to the whole conformance suite for one backend.
+macro_rules! store_conformance {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use std::collections::BTreeMap;
+
+            use sotto_core::store::{ChangeSet, Store};
+
+            use crate::common::block_on;
+            use crate::common::store_contract::{
+                assert_unchanged, one_of_each, record, snapshot, use_of,
+            };
+
+            #[test]
+            fn an_empty_store_holds_nothing() {
+                let store = $make;
+                block_on(async {
+                    assert_eq!(store.load_identity().await.unwrap(), None);
+                    assert_eq!(store.load_session("peer.1").await.unwrap(), None);
+                    assert_eq!(store.load_remote_identity("peer.1").await.unwrap(), None);
+                    assert_eq!(store.load_pre_key(7).await.unwrap(), None);
+                    assert_eq!(store.load_signed_pre_key(8).await.unwrap(), None);
+                    assert_eq!(store.load_kyber_pre_key(9).await.unwrap(), None);
+                    assert!(store.pre_key_ids().await.unwrap().is_empty());
+                    assert!(store.signed_pre_key_ids().await.unwrap().is_empty());
+                    assert!(store.kyber_pre_key_ids().await.unwrap().is_empty());
+                    assert!(
+                        !store
+                            .kyber_base_key_seen(&use_of(9, 8, &[1]))
+                            .await
+                            .unwrap()
+                    );
+                });
+            }
+
+            #[test]
+            fn apply_stores_one_record_of_every_kind() {
+                let store = $make;
+                block_on(store.apply(one_of_each(0xA0))).unwrap();
+                block_on(async {
+                    assert_eq!(store.load_identity().await.unwrap(), Some(record("first")));
+                    assert_eq!(
+                        store.load_session("peer.1").await.unwrap(),
+                        Some(vec![0xA0, 1])
+                    );
+                    assert_eq!(
+                        store.load_remote_identity("peer.1").await.unwrap(),
+                        Some(vec![0xA0, 2])
+                    );
+                    assert_eq!(store.load_pre_key(7).await.unwrap(), Some(vec![0xA0, 3]));
+                    assert_eq!(
+                        store.load_signed_pre_key(8).await.unwrap(),
+                        Some(vec![0xA0, 4])
+                    );
+                    assert_eq!(
+                        store.load_kyber_pre_key(9).await.unwrap(),
+                        Some(vec![0xA0, 5])
+                    );
+                    assert_eq!(store.pre_key_ids().await.unwrap(), [7]);
+                    assert_eq!(store.signed_pre_key_ids().await.unwrap(), [8]);
+                    assert_eq!(store.kyber_pre_key_ids().await.unwrap(), [9]);
+                    assert!(
+                        store
+                            .kyber_base_key_seen(&use_of(9, 8, &[0xA0, 6]))
+                            .await
+                            .unwrap()
+                    );
+                    // Other addresses and ids stay empty.
+                    assert_eq!(store.load_session("peer.2").await.unwrap(), None);
+                    assert_eq!(store.load_pre_key(8).await.unwrap(), None);
+                });
+            }
+
+            #[test]
+            fn a_second_apply_overwrites_records_of_the_same_name() {
+                let store = $make;
+                block_on(store.apply(one_of_each(0xA0))).unwrap();
+                let mut second = one_of_each(0xB0);
+                second.identity = Some(record("second"));
+                block_on(store.apply(second)).unwrap();
+                let after = snapshot(
+                    &store,
+                    &[],
+                    &[use_of(9, 8, &[0xA0, 6]), use_of(9, 8, &[0xB0, 6])],
+                );
+                assert_eq!(after.identity, Some(record("second")));
+                assert_eq!(after.pre_keys, BTreeMap::from([(7, Some(vec![0xB0, 3]))]));
+                assert_eq!(
+                    after.signed_pre_keys,
+                    BTreeMap::from([(8, Some(vec![0xB0, 4]))])
+                );
+                assert_eq!(
+                    after.kyber_pre_keys,
+                    BTreeMap::from([(9, Some(vec![0xB0, 5]))])
+                );
+                assert_eq!(after.base_keys_seen, [true, true], "base keys accumulate");
+                block_on(async {
+                    assert_eq!(
+                        store.load_session("peer.1").await.unwrap(),
+                        Some(vec![0xB0, 1])
+                    );
+                    assert_eq!(
+                        store.load_remote_identity("peer.1").await.unwrap(),
+                        Some(vec![0xB0, 2])
+                    );
+                });
+            }
+
+            #[test]
+            fn none_deletes_a_prekey_and_deleting_a_missing_one_is_harmless() {
+                let store = $make;
+                let mut changes = one_of_each(0xA0);
+                changes.pre_keys.insert(70, Some(vec![70]));
+                block_on(store.apply(changes)).unwrap();
+
+                let mut deletions = ChangeSet::default();
+                deletions.pre_keys.insert(7, None);
+                deletions.signed_pre_keys.insert(8, None);
+                deletions.kyber_pre_keys.insert(9, None);
+                deletions.pre_keys.insert(1234, None); // never stored
+                block_on(store.apply(deletions)).unwrap();
+                block_on(async {
+                    assert_eq!(store.load_pre_key(7).await.unwrap(), None);
+                    assert_eq!(store.load_signed_pre_key(8).await.unwrap(), None);
+                    assert_eq!(store.load_kyber_pre_key(9).await.unwrap(), None);
+                    assert_eq!(store.pre_key_ids().await.unwrap(), [70]);
+                    assert!(store.signed_pre_key_ids().await.unwrap().is_empty());
+                    assert!(store.kyber_pre_key_ids().await.unwrap().is_empty());
+                    assert_eq!(store.load_pre_key(70).await.unwrap(), Some(vec![70]));
+                    // Deleting prekeys touches nothing else.
+                    assert_eq!(store.load_identity().await.unwrap(), Some(record("first")));
+                    assert_eq!(
+                        store.load_session("peer.1").await.unwrap(),
+                        Some(vec![0xA0, 1])
+                    );
+                });
+            }
+
+            #[test]
+            fn a_change_set_without_an_identity_keeps_the_stored_one() {
+                let store = $make;
+                block_on(store.apply(one_of_each(0xA0))).unwrap();
+                let mut changes = ChangeSet::default();
+                changes.sessions.insert("peer.2".into(), vec![2]);
+                block_on(store.apply(changes)).unwrap();
+                block_on(async {
+                    assert_eq!(store.load_identity().await.unwrap(), Some(record("first")));
+                    assert_eq!(store.load_session("peer.2").await.unwrap(), Some(vec![2]));
+                    assert_eq!(
+                        store.load_session("peer.1").await.unwrap(),
+                        Some(vec![0xA0, 1]),
+                        "sessions with other peers are untouched"
+                    );
+                });
+            }
+
+            #[test]
+            fn an_empty_change_set_changes_nothing() {
+                assert!(ChangeSet::default().is_empty());
+                let store = $make;
+                block_on(store.apply(one_of_each(0xA0))).unwrap();
+                let uses = [use_of(9, 8, &[0xA0, 6])];
+                let before = snapshot(&store, &[], &uses);
+                block_on(store.apply(ChangeSet::default())).unwrap();
+                assert_unchanged(
+                    &before,
+                    &snapshot(&store, &[], &uses),
+                    "an empty change set",
+                );
+            }
+
+            #[test]
+            fn a_change_set_with_any_one_write_is_not_empty() {
+                let full = one_of_each(0);
+                let singles: Vec<ChangeSet> = vec![
+                    ChangeSet {
+                        identity: full.identity.clone(),
+                        ..ChangeSet::default()
+                    },
+                    ChangeSet {
+                        sessions: full.sessions.clone(),
+                        ..ChangeSet::default()
+                    },
+                    ChangeSet {
+                        remote_identities: full.remote_identities.clone(),
+                        ..ChangeSet::default()
+                    },
+                    ChangeSet {
+                        pre_keys: BTreeMap::from([(7, None)]), // a deletion is a write too
+                        ..ChangeSet::default()
+                    },
+                    ChangeSet {
+                        signed_pre_keys: full.signed_pre_keys.clone(),
+                        ..ChangeSet::default()
+                    },
+                    ChangeSet {
+                        kyber_pre_keys: full.kyber_pre_keys.clone(),
+                        ..ChangeSet::default()
+                    },
+                    ChangeSet {
+                        kyber_base_keys: full.kyber_base_keys.clone(),
+                        ..ChangeSet::default()
+                    },
+                ];
+                for single in singles {
+                    assert!(!single.is_empty(), "{single:?}");
+                }
+            }
+
+            #[test]
+            fn a_kyber_base_key_is_remembered_only_for_the_same_prekeys() {
+                let store = $make;
+                let seen = use_of(9, 8, &[5; 33]);
+                let mut changes = ChangeSet::default();
+                changes.kyber_base_keys.push(seen.clone());
+                block_on(store.apply(changes.clone())).unwrap();
+                block_on(async {
+                    assert!(store.kyber_base_key_seen(&seen).await.unwrap());
+                    for other in [
+                        use_of(10, 8, &[5; 33]), // another Kyber prekey
+                        use_of(9, 7, &[5; 33]),  // another signed prekey
+                        use_of(9, 8, &[6; 33]),  // another base key
+                        use_of(9, 8, &[5; 32]),  // a prefix of the base key
+                    ] {
+                        assert!(
+                            !store.kyber_base_key_seen(&other).await.unwrap(),
+                            "{other:?}"
+                        );
+                    }
+                });
+                // Remembering the same use twice is harmless.
+                block_on(store.apply(changes)).unwrap();
+                assert!(block_on(store.kyber_base_key_seen(&seen)).unwrap());
+            }
+
+            #[test]
+            fn prekey_ids_are_listed_in_ascending_order() {
+                let store = $make;
+                let mut changes = ChangeSet::default();
+                for id in [30, 2, 17, 0x00FF_FFFE, 1] {
+                    changes.pre_keys.insert(id, Some(vec![1]));
+                    changes.signed_pre_keys.insert(id, Some(vec![2]));
+                    changes.kyber_pre_keys.insert(id, Some(vec![3]));
+                }
+                block_on(store.apply(changes)).unwrap();
+                let ascending = [1, 2, 17, 30, 0x00FF_FFFE];
+                assert_eq!(block_on(store.pre_key_ids()).unwrap(), ascending);
+                assert_eq!(block_on(store.signed_pre_key_ids()).unwrap(), ascending);
+                assert_eq!(block_on(store.kyber_pre_key_ids()).unwrap(), ascending);
+            }
+        }
+    };
+}
+
+pub(crate) use store_conformance;

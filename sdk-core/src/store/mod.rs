@@ -14,10 +14,12 @@
 //!   backends simply return ready futures.
 
 mod changes;
+mod database_key;
 mod memory;
 mod signal;
 
 pub use changes::{ChangeSet, KyberBaseKeyUse};
+pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
 pub use memory::MemoryStore;
 pub use signal::SignalStore;
 

@@ -5,3 +5,6 @@ mod common;
 use common::store_contract::store_conformance;
 
 store_conformance!(memory, sotto_core::store::MemoryStore::new());
+
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+store_conformance!(sqlcipher, crate::common::sqlcipher_files::new_store());

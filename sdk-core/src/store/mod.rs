@@ -17,11 +17,15 @@ mod changes;
 mod database_key;
 mod memory;
 mod signal;
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+mod sqlcipher;
 
 pub use changes::{ChangeSet, KyberBaseKeyUse};
 pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
 pub use memory::MemoryStore;
 pub use signal::SignalStore;
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+pub use sqlcipher::SqlCipherStore;
 
 use async_trait::async_trait;
 
@@ -40,6 +44,42 @@ pub enum StoreError {
     /// The store already holds an identity; refusing to overwrite it.
     #[error("this store already holds an identity")]
     IdentityExists,
+    /// The key does not open the database: a wrong key, or a file that is not an encrypted
+    /// database at all (random bytes, a damaged first page). Nothing in the file was changed.
+    #[error("the database key does not open this store (wrong key, or not an encrypted database)")]
+    WrongKey,
+    /// Opening a store that does not exist (opening never creates one).
+    #[error("no store at {}", path.display())]
+    NotFound {
+        /// The path that was asked for.
+        path: std::path::PathBuf,
+    },
+    /// Creating a store where a file already exists (creating never overwrites).
+    #[error("refusing to create a store over the existing file {}", path.display())]
+    AlreadyExists {
+        /// The file that is in the way.
+        path: std::path::PathBuf,
+    },
+    /// The file opens with the key but is not a Sotto store (an empty file, a directory, or
+    /// a database of another application). Nothing in it was changed.
+    #[error("not a Sotto store: {0}")]
+    NotAStore(String),
+    /// The store was written by a newer version of Sotto whose schema this build does not
+    /// know. It was not touched; upgrade the application to open it.
+    #[error("store schema version {found} is newer than this build supports ({supported})")]
+    NewerSchema {
+        /// The schema version recorded in the store.
+        found: u32,
+        /// The newest schema version this build can read.
+        supported: u32,
+    },
+    /// Another connection (usually another process running the same profile) holds the
+    /// store's write lock and did not release it in time.
+    #[error("the store is busy (in use by another process?): {0}")]
+    Busy(String),
+    /// The file system failed: permissions, a full disk, an I/O error.
+    #[error("store I/O failed: {0}")]
+    Io(String),
 }
 
 /// The local identity as stored: libsignal's serialized identity key pair, the libsignal

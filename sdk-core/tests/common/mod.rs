@@ -89,4 +89,6 @@ impl Party {
         Ok(())
     }
 }
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+pub mod sqlcipher_files;
 pub mod store_contract;

@@ -1,7 +1,8 @@
 //! The store conformance suite, written once: every `Store` backend must behave exactly
 //! like the others. A backend's test file invokes
 //! `store_conformance!(name, expression that makes an empty store);`, which expands to a
-//! module of tests for that backend.
+//! module of tests for that backend. The expression may also make a `(store, guard)` pair
+//! whose guard keeps what the store needs alive (a temporary directory) for one test.
 
 // Every test binary compiles `common`; only some use the suite.
 #![allow(dead_code, unused_macros, unused_imports)]
@@ -131,6 +132,36 @@ pub fn one_of_each(tag: u8) -> ChangeSet {
     changes
 }
 
+/// What a backend's `$make` expression returns: a store alone, or a store with a guard.
+pub trait Fixture {
+    type Store: Store;
+    type Guard;
+    /// The guard first: bindings drop in reverse order, so the store closes before its
+    /// guard (say, a temporary directory) goes away.
+    fn split(self) -> (Self::Guard, Self::Store);
+}
+
+impl Fixture for sotto_core::store::MemoryStore {
+    type Store = Self;
+    type Guard = ();
+    fn split(self) -> ((), Self) {
+        ((), self)
+    }
+}
+
+impl<S: Store, G> Fixture for (S, G) {
+    type Store = S;
+    type Guard = G;
+    fn split(self) -> (G, S) {
+        (self.1, self.0)
+    }
+}
+
+/// A fresh store for one test, with its guard.
+pub fn fresh<F: Fixture>(fixture: F) -> (F::Guard, F::Store) {
+    fixture.split()
+}
+
 /// Expands to the whole conformance suite for one backend.
 macro_rules! store_conformance {
     ($backend:ident, $make:expr) => {
@@ -141,12 +172,12 @@ macro_rules! store_conformance {
 
             use crate::common::block_on;
             use crate::common::store_contract::{
-                assert_unchanged, one_of_each, record, snapshot, use_of,
+                assert_unchanged, fresh, one_of_each, record, snapshot, use_of,
             };
 
             #[test]
             fn an_empty_store_holds_nothing() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 block_on(async {
                     assert_eq!(store.load_identity().await.unwrap(), None);
                     assert_eq!(store.load_session("peer.1").await.unwrap(), None);
@@ -168,7 +199,7 @@ macro_rules! store_conformance {
 
             #[test]
             fn apply_stores_one_record_of_every_kind() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
                 block_on(async {
                     assert_eq!(store.load_identity().await.unwrap(), Some(record("first")));
@@ -206,7 +237,7 @@ macro_rules! store_conformance {
 
             #[test]
             fn a_second_apply_overwrites_records_of_the_same_name() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
                 let mut second = one_of_each(0xB0);
                 second.identity = Some(record("second"));
@@ -241,7 +272,7 @@ macro_rules! store_conformance {
 
             #[test]
             fn none_deletes_a_prekey_and_deleting_a_missing_one_is_harmless() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 let mut changes = one_of_each(0xA0);
                 changes.pre_keys.insert(70, Some(vec![70]));
                 block_on(store.apply(changes)).unwrap();
@@ -271,7 +302,7 @@ macro_rules! store_conformance {
 
             #[test]
             fn a_change_set_without_an_identity_keeps_the_stored_one() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
                 let mut changes = ChangeSet::default();
                 changes.sessions.insert("peer.2".into(), vec![2]);
@@ -290,7 +321,7 @@ macro_rules! store_conformance {
             #[test]
             fn an_empty_change_set_changes_nothing() {
                 assert!(ChangeSet::default().is_empty());
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
                 let uses = [use_of(9, 8, &[0xA0, 6])];
                 let before = snapshot(&store, &[], &uses);
@@ -342,7 +373,7 @@ macro_rules! store_conformance {
 
             #[test]
             fn a_kyber_base_key_is_remembered_only_for_the_same_prekeys() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 let seen = use_of(9, 8, &[5; 33]);
                 let mut changes = ChangeSet::default();
                 changes.kyber_base_keys.push(seen.clone());
@@ -368,7 +399,7 @@ macro_rules! store_conformance {
 
             #[test]
             fn prekey_ids_are_listed_in_ascending_order() {
-                let store = $make;
+                let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
                 for id in [30, 2, 17, 0x00FF_FFFE, 1] {
                     changes.pre_keys.insert(id, Some(vec![1]));

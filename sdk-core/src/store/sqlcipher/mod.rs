@@ -1,0 +1,463 @@
+//! The SQLCipher [`Store`]: one encrypted SQLite file per profile.
+//!
+//! - The whole file (pages, write-ahead log) is encrypted and authenticated by SQLCipher
+//!   with the profile's raw 256-bit [`DatabaseKey`]; temporary data stays in memory. See
+//!   `docs/PROTOCOL.md` ("Local store") for the file layout and settings.
+//! - [`Store::apply`] is one `BEGIN IMMEDIATE` … `COMMIT` transaction with
+//!   `synchronous = FULL`: a change set is on disk, entirely, when `apply` returns `Ok`.
+//! - The schema is versioned (`PRAGMA user_version`) and migrated on open; see `schema.rs`.
+
+mod connection;
+mod error;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use self::connection::{Access, configure, open_keyed, sidecar};
+use self::error::{io_error, sqlite_error};
+use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
+use super::{ChangeSet, DatabaseKey, IdentityRecord, KyberBaseKeyUse, Store, StoreError};
+
+/// SQLCipher's page size under `cipher_compatibility = 4`: every store file is at least
+/// one page long.
+const PAGE_SIZE: u64 = 4096;
+
+/// A profile's store in one SQLCipher database file.
+///
+/// Every method runs synchronously on one connection guarded by a [`Mutex`]: a SQLite
+/// connection must not be used by two threads at once, and one connection means a read
+/// always sees the last applied change set. The lock is taken and released inside each
+/// call and never held across an `.await`, so the store can be shared between threads
+/// (`Arc<SqlCipherStore>`) and used from any executor.
+///
+/// The file is closed when the store is dropped; another process may hold it open too
+/// (SQLite locks the file while writing; see [`StoreError::Busy`]).
+pub struct SqlCipherStore {
+    connection: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqlCipherStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlCipherStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlCipherStore {
+    /// The schema version this build writes and the newest it can open. A store of a
+    /// newer version is refused with [`StoreError::NewerSchema`].
+    pub const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    /// Creates a new, empty store at `path`, encrypted with `key`, at the newest schema
+    /// version. Refuses ([`StoreError::AlreadyExists`]) when a file is already there, or a
+    /// leftover `-wal`/`-journal` beside it; never overwrites anything. On failure the new
+    /// file is removed again.
+    pub fn create(path: impl AsRef<Path>, key: &DatabaseKey) -> Result<Self, StoreError> {
+        let path = absolute(path.as_ref())?;
+        for leftover in [sidecar(&path, "-wal"), sidecar(&path, "-journal")] {
+            if leftover.exists() {
+                return Err(StoreError::AlreadyExists { path: leftover });
+            }
+        }
+        claim_new_file(&path)?;
+        let created = Self::open_read_write(&path, key);
+        if created.is_err() {
+            for file in [sidecar(&path, "-wal"), sidecar(&path, "-shm"), path.clone()] {
+                // Best effort: the error that matters is the one being returned.
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        created
+    }
+
+    /// Opens the existing store at `path` with `key` and migrates it to the newest schema
+    /// version. Never creates a file ([`StoreError::NotFound`]).
+    ///
+    /// Before anything is written the key is verified on a read-only connection and the
+    /// schema version checked: a wrong key ([`StoreError::WrongKey`]), a store of a newer
+    /// version ([`StoreError::NewerSchema`]) or a file that is not a Sotto store
+    /// ([`StoreError::NotAStore`]) leave every byte of the file as it was.
+    pub fn open(path: impl AsRef<Path>, key: &DatabaseKey) -> Result<Self, StoreError> {
+        let path = absolute(path.as_ref())?;
+        let metadata = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { path });
+            }
+            Err(e) => return Err(io_error(&format!("reading {}", path.display()), &e)),
+        };
+        if !metadata.is_file() {
+            return Err(StoreError::NotAStore(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        if metadata.len() < PAGE_SIZE {
+            // Not even one page. SQLite would take such a file (an empty one, say) for a
+            // new database and write to it.
+            return Err(StoreError::NotAStore(format!(
+                "{} holds {} bytes, less than one {PAGE_SIZE}-byte page",
+                path.display(),
+                metadata.len()
+            )));
+        }
+        {
+            let probe = open_keyed(&path, key, Access::Probe)?;
+            check_header(read_header(&probe)?, SCHEMA_VERSION)?;
+        }
+        Self::open_read_write(&path, key)
+    }
+
+    /// The read-write connection: keyed and verified, configured, migrated.
+    fn open_read_write(path: &Path, key: &DatabaseKey) -> Result<Self, StoreError> {
+        let mut conn = open_keyed(path, key, Access::ReadWrite)?;
+        // Checked again: the file may have changed since the read-only look.
+        check_header(read_header(&conn)?, SCHEMA_VERSION)?;
+        configure(&conn)?;
+        migrate(&mut conn, MIGRATIONS)?;
+        // Room for every statement of the `Store` methods (rusqlite's default is 16).
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self {
+            connection: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file (absolute). Its write-ahead log is this path with `-wal`
+    /// appended, the shared-memory index with `-shm`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The store's schema version (after opening, always [`Self::SCHEMA_VERSION`]).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.with(|conn| schema::user_version(conn))
+    }
+
+    /// Reads every page (authenticating each with SQLCipher's HMAC) and checks SQLite's
+    /// structures. Slow on a large store: for diagnostics and tests, not every open.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let problems: Vec<String> = self.with(|conn| {
+            let mut stmt = conn
+                .prepare("PRAGMA integrity_check")
+                .map_err(sqlite_error("integrity check"))?;
+            let rows = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(sqlite_error("integrity check"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(sqlite_error("integrity check"))
+        })?;
+        if problems == ["ok"] {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "integrity check: {}",
+                problems.join("; ")
+            )))
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.connection
+            .lock()
+            .map_err(|_| StoreError::Backend("SQLCipher store lock poisoned".into()))
+    }
+
+    /// Runs `f` on the connection under the lock (released before returning).
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.lock()?;
+        f(&mut connection)
+    }
+
+    fn load_blob(
+        &self,
+        what: &str,
+        sql: &str,
+        key: impl rusqlite::Params,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached(sql)
+                .and_then(|mut stmt| stmt.query_row(key, |row| row.get(0)).optional())
+                .map_err(sqlite_error(what))
+        })
+    }
+
+    fn ids(&self, table: &PreKeyTable) -> Result<Vec<u32>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(table.ids)
+                .map_err(sqlite_error(table.what))?;
+            let ids = stmt
+                .query_map([], |row| row.get(0))
+                .map_err(sqlite_error(table.what))?;
+            ids.collect::<Result<_, _>>()
+                .map_err(sqlite_error(table.what))
+        })
+    }
+}
+
+/// The statements of one of the three prekey tables (same shape, different records).
+struct PreKeyTable {
+    what: &'static str,
+    load: &'static str,
+    ids: &'static str,
+    put: &'static str,
+    delete: &'static str,
+}
+
+macro_rules! pre_key_table {
+    ($table:literal, $what:literal) => {
+        PreKeyTable {
+            what: $what,
+            load: concat!("SELECT record FROM ", $table, " WHERE id = ?1"),
+            ids: concat!("SELECT id FROM ", $table, " ORDER BY id"),
+            put: concat!(
+                "INSERT INTO ",
+                $table,
+                " (id, record) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET record = excluded.record"
+            ),
+            delete: concat!("DELETE FROM ", $table, " WHERE id = ?1"),
+        }
+    };
+}
+
+const PRE_KEYS: PreKeyTable = pre_key_table!("pre_keys", "one-time prekeys");
+const SIGNED_PRE_KEYS: PreKeyTable = pre_key_table!("signed_pre_keys", "signed prekeys");
+const KYBER_PRE_KEYS: PreKeyTable = pre_key_table!("kyber_pre_keys", "Kyber prekeys");
+
+/// Writes one change set inside the caller's transaction.
+fn write_changes(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<()> {
+    if let Some(identity) = &changes.identity {
+        tx.prepare_cached(
+            "INSERT INTO identity (id, key_pair, registration_id, display_name) \
+             VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET \
+             key_pair = excluded.key_pair, registration_id = excluded.registration_id, \
+             display_name = excluded.display_name",
+        )?
+        .execute(params![
+            identity.key_pair,
+            identity.registration_id,
+            identity.display_name
+        ])?;
+    }
+    if !changes.remote_identities.is_empty() {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO remote_identities (address, identity_key) VALUES (?1, ?2) \
+             ON CONFLICT (address) DO UPDATE SET identity_key = excluded.identity_key",
+        )?;
+        for (address, key) in &changes.remote_identities {
+            stmt.execute(params![address, key])?;
+        }
+    }
+    if !changes.sessions.is_empty() {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sessions (address, record) VALUES (?1, ?2) \
+             ON CONFLICT (address) DO UPDATE SET record = excluded.record",
+        )?;
+        for (address, record) in &changes.sessions {
+            stmt.execute(params![address, record])?;
+        }
+    }
+    for (table, records) in [
+        (&PRE_KEYS, &changes.pre_keys),
+        (&SIGNED_PRE_KEYS, &changes.signed_pre_keys),
+        (&KYBER_PRE_KEYS, &changes.kyber_pre_keys),
+    ] {
+        for (id, record) in records {
+            match record {
+                Some(bytes) => tx.prepare_cached(table.put)?.execute(params![id, bytes])?,
+                None => tx.prepare_cached(table.delete)?.execute(params![id])?,
+            };
+        }
+    }
+    if !changes.kyber_base_keys.is_empty() {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO kyber_base_key_uses (kyber_pre_key_id, signed_pre_key_id, base_key) \
+             VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?;
+        for used in &changes.kyber_base_keys {
+            stmt.execute(params![
+                used.kyber_pre_key_id,
+                used.signed_pre_key_id,
+                used.base_key
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait(?Send)]
+impl Store for SqlCipherStore {
+    async fn load_identity(&self) -> Result<Option<IdentityRecord>, StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached(
+                "SELECT key_pair, registration_id, display_name FROM identity WHERE id = 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([], |row| {
+                    Ok(IdentityRecord {
+                        key_pair: row.get(0)?,
+                        registration_id: row.get(1)?,
+                        display_name: row.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(sqlite_error("loading the identity"))
+        })
+    }
+
+    async fn load_remote_identity(&self, address: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.load_blob(
+            "loading a remote identity",
+            "SELECT identity_key FROM remote_identities WHERE address = ?1",
+            [address],
+        )
+    }
+
+    async fn load_session(&self, address: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.load_blob(
+            "loading a session",
+            "SELECT record FROM sessions WHERE address = ?1",
+            [address],
+        )
+    }
+
+    async fn load_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.load_blob(PRE_KEYS.what, PRE_KEYS.load, [id])
+    }
+
+    async fn load_signed_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.load_blob(SIGNED_PRE_KEYS.what, SIGNED_PRE_KEYS.load, [id])
+    }
+
+    async fn load_kyber_pre_key(&self, id: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.load_blob(KYBER_PRE_KEYS.what, KYBER_PRE_KEYS.load, [id])
+    }
+
+    async fn pre_key_ids(&self) -> Result<Vec<u32>, StoreError> {
+        self.ids(&PRE_KEYS)
+    }
+
+    async fn signed_pre_key_ids(&self) -> Result<Vec<u32>, StoreError> {
+        self.ids(&SIGNED_PRE_KEYS)
+    }
+
+    async fn kyber_pre_key_ids(&self) -> Result<Vec<u32>, StoreError> {
+        self.ids(&KYBER_PRE_KEYS)
+    }
+
+    async fn kyber_base_key_seen(&self, used: &KyberBaseKeyUse) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM kyber_base_key_uses WHERE kyber_pre_key_id = ?1 \
+                 AND signed_pre_key_id = ?2 AND base_key = ?3)",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![used.kyber_pre_key_id, used.signed_pre_key_id, used.base_key],
+                    |row| row.get(0),
+                )
+            })
+            .map_err(sqlite_error("looking up a Kyber base key"))
+        })
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.with(|conn| {
+            // IMMEDIATE takes the write lock up front, so the transaction cannot fail
+            // half-way for want of it. Dropping `tx` on any error rolls everything back.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error("beginning a change set"))?;
+            write_changes(&tx, &changes).map_err(sqlite_error("applying a change set"))?;
+            tx.commit().map_err(sqlite_error("committing a change set"))
+        })
+    }
+}
+
+/// `path` made absolute (without touching the file system), so the store reports one
+/// unambiguous path and SQLite never reads a relative `file:` name as a URI.
+fn absolute(path: &Path) -> Result<PathBuf, StoreError> {
+    std::path::absolute(path).map_err(|e| io_error(&format!("resolving {}", path.display()), &e))
+}
+
+/// Creates the empty database file, failing if anything already has that name. Readable
+/// and writable by its owner only (the -wal and -shm files inherit these permissions).
+fn claim_new_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(io_error(&format!("creating {}", path.display()), &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The settings a live store's connection actually runs with.
+
+    use super::*;
+
+    fn setting(conn: &Connection, pragma: &str) -> String {
+        conn.query_row(&format!("PRAGMA {pragma}"), [], |row| {
+            let value: rusqlite::types::Value = row.get(0)?;
+            Ok(match value {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            })
+        })
+        .unwrap_or_else(|e| panic!("PRAGMA {pragma}: {e}"))
+    }
+
+    #[test]
+    fn a_store_runs_with_the_pinned_cipher_and_durability_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqlCipherStore::create(dir.path().join("s.sqlite"), &DatabaseKey::generate()).unwrap();
+        let conn = store.lock().unwrap();
+        let expected = [
+            ("cipher_page_size", "4096"),
+            ("cipher_use_hmac", "1"),
+            ("cipher_hmac_algorithm", "HMAC_SHA512"),
+            ("cipher_kdf_algorithm", "PBKDF2_HMAC_SHA512"),
+            ("cipher_plaintext_header_size", "0"),
+            ("cipher_provider", "openssl"),
+            ("journal_mode", "wal"),
+            ("synchronous", "2"),
+            ("secure_delete", "1"),
+            ("temp_store", "2"),
+            ("foreign_keys", "1"),
+            ("trusted_schema", "0"),
+            ("application_id", &schema::APPLICATION_ID.to_string()),
+            ("user_version", &SCHEMA_VERSION.to_string()),
+        ];
+        for (pragma, value) in expected {
+            assert_eq!(setting(&conn, pragma), value, "PRAGMA {pragma}");
+        }
+        // The SQLCipher that rusqlite bundles (docs/PROTOCOL.md names it).
+        assert!(
+            setting(&conn, "cipher_version").starts_with("4."),
+            "{}",
+            setting(&conn, "cipher_version")
+        );
+    }
+}

@@ -16,11 +16,15 @@
 mod changes;
 mod database_key;
 mod memory;
+mod records;
 mod signal;
 
-pub use changes::{ChangeSet, KyberBaseKeyUse};
+pub use changes::{ChangeSet, KyberBaseKeyUse, MessageKey};
 pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
 pub use memory::MemoryStore;
+pub use records::{
+    AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
+};
 pub use signal::SignalStore;
 
 use async_trait::async_trait;
@@ -94,6 +98,32 @@ pub trait Store {
     /// Whether this base key was already used with this Kyber/signed prekey pair (a replayed
     /// first message).
     async fn kyber_base_key_seen(&self, used: &KyberBaseKeyUse) -> Result<bool, StoreError>;
+    /// A contact by id.
+    async fn load_contact(&self, id: &str) -> Result<Option<ContactRecord>, StoreError>;
+    /// Every contact, ordered by id.
+    async fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError>;
+    /// One message by contact, direction and id.
+    async fn load_message(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        id: &[u8; 16],
+    ) -> Result<Option<MessageRecord>, StoreError>;
+    /// The newest `limit` messages of a conversation: ordered by `(at_ms, direction,
+    /// sequence)` (incoming before outgoing), newest first.
+    async fn recent_messages(
+        &self,
+        contact: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+    /// Every outbox entry, ordered by contact and message id.
+    async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// The attachment metadata of one message.
+    async fn load_attachment(
+        &self,
+        contact: &str,
+        message_id: &[u8; 16],
+    ) -> Result<Option<AttachmentRecord>, StoreError>;
     /// Applies every change atomically: afterwards all of them are visible, or none is.
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError>;
 }

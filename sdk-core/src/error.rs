@@ -63,6 +63,15 @@ pub enum Error {
     /// The ciphertext is malformed or failed authentication.
     #[error("invalid ciphertext: {0}")]
     InvalidCiphertext(String),
+    /// No contact with this id.
+    #[error("no contact with id {0}")]
+    UnknownContact(String),
+    /// The contact presented a new identity key that the user has not accepted yet.
+    #[error("contact {0} has a new identity key pending: accept it first")]
+    IdentityKeyPending(String),
+    /// There is no new identity key to accept for this contact.
+    #[error("contact {0} has no new identity key pending")]
+    NoIdentityKeyPending(String),
     /// Any other failure inside libsignal, with its message.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -101,6 +110,12 @@ pub enum ErrorCode {
     InvalidCiphertext = 25,
     /// Other protocol failure.
     Protocol = 26,
+    /// Unknown contact id.
+    UnknownContact = 30,
+    /// A new identity key is pending for the contact.
+    IdentityKeyPending = 31,
+    /// No new identity key is pending for the contact.
+    NoIdentityKeyPending = 32,
 }
 
 impl Error {
@@ -121,6 +136,9 @@ impl Error {
             Error::InvalidBundle(_) => ErrorCode::InvalidBundle,
             Error::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
             Error::Protocol(_) => ErrorCode::Protocol,
+            Error::UnknownContact(_) => ErrorCode::UnknownContact,
+            Error::IdentityKeyPending(_) => ErrorCode::IdentityKeyPending,
+            Error::NoIdentityKeyPending(_) => ErrorCode::NoIdentityKeyPending,
         }
     }
 }

@@ -119,6 +119,23 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn incoming_by_sequence(
+        &self,
+        contact: &str,
+        sequence: u64,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.with(|s| {
+            s.messages
+                .values()
+                .find(|m| {
+                    m.contact == contact
+                        && m.direction == MessageDirection::Incoming
+                        && m.sequence == sequence
+                })
+                .cloned()
+        })
+    }
+
     async fn recent_messages(
         &self,
         contact: &str,

@@ -109,6 +109,12 @@ pub trait Store {
         direction: MessageDirection,
         id: &[u8; 16],
     ) -> Result<Option<MessageRecord>, StoreError>;
+    /// The incoming message of a conversation with this sequence number, if stored.
+    async fn incoming_by_sequence(
+        &self,
+        contact: &str,
+        sequence: u64,
+    ) -> Result<Option<MessageRecord>, StoreError>;
     /// The newest `limit` messages of a conversation: ordered by `(at_ms, direction,
     /// sequence)` (incoming before outgoing), newest first.
     async fn recent_messages(

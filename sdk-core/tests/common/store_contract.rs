@@ -498,6 +498,13 @@ macro_rules! store_conformance {
                     Some(delivered)
                 );
                 assert_eq!(block_on(store.recent_messages("c1", 10)).unwrap().len(), 2);
+                let by_sequence = block_on(store.incoming_by_sequence("c1", 1)).unwrap();
+                assert_eq!(
+                    by_sequence,
+                    Some(message("c1", MessageDirection::Incoming, 1, 100))
+                );
+                assert_eq!(block_on(store.incoming_by_sequence("c1", 2)).unwrap(), None);
+                assert_eq!(block_on(store.incoming_by_sequence("c3", 1)).unwrap(), None);
             }
 
             #[test]

@@ -82,6 +82,9 @@ pub enum Event {
         /// The acknowledged message ids.
         message_ids: Vec<MessageId>,
     },
+    /// A message that was already received arrived again (the sender's outbox re-sent it,
+    /// probably because our receipt was lost): acknowledge it again.
+    Duplicate(MessageId),
     /// The contact presented a new identity key. Nothing was decrypted; sending is held
     /// until [`Profile::accept_identity_key`]. Keep the packet (do not acknowledge it to
     /// the relay) and pass it to [`Profile::receive`] again after accepting.
@@ -277,6 +280,9 @@ impl<S: Store> Profile<S> {
         };
         content.validate()?;
         let held = record.pending_identity_key.is_some();
+        // Receipts are sent once: acknowledging an acknowledgement would never end. A lost
+        // receipt is made good when the outbox re-sends the message it acknowledged.
+        let acknowledged = !matches!(content.body, Body::Receipt(_));
         let peer = identity_of(&record.identity_key)?;
         let certificate = self.certificate_for(now, rng)?;
         let view = self.view();
@@ -297,21 +303,23 @@ impl<S: Store> Profile<S> {
                 sequence: content.sequence,
                 at_ms: millis(now),
                 frame: content.encode(),
-                status: if held {
-                    MessageStatus::Held
-                } else {
-                    MessageStatus::Queued
+                status: match (held, acknowledged) {
+                    (true, _) => MessageStatus::Held,
+                    (false, true) => MessageStatus::Queued,
+                    (false, false) => MessageStatus::Sent,
                 },
             });
-            changes.outbox.insert(
-                (record.id.clone(), content.id.to_bytes()),
-                Some(OutboxRecord {
-                    contact: record.id.clone(),
-                    message_id: content.id.to_bytes(),
-                    attempts,
-                    next_attempt_ms: millis(now + retry_delay(attempts.max(1))),
-                }),
-            );
+            if acknowledged || held {
+                changes.outbox.insert(
+                    (record.id.clone(), content.id.to_bytes()),
+                    Some(OutboxRecord {
+                        contact: record.id.clone(),
+                        message_id: content.id.to_bytes(),
+                        attempts,
+                        next_attempt_ms: millis(now + retry_delay(attempts.max(1))),
+                    }),
+                );
+            }
             changes.contacts.insert(record.id.clone(), record);
         });
         self.store().apply(view.take_changes()).await?;
@@ -364,15 +372,27 @@ impl<S: Store> Profile<S> {
                 Err(other) => return Err(other),
             };
             let attempts = entry.attempts.saturating_add(1);
+            let is_receipt = matches!(content.body, Body::Receipt(_));
             view.stage(|changes| {
-                changes.outbox.insert(
-                    (entry.contact.clone(), entry.message_id),
-                    Some(OutboxRecord {
-                        attempts,
-                        next_attempt_ms: millis(now + retry_delay(attempts)),
-                        ..entry
-                    }),
-                );
+                if is_receipt {
+                    // A receipt held during a key change: sent once, then done.
+                    changes
+                        .outbox
+                        .insert((entry.contact.clone(), entry.message_id), None);
+                    changes.put_message(MessageRecord {
+                        status: MessageStatus::Sent,
+                        ..message
+                    });
+                } else {
+                    changes.outbox.insert(
+                        (entry.contact.clone(), entry.message_id),
+                        Some(OutboxRecord {
+                            attempts,
+                            next_attempt_ms: millis(now + retry_delay(attempts)),
+                            ..entry
+                        }),
+                    );
+                }
             });
             self.store().apply(view.take_changes()).await?;
             due.push(DuePacket {
@@ -427,7 +447,9 @@ impl<S: Store> Profile<S> {
                 .await?
                 .is_some();
         let mut events = Vec::new();
-        if !already {
+        if already {
+            events.push(Event::Duplicate(content.id));
+        } else {
             if let Body::Receipt(receipt) = &content.body {
                 self.stage_receipt(&view, &record.id, receipt.kind, &receipt.message_ids)
                     .await?;

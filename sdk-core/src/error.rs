@@ -10,7 +10,7 @@ use crate::identity::IdentityError;
 use crate::padding::PaddingError;
 use crate::qr::QrError;
 use crate::safety::SafetyError;
-use crate::store::StoreError;
+use crate::store::{KeyError, StoreError};
 
 /// Every failure the core reports.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,10 @@ pub enum Error {
     /// The store failed to read or write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A profile's database key could not be made, sealed or unsealed, or its key header is
+    /// malformed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A sealed message's sender certificate is forged, expired or inconsistent: it proves
     /// nothing about who sent it, so the message was not decrypted.
     #[error("untrusted sealed sender: {0}")]
@@ -96,6 +100,9 @@ pub enum ErrorCode {
     Identity = 15,
     /// Store failure.
     Store = 16,
+    /// Database key failure: malformed key header, keychain unavailable or missing its
+    /// entry, passphrase required or empty.
+    Key = 17,
     /// Untrusted sealed-sender certificate.
     UntrustedSender = 20,
     /// Identity key differs from the trusted one.
@@ -129,6 +136,7 @@ impl Error {
             Error::Qr(_) => ErrorCode::Qr,
             Error::Identity(_) => ErrorCode::Identity,
             Error::Store(_) => ErrorCode::Store,
+            Error::Key(_) => ErrorCode::Key,
             Error::UntrustedSender(_) => ErrorCode::UntrustedSender,
             Error::IdentityKeyChanged { .. } => ErrorCode::IdentityKeyChanged,
             Error::Duplicate => ErrorCode::Duplicate,

@@ -105,6 +105,10 @@ fn a_receipt_empties_the_outbox_and_marks_the_message_delivered() {
         message_ids: vec![id]
     }));
     assert!(block_on(alice.profile.store().outbox()).unwrap().is_empty());
+    assert!(
+        block_on(bob.profile.store().outbox()).unwrap().is_empty(),
+        "a receipt is sent once, never queued for acknowledgement"
+    );
     let history = block_on(alice.profile.history(&bob_c, 10)).unwrap();
     let (direction, status, content) = &history[0];
     assert_eq!(
@@ -130,8 +134,11 @@ fn the_outbox_resends_after_the_backoff_and_the_message_is_shown_once() {
         Person::texts(&bob.receive(&alice_c, &due[0].packet, later)),
         ["are you there?"]
     );
-    // The lost original turns up late: nothing new.
-    assert!(bob.receive(&alice_c, &lost.unwrap(), later).is_empty());
+    // The lost original turns up late: nothing new to show, only a duplicate to
+    // acknowledge again.
+    let events = bob.receive(&alice_c, &lost.unwrap(), later);
+    assert!(Person::texts(&events).is_empty());
+    assert!(matches!(events[..], [Event::Duplicate(id)] if id == due[0].message_id));
     // The next retry waits twice as long.
     let soon = later + retry_delay(1);
     assert!(

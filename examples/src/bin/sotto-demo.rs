@@ -6,15 +6,15 @@
 
 use std::io::Cursor;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use futures_executor::block_on;
 use sotto_core::attachment::{self, AttachmentPointer, CHUNK_SIZE, ChunkSize, Progress};
-use sotto_core::content::{Body, Content, File, Image, ReceiptKind, VoiceClip};
-use sotto_core::conversation::{Arrival, IncomingOrder, OutgoingSequence};
+use sotto_core::contacts::{ContactId, Event};
+use sotto_core::content::{Body, Content, File, Image, Receipt, ReceiptKind, VoiceClip};
 use sotto_core::padding::PACKET_PAYLOAD_SIZE;
-use sotto_core::safety::{Comparison, SafetyNumber};
-use sotto_core::store::MemoryStore;
+use sotto_core::safety::Comparison;
+use sotto_core::store::{MemoryStore, Store};
 use sotto_core::{Error, Profile, PublicIdentity};
 
 /// One side of the conversation.
@@ -274,7 +274,9 @@ fn run() -> Result<(), Error> {
     let pq = block_on(alice.profile.is_post_quantum(&met, now()))?;
     println!("   session with bob established; post-quantum (Kyber1024 + SPQR): {pq}");
     // Each adds the other as a contact (the invitation carries the keys; relay issue).
-    alice.peer = Some(block_on(alice.profile.add_contact(&met, Some("Bob".into())))?);
+    alice.peer = Some(block_on(
+        alice.profile.add_contact(&met, Some("Bob".into())),
+    )?);
     bob.peer = Some(block_on(
         bob.profile
             .add_contact(&alice.public(), Some("Alice".into())),

@@ -12,16 +12,34 @@
 //!   adapter ([`SignalStore`]) hand the same store to libsignal as several trait objects.
 //! - Methods are `async` (without `Send`) for IndexedDB in the browser; synchronous
 //!   backends simply return ready futures.
+//!
+//! The key that opens a profile's encrypted database is a [`DatabaseKey`], described by the
+//! profile's plaintext key header ([`KeyInfo`]): sealed in the OS keychain (`Keychain`,
+//! native builds with the `keychain` feature) or derived from a passphrase
+//! ([`create_with_passphrase`]), never stored on disk in clear.
 
 mod changes;
 mod database_key;
+mod key_info;
+#[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
+mod keychain;
 mod memory;
+mod passphrase;
 mod records;
 mod signal;
 
 pub use changes::{ChangeSet, KyberBaseKeyUse, MessageKey};
 pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
+pub use key_info::{
+    KEYCHAIN_SERVICE, KeyError, KeyInfo, KeyMode, KeychainEntry, KeychainStore, MAX_KEY_INFO_LEN,
+    MAX_KEYCHAIN_NAME_LEN,
+};
+#[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
+pub use keychain::Keychain;
 pub use memory::MemoryStore;
+pub use passphrase::{
+    Argon2Params, PassphraseKdf, SALT_LEN, create_with_passphrase, unseal_with_passphrase,
+};
 pub use records::{
     AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
 };

@@ -46,6 +46,8 @@ pub enum MessageStatus {
     Early,
     /// Incoming, shown.
     Shown,
+    /// Outgoing, sent once with no acknowledgement expected (a receipt).
+    Sent,
 }
 
 /// One message of a conversation, as the encoded content frame.

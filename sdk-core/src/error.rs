@@ -10,7 +10,7 @@ use crate::identity::IdentityError;
 use crate::padding::PaddingError;
 use crate::qr::QrError;
 use crate::safety::SafetyError;
-use crate::store::StoreError;
+use crate::store::{KeyError, StoreError};
 
 /// Every failure the core reports.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,10 @@ pub enum Error {
     /// The store failed to read or write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A profile's database key could not be made, sealed or unsealed, or its key header is
+    /// malformed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A sealed message's sender certificate is forged, expired or inconsistent: it proves
     /// nothing about who sent it, so the message was not decrypted.
     #[error("untrusted sealed sender: {0}")]
@@ -63,6 +67,15 @@ pub enum Error {
     /// The ciphertext is malformed or failed authentication.
     #[error("invalid ciphertext: {0}")]
     InvalidCiphertext(String),
+    /// No contact with this id.
+    #[error("no contact with id {0}")]
+    UnknownContact(String),
+    /// The contact presented a new identity key that the user has not accepted yet.
+    #[error("contact {0} has a new identity key pending: accept it first")]
+    IdentityKeyPending(String),
+    /// There is no new identity key to accept for this contact.
+    #[error("contact {0} has no new identity key pending")]
+    NoIdentityKeyPending(String),
     /// Any other failure inside libsignal, with its message.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -87,6 +100,9 @@ pub enum ErrorCode {
     Identity = 15,
     /// Store failure.
     Store = 16,
+    /// Database key failure: malformed key header, keychain unavailable or missing its
+    /// entry, passphrase required or empty.
+    Key = 17,
     /// Untrusted sealed-sender certificate.
     UntrustedSender = 20,
     /// Identity key differs from the trusted one.
@@ -101,6 +117,12 @@ pub enum ErrorCode {
     InvalidCiphertext = 25,
     /// Other protocol failure.
     Protocol = 26,
+    /// Unknown contact id.
+    UnknownContact = 30,
+    /// A new identity key is pending for the contact.
+    IdentityKeyPending = 31,
+    /// No new identity key is pending for the contact.
+    NoIdentityKeyPending = 32,
 }
 
 impl Error {
@@ -114,6 +136,7 @@ impl Error {
             Error::Qr(_) => ErrorCode::Qr,
             Error::Identity(_) => ErrorCode::Identity,
             Error::Store(_) => ErrorCode::Store,
+            Error::Key(_) => ErrorCode::Key,
             Error::UntrustedSender(_) => ErrorCode::UntrustedSender,
             Error::IdentityKeyChanged { .. } => ErrorCode::IdentityKeyChanged,
             Error::Duplicate => ErrorCode::Duplicate,
@@ -121,6 +144,9 @@ impl Error {
             Error::InvalidBundle(_) => ErrorCode::InvalidBundle,
             Error::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
             Error::Protocol(_) => ErrorCode::Protocol,
+            Error::UnknownContact(_) => ErrorCode::UnknownContact,
+            Error::IdentityKeyPending(_) => ErrorCode::IdentityKeyPending,
+            Error::NoIdentityKeyPending(_) => ErrorCode::NoIdentityKeyPending,
         }
     }
 }

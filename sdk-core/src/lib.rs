@@ -5,6 +5,7 @@
 //! layers and `docs/PROTOCOL.md` for the exact formats.
 
 pub mod attachment;
+pub mod contacts;
 pub mod content;
 pub mod conversation;
 pub mod error;

@@ -69,7 +69,7 @@ impl<S: Store> Profile<S> {
         &self.store
     }
 
-    fn view(&self) -> SignalStore<'_, S> {
+    pub(crate) fn view(&self) -> SignalStore<'_, S> {
         SignalStore::new(
             &self.store,
             *self.identity.key_pair(),
@@ -116,7 +116,7 @@ impl<S: Store> Profile<S> {
     }
 
     /// The sender certificate to use at `now`, issuing a new one when it is due.
-    fn certificate_for<R: Rng + CryptoRng>(
+    pub(crate) fn certificate_for<R: Rng + CryptoRng>(
         &mut self,
         now: SystemTime,
         rng: &mut R,
@@ -142,14 +142,30 @@ impl<S: Store> Profile<S> {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        content.validate()?;
         let certificate = self.certificate_for(now, rng)?;
         let view = self.view();
-        let ciphertext = session::encrypt(&view, peer, &content.encode(), now, rng).await?;
-        let sealed = sealed::seal(&view, peer, &certificate, &ciphertext, rng).await?;
-        let packet = padding::pad(&sealed)?;
+        let packet = self
+            .seal_staged(&view, &certificate, peer, content, now, rng)
+            .await?;
         self.store.apply(view.take_changes()).await?;
         Ok(packet)
+    }
+
+    /// [`Profile::seal`] with its state changes left staged in `view`, so a caller can
+    /// apply them together with changes of its own.
+    pub(crate) async fn seal_staged<R: Rng + CryptoRng>(
+        &self,
+        view: &SignalStore<'_, S>,
+        certificate: &SelfCertificate,
+        peer: &PublicIdentity,
+        content: &Content,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        content.validate()?;
+        let ciphertext = session::encrypt(view, peer, &content.encode(), now, rng).await?;
+        let sealed = sealed::seal(view, peer, certificate, &ciphertext, rng).await?;
+        Ok(padding::pad(&sealed)?)
     }
 
     /// Opens a packet that arrived on the queue of contact `peer`: only `peer` can have
@@ -162,12 +178,24 @@ impl<S: Store> Profile<S> {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Content> {
-        let sealed = padding::unpad(packet)?;
         let view = self.view();
-        let usmc = sealed::unseal(&view, sealed, peer, &self.verified, now).await?;
-        let plaintext = session::decrypt(&view, peer, &usmc, rng).await?;
-        let content = Content::decode(&plaintext)?;
+        let content = self.open_staged(&view, peer, packet, now, rng).await?;
         self.store.apply(view.take_changes()).await?;
         Ok(content)
+    }
+
+    /// [`Profile::open`] with its state changes left staged in `view`.
+    pub(crate) async fn open_staged<R: Rng + CryptoRng>(
+        &self,
+        view: &SignalStore<'_, S>,
+        peer: &PublicIdentity,
+        packet: &[u8],
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Content> {
+        let sealed = padding::unpad(packet)?;
+        let usmc = sealed::unseal(view, sealed, peer, &self.verified, now).await?;
+        let plaintext = session::decrypt(view, peer, &usmc, rng).await?;
+        Ok(Content::decode(&plaintext)?)
     }
 }

@@ -22,6 +22,7 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("attachment_pointer", fuzz_targets::attachment_pointer),
     ("identity_import", fuzz_targets::identity_import),
     ("sealed_open", fuzz_targets::sealed_open),
+    ("key_info", fuzz_targets::key_info),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -103,6 +104,11 @@ fn identity_import_corpus_never_panics() {
 #[test]
 fn sealed_open_corpus_never_panics() {
     replay("sealed_open");
+}
+
+#[test]
+fn key_info_corpus_never_panics() {
+    replay("key_info");
 }
 
 /// A target added to the fuzz crate, or a corpus folder added by hand, must be replayed here

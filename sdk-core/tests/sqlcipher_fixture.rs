@@ -78,6 +78,9 @@ fn the_v1_fixture_opens_migrates_and_reads_its_records() {
     let expected = v1_records();
     block_on(async {
         assert_eq!(store.load_identity().await.unwrap(), expected.identity);
+        // Tables added by later versions exist and start empty.
+        assert!(store.contacts().await.unwrap().is_empty());
+        assert!(store.outbox().await.unwrap().is_empty());
         for (address, record) in &expected.sessions {
             assert_eq!(
                 store.load_session(address).await.unwrap().as_ref(),

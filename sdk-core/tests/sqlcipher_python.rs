@@ -20,10 +20,14 @@ use sotto_core::store::{SqlCipherStore, Store};
 const PACKAGE: &str = "sqlcipher3-wheels==0.5.7";
 
 /// The tables of schema v1. A new schema version adds its tables here.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 11] = [
+    "attachments",
+    "contacts",
     "identity",
     "kyber_base_key_uses",
     "kyber_pre_keys",
+    "messages",
+    "outbox",
     "pre_keys",
     "remote_identities",
     "sessions",

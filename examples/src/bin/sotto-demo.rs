@@ -6,33 +6,27 @@
 
 use std::io::Cursor;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use futures_executor::block_on;
 use sotto_core::attachment::{self, AttachmentPointer, CHUNK_SIZE, ChunkSize, Progress};
-use sotto_core::content::{Body, Content, File, Image, ReceiptKind, VoiceClip};
-use sotto_core::conversation::{Arrival, IncomingOrder, OutgoingSequence};
+use sotto_core::contacts::{ContactId, Event};
+use sotto_core::content::{Body, Content, File, Image, Receipt, ReceiptKind, VoiceClip};
 use sotto_core::padding::PACKET_PAYLOAD_SIZE;
-use sotto_core::safety::{Comparison, SafetyNumber};
-use sotto_core::store::MemoryStore;
+use sotto_core::safety::Comparison;
+use sotto_core::store::{MemoryStore, Store};
 use sotto_core::{Error, Profile, PublicIdentity};
 
 /// One side of the conversation.
 struct Person {
     name: &'static str,
     profile: Profile<MemoryStore>,
-    sequence: OutgoingSequence,
-    order: IncomingOrder,
+    /// The other person, as a contact of this profile.
+    peer: Option<ContactId>,
 }
 
 fn now() -> SystemTime {
     SystemTime::now()
-}
-
-fn now_ms() -> u64 {
-    now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Person {
@@ -46,8 +40,7 @@ impl Person {
         Ok(Self {
             name,
             profile,
-            sequence: OutgoingSequence::default(),
-            order: IncomingOrder::default(),
+            peer: None,
         })
     }
 
@@ -55,25 +48,24 @@ impl Person {
         self.profile.identity().public()
     }
 
-    /// Seals `body` for `to` and returns the packet that would go on the wire.
-    fn send(&mut self, to: &Person, body: Body) -> Result<Vec<u8>, Error> {
-        let content = Content::new(self.sequence.take(), now_ms(), body);
-        block_on(
-            self.profile
-                .seal(&to.public(), &content, now(), &mut rand::rng()),
-        )
+    fn peer(&self) -> Result<&ContactId, Error> {
+        self.peer
+            .as_ref()
+            .ok_or_else(|| Error::UnknownContact("(not met yet)".into()))
     }
 
-    /// Opens a packet from `from` and returns the messages now ready to show.
-    fn receive(&mut self, from: &Person, packet: &[u8]) -> Result<Vec<Content>, Error> {
-        let content = block_on(
-            self.profile
-                .open(&from.public(), packet, now(), &mut rand::rng()),
-        )?;
-        Ok(match self.order.accept(content) {
-            Arrival::Ready(ready) => ready,
-            Arrival::Held | Arrival::Duplicate => Vec::new(),
-        })
+    /// Sends `body` to the peer; returns the packet that would go on the wire.
+    fn send(&mut self, body: Body) -> Result<Vec<u8>, Error> {
+        let peer = self.peer()?.clone();
+        let out = block_on(self.profile.send(&peer, body, now(), &mut rand::rng()))?;
+        out.packet
+            .ok_or_else(|| Error::IdentityKeyPending(peer.to_string()))
+    }
+
+    /// Receives a packet from the peer.
+    fn receive(&mut self, packet: &[u8]) -> Result<Vec<Event>, Error> {
+        let peer = self.peer()?.clone();
+        block_on(self.profile.receive(&peer, packet, now(), &mut rand::rng()))
     }
 }
 
@@ -189,23 +181,42 @@ fn sample_voice_clip() -> (Vec<u8>, Vec<u8>) {
 /// What was shown, in order: (sender, recipient, content).
 type Transcript = Vec<(String, String, Content)>;
 
-/// Sends `body` from one person to the other over the (for now direct) wire and records
-/// what the recipient shows.
+/// Sends `body` from one person to the other over the (for now direct) wire, records
+/// what the recipient shows, and carries the recipient's end-to-end delivery receipt back.
 fn deliver(
     from: &mut Person,
     to: &mut Person,
     body: Body,
     transcript: &mut Transcript,
 ) -> Result<(), Error> {
-    let packet = from.send(to, body)?;
+    let packet = from.send(body)?;
     println!(
         "   {} -> {}: sealed packet of {} bytes (always {PACKET_PAYLOAD_SIZE})",
         from.name,
         to.name,
         packet.len()
     );
-    for shown in to.receive(from, &packet)? {
-        transcript.push((from.name.to_string(), to.name.to_string(), shown));
+    let mut shown = Vec::new();
+    for event in to.receive(&packet)? {
+        if let Event::Message(content) = event {
+            shown.push(content.id);
+            transcript.push((from.name.to_string(), to.name.to_string(), content));
+        }
+    }
+    let receipt = to.send(Body::Receipt(Receipt {
+        kind: ReceiptKind::Delivered,
+        message_ids: shown,
+    }))?;
+    for event in from.receive(&receipt)? {
+        if let Event::Receipt { kind, message_ids } = event {
+            println!(
+                "   {} <- {}: end-to-end receipt ({kind:?}) for {} message(s); outbox now holds {}",
+                from.name,
+                to.name,
+                message_ids.len(),
+                block_on(from.profile.store().outbox())?.len()
+            );
+        }
     }
     Ok(())
 }
@@ -260,9 +271,17 @@ fn run() -> Result<(), Error> {
             .profile
             .start_session(&bundle, now(), &mut rand::rng()),
     )?;
-    assert_eq!(met, bob.public());
-    let pq = block_on(alice.profile.is_post_quantum(&bob.public(), now()))?;
-    println!("   session with bob established; post-quantum (Kyber1024 + SPQR): {pq}\n");
+    let pq = block_on(alice.profile.is_post_quantum(&met, now()))?;
+    println!("   session with bob established; post-quantum (Kyber1024 + SPQR): {pq}");
+    // Each adds the other as a contact (the invitation carries the keys; relay issue).
+    alice.peer = Some(block_on(
+        alice.profile.add_contact(&met, Some("Bob".into())),
+    )?);
+    bob.peer = Some(block_on(
+        bob.profile
+            .add_contact(&alice.public(), Some("Alice".into())),
+    )?);
+    println!("   both keep the other as a contact\n");
 
     let mut transcript = Transcript::new();
 
@@ -343,29 +362,28 @@ fn run() -> Result<(), Error> {
         );
     }
 
-    println!("\n8. Delivery receipts (end-to-end messages themselves)");
-    let for_bob: Vec<_> = transcript
-        .iter()
-        .filter(|(from, _, _)| from == "alice")
-        .map(|(_, _, c)| c.id)
-        .collect();
-    deliver(
-        &mut bob,
-        &mut alice,
-        Body::Receipt(sotto_core::content::Receipt {
-            kind: ReceiptKind::Delivered,
-            message_ids: for_bob,
-        }),
-        &mut transcript,
-    )?;
+    println!("\n8. Every message was acknowledged by an end-to-end receipt");
+    for person in [&alice, &bob] {
+        println!(
+            "   {}: outbox holds {} message(s)",
+            person.name,
+            block_on(person.profile.store().outbox())?.len()
+        );
+    }
 
     println!("\n9. Safety numbers (compare in person, or scan the QR)");
-    let alice_view = SafetyNumber::new(alice.public().key(), bob.public().key())?;
-    let bob_view = SafetyNumber::new(bob.public().key(), alice.public().key())?;
+    let alice_view = block_on(alice.profile.safety_number(alice.peer()?))?;
+    let bob_view = block_on(bob.profile.safety_number(bob.peer()?))?;
     println!("   alice sees: {alice_view}");
     println!("   bob sees:   {bob_view}");
     let qr = alice_view.qr_png()?;
-    let verdict = bob_view.compare_scanned(alice_view.scannable())?;
+    let verdict = block_on(
+        bob.profile
+            .compare_safety_code(bob.peer()?, alice_view.scannable()),
+    )?;
+    if verdict == Comparison::Match {
+        block_on(bob.profile.mark_verified(bob.peer()?))?;
+    }
     println!(
         "   alice's QR: {} byte PNG; bob scans it: {}",
         qr.len(),
@@ -375,6 +393,11 @@ fn run() -> Result<(), Error> {
             Comparison::DifferentVersion { ours, theirs } =>
                 format!("different version (ours {ours}, theirs {theirs})"),
         }
+    );
+
+    println!(
+        "   bob's contact \"Alice\" is now verified: {}",
+        block_on(bob.profile.contact(bob.peer()?))?.verified
     );
 
     println!("\n10. Transcript (as shown, in order, each message once)");

@@ -8,6 +8,7 @@
 
 use sotto_core::{
     attachment::AttachmentPointer, content::Content, identity::PublicIdentity, padding, sealed,
+    store::KeyInfo,
 };
 
 /// A content frame (protobuf) as it comes out of a decrypted session message.
@@ -36,4 +37,12 @@ pub fn identity_import(data: &[u8]) {
 /// A sealed-sender packet from the network, opened for a fixed recipient.
 pub fn sealed_open(data: &[u8]) {
     let _ = sealed::fuzz_open(data);
+}
+
+/// A profile's key header file, as read from a folder other programs can write; whatever
+/// it accepts must encode and decode back to itself.
+pub fn key_info(data: &[u8]) {
+    if let Ok(info) = KeyInfo::decode(data) {
+        assert_eq!(KeyInfo::decode(&info.encode()), Ok(info));
+    }
 }

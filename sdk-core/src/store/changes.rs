@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::IdentityRecord;
+use super::records::{
+    AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, OutboxRecord,
+};
 
 /// One use of a Kyber prekey by a PQXDH initiator, remembered so that a replayed first
 /// message (same base key) is refused.
@@ -34,6 +37,25 @@ pub struct ChangeSet {
     pub kyber_pre_keys: BTreeMap<u32, Option<Vec<u8>>>,
     /// Kyber base-key uses to remember.
     pub kyber_base_keys: Vec<KyberBaseKeyUse>,
+    /// Contacts to insert or replace, by id.
+    pub contacts: BTreeMap<String, ContactRecord>,
+    /// Messages to insert or replace, by (contact, direction, id).
+    pub messages: BTreeMap<MessageKey, MessageRecord>,
+    /// Outbox entries to insert or replace (`Some`) or remove (`None`), by (contact, id).
+    pub outbox: BTreeMap<(String, [u8; 16]), Option<OutboxRecord>>,
+    /// Attachment metadata to insert or replace, by (contact, message id).
+    pub attachments: BTreeMap<(String, [u8; 16]), AttachmentRecord>,
+}
+
+/// The identity of a message in a change set: contact, direction, message id.
+pub type MessageKey = (String, MessageDirection, [u8; 16]);
+
+impl ChangeSet {
+    /// Stages a message, keyed by its contact, direction and id.
+    pub fn put_message(&mut self, message: MessageRecord) {
+        let key = (message.contact.clone(), message.direction, message.id);
+        self.messages.insert(key, message);
+    }
 }
 
 impl ChangeSet {
@@ -46,5 +68,9 @@ impl ChangeSet {
             && self.signed_pre_keys.is_empty()
             && self.kyber_pre_keys.is_empty()
             && self.kyber_base_keys.is_empty()
+            && self.contacts.is_empty()
+            && self.messages.is_empty()
+            && self.outbox.is_empty()
+            && self.attachments.is_empty()
     }
 }

@@ -6,7 +6,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{ChangeSet, IdentityRecord, KyberBaseKeyUse, Store, StoreError};
+use super::{
+    AttachmentRecord, ChangeSet, ContactRecord, IdentityRecord, KyberBaseKeyUse, MessageDirection,
+    MessageKey, MessageRecord, OutboxRecord, Store, StoreError,
+};
 
 #[derive(Default)]
 struct State {
@@ -17,6 +20,10 @@ struct State {
     signed_pre_keys: BTreeMap<u32, Vec<u8>>,
     kyber_pre_keys: BTreeMap<u32, Vec<u8>>,
     kyber_base_keys: BTreeSet<KyberBaseKeyUse>,
+    contacts: BTreeMap<String, ContactRecord>,
+    messages: BTreeMap<MessageKey, MessageRecord>,
+    outbox: BTreeMap<(String, [u8; 16]), OutboxRecord>,
+    attachments: BTreeMap<(String, [u8; 16]), AttachmentRecord>,
 }
 
 /// A store that keeps everything in process memory and forgets it on drop.
@@ -91,6 +98,78 @@ impl Store for MemoryStore {
         self.with(|s| s.kyber_base_keys.contains(used))
     }
 
+    async fn load_contact(&self, id: &str) -> Result<Option<ContactRecord>, StoreError> {
+        self.with(|s| s.contacts.get(id).cloned())
+    }
+
+    async fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError> {
+        self.with(|s| s.contacts.values().cloned().collect())
+    }
+
+    async fn load_message(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        id: &[u8; 16],
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.with(|s| {
+            s.messages
+                .get(&(contact.to_string(), direction, *id))
+                .cloned()
+        })
+    }
+
+    async fn incoming_by_sequence(
+        &self,
+        contact: &str,
+        sequence: u64,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.with(|s| {
+            s.messages
+                .values()
+                .find(|m| {
+                    m.contact == contact
+                        && m.direction == MessageDirection::Incoming
+                        && m.sequence == sequence
+                })
+                .cloned()
+        })
+    }
+
+    async fn recent_messages(
+        &self,
+        contact: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.with(|s| {
+            let mut conversation: Vec<MessageRecord> = s
+                .messages
+                .values()
+                .filter(|m| m.contact == contact)
+                .cloned()
+                .collect();
+            conversation.sort_by_key(|m| std::cmp::Reverse((m.at_ms, m.direction, m.sequence)));
+            conversation.truncate(limit);
+            conversation
+        })
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.with(|s| s.outbox.values().cloned().collect())
+    }
+
+    async fn load_attachment(
+        &self,
+        contact: &str,
+        message_id: &[u8; 16],
+    ) -> Result<Option<AttachmentRecord>, StoreError> {
+        self.with(|s| {
+            s.attachments
+                .get(&(contact.to_string(), *message_id))
+                .cloned()
+        })
+    }
+
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {
         self.with(|s| {
             if let Some(identity) = changes.identity {
@@ -102,6 +181,15 @@ impl Store for MemoryStore {
             put(&mut s.signed_pre_keys, changes.signed_pre_keys);
             put(&mut s.kyber_pre_keys, changes.kyber_pre_keys);
             s.kyber_base_keys.extend(changes.kyber_base_keys);
+            s.contacts.extend(changes.contacts);
+            s.messages.extend(changes.messages);
+            for (key, entry) in changes.outbox {
+                match entry {
+                    Some(entry) => s.outbox.insert(key, entry),
+                    None => s.outbox.remove(&key),
+                };
+            }
+            s.attachments.extend(changes.attachments);
         })
     }
 }

@@ -12,17 +12,39 @@
 //!   adapter ([`SignalStore`]) hand the same store to libsignal as several trait objects.
 //! - Methods are `async` (without `Send`) for IndexedDB in the browser; synchronous
 //!   backends simply return ready futures.
+//!
+//! The key that opens a profile's encrypted database is a [`DatabaseKey`], described by the
+//! profile's plaintext key header ([`KeyInfo`]): sealed in the OS keychain (`Keychain`,
+//! native builds with the `keychain` feature) or derived from a passphrase
+//! ([`create_with_passphrase`]), never stored on disk in clear.
 
 mod changes;
 mod database_key;
+mod key_info;
+#[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
+mod keychain;
 mod memory;
+mod passphrase;
+mod records;
 mod signal;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 mod sqlcipher;
 
-pub use changes::{ChangeSet, KyberBaseKeyUse};
+pub use changes::{ChangeSet, KyberBaseKeyUse, MessageKey};
 pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
+pub use key_info::{
+    KEYCHAIN_SERVICE, KeyError, KeyInfo, KeyMode, KeychainEntry, KeychainStore, MAX_KEY_INFO_LEN,
+    MAX_KEYCHAIN_NAME_LEN,
+};
+#[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
+pub use keychain::Keychain;
 pub use memory::MemoryStore;
+pub use passphrase::{
+    Argon2Params, PassphraseKdf, SALT_LEN, create_with_passphrase, unseal_with_passphrase,
+};
+pub use records::{
+    AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
+};
 pub use signal::SignalStore;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 pub use sqlcipher::SqlCipherStore;
@@ -134,6 +156,38 @@ pub trait Store {
     /// Whether this base key was already used with this Kyber/signed prekey pair (a replayed
     /// first message).
     async fn kyber_base_key_seen(&self, used: &KyberBaseKeyUse) -> Result<bool, StoreError>;
+    /// A contact by id.
+    async fn load_contact(&self, id: &str) -> Result<Option<ContactRecord>, StoreError>;
+    /// Every contact, ordered by id.
+    async fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError>;
+    /// One message by contact, direction and id.
+    async fn load_message(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        id: &[u8; 16],
+    ) -> Result<Option<MessageRecord>, StoreError>;
+    /// The incoming message of a conversation with this sequence number, if stored.
+    async fn incoming_by_sequence(
+        &self,
+        contact: &str,
+        sequence: u64,
+    ) -> Result<Option<MessageRecord>, StoreError>;
+    /// The newest `limit` messages of a conversation: ordered by `(at_ms, direction,
+    /// sequence)` (incoming before outgoing), newest first.
+    async fn recent_messages(
+        &self,
+        contact: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+    /// Every outbox entry, ordered by contact and message id.
+    async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// The attachment metadata of one message.
+    async fn load_attachment(
+        &self,
+        contact: &str,
+        message_id: &[u8; 16],
+    ) -> Result<Option<AttachmentRecord>, StoreError>;
     /// Applies every change atomically: afterwards all of them are visible, or none is.
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError>;
 }

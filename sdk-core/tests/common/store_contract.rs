@@ -10,7 +10,10 @@
 use std::collections::BTreeMap;
 
 use sotto_core::PublicIdentity;
-use sotto_core::store::{ChangeSet, IdentityRecord, KyberBaseKeyUse, Store};
+use sotto_core::store::{
+    ChangeSet, ContactRecord, IdentityRecord, KyberBaseKeyUse, MessageDirection, MessageRecord,
+    MessageStatus, Store,
+};
 
 use super::block_on;
 
@@ -162,17 +165,48 @@ pub fn fresh<F: Fixture>(fixture: F) -> (F::Guard, F::Store) {
     fixture.split()
 }
 
+/// A contact record with recognisable fields.
+pub fn contact(id: &str) -> ContactRecord {
+    ContactRecord {
+        id: id.into(),
+        identity_key: vec![5; 33],
+        display_name: Some(format!("name of {id}")),
+        verified: false,
+        pending_identity_key: None,
+        last_sent_sequence: 0,
+        shown_through: 0,
+    }
+}
+
+/// Message number `n` of `contact` in `direction`, stored at `at_ms`.
+pub fn message(contact: &str, direction: MessageDirection, n: u8, at_ms: u64) -> MessageRecord {
+    MessageRecord {
+        contact: contact.into(),
+        direction,
+        id: [n; 16],
+        sequence: u64::from(n),
+        at_ms,
+        frame: vec![n, n, n],
+        status: match direction {
+            MessageDirection::Incoming => MessageStatus::Shown,
+            MessageDirection::Outgoing => MessageStatus::Queued,
+        },
+    }
+}
+
 /// Expands to the whole conformance suite for one backend.
 macro_rules! store_conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
             use std::collections::BTreeMap;
 
-            use sotto_core::store::{ChangeSet, Store};
+            use sotto_core::store::{
+                AttachmentRecord, ChangeSet, MessageDirection, MessageStatus, OutboxRecord, Store,
+            };
 
             use crate::common::block_on;
             use crate::common::store_contract::{
-                assert_unchanged, fresh, one_of_each, record, snapshot, use_of,
+                assert_unchanged, contact, fresh, message, one_of_each, record, snapshot, use_of,
             };
 
             #[test]
@@ -366,6 +400,24 @@ macro_rules! store_conformance {
                         ..ChangeSet::default()
                     },
                 ];
+                let mut singles = singles;
+                let mut with_contact = ChangeSet::default();
+                with_contact.contacts.insert("c".into(), contact("c"));
+                let mut with_message = ChangeSet::default();
+                with_message.put_message(message("c", MessageDirection::Incoming, 1, 1));
+                let mut with_outbox = ChangeSet::default();
+                with_outbox.outbox.insert(("c".into(), [1; 16]), None);
+                let mut with_attachment = ChangeSet::default();
+                with_attachment.attachments.insert(
+                    ("c".into(), [1; 16]),
+                    AttachmentRecord {
+                        contact: "c".into(),
+                        message_id: [1; 16],
+                        pointer: vec![],
+                        local_file: None,
+                    },
+                );
+                singles.extend([with_contact, with_message, with_outbox, with_attachment]);
                 for single in singles {
                     assert!(!single.is_empty(), "{single:?}");
                 }
@@ -411,6 +463,172 @@ macro_rules! store_conformance {
                 assert_eq!(block_on(store.pre_key_ids()).unwrap(), ascending);
                 assert_eq!(block_on(store.signed_pre_key_ids()).unwrap(), ascending);
                 assert_eq!(block_on(store.kyber_pre_key_ids()).unwrap(), ascending);
+            }
+
+            #[test]
+            fn contacts_are_stored_replaced_and_listed_by_id() {
+                let (_guard, store) = fresh($make);
+                let mut changes = ChangeSet::default();
+                for id in ["c3", "c1", "c2"] {
+                    changes.contacts.insert(id.into(), contact(id));
+                }
+                block_on(store.apply(changes)).unwrap();
+                let ids: Vec<String> = block_on(store.contacts())
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+                assert_eq!(ids, ["c1", "c2", "c3"]);
+                let mut changed = contact("c2");
+                changed.verified = true;
+                changed.pending_identity_key = Some(vec![5; 33]);
+                changed.last_sent_sequence = 41;
+                changed.shown_through = 7;
+                changed.display_name = None;
+                let mut changes = ChangeSet::default();
+                changes.contacts.insert("c2".into(), changed.clone());
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(block_on(store.load_contact("c2")).unwrap(), Some(changed));
+                assert_eq!(
+                    block_on(store.load_contact("c1")).unwrap(),
+                    Some(contact("c1"))
+                );
+                assert_eq!(block_on(store.load_contact("nobody")).unwrap(), None);
+            }
+
+            #[test]
+            fn messages_are_keyed_by_contact_direction_and_id() {
+                let (_guard, store) = fresh($make);
+                let mut changes = ChangeSet::default();
+                changes.put_message(message("c1", MessageDirection::Incoming, 1, 100));
+                changes.put_message(message("c1", MessageDirection::Outgoing, 1, 100));
+                changes.put_message(message("c2", MessageDirection::Incoming, 1, 100));
+                block_on(store.apply(changes)).unwrap();
+                for (c, d) in [
+                    ("c1", MessageDirection::Incoming),
+                    ("c1", MessageDirection::Outgoing),
+                    ("c2", MessageDirection::Incoming),
+                ] {
+                    let found = block_on(store.load_message(c, d, &[1; 16])).unwrap();
+                    assert_eq!(found, Some(message(c, d, 1, 100)));
+                }
+                assert_eq!(
+                    block_on(store.load_message("c2", MessageDirection::Outgoing, &[1; 16]))
+                        .unwrap(),
+                    None
+                );
+                // Replacing updates the status in place.
+                let mut delivered = message("c1", MessageDirection::Outgoing, 1, 100);
+                delivered.status = MessageStatus::Delivered;
+                let mut changes = ChangeSet::default();
+                changes.put_message(delivered.clone());
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.load_message("c1", MessageDirection::Outgoing, &[1; 16]))
+                        .unwrap(),
+                    Some(delivered)
+                );
+                assert_eq!(block_on(store.recent_messages("c1", 10)).unwrap().len(), 2);
+                let by_sequence = block_on(store.incoming_by_sequence("c1", 1)).unwrap();
+                assert_eq!(
+                    by_sequence,
+                    Some(message("c1", MessageDirection::Incoming, 1, 100))
+                );
+                assert_eq!(block_on(store.incoming_by_sequence("c1", 2)).unwrap(), None);
+                assert_eq!(block_on(store.incoming_by_sequence("c3", 1)).unwrap(), None);
+            }
+
+            #[test]
+            fn recent_messages_are_the_newest_of_one_conversation_newest_first() {
+                let (_guard, store) = fresh($make);
+                let mut changes = ChangeSet::default();
+                for n in 1..=30u8 {
+                    let direction = if n % 3 == 0 {
+                        MessageDirection::Outgoing
+                    } else {
+                        MessageDirection::Incoming
+                    };
+                    changes.put_message(message("c1", direction, n, 1000 + u64::from(n)));
+                    changes.put_message(message("c2", direction, n, 5000 + u64::from(n)));
+                }
+                // Two messages stored in the same millisecond: incoming sorts before
+                // outgoing, so the outgoing one is newer.
+                changes.put_message(message("c1", MessageDirection::Incoming, 40, 2000));
+                changes.put_message(message("c1", MessageDirection::Outgoing, 41, 2000));
+                block_on(store.apply(changes)).unwrap();
+                let recent = block_on(store.recent_messages("c1", 5)).unwrap();
+                let ids: Vec<u8> = recent.iter().map(|m| m.id[0]).collect();
+                assert_eq!(ids, [41, 40, 30, 29, 28]);
+                assert!(recent.iter().all(|m| m.contact == "c1"));
+                assert_eq!(
+                    block_on(store.recent_messages("c1", 100)).unwrap().len(),
+                    32
+                );
+                assert!(block_on(store.recent_messages("c3", 5)).unwrap().is_empty());
+                assert!(block_on(store.recent_messages("c1", 0)).unwrap().is_empty());
+            }
+
+            #[test]
+            fn outbox_entries_are_added_updated_and_removed() {
+                let (_guard, store) = fresh($make);
+                let entry = |contact: &str, id: u8, attempts: u32| OutboxRecord {
+                    contact: contact.into(),
+                    message_id: [id; 16],
+                    attempts,
+                    next_attempt_ms: 10 * u64::from(attempts),
+                };
+                let mut changes = ChangeSet::default();
+                for (c, id) in [("c2", 1), ("c1", 2), ("c1", 1)] {
+                    changes
+                        .outbox
+                        .insert((c.into(), [id; 16]), Some(entry(c, id, 0)));
+                }
+                block_on(store.apply(changes)).unwrap();
+                let mut changes = ChangeSet::default();
+                changes
+                    .outbox
+                    .insert(("c1".into(), [1; 16]), Some(entry("c1", 1, 3)));
+                changes.outbox.insert(("c2".into(), [1; 16]), None);
+                changes.outbox.insert(("c9".into(), [9; 16]), None); // never stored
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.outbox()).unwrap(),
+                    [entry("c1", 1, 3), entry("c1", 2, 0)]
+                );
+            }
+
+            #[test]
+            fn attachment_metadata_is_stored_and_replaced() {
+                let (_guard, store) = fresh($make);
+                let mut record = AttachmentRecord {
+                    contact: "c1".into(),
+                    message_id: [7; 16],
+                    pointer: vec![1, 2, 3],
+                    local_file: None,
+                };
+                let mut changes = ChangeSet::default();
+                changes
+                    .attachments
+                    .insert(("c1".into(), [7; 16]), record.clone());
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.load_attachment("c1", &[7; 16])).unwrap(),
+                    Some(record.clone())
+                );
+                record.local_file = Some("0a0b.bin".into());
+                let mut changes = ChangeSet::default();
+                changes
+                    .attachments
+                    .insert(("c1".into(), [7; 16]), record.clone());
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.load_attachment("c1", &[7; 16])).unwrap(),
+                    Some(record)
+                );
+                assert_eq!(
+                    block_on(store.load_attachment("c2", &[7; 16])).unwrap(),
+                    None
+                );
             }
         }
     };

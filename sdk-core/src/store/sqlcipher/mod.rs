@@ -8,6 +8,7 @@
 //! - The schema is versioned (`PRAGMA user_version`) and migrated on open; see `schema.rs`.
 
 mod connection;
+mod conversation;
 mod error;
 mod schema;
 
@@ -20,7 +21,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use self::connection::{Access, configure, open_keyed, sidecar};
 use self::error::{io_error, sqlite_error};
 use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
-use super::{ChangeSet, DatabaseKey, IdentityRecord, KyberBaseKeyUse, Store, StoreError};
+use super::{
+    AttachmentRecord, ChangeSet, ContactRecord, DatabaseKey, IdentityRecord, KyberBaseKeyUse,
+    MessageDirection, MessageRecord, OutboxRecord, Store, StoreError,
+};
 
 /// SQLCipher's page size under `cipher_compatibility = 4`: every store file is at least
 /// one page long.
@@ -292,7 +296,7 @@ fn write_changes(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<
             ])?;
         }
     }
-    Ok(())
+    conversation::write(tx, changes)
 }
 
 #[async_trait(?Send)]
@@ -370,6 +374,51 @@ impl Store for SqlCipherStore {
             })
             .map_err(sqlite_error("looking up a Kyber base key"))
         })
+    }
+
+    async fn load_contact(&self, id: &str) -> Result<Option<ContactRecord>, StoreError> {
+        self.with(|conn| conversation::load_contact(conn, id))
+    }
+
+    async fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError> {
+        self.with(|conn| conversation::contacts(conn))
+    }
+
+    async fn load_message(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        id: &[u8; 16],
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.with(|conn| conversation::load_message(conn, contact, direction, id))
+    }
+
+    async fn incoming_by_sequence(
+        &self,
+        contact: &str,
+        sequence: u64,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.with(|conn| conversation::incoming_by_sequence(conn, contact, sequence))
+    }
+
+    async fn recent_messages(
+        &self,
+        contact: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.with(|conn| conversation::recent_messages(conn, contact, limit))
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.with(|conn| conversation::outbox(conn))
+    }
+
+    async fn load_attachment(
+        &self,
+        contact: &str,
+        message_id: &[u8; 16],
+    ) -> Result<Option<AttachmentRecord>, StoreError> {
+        self.with(|conn| conversation::load_attachment(conn, contact, message_id))
     }
 
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {

@@ -41,11 +41,18 @@ pub(super) enum Step {
 }
 
 /// Every schema step, oldest first. Append only.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "identity, remote identities, sessions, prekeys, Kyber base-key uses",
-    step: Step::Sql(include_str!("migrations/v1.sql")),
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "identity, remote identities, sessions, prekeys, Kyber base-key uses",
+        step: Step::Sql(include_str!("migrations/v1.sql")),
+    },
+    Migration {
+        version: 2,
+        description: "contacts, messages, outbox, attachment metadata",
+        step: Step::Sql(include_str!("migrations/v2.sql")),
+    },
+];
 
 /// The schema version this build writes and the newest it can open.
 pub(super) const SCHEMA_VERSION: u32 = latest(MIGRATIONS);
@@ -221,9 +228,13 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "attachments",
+                "contacts",
                 "identity",
                 "kyber_base_key_uses",
                 "kyber_pre_keys",
+                "messages",
+                "outbox",
                 "pre_keys",
                 "remote_identities",
                 "sessions",

@@ -1,0 +1,555 @@
+//! Contacts, verification and the outbox: the profile's conversation layer.
+//!
+//! - A contact is a peer this profile has a session with, under a stable local id that
+//!   survives a change of the peer's identity key.
+//! - Verification (as Signal does it): each contact has a safety number; comparing a
+//!   scanned code and marking the contact verified are explicit. When a contact presents a
+//!   new identity key, nothing from it is decrypted, the contact is flagged, an event says
+//!   so, and sending to it is **held** — stored, not dropped — until the user accepts the
+//!   new key.
+//! - Sending returns at once: the message and its outbox entry are stored together with
+//!   the ratchet step that sealed it, in one atomic change. The outbox re-seals what no
+//!   receipt has acknowledged, with exponential backoff ([`Profile::due_packets`]).
+//! - Receiving stores each message once, restores order by sequence number (early
+//!   arrivals wait, stored), and applies receipts to the outbox — again in one atomic
+//!   change with the ratchet step that opened it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::{CryptoRng, Rng};
+
+use crate::content::{Body, Content, MessageId, ReceiptKind};
+use crate::error::{Error, Result};
+use crate::identity::PublicIdentity;
+use crate::profile::Profile;
+use crate::safety::{Comparison, SafetyNumber};
+use crate::store::{
+    ChangeSet, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord, Store,
+    StoreError,
+};
+
+/// First retry delay of the outbox; doubles per attempt.
+pub const OUTBOX_FIRST_RETRY: Duration = Duration::from_secs(30);
+/// Longest delay between two outbox attempts.
+pub const OUTBOX_MAX_RETRY: Duration = Duration::from_secs(3600);
+
+/// A contact's stable local id (random, 32 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContactId(String);
+
+impl ContactId {
+    /// Wraps an id read back from the app.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ContactId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A contact as the app sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Stable local id.
+    pub id: ContactId,
+    /// The identity key trusted for this contact.
+    pub identity: PublicIdentity,
+    /// The user's name for the contact.
+    pub display_name: Option<String>,
+    /// Whether the user verified the safety number of `identity`.
+    pub verified: bool,
+    /// A new identity key the contact presented; while set, sending is held.
+    pub pending_identity: Option<PublicIdentity>,
+}
+
+/// Something the app should show or know after [`Profile::receive`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A message is ready to show (in order; each exactly once).
+    Message(Content),
+    /// The contact acknowledged these messages of ours end to end.
+    Receipt {
+        /// Delivered or read.
+        kind: ReceiptKind,
+        /// The acknowledged message ids.
+        message_ids: Vec<MessageId>,
+    },
+    /// A message that was already received arrived again (the sender's outbox re-sent it,
+    /// probably because our receipt was lost): acknowledge it again.
+    Duplicate(MessageId),
+    /// The contact presented a new identity key. Nothing was decrypted; sending is held
+    /// until [`Profile::accept_identity_key`]. Keep the packet (do not acknowledge it to
+    /// the relay) and pass it to [`Profile::receive`] again after accepting.
+    IdentityKeyChanged {
+        /// The contact.
+        contact: ContactId,
+        /// The key now presented.
+        new_identity: PublicIdentity,
+    },
+}
+
+/// What [`Profile::send`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The new message's id.
+    pub id: MessageId,
+    /// The packet to transmit now, or `None` when sending to this contact is held.
+    pub packet: Option<Vec<u8>>,
+}
+
+/// A packet the outbox wants transmitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuePacket {
+    /// The recipient.
+    pub contact: ContactId,
+    /// The message it carries.
+    pub message_id: MessageId,
+    /// The packet (freshly sealed: a retry never repeats a ciphertext).
+    pub packet: Vec<u8>,
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Delay before the attempt after `attempts` attempts: 30 s, 60 s, 120 s, … at most 1 h.
+pub fn retry_delay(attempts: u32) -> Duration {
+    let factor = 1u32 << attempts.saturating_sub(1).min(16);
+    OUTBOX_FIRST_RETRY
+        .saturating_mul(factor)
+        .min(OUTBOX_MAX_RETRY)
+}
+
+fn identity_of(bytes: &[u8]) -> Result<PublicIdentity> {
+    PublicIdentity::from_bytes(bytes).map_err(|e| StoreError::Corrupt(e.to_string()).into())
+}
+
+fn contact_view(record: &ContactRecord) -> Result<Contact> {
+    Ok(Contact {
+        id: ContactId(record.id.clone()),
+        identity: identity_of(&record.identity_key)?,
+        display_name: record.display_name.clone(),
+        verified: record.verified,
+        pending_identity: record
+            .pending_identity_key
+            .as_deref()
+            .map(identity_of)
+            .transpose()?,
+    })
+}
+
+impl<S: Store> Profile<S> {
+    async fn contact_record(&self, id: &ContactId) -> Result<ContactRecord> {
+        self.store()
+            .load_contact(id.as_str())
+            .await?
+            .ok_or_else(|| Error::UnknownContact(id.to_string()))
+    }
+
+    /// Adds a contact trusted with `identity` (after a session start, or before the first
+    /// message from them arrives). Returns its new local id.
+    pub async fn add_contact(
+        &self,
+        identity: &PublicIdentity,
+        display_name: Option<String>,
+    ) -> Result<ContactId> {
+        let id = ContactId(MessageId::random().to_string());
+        let mut changes = ChangeSet::default();
+        changes.contacts.insert(
+            id.0.clone(),
+            ContactRecord {
+                id: id.0.clone(),
+                identity_key: identity.to_bytes(),
+                display_name,
+                verified: false,
+                pending_identity_key: None,
+                last_sent_sequence: 0,
+                shown_through: 0,
+            },
+        );
+        self.store().apply(changes).await?;
+        Ok(id)
+    }
+
+    /// One contact.
+    pub async fn contact(&self, id: &ContactId) -> Result<Contact> {
+        contact_view(&self.contact_record(id).await?)
+    }
+
+    /// Every contact, ordered by id.
+    pub async fn contacts(&self) -> Result<Vec<Contact>> {
+        self.store()
+            .contacts()
+            .await?
+            .iter()
+            .map(contact_view)
+            .collect()
+    }
+
+    /// The safety number between this profile and the contact's trusted key.
+    pub async fn safety_number(&self, id: &ContactId) -> Result<SafetyNumber> {
+        let contact = self.contact(id).await?;
+        Ok(SafetyNumber::new(
+            self.identity().key_pair().identity_key(),
+            contact.identity.key(),
+        )?)
+    }
+
+    /// Compares a code scanned from the contact's screen with our safety number.
+    pub async fn compare_safety_code(&self, id: &ContactId, scanned: &[u8]) -> Result<Comparison> {
+        Ok(self.safety_number(id).await?.compare_scanned(scanned)?)
+    }
+
+    /// Marks the contact's trusted key as verified (after a match). Refused while a new
+    /// key is pending: accept or reject that first.
+    pub async fn mark_verified(&self, id: &ContactId) -> Result<()> {
+        let mut record = self.contact_record(id).await?;
+        if record.pending_identity_key.is_some() {
+            return Err(Error::IdentityKeyPending(id.to_string()));
+        }
+        record.verified = true;
+        let mut changes = ChangeSet::default();
+        changes.contacts.insert(record.id.clone(), record);
+        Ok(self.store().apply(changes).await?)
+    }
+
+    /// Accepts the new identity key a contact presented: it becomes the trusted key (not
+    /// verified), the conversation's sequence numbers restart (a new device starts from 1),
+    /// and held messages are queued to be sent by [`Profile::due_packets`] once a session
+    /// with the new key exists (after the contact's first message is received again).
+    pub async fn accept_identity_key(&self, id: &ContactId) -> Result<()> {
+        let mut record = self.contact_record(id).await?;
+        let Some(new_key) = record.pending_identity_key.take() else {
+            return Err(Error::NoIdentityKeyPending(id.to_string()));
+        };
+        record.identity_key = new_key;
+        record.verified = false;
+        record.shown_through = 0;
+        let mut changes = ChangeSet::default();
+        for entry in self.store().outbox().await? {
+            if entry.contact != record.id {
+                continue;
+            }
+            if let Some(mut message) = self
+                .store()
+                .load_message(&record.id, MessageDirection::Outgoing, &entry.message_id)
+                .await?
+                && message.status == MessageStatus::Held
+            {
+                message.status = MessageStatus::Queued;
+                changes.put_message(message);
+                changes.outbox.insert(
+                    (record.id.clone(), entry.message_id),
+                    Some(OutboxRecord {
+                        next_attempt_ms: 0,
+                        ..entry
+                    }),
+                );
+            }
+        }
+        changes.contacts.insert(record.id.clone(), record);
+        Ok(self.store().apply(changes).await?)
+    }
+
+    /// Sends `body` to a contact: stores the message and its outbox entry and, unless
+    /// sending is held, seals it at once — all in one atomic change. Returns the packet to
+    /// transmit (or `None` when held).
+    pub async fn send<R: Rng + CryptoRng>(
+        &mut self,
+        id: &ContactId,
+        body: Body,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Outgoing> {
+        let mut record = self.contact_record(id).await?;
+        record.last_sent_sequence += 1;
+        let content = Content {
+            id: MessageId::random(),
+            sequence: record.last_sent_sequence,
+            timestamp_ms: millis(now),
+            body,
+        };
+        content.validate()?;
+        let held = record.pending_identity_key.is_some();
+        // Receipts are sent once: acknowledging an acknowledgement would never end. A lost
+        // receipt is made good when the outbox re-sends the message it acknowledged.
+        let acknowledged = !matches!(content.body, Body::Receipt(_));
+        let peer = identity_of(&record.identity_key)?;
+        let certificate = self.certificate_for(now, rng)?;
+        let view = self.view();
+        let packet = if held {
+            None
+        } else {
+            Some(
+                self.seal_staged(&view, &certificate, &peer, &content, now, rng)
+                    .await?,
+            )
+        };
+        let attempts = u32::from(packet.is_some());
+        view.stage(|changes| {
+            changes.put_message(MessageRecord {
+                contact: record.id.clone(),
+                direction: MessageDirection::Outgoing,
+                id: content.id.to_bytes(),
+                sequence: content.sequence,
+                at_ms: millis(now),
+                frame: content.encode(),
+                status: match (held, acknowledged) {
+                    (true, _) => MessageStatus::Held,
+                    (false, true) => MessageStatus::Queued,
+                    (false, false) => MessageStatus::Sent,
+                },
+            });
+            if acknowledged || held {
+                changes.outbox.insert(
+                    (record.id.clone(), content.id.to_bytes()),
+                    Some(OutboxRecord {
+                        contact: record.id.clone(),
+                        message_id: content.id.to_bytes(),
+                        attempts,
+                        next_attempt_ms: millis(now + retry_delay(attempts.max(1))),
+                    }),
+                );
+            }
+            changes.contacts.insert(record.id.clone(), record);
+        });
+        self.store().apply(view.take_changes()).await?;
+        Ok(Outgoing {
+            id: content.id,
+            packet,
+        })
+    }
+
+    /// Re-seals every queued message whose retry time has come (never held ones, never
+    /// for a contact without a session yet) and schedules the next attempt.
+    pub async fn due_packets<R: Rng + CryptoRng>(
+        &mut self,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Vec<DuePacket>> {
+        let mut due = Vec::new();
+        let now_ms = millis(now);
+        for entry in self.store().outbox().await? {
+            if entry.next_attempt_ms > now_ms {
+                continue;
+            }
+            let contact = ContactId(entry.contact.clone());
+            let record = self.contact_record(&contact).await?;
+            let Some(message) = self
+                .store()
+                .load_message(
+                    &entry.contact,
+                    MessageDirection::Outgoing,
+                    &entry.message_id,
+                )
+                .await?
+            else {
+                continue;
+            };
+            if message.status != MessageStatus::Queued || record.pending_identity_key.is_some() {
+                continue;
+            }
+            let content = Content::decode(&message.frame)?;
+            let peer = identity_of(&record.identity_key)?;
+            let certificate = self.certificate_for(now, rng)?;
+            let view = self.view();
+            let packet = match self
+                .seal_staged(&view, &certificate, &peer, &content, now, rng)
+                .await
+            {
+                Ok(packet) => packet,
+                // No session with the (new) key yet: try again later.
+                Err(Error::NoSession) => continue,
+                Err(other) => return Err(other),
+            };
+            let attempts = entry.attempts.saturating_add(1);
+            let is_receipt = matches!(content.body, Body::Receipt(_));
+            view.stage(|changes| {
+                if is_receipt {
+                    // A receipt held during a key change: sent once, then done.
+                    changes
+                        .outbox
+                        .insert((entry.contact.clone(), entry.message_id), None);
+                    changes.put_message(MessageRecord {
+                        status: MessageStatus::Sent,
+                        ..message
+                    });
+                } else {
+                    changes.outbox.insert(
+                        (entry.contact.clone(), entry.message_id),
+                        Some(OutboxRecord {
+                            attempts,
+                            next_attempt_ms: millis(now + retry_delay(attempts)),
+                            ..entry
+                        }),
+                    );
+                }
+            });
+            self.store().apply(view.take_changes()).await?;
+            due.push(DuePacket {
+                contact,
+                message_id: content.id,
+                packet,
+            });
+        }
+        Ok(due)
+    }
+
+    /// Receives a packet from a contact's queue. Returns what to show: messages (in order,
+    /// once each), receipts, or a key change. Everything the packet changes — ratchet,
+    /// message rows, ordering, outbox — lands in one atomic change; an error changes
+    /// nothing.
+    pub async fn receive<R: Rng + CryptoRng>(
+        &self,
+        id: &ContactId,
+        packet: &[u8],
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Vec<Event>> {
+        let mut record = self.contact_record(id).await?;
+        let trusted = identity_of(&record.identity_key)?;
+        let view = self.view();
+        let content = match self.open_staged(&view, &trusted, packet, now, rng).await {
+            Ok(content) => content,
+            Err(Error::IdentityKeyChanged { presented, .. }) => {
+                let new_identity = PublicIdentity::new(*presented);
+                record.pending_identity_key = Some(new_identity.to_bytes());
+                let mut changes = ChangeSet::default();
+                changes.contacts.insert(record.id.clone(), record);
+                self.store().apply(changes).await?;
+                return Ok(vec![Event::IdentityKeyChanged {
+                    contact: id.clone(),
+                    new_identity,
+                }]);
+            }
+            // The ratchet saw this very ciphertext before: nothing new.
+            Err(Error::Duplicate) => return Ok(Vec::new()),
+            Err(other) => return Err(other),
+        };
+
+        let already = content.sequence <= record.shown_through
+            || self
+                .store()
+                .load_message(
+                    &record.id,
+                    MessageDirection::Incoming,
+                    &content.id.to_bytes(),
+                )
+                .await?
+                .is_some();
+        let mut events = Vec::new();
+        if already {
+            events.push(Event::Duplicate(content.id));
+        } else {
+            if let Body::Receipt(receipt) = &content.body {
+                self.stage_receipt(&view, &record.id, receipt.kind, &receipt.message_ids)
+                    .await?;
+                events.push(Event::Receipt {
+                    kind: receipt.kind,
+                    message_ids: receipt.message_ids.clone(),
+                });
+            }
+            let in_order = content.sequence == record.shown_through + 1;
+            let stored = MessageRecord {
+                contact: record.id.clone(),
+                direction: MessageDirection::Incoming,
+                id: content.id.to_bytes(),
+                sequence: content.sequence,
+                at_ms: millis(now),
+                frame: content.encode(),
+                status: if in_order {
+                    MessageStatus::Shown
+                } else {
+                    MessageStatus::Early
+                },
+            };
+            view.stage(|changes| changes.put_message(stored));
+            if in_order {
+                record.shown_through = content.sequence;
+                events.push(Event::Message(content));
+                // Early arrivals this one unblocks.
+                while let Some(mut early) = self
+                    .store()
+                    .incoming_by_sequence(&record.id, record.shown_through + 1)
+                    .await?
+                {
+                    if early.status != MessageStatus::Early {
+                        break;
+                    }
+                    early.status = MessageStatus::Shown;
+                    record.shown_through = early.sequence;
+                    events.push(Event::Message(Content::decode(&early.frame)?));
+                    view.stage(|changes| changes.put_message(early));
+                }
+            }
+        }
+        view.stage(|changes| {
+            changes.contacts.insert(record.id.clone(), record);
+        });
+        // The ratchet step is kept even for a duplicate (a re-sent copy), so that the
+        // session stays in step with the sender.
+        self.store().apply(view.take_changes()).await?;
+        Ok(events)
+    }
+
+    /// Stages the effect of a receipt: acknowledged outgoing messages leave the outbox and
+    /// take the receipt's status.
+    async fn stage_receipt(
+        &self,
+        view: &crate::store::SignalStore<'_, S>,
+        contact: &str,
+        kind: ReceiptKind,
+        ids: &[MessageId],
+    ) -> Result<()> {
+        for id in ids {
+            let Some(mut message) = self
+                .store()
+                .load_message(contact, MessageDirection::Outgoing, &id.to_bytes())
+                .await?
+            else {
+                continue;
+            };
+            message.status = match (kind, message.status) {
+                (_, MessageStatus::Read) | (ReceiptKind::Read, _) => MessageStatus::Read,
+                (ReceiptKind::Delivered, _) => MessageStatus::Delivered,
+            };
+            view.stage(|changes| {
+                changes
+                    .outbox
+                    .insert((contact.to_string(), id.to_bytes()), None);
+                changes.put_message(message);
+            });
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` messages of a conversation, newest first, with direction and
+    /// status. Early arrivals (not shown yet) are left out.
+    pub async fn history(
+        &self,
+        id: &ContactId,
+        limit: usize,
+    ) -> Result<Vec<(MessageDirection, MessageStatus, Content)>> {
+        let mut out = Vec::new();
+        for message in self.store().recent_messages(id.as_str(), limit).await? {
+            if message.status == MessageStatus::Early {
+                continue;
+            }
+            out.push((
+                message.direction,
+                message.status,
+                Content::decode(&message.frame)?,
+            ));
+        }
+        Ok(out)
+    }
+}

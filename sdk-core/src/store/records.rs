@@ -1,0 +1,98 @@
+//! Application records a profile keeps beside the protocol state: contacts, messages, the
+//! outbox and attachment metadata. Like protocol records they are plain data; the store
+//! persists them and the profile gives them meaning.
+
+/// A contact: someone this profile has a session with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    /// Stable local id (random, hex), kept across identity-key changes.
+    pub id: String,
+    /// The serialized identity key trusted for this contact.
+    pub identity_key: Vec<u8>,
+    /// The user's name for this contact (local only).
+    pub display_name: Option<String>,
+    /// Whether the user compared safety numbers for `identity_key`.
+    pub verified: bool,
+    /// A new identity key this contact presented and the user has not accepted yet. While
+    /// set, sending to the contact is held.
+    pub pending_identity_key: Option<Vec<u8>>,
+    /// The last sequence number used for a message to this contact (0: none yet).
+    pub last_sent_sequence: u64,
+    /// Every message from this contact up to this sequence number has been shown.
+    pub shown_through: u64,
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MessageDirection {
+    /// Received from the contact.
+    Incoming,
+    /// Sent (or to be sent) to the contact.
+    Outgoing,
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageStatus {
+    /// Outgoing, in the outbox, not yet acknowledged by an end-to-end receipt.
+    Queued,
+    /// Outgoing, held until the user accepts the contact's new identity key.
+    Held,
+    /// Outgoing, the contact's receipt says it was delivered.
+    Delivered,
+    /// Outgoing, the contact's receipt says it was read.
+    Read,
+    /// Incoming, arrived before an earlier message; not shown yet.
+    Early,
+    /// Incoming, shown.
+    Shown,
+    /// Outgoing, sent once with no acknowledgement expected (a receipt).
+    Sent,
+}
+
+/// One message of a conversation, as the encoded content frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// The contact's local id.
+    pub contact: String,
+    /// Which way it went.
+    pub direction: MessageDirection,
+    /// The 16-byte message id (unique per contact and direction).
+    pub id: [u8; 16],
+    /// Its per-contact, per-direction sequence number.
+    pub sequence: u64,
+    /// Local time it was stored (sent or received), ms since the Unix epoch; orders the
+    /// conversation.
+    pub at_ms: u64,
+    /// The encoded content frame (`content::Content::encode`).
+    pub frame: Vec<u8>,
+    /// Where it stands.
+    pub status: MessageStatus,
+}
+
+/// Delivery state of one outgoing message that no receipt has acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// The contact's local id.
+    pub contact: String,
+    /// The outgoing message's id (its frame is in the messages).
+    pub message_id: [u8; 16],
+    /// Send attempts so far.
+    pub attempts: u32,
+    /// Earliest time of the next attempt, ms since the Unix epoch.
+    pub next_attempt_ms: u64,
+}
+
+/// Metadata of an attachment whose encrypted file lives beside the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    /// The contact's local id.
+    pub contact: String,
+    /// The message carrying the attachment.
+    pub message_id: [u8; 16],
+    /// The encoded attachment pointer (key, digest, sizes, location).
+    pub pointer: Vec<u8>,
+    /// File name of the local encrypted copy, relative to the profile's attachment folder;
+    /// `None` until downloaded (incoming) or after deletion.
+    pub local_file: Option<String>,
+}

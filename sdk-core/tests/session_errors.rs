@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Party, block_on, now};
+use common::{Party, block_on, now, pair};
 use libsignal_protocol::{
     CiphertextMessageType, ContentHint, KeyPair, SenderCertificate, ServerCertificate,
     UnidentifiedSenderMessageContent, sealed_sender_encrypt_from_usmc,
@@ -11,20 +11,6 @@ use libsignal_protocol::{
 use sotto_core::Error;
 use sotto_core::padding::{self, PACKET_PAYLOAD_SIZE, PaddingError};
 use sotto_core::store::SignalStore;
-
-/// Alice and Bob with a session both ways (Bob answered once).
-fn pair() -> (Party, Party) {
-    let mut alice = Party::new("alice");
-    let mut bob = Party::new("bob");
-    alice.meet(&bob);
-    let hello = alice.text("hello bob");
-    let packet = alice.seal(&bob.public(), &hello);
-    bob.deliver(&alice.public(), &packet).unwrap();
-    let reply = bob.text("hello alice");
-    let packet = bob.seal(&alice.public(), &reply);
-    alice.deliver(&bob.public(), &packet).unwrap();
-    (alice, bob)
-}
 
 /// Alice sends one more message and Bob must show it: the session still works.
 fn still_works(alice: &mut Party, bob: &mut Party) {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::store_contract::{Snapshot, assert_unchanged, differences, snapshot};
-use common::{Party, block_on, now};
+use common::{Party, block_on, now, pair};
 use libsignal_protocol::{
     ContentHint, PreKeyBundle, SessionRecord, UnidentifiedSenderMessageContent, message_encrypt,
     sealed_sender_encrypt_from_usmc,
@@ -36,20 +36,6 @@ fn start(alice: &Party, bob: &Party) -> KyberBaseKeyUse {
         signed_pre_key_id: bundle.signed_pre_key_id().unwrap().into(),
         base_key: session.alice_base_key().unwrap().to_vec(),
     }
-}
-
-/// Alice and Bob with a session both ways (Bob answered once).
-fn pair() -> (Party, Party) {
-    let mut alice = Party::new("alice");
-    let mut bob = Party::new("bob");
-    alice.meet(&bob);
-    let hello = alice.text("hello bob");
-    let packet = alice.seal(&bob.public(), &hello);
-    bob.deliver(&alice.public(), &packet).unwrap();
-    let reply = bob.text("hello alice");
-    let packet = bob.seal(&alice.public(), &reply);
-    alice.deliver(&bob.public(), &packet).unwrap();
-    (alice, bob)
 }
 
 fn bobs_view(bob: &Party, peers: &[&Party], uses: &[KyberBaseKeyUse]) -> Snapshot {

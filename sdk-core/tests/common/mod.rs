@@ -92,3 +92,17 @@ impl Party {
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 pub mod sqlcipher_files;
 pub mod store_contract;
+
+/// Alice and Bob with a session both ways (Bob answered once).
+pub fn pair() -> (Party, Party) {
+    let mut alice = Party::new("alice");
+    let mut bob = Party::new("bob");
+    alice.meet(&bob);
+    let hello = alice.text("hello bob");
+    let packet = alice.seal(&bob.public(), &hello);
+    bob.deliver(&alice.public(), &packet).unwrap();
+    let reply = bob.text("hello alice");
+    let packet = bob.seal(&alice.public(), &reply);
+    alice.deliver(&bob.public(), &packet).unwrap();
+    (alice, bob)
+}

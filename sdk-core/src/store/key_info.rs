@@ -147,6 +147,10 @@ pub enum KeyError {
     /// An empty passphrase was given: it would protect nothing.
     #[error("the passphrase is empty")]
     EmptyPassphrase,
+    /// The passphrase does not open the profile: the key derived from it is not the
+    /// database's key (or the database is damaged beyond recognition). Nothing was changed.
+    #[error("wrong passphrase: it does not open this profile")]
+    WrongPassphrase,
     /// The profile is protected by a passphrase and none was given: ask the user.
     #[error("this profile is protected by a passphrase; one is required to open it")]
     PassphraseRequired,

@@ -16,10 +16,14 @@
 //! The key that opens a profile's encrypted database is a [`DatabaseKey`], described by the
 //! profile's plaintext key header ([`KeyInfo`]): sealed in the OS keychain (`Keychain`,
 //! native builds with the `keychain` feature) or derived from a passphrase
-//! ([`create_with_passphrase`]), never stored on disk in clear.
+//! ([`create_with_passphrase`]), never stored on disk in clear. A profile on disk is a
+//! `ProfileDirectory` (native builds with the `sqlcipher` feature): the key header, the
+//! database and the attachment files in one folder.
 
 mod changes;
 mod database_key;
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+mod directory;
 mod key_info;
 #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
 mod keychain;
@@ -32,6 +36,10 @@ mod sqlcipher;
 
 pub use changes::{ChangeSet, KyberBaseKeyUse, MessageKey};
 pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+pub use directory::{
+    ATTACHMENTS_DIR, DATABASE_FILE, KEY_HEADER_FILE, ProfileDirectory, Protection,
+};
 pub use key_info::{
     KEYCHAIN_SERVICE, KeyError, KeyInfo, KeyMode, KeychainEntry, KeychainStore, MAX_KEY_INFO_LEN,
     MAX_KEYCHAIN_NAME_LEN,

@@ -50,6 +50,11 @@ pub(super) fn open_keyed(
         ),
     };
     let conn = opened.map_err(sqlite_error("opening the database file"))?;
+    // SQLCipher logs warnings and errors to the process's stderr by default (a wrong key
+    // prints "hmac check failed"). A library must not write to its host's stderr, and every
+    // failure reaches the caller as a typed error anyway. The level is process-wide.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")
+        .map_err(sqlite_error("silencing SQLCipher's log"))?;
     // SQLCipher raw-key mode: the 64 hex digits are the key itself, no key derivation.
     conn.execute_batch(&key_pragma(key))
         .map_err(sqlite_error("setting the database key"))?;

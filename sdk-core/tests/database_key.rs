@@ -988,26 +988,34 @@ mod keychain {
         }
     }
 
+    /// Set (to anything but empty or `0`) by `scripts/with-secret-service`, which starts a
+    /// throwaway Secret Service; scripts/test runs the suite inside it.
+    const EXPECT_SECRET_SERVICE: &str = "SOTTO_EXPECT_SECRET_SERVICE";
+
     /// Secret Service needs a D-Bus session bus with a provider (GNOME Keyring, KWallet,
-    /// KeePassXC) answering on it; CI machines usually have neither, and then this test
-    /// says why it did not run and passes.
+    /// KeePassXC) answering on it. Where [`EXPECT_SECRET_SERVICE`] is set, this test fails
+    /// when it cannot reach one; elsewhere it says why it did not run and passes.
     #[test]
     fn secret_service_round_trip_where_available() {
-        let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else {
-            println!(
-                "secret_service_round_trip_where_available: NOT RUN: \
-                 DBUS_SESSION_BUS_ADDRESS is unset (no D-Bus session bus)"
+        let expected =
+            std::env::var(EXPECT_SECRET_SERVICE).is_ok_and(|v| !v.is_empty() && v != "0");
+        let not_run = |why: String| {
+            assert!(
+                !expected,
+                "secret_service_round_trip_where_available: {EXPECT_SECRET_SERVICE} is set, \
+                 but {why}"
             );
-            return;
+            println!("secret_service_round_trip_where_available: NOT RUN: {why}");
+        };
+        let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else {
+            return not_run("DBUS_SESSION_BUS_ADDRESS is unset (no D-Bus session bus)".to_owned());
         };
         let keychain = match Keychain::open(KeychainStore::SecretService) {
             Ok(keychain) => keychain,
             Err(error) => {
-                println!(
-                    "secret_service_round_trip_where_available: NOT RUN: no Secret Service \
-                     on the session bus {bus:?}: {error}"
-                );
-                return;
+                return not_run(format!(
+                    "no Secret Service on the session bus {bus:?}: {error}"
+                ));
             }
         };
         assert!(keychain.survives_reboot());

@@ -330,14 +330,16 @@ impl<S: Store> Profile<S> {
     }
 
     /// Re-seals every queued message whose retry time has come (never held ones, never
-    /// for a contact without a session yet) and schedules the next attempt.
+    /// for a contact without a session yet) and schedules the next attempt. Packets come
+    /// in sending order per contact (by sequence number), so a recipient receiving them in
+    /// that order shows each at once instead of holding early arrivals.
     pub async fn due_packets<R: Rng + CryptoRng>(
         &mut self,
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Vec<DuePacket>> {
-        let mut due = Vec::new();
         let now_ms = millis(now);
+        let mut waiting = Vec::new();
         for entry in self.store().outbox().await? {
             if entry.next_attempt_ms > now_ms {
                 continue;
@@ -358,6 +360,12 @@ impl<S: Store> Profile<S> {
             if message.status != MessageStatus::Queued || record.pending_identity_key.is_some() {
                 continue;
             }
+            waiting.push((contact, record, entry, message));
+        }
+        waiting.sort_by_key(|(contact, _, _, message)| (contact.clone(), message.sequence));
+
+        let mut due = Vec::new();
+        for (contact, record, entry, message) in waiting {
             let content = Content::decode(&message.frame)?;
             let peer = identity_of(&record.identity_key)?;
             let certificate = self.certificate_for(now, rng)?;

@@ -150,6 +150,26 @@ fn the_outbox_resends_after_the_backoff_and_the_message_is_shown_once() {
 }
 
 #[test]
+fn retries_come_in_sending_order_and_are_shown_as_they_arrive() {
+    let (mut alice, bob_c, bob, alice_c) = alice_and_bob();
+    let texts: Vec<String> = (1..=12).map(|i| format!("lost message {i}")).collect();
+    for text in &texts {
+        alice.send_text(&bob_c, text, now());
+    }
+    let later = now() + retry_delay(1) + Duration::from_secs(1);
+    let due = block_on(alice.profile.due_packets(later, &mut rand::rng())).unwrap();
+    assert_eq!(due.len(), texts.len());
+    // Message ids are random, so only ordering by sequence number gives this order.
+    for (packet, text) in due.iter().zip(&texts) {
+        assert_eq!(
+            Person::texts(&bob.receive(&alice_c, &packet.packet, later)),
+            [text.as_str()],
+            "each retry is shown at once"
+        );
+    }
+}
+
+#[test]
 fn messages_arriving_out_of_order_are_shown_in_order_from_the_store() {
     let (mut alice, bob_c, bob, alice_c) = alice_and_bob();
     let packets: Vec<Vec<u8>> = ["one", "two", "three"]

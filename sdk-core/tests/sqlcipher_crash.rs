@@ -10,14 +10,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
-use common::block_on;
 use common::sqlcipher_files::{db_path, file_state, key, sidecar, temp_dir};
+use common::{block_on, killed_writer};
 use sotto_core::store::{ChangeSet, SqlCipherStore, Store, StoreError};
 
 const WRITER_ENV: &str = "SOTTO_CRASH_WRITER";
@@ -70,62 +67,19 @@ fn crash_writer() {
     }
 }
 
-/// Starts the writer, collects acknowledged ids, kills it after `kill_after` of them and
-/// returns every id it acknowledged before dying.
+/// Runs the writer from id `first` and kills it after `kill_after` acknowledgements;
+/// returns every id it acknowledged.
 fn run_writer_and_kill(path: &Path, first: u32, kill_after: usize, log: &Path) -> Vec<u32> {
-    let exe = std::env::current_exe().expect("test binary");
-    let mut child = Command::new(exe)
-        .args(["crash_writer", "--exact", "--nocapture", "--test-threads=1"])
-        .env(WRITER_ENV, format!("{}|{first}", path.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("spawn writer");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (lines, received) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut acked = Vec::new();
-    let mut killed = false;
-    loop {
-        match received.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => {
-                if let Some(id) = line.strip_prefix("ack ") {
-                    acked.push(id.parse::<u32>().expect("ack id"));
-                }
-                if !killed && acked.len() >= kill_after {
-                    child.kill().expect("SIGKILL the writer");
-                    killed = true;
-                }
-            }
-            // The pipe closed: the writer is dead (or finished, which the check below catches).
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = child.kill();
-                panic!(
-                    "the writer stalled after {} acks; its stderr:\n{}",
-                    acked.len(),
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-        }
-    }
-    reader.join().expect("reader thread");
-    let status = child.wait().expect("wait for the writer");
-    assert!(
-        killed && !status.success(),
-        "the writer ended on its own ({status}) after {} acks; its stderr:\n{}",
-        acked.len(),
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-    acked
+    killed_writer::run_and_kill(
+        "crash_writer",
+        WRITER_ENV,
+        &format!("{}|{first}", path.display()),
+        kill_after,
+        log,
+    )
+    .iter()
+    .map(|id| id.parse().expect("ack id"))
+    .collect()
 }
 
 #[test]

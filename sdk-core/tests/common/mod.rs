@@ -89,6 +89,7 @@ impl Party {
         Ok(())
     }
 }
+pub mod killed_writer;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 pub mod sqlcipher_files;
 pub mod store_contract;

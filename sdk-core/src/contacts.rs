@@ -82,6 +82,10 @@ pub enum Event {
         /// The acknowledged message ids.
         message_ids: Vec<MessageId>,
     },
+    /// A message arrived ahead of earlier ones: it is stored, and comes as
+    /// [`Event::Message`] once the messages before it have arrived. It is delivered to this
+    /// device, so acknowledge it now (otherwise the sender's outbox keeps re-sending it).
+    Early(MessageId),
     /// A message that was already received arrived again (the sender's outbox re-sent it,
     /// probably because our receipt was lost): acknowledge it again.
     Duplicate(MessageId),
@@ -481,7 +485,9 @@ impl<S: Store> Profile<S> {
                 },
             };
             view.stage(|changes| changes.put_message(stored));
-            if in_order {
+            if !in_order {
+                events.push(Event::Early(content.id));
+            } else {
                 record.shown_through = content.sequence;
                 events.push(Event::Message(content));
                 // Early arrivals this one unblocks.

@@ -7,7 +7,6 @@
 pub mod attachment;
 pub mod contacts;
 pub mod content;
-pub mod conversation;
 pub mod error;
 pub mod identity;
 pub mod padding;

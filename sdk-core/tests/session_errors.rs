@@ -275,7 +275,7 @@ fn content_too_large_for_a_packet_is_a_typed_error_and_consumes_nothing() {
         err.to_string().contains("attachment"),
         "the error says what to do: {err}"
     );
-    alice.sequence = sotto_core::conversation::OutgoingSequence::after(huge.sequence - 1);
+    alice.next_sequence = huge.sequence;
     still_works(&mut alice, &mut bob);
 }
 

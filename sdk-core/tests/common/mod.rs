@@ -6,7 +6,6 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sotto_core::content::{Body, Content, MessageId};
-use sotto_core::conversation::{Arrival, IncomingOrder, OutgoingSequence};
 use sotto_core::store::MemoryStore;
 use sotto_core::{Error, Profile, PublicIdentity};
 
@@ -19,12 +18,13 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures_executor::block_on(f)
 }
 
-/// One person in a test: a profile plus the per-contact ordering state.
+/// One person in a test of the session layer (`Profile::seal` / `open`, below the
+/// conversation layer of `contacts`): a profile, the next sequence number to send and the
+/// messages opened, in arrival order.
 pub struct Party {
     pub name: &'static str,
     pub profile: Profile<MemoryStore>,
-    pub sequence: OutgoingSequence,
-    pub order: IncomingOrder,
+    pub next_sequence: u64,
     pub shown: Vec<Content>,
 }
 
@@ -40,8 +40,7 @@ impl Party {
         Self {
             name,
             profile,
-            sequence: OutgoingSequence::default(),
-            order: IncomingOrder::default(),
+            next_sequence: 1,
             shown: Vec::new(),
         }
     }
@@ -61,10 +60,15 @@ impl Party {
     pub fn text(&mut self, body: &str) -> Content {
         Content {
             id: MessageId::random(),
-            sequence: self.sequence.take(),
+            sequence: self.take_sequence(),
             timestamp_ms: 1_790_000_000_000,
             body: Body::Text(body.to_string()),
         }
+    }
+
+    fn take_sequence(&mut self) -> u64 {
+        self.next_sequence += 1;
+        self.next_sequence - 1
     }
 
     pub fn seal(&mut self, to: &PublicIdentity, content: &Content) -> Vec<u8> {
@@ -75,7 +79,8 @@ impl Party {
         block_on(self.profile.open(from, packet, now(), &mut rand::rng()))
     }
 
-    /// Delivers one packet as the app would: open it, drop duplicates, show in order.
+    /// Delivers one packet: opens it and keeps it, unless the ratchet recognises a
+    /// ciphertext it already decrypted.
     pub fn deliver(&mut self, from: &PublicIdentity, packet: &[u8]) -> Result<(), Error> {
         let content = match self.open(from, packet) {
             Ok(content) => content,
@@ -83,9 +88,7 @@ impl Party {
             Err(Error::Duplicate) => return Ok(()),
             Err(other) => return Err(other),
         };
-        if let Arrival::Ready(ready) = self.order.accept(content) {
-            self.shown.extend(ready);
-        }
+        self.shown.push(content);
         Ok(())
     }
 }

@@ -536,6 +536,23 @@ macro_rules! store_conformance {
                 );
                 assert_eq!(block_on(store.incoming_by_sequence("c1", 2)).unwrap(), None);
                 assert_eq!(block_on(store.incoming_by_sequence("c3", 1)).unwrap(), None);
+
+                // A message is named by contact, direction and id: rewriting it with another
+                // time and sequence number moves it, and leaves no copy behind.
+                let mut moved = message("c1", MessageDirection::Incoming, 1, 100);
+                moved.at_ms = 50;
+                moved.sequence = 7;
+                let mut changes = ChangeSet::default();
+                changes.put_message(moved.clone());
+                block_on(store.apply(changes)).unwrap();
+                let recent = block_on(store.recent_messages("c1", 10)).unwrap();
+                assert_eq!(recent.len(), 2);
+                assert_eq!(recent.last(), Some(&moved), "now the oldest");
+                assert_eq!(block_on(store.incoming_by_sequence("c1", 1)).unwrap(), None);
+                assert_eq!(
+                    block_on(store.incoming_by_sequence("c1", 7)).unwrap(),
+                    Some(moved)
+                );
             }
 
             #[test]

@@ -1,4 +1,4 @@
-//! The conversation records of schema version 2: contacts, messages, the outbox and
+//! The conversation records (schema versions 2 and 3): contacts, messages, the outbox and
 //! attachment metadata (reads, and the writes of a change set).
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};

@@ -749,10 +749,25 @@ mod keychain {
     }
 
     #[test]
-    fn the_linux_platform_keychain_is_keyutils_and_forgets_keys_at_reboot() {
-        let keychain = Keychain::platform().unwrap();
-        assert_eq!(keychain.kind(), KeychainStore::Keyutils);
-        assert!(!keychain.survives_reboot());
+    fn the_linux_platform_keychain_is_secret_service_never_keyutils() {
+        // keyutils forgets keys at reboot: only ever an explicit choice.
+        assert!(!keyutils().survives_reboot());
+        match Keychain::platform() {
+            Ok(keychain) => {
+                assert_eq!(keychain.kind(), KeychainStore::SecretService);
+                assert!(keychain.survives_reboot());
+            }
+            Err(KeyError::KeychainUnavailable { store, reason }) => {
+                assert_eq!(store, KeychainStore::SecretService);
+                assert!(
+                    std::env::var(EXPECT_SECRET_SERVICE).is_err(),
+                    "a Secret Service is running, yet the default keychain failed: {reason}"
+                );
+                let message = Keychain::platform().unwrap_err().to_string();
+                assert!(message.contains("passphrase mode"), "{message}");
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -639,3 +639,35 @@ fn no_text_name_or_key_appears_in_any_file_of_a_profile_directory() {
     let closed_bytes = scan("closed", [&alice, &bob]);
     assert!(open_bytes > 0 && closed_bytes > 0);
 }
+
+/// The platform default (Secret Service on Linux) where one runs: `scripts/test` starts a
+/// throwaway one and sets `SOTTO_EXPECT_SECRET_SERVICE`, and then this must run.
+#[test]
+fn a_profile_in_the_platform_keychain_reopens_where_one_is_running() {
+    let expected =
+        std::env::var("SOTTO_EXPECT_SECRET_SERVICE").is_ok_and(|v| !v.is_empty() && v != "0");
+    let keychain = match Keychain::platform() {
+        Ok(keychain) => keychain,
+        Err(e) => {
+            assert!(!expected, "a Secret Service should be running: {e}");
+            println!("a_profile_in_the_platform_keychain_reopens: NOT RUN: {e}");
+            return;
+        }
+    };
+    assert!(keychain.survives_reboot());
+    let mut alice = Person::create(Protection::Keychain(&keychain), "Alice");
+    let identity = alice.profile().identity().public();
+    alice.close();
+    let KeyMode::Keychain(entry) = alice.directory.key_info().unwrap().mode().clone() else {
+        panic!("keychain mode");
+    };
+    assert_eq!(entry.store(), KeychainStore::SecretService);
+    alice.reopen(None);
+    assert_eq!(alice.profile().identity().public(), identity);
+    alice.close();
+    alice.directory.delete().unwrap();
+    assert!(matches!(
+        keychain.unseal(&entry),
+        Err(KeyError::KeychainEntryMissing { .. })
+    ));
+}

@@ -244,13 +244,13 @@ pub enum KeyError {
 /// opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeychainStore {
-    /// The Linux kernel key retention service (keyutils), the Linux default: always
+    /// The Linux kernel key retention service (keyutils), an explicit choice: always
     /// present, but a cache: it forgets every key at reboot, and after 3 days unused
     /// outside a login session (see `Keychain`).
     Keyutils,
     /// The freedesktop Secret Service (GNOME Keyring, KWallet, KeePassXC) on the D-Bus
-    /// session bus: an explicit choice on Linux desktops; its keys live on disk, encrypted
-    /// under the login password.
+    /// session bus, the Linux default; its keys live on disk, encrypted under the login
+    /// password.
     SecretService,
     /// The Apple Keychain: the login keychain on macOS, the data protection keychain on iOS.
     Apple,

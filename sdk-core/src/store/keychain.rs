@@ -8,8 +8,8 @@
 //!
 //! | keychain | where the key lives | survives |
 //! | --- | --- | --- |
-//! | `keyutils` (Linux default) | kernel memory | process exit, logout; **not 3 days unused, not a reboot** |
-//! | `secret-service` (Linux, explicit) | the user's login collection on disk, encrypted | reboot; readable while the collection is unlocked |
+//! | `secret-service` (Linux default) | the user's login collection on disk, encrypted | reboot; readable while the collection is unlocked |
+//! | `keyutils` (Linux, explicit) | kernel memory | process exit, logout; **not 3 days unused, not a reboot** |
 //! | `apple` | the login keychain (macOS), the data protection keychain (iOS) | reboot |
 //! | `windows` | Credential Manager, per user | reboot |
 //!
@@ -61,9 +61,14 @@ impl std::fmt::Debug for Keychain {
 }
 
 impl Keychain {
-    /// This platform's default keychain: keyutils on Linux (always present, but forgets
-    /// keys at reboot: see the module documentation), the Apple Keychain on macOS and iOS,
-    /// the Credential Manager on Windows. Elsewhere [`KeyError::KeychainUnavailable`].
+    /// This platform's default keychain, always one that keeps keys across a reboot: the
+    /// Secret Service on Linux, the Apple Keychain on macOS and iOS, the Credential Manager
+    /// on Windows. Where it cannot be reached (a Linux machine without a Secret Service on
+    /// the session bus: a server, a container, CI) or on other systems this is
+    /// [`KeyError::KeychainUnavailable`]; the application then chooses, explicitly,
+    /// passphrase mode or (for profiles that may die with the session) keyutils. Sotto never
+    /// picks keyutils by itself, because a profile whose key vanishes at the next reboot is
+    /// lost.
     pub fn platform() -> Result<Self, KeyError> {
         Self::open(platform_default())
     }
@@ -249,7 +254,7 @@ fn platform_default() -> KeychainStore {
         KeychainStore::Windows
     } else {
         // Linux; on other systems opening it reports that no keychain exists there.
-        KeychainStore::Keyutils
+        KeychainStore::SecretService
     }
 }
 

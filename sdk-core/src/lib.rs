@@ -14,6 +14,7 @@ pub mod prekeys;
 pub mod profile;
 mod proto;
 pub mod qr;
+pub mod relay;
 pub mod safety;
 pub mod sealed;
 mod session;

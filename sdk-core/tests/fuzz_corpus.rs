@@ -23,6 +23,7 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("identity_import", fuzz_targets::identity_import),
     ("sealed_open", fuzz_targets::sealed_open),
     ("key_info", fuzz_targets::key_info),
+    ("relay_request", fuzz_targets::relay_request),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -109,6 +110,11 @@ fn sealed_open_corpus_never_panics() {
 #[test]
 fn key_info_corpus_never_panics() {
     replay("key_info");
+}
+
+#[test]
+fn relay_request_corpus_never_panics() {
+    replay("relay_request");
 }
 
 /// A target added to the fuzz crate, or a corpus folder added by hand, must be replayed here

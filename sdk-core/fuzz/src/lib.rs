@@ -7,7 +7,12 @@
 //! run. One function per target, named like the target.
 
 use sotto_core::{
-    attachment::AttachmentPointer, content::Content, identity::PublicIdentity, padding, sealed,
+    attachment::AttachmentPointer,
+    content::Content,
+    identity::PublicIdentity,
+    padding,
+    relay::{ApiError, AuthHeader, CreateQueue, Endpoint, QueueCreated, RelayAddress},
+    sealed,
     store::KeyInfo,
 };
 
@@ -44,5 +49,49 @@ pub fn sealed_open(data: &[u8]) {
 pub fn key_info(data: &[u8]) {
     if let Ok(info) = KeyInfo::decode(data) {
         assert_eq!(KeyInfo::decode(&info.encode()), Ok(info));
+    }
+}
+
+/// What a relay parses from a client, and a client from a relay: the first byte picks the
+/// parser (address, `Sotto-Auth` header, method + path, the JSON bodies), the rest is its
+/// input. Whatever parses must print back to the same value.
+pub fn relay_request(data: &[u8]) {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    let text = std::str::from_utf8(input).ok();
+    match selector % 6 {
+        0 => {
+            if let Some(address) = text.and_then(|t| RelayAddress::parse(t).ok()) {
+                assert_eq!(RelayAddress::parse(&address.to_string()), Ok(address));
+            }
+        }
+        1 => {
+            if let Ok(header) = AuthHeader::parse(input) {
+                assert_eq!(AuthHeader::parse(header.encode().as_bytes()), Ok(header));
+            }
+        }
+        2 => {
+            if let Some((method, path)) = text.and_then(|t| t.split_once(' '))
+                && let Ok(endpoint) = Endpoint::parse(method, path)
+            {
+                assert_eq!(Endpoint::parse(endpoint.method(), &endpoint.path()), Ok(endpoint));
+            }
+        }
+        3 => {
+            if let Ok(request) = CreateQueue::from_json(input) {
+                assert_eq!(CreateQueue::from_json(&request.to_json()), Ok(request));
+            }
+        }
+        4 => {
+            if let Ok(created) = QueueCreated::from_json(input) {
+                assert_eq!(QueueCreated::from_json(&created.to_json()), Ok(created));
+            }
+        }
+        _ => {
+            if let Some(error) = ApiError::from_json(input) {
+                assert_eq!(ApiError::from_json(&error.to_json()), Some(error));
+            }
+        }
     }
 }

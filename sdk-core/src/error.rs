@@ -7,6 +7,7 @@
 use crate::attachment::AttachmentError;
 use crate::content::ContentError;
 use crate::identity::IdentityError;
+use crate::invitation::InvitationError;
 use crate::padding::PaddingError;
 use crate::qr::QrError;
 use crate::safety::SafetyError;
@@ -36,6 +37,9 @@ pub enum Error {
     /// The store failed to read or write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An invitation is malformed, altered or already used.
+    #[error(transparent)]
+    Invitation(#[from] InvitationError),
     /// A profile's database key could not be made, sealed or unsealed, or its key header is
     /// malformed.
     #[error(transparent)]
@@ -123,6 +127,8 @@ pub enum ErrorCode {
     IdentityKeyPending = 31,
     /// No new identity key is pending for the contact.
     NoIdentityKeyPending = 32,
+    /// Malformed, altered or used invitation.
+    Invitation = 40,
 }
 
 impl Error {
@@ -137,6 +143,7 @@ impl Error {
             Error::Identity(_) => ErrorCode::Identity,
             Error::Store(_) => ErrorCode::Store,
             Error::Key(_) => ErrorCode::Key,
+            Error::Invitation(_) => ErrorCode::Invitation,
             Error::UntrustedSender(_) => ErrorCode::UntrustedSender,
             Error::IdentityKeyChanged { .. } => ErrorCode::IdentityKeyChanged,
             Error::Duplicate => ErrorCode::Duplicate,

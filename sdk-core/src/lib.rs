@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod content;
 pub mod error;
 pub mod identity;
+pub mod invitation;
 pub mod padding;
 pub mod prekeys;
 pub mod profile;

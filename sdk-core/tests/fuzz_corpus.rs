@@ -24,6 +24,7 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("sealed_open", fuzz_targets::sealed_open),
     ("key_info", fuzz_targets::key_info),
     ("relay_request", fuzz_targets::relay_request),
+    ("invitation", fuzz_targets::invitation),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -115,6 +116,11 @@ fn key_info_corpus_never_panics() {
 #[test]
 fn relay_request_corpus_never_panics() {
     replay("relay_request");
+}
+
+#[test]
+fn invitation_corpus_never_panics() {
+    replay("invitation");
 }
 
 /// A target added to the fuzz crate, or a corpus folder added by hand, must be replayed here

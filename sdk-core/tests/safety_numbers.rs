@@ -1,6 +1,9 @@
 //! Safety numbers and their QR codes, through the public API only: two people compare
 //! digits, or one scans the other's screen.
 
+mod common;
+
+use common::qr_scan::scan_png;
 use libsignal_protocol::{Fingerprint, IdentityKey, IdentityKeyPair};
 use sotto_core::qr::{self, QrCode, QrError};
 use sotto_core::safety::{
@@ -21,27 +24,6 @@ fn hex(text: &str) -> Vec<u8> {
 
 fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What a scanning device does: read the PNG's pixels, find the QR code, take its raw bytes.
-fn scan_png(png_bytes: &[u8]) -> Vec<u8> {
-    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    let mut reader = decoder.read_info().expect("PNG header");
-    let mut pixels = vec![0; reader.output_buffer_size().expect("buffer size")];
-    let frame = reader.next_frame(&mut pixels).expect("PNG frame");
-    assert_eq!(frame.color_type, png::ColorType::Grayscale);
-    assert_eq!(frame.bit_depth, png::BitDepth::Eight);
-    assert_eq!(frame.width, frame.height, "QR images are square");
-    let (width, line) = (frame.width as usize, frame.line_size);
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(width, frame.height as usize, |x, y| {
-            pixels[y * line + x]
-        });
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "exactly one QR code in the image");
-    let mut bytes = Vec::new();
-    grids[0].decode_to(&mut bytes).expect("QR decodes");
-    bytes
 }
 
 #[test]

@@ -10,6 +10,7 @@ use sotto_core::{
     attachment::AttachmentPointer,
     content::Content,
     identity::PublicIdentity,
+    invitation::Invitation,
     padding,
     relay::{ApiError, AuthHeader, CreateQueue, Endpoint, QueueCreated, RelayAddress},
     sealed,
@@ -75,7 +76,10 @@ pub fn relay_request(data: &[u8]) {
             if let Some((method, path)) = text.and_then(|t| t.split_once(' '))
                 && let Ok(endpoint) = Endpoint::parse(method, path)
             {
-                assert_eq!(Endpoint::parse(endpoint.method(), &endpoint.path()), Ok(endpoint));
+                assert_eq!(
+                    Endpoint::parse(endpoint.method(), &endpoint.path()),
+                    Ok(endpoint)
+                );
             }
         }
         3 => {
@@ -93,5 +97,14 @@ pub fn relay_request(data: &[u8]) {
                 assert_eq!(ApiError::from_json(&error.to_json()), Some(error));
             }
         }
+    }
+}
+
+/// An invitation as scanned from a QR code or pasted as a URI; whatever verifies must
+/// survive its URI form unchanged.
+pub fn invitation(data: &[u8]) {
+    if let Ok(invitation) = Invitation::from_scanned(data) {
+        let again = Invitation::from_uri(&invitation.to_uri()).expect("own URI parses");
+        assert_eq!(again.to_bytes(), invitation.to_bytes());
     }
 }

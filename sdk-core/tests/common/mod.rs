@@ -93,6 +93,7 @@ impl Party {
     }
 }
 pub mod killed_writer;
+pub mod qr_scan;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 pub mod sqlcipher_files;
 pub mod store_contract;

@@ -22,6 +22,7 @@ use rand::{CryptoRng, Rng};
 use crate::identity::{PublicIdentity, device_id};
 use crate::proto::invitation as wire;
 use crate::qr::{self, QrError};
+pub use crate::relay::SendCapability;
 use crate::relay::{QueueKeyPair, RelayAddress, SenderId};
 
 /// The invitation format version this build writes and reads.
@@ -63,17 +64,6 @@ pub enum InvitationError {
     /// The QR code could not be made.
     #[error(transparent)]
     Qr(#[from] QrError),
-}
-
-/// The capability to write into one queue: where it is, its sender id and the sender key.
-#[derive(Clone, Debug)]
-pub struct SendCapability {
-    /// The relay holding the queue.
-    pub relay: RelayAddress,
-    /// The queue's sender id.
-    pub sender_id: SenderId,
-    /// The key that signs writes.
-    pub sender_key: QueueKeyPair,
 }
 
 /// A parsed, verified invitation.

@@ -137,6 +137,29 @@ fn every_truncation_refused(bytes: &[u8]) {
     }
 }
 
+/// A valid reply queue for contact-accept frames.
+fn reply_queue() -> sotto_core::relay::SendCapability {
+    sotto_core::relay::SendCapability {
+        relay: sotto_core::relay::RelayAddress::parse(
+            "sotto://AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8@relay.example.org:7443",
+        )
+        .unwrap(),
+        sender_id: sotto_core::relay::SenderId::from_bytes([9; 16]),
+        sender_key: sotto_core::relay::QueueKeyPair::from_private_bytes(&[0x41; 32]).unwrap(),
+    }
+}
+
+/// The wire form of a valid contact accept, to change one field of.
+fn wire_accept_base() -> wire::ContactAccept {
+    let queue = reply_queue();
+    wire::ContactAccept {
+        display_name: String::new(),
+        reply_relay: queue.relay.to_string(),
+        reply_sender_id: queue.sender_id.as_bytes().to_vec(),
+        reply_sender_key: queue.sender_key.private_bytes(),
+    }
+}
+
 fn image() -> Image {
     Image {
         mime: "image/png".into(),
@@ -320,12 +343,15 @@ fn receipt_round_trips() {
 fn contact_accept_round_trips() {
     round_trip(content(Body::ContactAccept(ContactAccept {
         display_name: "Alice 🌷".into(),
+        reply_queue: reply_queue(),
     })));
     round_trip(content(Body::ContactAccept(ContactAccept {
         display_name: String::new(),
+        reply_queue: reply_queue(),
     })));
     round_trip(content(Body::ContactAccept(ContactAccept {
         display_name: "n".repeat(MAX_NAME_BYTES),
+        reply_queue: reply_queue(),
     })));
 }
 
@@ -359,7 +385,7 @@ fn constructors_make_valid_content_with_fresh_ids() {
     assert_eq!(receipt.body.kind(), BodyKind::Receipt);
     round_trip(receipt);
 
-    let accept = Content::contact_accept(1, 5, "Bob");
+    let accept = Content::contact_accept(1, 5, "Bob", reply_queue());
     assert_eq!(accept.body.kind(), BodyKind::ContactAccept);
     round_trip(accept);
 
@@ -447,6 +473,7 @@ fn every_truncation_of_every_body_kind_is_refused() {
         })),
         content(Body::ContactAccept(ContactAccept {
             display_name: "Carol".into(),
+            reply_queue: reply_queue(),
         })),
     ];
     for content in frames {
@@ -905,6 +932,7 @@ fn an_unknown_receipt_kind_is_refused() {
 fn bad_display_names_are_refused() {
     let body = WireBody::ContactAccept(wire::ContactAccept {
         display_name: "n".repeat(MAX_NAME_BYTES + 1),
+        ..wire_accept_base()
     });
     match refused(decode_body(body)) {
         ContentError::DisplayNameTooLong { len, max } => {
@@ -915,6 +943,7 @@ fn bad_display_names_are_refused() {
     for name in ["Bob\nAdmin", "\u{202E}ecila", "bell\u{7}"] {
         let body = WireBody::ContactAccept(wire::ContactAccept {
             display_name: name.into(),
+            ..wire_accept_base()
         });
         match refused(decode_body(body)) {
             ContentError::InvalidDisplayName(got) => assert_eq!(got, name),
@@ -948,6 +977,7 @@ fn validate_refuses_what_decode_refuses() {
         })),
         content(Body::ContactAccept(ContactAccept {
             display_name: "\u{0}".into(),
+            reply_queue: reply_queue(),
         })),
     ];
     for content in broken {
@@ -1028,6 +1058,7 @@ fn the_largest_valid_frame_of_every_kind_fits_a_packet() {
         }),
         Body::ContactAccept(ContactAccept {
             display_name: "d".repeat(MAX_NAME_BYTES),
+            reply_queue: reply_queue(),
         }),
     ];
     for body in bodies {
@@ -1045,5 +1076,37 @@ fn the_largest_valid_frame_of_every_kind_fits_a_packet() {
             size <= MAX_FRAME_BYTES,
             "{kind}: {size} > {MAX_FRAME_BYTES}"
         );
+    }
+}
+
+#[test]
+fn a_contact_accept_without_a_valid_reply_queue_is_refused() {
+    let cases = [
+        wire::ContactAccept {
+            reply_relay: "https://relay.example.org".into(),
+            ..wire_accept_base()
+        },
+        wire::ContactAccept {
+            reply_relay: String::new(),
+            ..wire_accept_base()
+        },
+        wire::ContactAccept {
+            reply_sender_id: vec![1; 15],
+            ..wire_accept_base()
+        },
+        wire::ContactAccept {
+            reply_sender_key: vec![1; 33],
+            ..wire_accept_base()
+        },
+        wire::ContactAccept {
+            reply_sender_key: Vec::new(),
+            ..wire_accept_base()
+        },
+    ];
+    for accept in cases {
+        match refused(decode_body(WireBody::ContactAccept(accept.clone()))) {
+            ContentError::InvalidReplyQueue(_) => {}
+            other => panic!("{accept:?}: {other:?}"),
+        }
     }
 }

@@ -159,4 +159,7 @@ pub enum ContentError {
          bidirectional-text controls"
     )]
     InvalidDisplayName(String),
+    /// A contact-accept frame's reply queue is not a valid send capability.
+    #[error("invalid reply queue: {0}")]
+    InvalidReplyQueue(&'static str),
 }

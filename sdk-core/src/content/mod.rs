@@ -247,12 +247,15 @@ pub enum ReceiptKind {
     Read,
 }
 
-/// The invitee's answer to an invitation: it accepts the contact.
+/// Accepting a contact: the invitee's answer to an invitation, and the inviter's answer to
+/// that. Each side tells the other where to write from now on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactAccept {
-    /// The invitee's chosen display name, a hint the user may change; may be empty, at most
+    /// The sender's chosen display name, a hint the user may change; may be empty, at most
     /// [`MAX_NAME_BYTES`], no control or bidi characters.
     pub display_name: String,
+    /// The sender's queue for the recipient to write to (a fresh queue for this contact).
+    pub reply_queue: crate::relay::SendCapability,
 }
 
 impl Body {
@@ -330,9 +333,17 @@ impl Content {
         sequence: u64,
         timestamp_ms: u64,
         display_name: impl Into<String>,
+        reply_queue: crate::relay::SendCapability,
     ) -> Content {
         let display_name = display_name.into();
-        Content::new(sequence, timestamp_ms, ContactAccept { display_name })
+        Content::new(
+            sequence,
+            timestamp_ms,
+            ContactAccept {
+                display_name,
+                reply_queue,
+            },
+        )
     }
 
     /// Checks every rule a recipient applies. Call it before sending: [`Content::encode`]

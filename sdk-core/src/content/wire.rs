@@ -50,6 +50,9 @@ pub(super) fn to_frame(content: &Content) -> proto::Frame {
         }),
         Body::ContactAccept(accept) => WireBody::ContactAccept(proto::ContactAccept {
             display_name: accept.display_name.clone(),
+            reply_relay: accept.reply_queue.relay.to_string(),
+            reply_sender_id: accept.reply_queue.sender_id.as_bytes().to_vec(),
+            reply_sender_key: accept.reply_queue.sender_key.private_bytes(),
         }),
     };
     proto::Frame {
@@ -109,6 +112,7 @@ pub(super) fn from_frame(frame: proto::Frame) -> Result<Content, ContentError> {
                 .collect::<Result<_, _>>()?,
         }),
         WireBody::ContactAccept(accept) => Body::ContactAccept(ContactAccept {
+            reply_queue: reply_queue(&accept)?,
             display_name: accept.display_name,
         }),
     };
@@ -127,4 +131,30 @@ fn pointer(
 ) -> Result<AttachmentPointer, ContentError> {
     let wire = wire.ok_or(ContentError::MissingAttachment(kind))?;
     AttachmentPointer::from_proto(wire).map_err(ContentError::InvalidAttachment)
+}
+
+/// The send capability a contact-accept frame carries, checked field by field.
+fn reply_queue(
+    accept: &proto::ContactAccept,
+) -> Result<crate::relay::SendCapability, ContentError> {
+    use crate::relay::{QueueKeyPair, RelayAddress, SenderId};
+    let relay = RelayAddress::parse(&accept.reply_relay)
+        .map_err(|_| ContentError::InvalidReplyQueue("the relay address does not parse"))?;
+    let sender_id: [u8; 16] = accept
+        .reply_sender_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| ContentError::InvalidReplyQueue("the sender id is not 16 bytes"))?;
+    if accept.reply_sender_key.len() != 32 {
+        return Err(ContentError::InvalidReplyQueue(
+            "the sender key is not 32 bytes",
+        ));
+    }
+    let sender_key = QueueKeyPair::from_private_bytes(&accept.reply_sender_key)
+        .map_err(|_| ContentError::InvalidReplyQueue("the sender key is not a private key"))?;
+    Ok(crate::relay::SendCapability {
+        relay,
+        sender_id: SenderId::from_bytes(sender_id),
+        sender_key,
+    })
 }

@@ -81,6 +81,16 @@ impl std::fmt::Debug for QueueKeyPair {
     }
 }
 
+/// Two key pairs are equal when their public halves are (the public key follows from the
+/// private one).
+impl PartialEq for QueueKeyPair {
+    fn eq(&self, other: &Self) -> bool {
+        self.public() == other.public()
+    }
+}
+
+impl Eq for QueueKeyPair {}
+
 impl QueueKeyPair {
     /// A fresh key pair.
     pub fn generate<R: Rng + CryptoRng>(rng: &mut R) -> Self {

@@ -13,3 +13,15 @@ pub use api::{
     RelayMessageId, SenderId,
 };
 pub use auth::{AUTH_HEADER, AuthError, AuthHeader, QueueKeyPair, QueuePublicKey};
+
+/// The capability to write into one queue: where it is, its sender id and the sender key.
+/// Handed to a contact inside an invitation or a contact-accept frame, and nowhere else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendCapability {
+    /// The relay holding the queue.
+    pub relay: RelayAddress,
+    /// The queue's sender id.
+    pub sender_id: SenderId,
+    /// The key that signs writes.
+    pub sender_key: QueueKeyPair,
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::IdentityRecord;
 use super::records::{
     AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, OutboxRecord,
+    ReceiveQueueRecord, SendQueueRecord,
 };
 
 /// One use of a Kyber prekey by a PQXDH initiator, remembered so that a replayed first
@@ -45,6 +46,12 @@ pub struct ChangeSet {
     pub outbox: BTreeMap<(String, [u8; 16]), Option<OutboxRecord>>,
     /// Attachment metadata to insert or replace, by (contact, message id).
     pub attachments: BTreeMap<(String, [u8; 16]), AttachmentRecord>,
+    /// Queues this profile reads, to insert or replace (`Some`) or forget (`None`), by
+    /// recipient id.
+    pub receive_queues: BTreeMap<[u8; 16], Option<ReceiveQueueRecord>>,
+    /// Contacts' queues this profile writes to, to insert or replace (`Some`) or forget
+    /// (`None`), by contact.
+    pub send_queues: BTreeMap<String, Option<SendQueueRecord>>,
 }
 
 /// The identity of a message in a change set: contact, direction, message id.
@@ -72,5 +79,7 @@ impl ChangeSet {
             && self.messages.is_empty()
             && self.outbox.is_empty()
             && self.attachments.is_empty()
+            && self.receive_queues.is_empty()
+            && self.send_queues.is_empty()
     }
 }

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     AttachmentRecord, ChangeSet, ContactRecord, IdentityRecord, KyberBaseKeyUse, MessageDirection,
-    MessageKey, MessageRecord, OutboxRecord, Store, StoreError,
+    MessageKey, MessageRecord, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Store,
+    StoreError,
 };
 
 #[derive(Default)]
@@ -24,6 +25,8 @@ struct State {
     messages: BTreeMap<MessageKey, MessageRecord>,
     outbox: BTreeMap<(String, [u8; 16]), OutboxRecord>,
     attachments: BTreeMap<(String, [u8; 16]), AttachmentRecord>,
+    receive_queues: BTreeMap<[u8; 16], ReceiveQueueRecord>,
+    send_queues: BTreeMap<String, SendQueueRecord>,
 }
 
 /// A store that keeps everything in process memory and forgets it on drop.
@@ -170,6 +173,21 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn receive_queues(&self) -> Result<Vec<ReceiveQueueRecord>, StoreError> {
+        self.with(|s| s.receive_queues.values().cloned().collect())
+    }
+
+    async fn load_receive_queue(
+        &self,
+        recipient_id: &[u8; 16],
+    ) -> Result<Option<ReceiveQueueRecord>, StoreError> {
+        self.with(|s| s.receive_queues.get(recipient_id).cloned())
+    }
+
+    async fn load_send_queue(&self, contact: &str) -> Result<Option<SendQueueRecord>, StoreError> {
+        self.with(|s| s.send_queues.get(contact).cloned())
+    }
+
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {
         self.with(|s| {
             if let Some(identity) = changes.identity {
@@ -190,6 +208,18 @@ impl Store for MemoryStore {
                 };
             }
             s.attachments.extend(changes.attachments);
+            for (id, queue) in changes.receive_queues {
+                match queue {
+                    Some(queue) => s.receive_queues.insert(id, queue),
+                    None => s.receive_queues.remove(&id),
+                };
+            }
+            for (contact, queue) in changes.send_queues {
+                match queue {
+                    Some(queue) => s.send_queues.insert(contact, queue),
+                    None => s.send_queues.remove(&contact),
+                };
+            }
         })
     }
 }

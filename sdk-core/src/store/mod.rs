@@ -52,6 +52,7 @@ pub use passphrase::{
 };
 pub use records::{
     AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
+    ReceiveQueueRecord, SendQueueRecord,
 };
 pub use signal::SignalStore;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
@@ -196,6 +197,15 @@ pub trait Store {
         contact: &str,
         message_id: &[u8; 16],
     ) -> Result<Option<AttachmentRecord>, StoreError>;
+    /// Every queue this profile reads, ordered by recipient id.
+    async fn receive_queues(&self) -> Result<Vec<ReceiveQueueRecord>, StoreError>;
+    /// One queue this profile reads.
+    async fn load_receive_queue(
+        &self,
+        recipient_id: &[u8; 16],
+    ) -> Result<Option<ReceiveQueueRecord>, StoreError>;
+    /// The queue this profile writes to for a contact.
+    async fn load_send_queue(&self, contact: &str) -> Result<Option<SendQueueRecord>, StoreError>;
     /// Applies every change atomically: afterwards all of them are visible, or none is.
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError>;
 }

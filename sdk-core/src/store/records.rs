@@ -96,3 +96,58 @@ pub struct AttachmentRecord {
     /// `None` until downloaded (incoming) or after deletion.
     pub local_file: Option<String>,
 }
+
+/// A queue this profile reads: its mailbox on a relay, serving one contact or one pending
+/// invitation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReceiveQueueRecord {
+    /// The queue's recipient id (reads, acknowledgements, deletion).
+    pub recipient_id: [u8; 16],
+    /// The relay's address (`sotto://...`).
+    pub relay: String,
+    /// The recipient key's 32 private bytes.
+    pub recipient_key: Vec<u8>,
+    /// The sender id handed to the contact.
+    pub sender_id: [u8; 16],
+    /// The sender key's 32 private bytes, handed to the contact.
+    pub sender_key: Vec<u8>,
+    /// The contact the queue serves, once there is one.
+    pub contact: Option<String>,
+    /// The one-time prekey id of the invitation the queue was made for, if any.
+    pub invitation_pre_key: Option<u32>,
+    /// Whether that invitation was used (one invitation makes one contact).
+    pub invitation_used: bool,
+}
+
+impl std::fmt::Debug for ReceiveQueueRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiveQueueRecord")
+            .field("relay", &self.relay)
+            .field("contact", &self.contact)
+            .field("invitation_pre_key", &self.invitation_pre_key)
+            .field("invitation_used", &self.invitation_used)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where this profile writes to reach a contact: the contact's queue.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SendQueueRecord {
+    /// The contact.
+    pub contact: String,
+    /// The relay's address (`sotto://...`).
+    pub relay: String,
+    /// The queue's sender id.
+    pub sender_id: [u8; 16],
+    /// The sender key's 32 private bytes.
+    pub sender_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SendQueueRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendQueueRecord")
+            .field("contact", &self.contact)
+            .field("relay", &self.relay)
+            .finish_non_exhaustive()
+    }
+}

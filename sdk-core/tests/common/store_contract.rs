@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use sotto_core::PublicIdentity;
 use sotto_core::store::{
     ChangeSet, ContactRecord, IdentityRecord, KyberBaseKeyUse, MessageDirection, MessageRecord,
-    MessageStatus, Store,
+    MessageStatus, ReceiveQueueRecord, SendQueueRecord, Store,
 };
 
 use super::block_on;
@@ -201,12 +201,14 @@ macro_rules! store_conformance {
             use std::collections::BTreeMap;
 
             use sotto_core::store::{
-                AttachmentRecord, ChangeSet, MessageDirection, MessageStatus, OutboxRecord, Store,
+                AttachmentRecord, ChangeSet, MessageDirection, MessageStatus, OutboxRecord,
+                ReceiveQueueRecord, SendQueueRecord, Store,
             };
 
             use crate::common::block_on;
             use crate::common::store_contract::{
-                assert_unchanged, contact, fresh, message, one_of_each, record, snapshot, use_of,
+                assert_unchanged, contact, fresh, message, one_of_each, receive_queue, record,
+                snapshot, use_of,
             };
 
             #[test]
@@ -417,7 +419,18 @@ macro_rules! store_conformance {
                         local_file: None,
                     },
                 );
-                singles.extend([with_contact, with_message, with_outbox, with_attachment]);
+                let mut with_receive_queue = ChangeSet::default();
+                with_receive_queue.receive_queues.insert([1; 16], None);
+                let mut with_send_queue = ChangeSet::default();
+                with_send_queue.send_queues.insert("c".into(), None);
+                singles.extend([
+                    with_contact,
+                    with_message,
+                    with_outbox,
+                    with_attachment,
+                    with_receive_queue,
+                    with_send_queue,
+                ]);
                 for single in singles {
                     assert!(!single.is_empty(), "{single:?}");
                 }
@@ -647,8 +660,97 @@ macro_rules! store_conformance {
                     None
                 );
             }
+
+            #[test]
+            fn receive_queues_are_stored_replaced_listed_and_forgotten() {
+                let (_guard, store) = fresh($make);
+                let invitation = receive_queue(2, None, Some(u32::MAX));
+                let contact_queue = receive_queue(1, Some("c1"), None);
+                let mut changes = ChangeSet::default();
+                for queue in [&invitation, &contact_queue] {
+                    changes
+                        .receive_queues
+                        .insert(queue.recipient_id, Some(queue.clone()));
+                }
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.receive_queues()).unwrap(),
+                    [contact_queue.clone(), invitation.clone()],
+                    "ordered by recipient id"
+                );
+                // The invitation is used and now serves a contact.
+                let used = ReceiveQueueRecord {
+                    contact: Some("c2".into()),
+                    invitation_used: true,
+                    ..invitation.clone()
+                };
+                let mut changes = ChangeSet::default();
+                changes
+                    .receive_queues
+                    .insert(used.recipient_id, Some(used.clone()));
+                changes
+                    .receive_queues
+                    .insert(contact_queue.recipient_id, None);
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(block_on(store.receive_queues()).unwrap(), [used.clone()]);
+                assert_eq!(
+                    block_on(store.load_receive_queue(&used.recipient_id)).unwrap(),
+                    Some(used)
+                );
+                assert_eq!(
+                    block_on(store.load_receive_queue(&contact_queue.recipient_id)).unwrap(),
+                    None
+                );
+            }
+
+            #[test]
+            fn send_queues_are_stored_per_contact_replaced_and_forgotten() {
+                let (_guard, store) = fresh($make);
+                let mut queue = SendQueueRecord {
+                    contact: "c1".into(),
+                    relay: "sotto://relay-one".into(),
+                    sender_id: [3; 16],
+                    sender_key: vec![4; 32],
+                };
+                let mut changes = ChangeSet::default();
+                changes.send_queues.insert("c1".into(), Some(queue.clone()));
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.load_send_queue("c1")).unwrap(),
+                    Some(queue.clone())
+                );
+                assert_eq!(block_on(store.load_send_queue("c2")).unwrap(), None);
+                queue.relay = "sotto://relay-two".into();
+                queue.sender_id = [5; 16];
+                let mut changes = ChangeSet::default();
+                changes.send_queues.insert("c1".into(), Some(queue.clone()));
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(block_on(store.load_send_queue("c1")).unwrap(), Some(queue));
+                let mut changes = ChangeSet::default();
+                changes.send_queues.insert("c1".into(), None);
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(block_on(store.load_send_queue("c1")).unwrap(), None);
+            }
         }
     };
+}
+
+/// A receive queue whose ids and keys carry `tag`.
+pub fn receive_queue(
+    tag: u8,
+    contact: Option<&str>,
+    invitation_pre_key: Option<u32>,
+) -> ReceiveQueueRecord {
+    ReceiveQueueRecord {
+        recipient_id: [tag; 16],
+        relay: format!("sotto://relay-{tag}"),
+        recipient_key: vec![tag; 32],
+        sender_id: [tag ^ 0xff; 16],
+        sender_key: vec![tag ^ 0xff; 32],
+        contact: contact.map(str::to_owned),
+        invitation_pre_key,
+        invitation_used: false,
+    }
 }
 
 pub(crate) use store_conformance;

@@ -10,6 +10,7 @@
 mod connection;
 mod conversation;
 mod error;
+mod queues;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,8 @@ use self::error::{io_error, sqlite_error};
 use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
 use super::{
     AttachmentRecord, ChangeSet, ContactRecord, DatabaseKey, IdentityRecord, KyberBaseKeyUse,
-    MessageDirection, MessageRecord, OutboxRecord, Store, StoreError,
+    MessageDirection, MessageRecord, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Store,
+    StoreError,
 };
 
 /// SQLCipher's page size under `cipher_compatibility = 4`: every store file is at least
@@ -296,7 +298,8 @@ fn write_changes(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<
             ])?;
         }
     }
-    conversation::write(tx, changes)
+    conversation::write(tx, changes)?;
+    queues::write(tx, changes)
 }
 
 #[async_trait(?Send)]
@@ -419,6 +422,21 @@ impl Store for SqlCipherStore {
         message_id: &[u8; 16],
     ) -> Result<Option<AttachmentRecord>, StoreError> {
         self.with(|conn| conversation::load_attachment(conn, contact, message_id))
+    }
+
+    async fn receive_queues(&self) -> Result<Vec<ReceiveQueueRecord>, StoreError> {
+        self.with(|conn| queues::receive_queues(conn))
+    }
+
+    async fn load_receive_queue(
+        &self,
+        recipient_id: &[u8; 16],
+    ) -> Result<Option<ReceiveQueueRecord>, StoreError> {
+        self.with(|conn| queues::load_receive_queue(conn, recipient_id))
+    }
+
+    async fn load_send_queue(&self, contact: &str) -> Result<Option<SendQueueRecord>, StoreError> {
+        self.with(|conn| queues::load_send_queue(conn, contact))
     }
 
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {

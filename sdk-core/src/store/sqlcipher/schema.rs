@@ -6,7 +6,7 @@
 //! the new `user_version` (and Sotto's `application_id`), so a crash or an error leaves the
 //! store at the last completed version and the next open resumes from there.
 //!
-//! To change the schema, append a step (`migrations/v4.sql`, ...) and never edit a
+//! To change the schema, append a step (`migrations/v5.sql`, ...) and never edit a
 //! released one: old files on users' devices were written by it. Every schema version has
 //! a fixture database in `tests/fixtures/` that the tests open and migrate.
 
@@ -56,6 +56,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         version: 3,
         description: "messages clustered by conversation and time",
         step: Step::Sql(include_str!("migrations/v3.sql")),
+    },
+    Migration {
+        version: 4,
+        description: "relay queues: receive queues and contacts' send queues",
+        step: Step::Sql(include_str!("migrations/v4.sql")),
     },
 ];
 

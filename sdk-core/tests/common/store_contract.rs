@@ -692,7 +692,7 @@ macro_rules! store_conformance {
                     .receive_queues
                     .insert(contact_queue.recipient_id, None);
                 block_on(store.apply(changes)).unwrap();
-                assert_eq!(block_on(store.receive_queues()).unwrap(), [used.clone()]);
+                assert_eq!(block_on(store.receive_queues()).unwrap().len(), 1);
                 assert_eq!(
                     block_on(store.load_receive_queue(&used.recipient_id)).unwrap(),
                     Some(used)

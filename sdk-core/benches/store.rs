@@ -65,8 +65,8 @@ const STORE_PRAGMAS: &str = "PRAGMA cipher_compatibility = 4; PRAGMA temp_store 
 const SESSION_UPSERT: &str = "INSERT INTO sessions (address, record) VALUES (?1, ?2) \
      ON CONFLICT (address) DO UPDATE SET record = excluded.record";
 const CONTACT_UPSERT: &str = "INSERT OR REPLACE INTO contacts (id, identity_key, display_name, \
-     verified, pending_identity_key, last_sent_sequence, shown_through) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+     verified, pending_identity_key, last_sent_sequence, shown_through, awaiting_reply) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const MESSAGE_UPSERT: &str = "INSERT INTO messages (contact, direction, id, sequence, at_ms, \
      frame, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
      ON CONFLICT (contact, direction, id) DO UPDATE SET sequence = excluded.sequence, \
@@ -115,6 +115,7 @@ fn contact_record(contact: &Contact, shown_through: u64) -> ContactRecord {
         pending_identity_key: None,
         last_sent_sequence: 0,
         shown_through,
+        awaiting_reply: false,
     }
 }
 
@@ -238,7 +239,8 @@ impl<'c> RawStatements<'c> {
                     false,
                     None::<Vec<u8>>,
                     0_i64,
-                    m.sequence as i64
+                    m.sequence as i64,
+                    false
                 ])
                 .expect("contact");
             self.message
@@ -294,7 +296,8 @@ fn fill(path: &Path, key: &DatabaseKey, contacts: &[Contact], count: u64, run: u
                     false,
                     None::<Vec<u8>>,
                     0_i64,
-                    shown as i64
+                    shown as i64,
+                    false
                 ])
                 .expect("contact");
         }

@@ -178,6 +178,7 @@ impl<S: Store> Profile<S> {
                 pending_identity_key: None,
                 last_sent_sequence: 0,
                 shown_through: 0,
+                awaiting_reply: false,
             },
         );
         self.store().apply(changes).await?;

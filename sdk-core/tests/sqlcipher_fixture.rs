@@ -97,6 +97,7 @@ fn v2_records() -> ChangeSet {
             pending_identity_key: Some(b"pending key".to_vec()),
             last_sent_sequence: 2,
             shown_through: 1,
+            awaiting_reply: false,
         },
     );
     use MessageDirection::{Incoming, Outgoing};

@@ -20,6 +20,9 @@ pub struct ContactRecord {
     pub last_sent_sequence: u64,
     /// Every message from this contact up to this sequence number has been shown.
     pub shown_through: u64,
+    /// Made from an invitation, and waiting for the inviter's reply queue: nothing is sent
+    /// to the contact until it arrives (messages are held).
+    pub awaiting_reply: bool,
 }
 
 /// Which way a message went.

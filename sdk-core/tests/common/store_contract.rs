@@ -175,6 +175,7 @@ pub fn contact(id: &str) -> ContactRecord {
         pending_identity_key: None,
         last_sent_sequence: 0,
         shown_through: 0,
+        awaiting_reply: false,
     }
 }
 

@@ -72,7 +72,7 @@ fn id16(row: &Row<'_>, index: usize) -> rusqlite::Result<[u8; 16]> {
 }
 
 const CONTACT_COLUMNS: &str = "id, identity_key, display_name, verified, pending_identity_key, \
-                               last_sent_sequence, shown_through";
+                               last_sent_sequence, shown_through, awaiting_reply";
 
 fn contact_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
     Ok(ContactRecord {
@@ -83,6 +83,7 @@ fn contact_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
         pending_identity_key: row.get(4)?,
         last_sent_sequence: get_u64(row, 5)?,
         shown_through: get_u64(row, 6)?,
+        awaiting_reply: row.get(7)?,
     })
 }
 
@@ -220,7 +221,8 @@ pub(super) fn load_attachment(
 pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<()> {
     if !changes.contacts.is_empty() {
         let mut stmt = tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO contacts ({CONTACT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT OR REPLACE INTO contacts ({CONTACT_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         ))?;
         for c in changes.contacts.values() {
             stmt.execute(params![
@@ -230,7 +232,8 @@ pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resu
                 c.verified,
                 c.pending_identity_key,
                 to_sql_u64(c.last_sent_sequence)?,
-                to_sql_u64(c.shown_through)?
+                to_sql_u64(c.shown_through)?,
+                c.awaiting_reply
             ])?;
         }
     }

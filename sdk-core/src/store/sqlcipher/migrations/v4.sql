@@ -1,5 +1,10 @@
 -- Schema version 4: the relay queues of the networked client.
 
+-- A contact made from an invitation waits for the inviter's reply queue before anything is
+-- sent to it (messages meanwhile are held).
+ALTER TABLE contacts ADD COLUMN awaiting_reply INTEGER NOT NULL DEFAULT 0
+    CHECK (awaiting_reply IN (0, 1));
+
 -- Queues this profile reads (its mailboxes), each serving one contact or one pending
 -- invitation. Keys are the 32 private bytes of Curve25519 key pairs.
 CREATE TABLE receive_queues (

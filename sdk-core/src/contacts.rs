@@ -86,6 +86,9 @@ pub enum Event {
     /// [`Event::Message`] once the messages before it have arrived. It is delivered to this
     /// device, so acknowledge it now (otherwise the sender's outbox keeps re-sending it).
     Early(MessageId),
+    /// The contact accepted (the inviter's answer to our acceptance of its invitation) or
+    /// moved to another queue: messages to it flow now, held ones included.
+    Accepted(ContactId),
     /// A message that was already received arrived again (the sender's outbox re-sent it,
     /// probably because our receipt was lost): acknowledge it again.
     Duplicate(MessageId),
@@ -120,7 +123,7 @@ pub struct DuePacket {
     pub packet: Vec<u8>,
 }
 
-fn millis(t: SystemTime) -> u64 {
+pub(crate) fn millis(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
@@ -133,7 +136,7 @@ pub fn retry_delay(attempts: u32) -> Duration {
         .min(OUTBOX_MAX_RETRY)
 }
 
-fn identity_of(bytes: &[u8]) -> Result<PublicIdentity> {
+pub(crate) fn identity_of(bytes: &[u8]) -> Result<PublicIdentity> {
     PublicIdentity::from_bytes(bytes).map_err(|e| StoreError::Corrupt(e.to_string()).into())
 }
 
@@ -240,20 +243,30 @@ impl<S: Store> Profile<S> {
         record.verified = false;
         record.shown_through = 0;
         let mut changes = ChangeSet::default();
+        if !record.awaiting_reply {
+            self.release_held(&record.id, &mut changes).await?;
+        }
+        changes.contacts.insert(record.id.clone(), record);
+        Ok(self.store().apply(changes).await?)
+    }
+
+    /// Stages the release of a contact's held messages: they become queued and due at once
+    /// ([`Profile::due_packets`] seals them).
+    pub(crate) async fn release_held(&self, contact: &str, changes: &mut ChangeSet) -> Result<()> {
         for entry in self.store().outbox().await? {
-            if entry.contact != record.id {
+            if entry.contact != contact {
                 continue;
             }
             if let Some(mut message) = self
                 .store()
-                .load_message(&record.id, MessageDirection::Outgoing, &entry.message_id)
+                .load_message(contact, MessageDirection::Outgoing, &entry.message_id)
                 .await?
                 && message.status == MessageStatus::Held
             {
                 message.status = MessageStatus::Queued;
                 changes.put_message(message);
                 changes.outbox.insert(
-                    (record.id.clone(), entry.message_id),
+                    (contact.to_owned(), entry.message_id),
                     Some(OutboxRecord {
                         next_attempt_ms: 0,
                         ..entry
@@ -261,8 +274,7 @@ impl<S: Store> Profile<S> {
                 );
             }
         }
-        changes.contacts.insert(record.id.clone(), record);
-        Ok(self.store().apply(changes).await?)
+        Ok(())
     }
 
     /// Sends `body` to a contact: stores the message and its outbox entry and, unless
@@ -284,7 +296,7 @@ impl<S: Store> Profile<S> {
             body,
         };
         content.validate()?;
-        let held = record.pending_identity_key.is_some();
+        let held = record.pending_identity_key.is_some() || record.awaiting_reply;
         // Receipts are sent once: acknowledging an acknowledgement would never end. A lost
         // receipt is made good when the outbox re-sends the message it acknowledged.
         let acknowledged = !matches!(content.body, Body::Receipt(_));
@@ -362,7 +374,10 @@ impl<S: Store> Profile<S> {
             else {
                 continue;
             };
-            if message.status != MessageStatus::Queued || record.pending_identity_key.is_some() {
+            if message.status != MessageStatus::Queued
+                || record.pending_identity_key.is_some()
+                || record.awaiting_reply
+            {
                 continue;
             }
             waiting.push((contact, record, entry, message));
@@ -470,6 +485,26 @@ impl<S: Store> Profile<S> {
                     kind: receipt.kind,
                     message_ids: receipt.message_ids.clone(),
                 });
+            }
+            if let Body::ContactAccept(accept) = &content.body {
+                // Where to write to the contact from now on (the inviter's answer, or a
+                // later move to another queue).
+                let queue = crate::handshake::send_queue_record(&record.id, &accept.reply_queue);
+                view.stage(|changes| {
+                    changes.send_queues.insert(record.id.clone(), Some(queue));
+                });
+                if record.awaiting_reply {
+                    record.awaiting_reply = false;
+                    let mut released = ChangeSet::default();
+                    if record.pending_identity_key.is_none() {
+                        self.release_held(&record.id, &mut released).await?;
+                    }
+                    view.stage(|changes| {
+                        changes.messages.extend(released.messages);
+                        changes.outbox.extend(released.outbox);
+                    });
+                }
+                events.push(Event::Accepted(id.clone()));
             }
             let in_order = content.sequence == record.shown_through + 1;
             let stored = MessageRecord {

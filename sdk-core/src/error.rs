@@ -80,6 +80,9 @@ pub enum Error {
     /// There is no new identity key to accept for this contact.
     #[error("contact {0} has no new identity key pending")]
     NoIdentityKeyPending(String),
+    /// The queue is not one of this profile's, or not of the kind the call needs.
+    #[error("not a queue for this: {0}")]
+    UnknownQueue(String),
     /// Any other failure inside libsignal, with its message.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -127,6 +130,8 @@ pub enum ErrorCode {
     IdentityKeyPending = 31,
     /// No new identity key is pending for the contact.
     NoIdentityKeyPending = 32,
+    /// Unknown queue, or a queue of the wrong kind.
+    UnknownQueue = 33,
     /// Malformed, altered or used invitation.
     Invitation = 40,
 }
@@ -154,6 +159,7 @@ impl Error {
             Error::UnknownContact(_) => ErrorCode::UnknownContact,
             Error::IdentityKeyPending(_) => ErrorCode::IdentityKeyPending,
             Error::NoIdentityKeyPending(_) => ErrorCode::NoIdentityKeyPending,
+            Error::UnknownQueue(_) => ErrorCode::UnknownQueue,
         }
     }
 }

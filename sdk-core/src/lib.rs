@@ -8,6 +8,7 @@ pub mod attachment;
 pub mod contacts;
 pub mod content;
 pub mod error;
+pub mod handshake;
 pub mod identity;
 pub mod invitation;
 pub mod padding;

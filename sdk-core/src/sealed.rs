@@ -115,6 +115,21 @@ pub(crate) async fn unseal<S: Store + ?Sized>(
     Ok(usmc)
 }
 
+/// Removes the sealed-sender layer of a packet from someone who is not a contact yet (on an
+/// invitation queue) and returns who it is: the certificate must be valid and issued by
+/// the very identity key it names (self-issued), which the sealed layer proves the sender
+/// holds.
+pub(crate) async fn unseal_stranger<S: Store + ?Sized>(
+    view: &SignalStore<'_, S>,
+    sealed: &[u8],
+    now: SystemTime,
+) -> Result<(UnidentifiedSenderMessageContent, PublicIdentity)> {
+    let usmc = sealed_sender_decrypt_to_usmc(sealed, view).await?;
+    let presented = PublicIdentity::new(IdentityKey::new(usmc.sender()?.key()?));
+    check_sender(usmc.sender()?, &presented, now)?;
+    Ok((usmc, presented))
+}
+
 /// Remembers, per contact, the last sender certificate whose signatures verified, so that
 /// the many messages carrying the same certificate cost one signature check, not two per
 /// message. Only the signature verification is skipped: the bytes must be identical, and

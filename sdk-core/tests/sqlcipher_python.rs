@@ -20,7 +20,7 @@ use sotto_core::store::{SqlCipherStore, Store};
 const PACKAGE: &str = "sqlcipher3-wheels==0.5.7";
 
 /// The tables of schema v1. A new schema version adds its tables here.
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 13] = [
     "attachments",
     "contacts",
     "identity",
@@ -29,7 +29,9 @@ const TABLES: [&str; 11] = [
     "messages",
     "outbox",
     "pre_keys",
+    "receive_queues",
     "remote_identities",
+    "send_queues",
     "sessions",
     "signed_pre_keys",
 ];

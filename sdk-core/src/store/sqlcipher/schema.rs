@@ -246,7 +246,9 @@ mod tests {
                 "messages",
                 "outbox",
                 "pre_keys",
+                "receive_queues",
                 "remote_identities",
+                "send_queues",
                 "sessions",
                 "signed_pre_keys"
             ]

@@ -1,0 +1,366 @@
+//! Becoming contacts through a one-time invitation, in three packets:
+//!
+//! 1. The inviter makes a queue on its relay and an [`Invitation`] for it
+//!    ([`Profile::create_invitation`]); the invitation leaves by link or QR code.
+//! 2. The invitee makes a queue of its own and accepts ([`Profile::accept_invitation`]):
+//!    a PQXDH session from the invitation's bundle, a new contact, and a first packet — a
+//!    contact-accept frame naming the invitee's queue — to write into the invitation's
+//!    queue. The contact *awaits the inviter's reply*: messages to it are held.
+//! 3. The inviter reads that packet from the invitation queue and answers
+//!    ([`Profile::answer_invitation`]): it learns who accepted, makes the contact, and
+//!    replies into the invitee's queue with a contact-accept frame naming a **fresh** queue
+//!    made for this contact alone. The invitation is used up: the same invitation is refused
+//!    from then on, and the client deletes its queue on the relay. When the invitee
+//!    receives the reply ([`Profile::receive`]), the contact is complete
+//!    ([`Event::Accepted`](crate::contacts::Event::Accepted)) and held messages flow.
+//!
+//! Why a fresh queue: the invitation's sender key was in a link anyone may have seen;
+//! a queue that keeps accepting writes from it would let them disturb the contact. The
+//! fresh queue's sender key only ever travelled end to end encrypted.
+//!
+//! Each step's writes (session, contact, queues, messages) are one atomic change. The
+//! network calls (making queues, writing packets) are the client's; this module is
+//! sans-I/O.
+
+use std::time::SystemTime;
+
+use libsignal_protocol::{CiphertextMessageType, PreKeySignalMessage};
+use rand::{CryptoRng, Rng};
+
+use crate::contacts::{ContactId, millis};
+use crate::content::{Body, Content, MessageId};
+use crate::error::{Error, Result};
+use crate::invitation::{Invitation, InvitationError};
+use crate::padding;
+use crate::prekeys;
+use crate::profile::Profile;
+use crate::relay::{QueueKeyPair, RecipientId, RelayAddress, SendCapability, SenderId};
+use crate::sealed;
+use crate::session;
+use crate::store::{
+    ChangeSet, ContactRecord, MessageDirection, MessageRecord, MessageStatus, ReceiveQueueRecord,
+    SendQueueRecord, Store, StoreError,
+};
+
+/// A queue this profile made on a relay (the client made it with `POST /v1/queues`): both
+/// ids and both key pairs.
+#[derive(Clone, Debug)]
+pub struct OwnQueue {
+    /// The relay holding it.
+    pub relay: RelayAddress,
+    /// Reads, acknowledges and deletes it.
+    pub recipient_id: RecipientId,
+    /// Signs reads, acknowledgements and deletion.
+    pub recipient_key: QueueKeyPair,
+    /// What a contact writes to.
+    pub sender_id: SenderId,
+    /// Signs writes; handed to the contact.
+    pub sender_key: QueueKeyPair,
+}
+
+impl OwnQueue {
+    /// The capability a contact needs to write into this queue.
+    pub fn capability(&self) -> SendCapability {
+        SendCapability {
+            relay: self.relay.clone(),
+            sender_id: self.sender_id,
+            sender_key: self.sender_key.clone(),
+        }
+    }
+
+    fn record(&self, contact: Option<&str>, invitation_pre_key: Option<u32>) -> ReceiveQueueRecord {
+        ReceiveQueueRecord {
+            recipient_id: *self.recipient_id.as_bytes(),
+            relay: self.relay.to_string(),
+            recipient_key: self.recipient_key.private_bytes(),
+            sender_id: *self.sender_id.as_bytes(),
+            sender_key: self.sender_key.private_bytes(),
+            contact: contact.map(str::to_owned),
+            invitation_pre_key,
+            invitation_used: false,
+        }
+    }
+}
+
+/// The stored form of a contact's queue.
+pub(crate) fn send_queue_record(contact: &str, queue: &SendCapability) -> SendQueueRecord {
+    SendQueueRecord {
+        contact: contact.to_owned(),
+        relay: queue.relay.to_string(),
+        sender_id: *queue.sender_id.as_bytes(),
+        sender_key: queue.sender_key.private_bytes(),
+    }
+}
+
+/// The invitee's acceptance, to deliver.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The new contact (the inviter), awaiting the inviter's reply.
+    pub contact: ContactId,
+    /// The packet to write into the invitation's queue ...
+    pub packet: Vec<u8>,
+    /// ... which is this one (the invitation's send capability).
+    pub destination: SendCapability,
+}
+
+/// The inviter's answer to an acceptance, to deliver.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// The new contact (the invitee).
+    pub contact: ContactId,
+    /// The name the invitee gave itself (a hint; may be empty).
+    pub display_name: String,
+    /// The reply packet, to write into the invitee's queue ...
+    pub packet: Vec<u8>,
+    /// ... which is this one.
+    pub destination: SendCapability,
+}
+
+impl<S: Store> Profile<S> {
+    /// Makes a one-time invitation for `queue`, a fresh queue on this profile's relay. The
+    /// invitation's one-time prekey and the queue are remembered, so the acceptance that
+    /// arrives on the queue is recognised ([`Profile::answer_invitation`]).
+    pub async fn create_invitation<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        rng: &mut R,
+    ) -> Result<Invitation> {
+        let (bundle, mut changes) = prekeys::bundle(self.store(), self.identity(), rng).await?;
+        let invitation =
+            Invitation::new(self.identity().key_pair(), bundle, queue.capability(), rng)?;
+        changes.receive_queues.insert(
+            *queue.recipient_id.as_bytes(),
+            Some(queue.record(None, Some(invitation.one_time_pre_key_id()))),
+        );
+        self.store().apply(changes).await?;
+        Ok(invitation)
+    }
+
+    /// Accepts an invitation: starts the session, adds the inviter as a contact (awaiting
+    /// its reply) reading from `reply_queue`, and returns the acceptance packet. `my_name`
+    /// is the name offered to the inviter (may be empty). Accepting an invitation of one's
+    /// own, or of someone already a contact, is [`InvitationError::AlreadyUsed`].
+    pub async fn accept_invitation<R: Rng + CryptoRng>(
+        &mut self,
+        invitation: &Invitation,
+        reply_queue: &OwnQueue,
+        my_name: &str,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Accepted> {
+        let inviter = *invitation.inviter();
+        let known = self
+            .store()
+            .contacts()
+            .await?
+            .iter()
+            .any(|c| c.identity_key == inviter.to_bytes());
+        if inviter == self.identity().public() || known {
+            return Err(InvitationError::AlreadyUsed.into());
+        }
+        let contact = ContactId::new(MessageId::random().to_string());
+        let content = Content::contact_accept(1, millis(now), my_name, reply_queue.capability());
+        content.validate()?;
+
+        let certificate = self.certificate_for(now, rng)?;
+        let view = self.view();
+        let peer = session::start(&view, invitation.bundle(), now, rng).await?;
+        let packet = self
+            .seal_staged(&view, &certificate, &peer, &content, now, rng)
+            .await?;
+        view.stage(|changes| {
+            changes.contacts.insert(
+                contact.as_str().to_owned(),
+                ContactRecord {
+                    id: contact.as_str().to_owned(),
+                    identity_key: peer.to_bytes(),
+                    display_name: None,
+                    verified: false,
+                    pending_identity_key: None,
+                    last_sent_sequence: 1,
+                    shown_through: 0,
+                    awaiting_reply: true,
+                },
+            );
+            changes.put_message(sent_record(contact.as_str(), &content, now));
+            changes.receive_queues.insert(
+                *reply_queue.recipient_id.as_bytes(),
+                Some(reply_queue.record(Some(contact.as_str()), None)),
+            );
+        });
+        self.store().apply(view.take_changes()).await?;
+        Ok(Accepted {
+            contact,
+            packet,
+            destination: invitation.queue().clone(),
+        })
+    }
+
+    /// Answers an acceptance read from the invitation queue `invitation_queue`: checks it
+    /// (a sealed PQXDH first message for this invitation's one-time prekey, carrying a
+    /// contact-accept frame), makes the contact, who will read from `reply_queue` (a fresh
+    /// queue for it), and returns the reply packet. The invitation is used up; a second
+    /// acceptance is [`InvitationError::AlreadyUsed`]. A packet that is not a valid
+    /// acceptance is a typed error and changes nothing.
+    pub async fn answer_invitation<R: Rng + CryptoRng>(
+        &mut self,
+        invitation_queue: &RecipientId,
+        packet: &[u8],
+        reply_queue: &OwnQueue,
+        my_name: &str,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Joined> {
+        let mut queue = self
+            .store()
+            .load_receive_queue(invitation_queue.as_bytes())
+            .await?
+            .ok_or_else(|| not_an_invitation_queue("no such queue"))?;
+        let Some(pre_key_id) = queue.invitation_pre_key else {
+            return Err(not_an_invitation_queue("the queue serves a contact"));
+        };
+        if queue.invitation_used {
+            return Err(InvitationError::AlreadyUsed.into());
+        }
+
+        let certificate = self.certificate_for(now, rng)?;
+        let view = self.view();
+        let sealed = padding::unpad(packet)?;
+        let (usmc, peer) = sealed::unseal_stranger(&view, sealed, now).await?;
+        // Only a first message made from this invitation's bundle may use this queue.
+        if usmc.msg_type()? != CiphertextMessageType::PreKey
+            || PreKeySignalMessage::try_from(usmc.contents()?)?
+                .pre_key_id()
+                .map(u32::from)
+                != Some(pre_key_id)
+        {
+            return Err(Error::InvalidCiphertext(
+                "not a first message for this invitation".into(),
+            ));
+        }
+        let plaintext = session::decrypt(&view, &peer, &usmc, rng).await?;
+        let accept = Content::decode(&plaintext)?;
+        let Body::ContactAccept(ref frame) = accept.body else {
+            return Err(Error::InvalidCiphertext(
+                "the first message on an invitation queue must accept the contact".into(),
+            ));
+        };
+
+        let contact = ContactId::new(MessageId::random().to_string());
+        let reply = Content::contact_accept(1, millis(now), my_name, reply_queue.capability());
+        reply.validate()?;
+        let reply_packet = self
+            .seal_staged(&view, &certificate, &peer, &reply, now, rng)
+            .await?;
+
+        queue.invitation_used = true;
+        queue.contact = Some(contact.as_str().to_owned());
+        let display_name = frame.display_name.clone();
+        let destination = frame.reply_queue.clone();
+        view.stage(|changes| {
+            changes.contacts.insert(
+                contact.as_str().to_owned(),
+                ContactRecord {
+                    id: contact.as_str().to_owned(),
+                    identity_key: peer.to_bytes(),
+                    display_name: (!display_name.is_empty()).then(|| display_name.clone()),
+                    verified: false,
+                    pending_identity_key: None,
+                    last_sent_sequence: 1,
+                    shown_through: accept.sequence,
+                    awaiting_reply: false,
+                },
+            );
+            changes.put_message(MessageRecord {
+                contact: contact.as_str().to_owned(),
+                direction: MessageDirection::Incoming,
+                id: accept.id.to_bytes(),
+                sequence: accept.sequence,
+                at_ms: millis(now),
+                frame: accept.encode(),
+                status: MessageStatus::Shown,
+            });
+            changes.put_message(sent_record(contact.as_str(), &reply, now));
+            changes.send_queues.insert(
+                contact.as_str().to_owned(),
+                Some(send_queue_record(contact.as_str(), &destination)),
+            );
+            changes
+                .receive_queues
+                .insert(queue.recipient_id, Some(queue.clone()));
+            changes.receive_queues.insert(
+                *reply_queue.recipient_id.as_bytes(),
+                Some(reply_queue.record(Some(contact.as_str()), None)),
+            );
+        });
+        self.store().apply(view.take_changes()).await?;
+        Ok(Joined {
+            contact,
+            display_name,
+            packet: reply_packet,
+            destination,
+        })
+    }
+
+    /// Where to write to a contact: its queue, once known (`None` while the contact
+    /// awaits the inviter's reply, or for a contact added without one).
+    pub async fn send_queue(&self, contact: &ContactId) -> Result<Option<SendCapability>> {
+        let Some(record) = self.store().load_send_queue(contact.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(capability_of(&record)?))
+    }
+
+    /// Forgets a queue this profile no longer reads (after the client deleted it on the
+    /// relay), such as a used invitation's.
+    pub async fn forget_queue(&self, recipient_id: &RecipientId) -> Result<()> {
+        let mut changes = ChangeSet::default();
+        changes
+            .receive_queues
+            .insert(*recipient_id.as_bytes(), None);
+        Ok(self.store().apply(changes).await?)
+    }
+
+    /// Which contact a packet read from one of this profile's queues comes from: `Some` for
+    /// a contact's queue (pass the packet to [`Profile::receive`]), `None` for an
+    /// invitation queue (pass it to [`Profile::answer_invitation`]).
+    pub async fn queue_contact(&self, recipient_id: &RecipientId) -> Result<Option<ContactId>> {
+        let queue = self
+            .store()
+            .load_receive_queue(recipient_id.as_bytes())
+            .await?
+            .ok_or_else(|| not_an_invitation_queue("no such queue"))?;
+        Ok(match queue.invitation_pre_key {
+            Some(_) if !queue.invitation_used => None,
+            _ => queue.contact.map(ContactId::new),
+        })
+    }
+}
+
+/// The outgoing message row of a contact-accept frame (sent once: the reply, or the
+/// inviter's acknowledgement, is its receipt).
+fn sent_record(contact: &str, content: &Content, now: SystemTime) -> MessageRecord {
+    MessageRecord {
+        contact: contact.to_owned(),
+        direction: MessageDirection::Outgoing,
+        id: content.id.to_bytes(),
+        sequence: content.sequence,
+        at_ms: millis(now),
+        frame: content.encode(),
+        status: MessageStatus::Sent,
+    }
+}
+
+fn capability_of(record: &SendQueueRecord) -> Result<SendCapability> {
+    let corrupt = |what: &str| Error::Store(StoreError::Corrupt(format!("send queue: {what}")));
+    Ok(SendCapability {
+        relay: RelayAddress::parse(&record.relay).map_err(|_| corrupt("relay address"))?,
+        sender_id: SenderId::from_bytes(record.sender_id),
+        sender_key: QueueKeyPair::from_private_bytes(&record.sender_key)
+            .map_err(|_| corrupt("sender key"))?,
+    })
+}
+
+fn not_an_invitation_queue(why: &str) -> Error {
+    Error::UnknownQueue(why.to_owned())
+}

@@ -171,16 +171,7 @@ impl<S: Store> Profile<S> {
         view.stage(|changes| {
             changes.contacts.insert(
                 contact.as_str().to_owned(),
-                ContactRecord {
-                    id: contact.as_str().to_owned(),
-                    identity_key: peer.to_bytes(),
-                    display_name: None,
-                    verified: false,
-                    pending_identity_key: None,
-                    last_sent_sequence: 1,
-                    shown_through: 0,
-                    awaiting_reply: true,
-                },
+                new_contact(&contact, &peer, None, 0, true),
             );
             changes.put_message(sent_record(contact.as_str(), &content, now));
             changes.receive_queues.insert(
@@ -258,18 +249,10 @@ impl<S: Store> Profile<S> {
         let display_name = frame.display_name.clone();
         let destination = frame.reply_queue.clone();
         view.stage(|changes| {
+            let name = (!display_name.is_empty()).then(|| display_name.clone());
             changes.contacts.insert(
                 contact.as_str().to_owned(),
-                ContactRecord {
-                    id: contact.as_str().to_owned(),
-                    identity_key: peer.to_bytes(),
-                    display_name: (!display_name.is_empty()).then(|| display_name.clone()),
-                    verified: false,
-                    pending_identity_key: None,
-                    last_sent_sequence: 1,
-                    shown_through: accept.sequence,
-                    awaiting_reply: false,
-                },
+                new_contact(&contact, &peer, name, accept.sequence, false),
             );
             changes.put_message(MessageRecord {
                 contact: contact.as_str().to_owned(),
@@ -334,6 +317,26 @@ impl<S: Store> Profile<S> {
             Some(_) if !queue.invitation_used => None,
             _ => queue.contact.map(ContactId::new),
         })
+    }
+}
+
+/// A contact made by the handshake, which has sent it one message (its contact accept).
+fn new_contact(
+    id: &ContactId,
+    peer: &crate::identity::PublicIdentity,
+    display_name: Option<String>,
+    shown_through: u64,
+    awaiting_reply: bool,
+) -> ContactRecord {
+    ContactRecord {
+        id: id.as_str().to_owned(),
+        identity_key: peer.to_bytes(),
+        display_name,
+        verified: false,
+        pending_identity_key: None,
+        last_sent_sequence: 1,
+        shown_through,
+        awaiting_reply,
     }
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{block_on, now};
+use common::{block_on, now, shown_texts};
 use sotto_core::Error;
 use sotto_core::contacts::{ContactId, Event, retry_delay};
 use sotto_core::content::{Body, Receipt, ReceiptKind};
@@ -55,19 +55,6 @@ impl Person {
     fn receive(&self, from: &ContactId, packet: &[u8], at: SystemTime) -> Vec<Event> {
         block_on(self.profile.receive(from, packet, at, &mut rand::rng())).unwrap()
     }
-
-    fn texts(events: &[Event]) -> Vec<String> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Message(c) => match &c.body {
-                    Body::Text(t) => Some(t.clone()),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 /// Alice and Bob, each with the other as a contact and a session from Alice's side.
@@ -92,7 +79,7 @@ fn a_receipt_empties_the_outbox_and_marks_the_message_delivered() {
     let (id, packet) = alice.send_text(&bob_c, "hello bob", now());
     assert_eq!(block_on(alice.profile.store().outbox()).unwrap().len(), 1);
     let events = bob.receive(&alice_c, &packet.unwrap(), now());
-    assert_eq!(Person::texts(&events), ["hello bob"]);
+    assert_eq!(shown_texts(&events), ["hello bob"]);
 
     let receipt = Body::Receipt(Receipt {
         kind: ReceiptKind::Delivered,
@@ -131,13 +118,13 @@ fn the_outbox_resends_after_the_backoff_and_the_message_is_shown_once() {
     let due = block_on(alice.profile.due_packets(later, &mut rand::rng())).unwrap();
     assert_eq!(due.len(), 1, "one retry after the first backoff");
     assert_eq!(
-        Person::texts(&bob.receive(&alice_c, &due[0].packet, later)),
+        shown_texts(&bob.receive(&alice_c, &due[0].packet, later)),
         ["are you there?"]
     );
     // The lost original turns up late: nothing new to show, only a duplicate to
     // acknowledge again.
     let events = bob.receive(&alice_c, &lost.unwrap(), later);
-    assert!(Person::texts(&events).is_empty());
+    assert!(shown_texts(&events).is_empty());
     assert!(matches!(events[..], [Event::Duplicate(id)] if id == due[0].message_id));
     // The next retry waits twice as long.
     let soon = later + retry_delay(1);
@@ -162,7 +149,7 @@ fn retries_come_in_sending_order_and_are_shown_as_they_arrive() {
     // Message ids are random, so only ordering by sequence number gives this order.
     for (packet, text) in due.iter().zip(&texts) {
         assert_eq!(
-            Person::texts(&bob.receive(&alice_c, &packet.packet, later)),
+            shown_texts(&bob.receive(&alice_c, &packet.packet, later)),
             [text.as_str()],
             "each retry is shown at once"
         );
@@ -176,13 +163,13 @@ fn messages_arriving_out_of_order_are_shown_in_order_from_the_store() {
         .iter()
         .map(|t| alice.send_text(&bob_c, t, now()).1.unwrap())
         .collect();
-    assert!(Person::texts(&bob.receive(&alice_c, &packets[2], now())).is_empty());
+    assert!(shown_texts(&bob.receive(&alice_c, &packets[2], now())).is_empty());
     assert_eq!(
-        Person::texts(&bob.receive(&alice_c, &packets[0], now())),
+        shown_texts(&bob.receive(&alice_c, &packets[0], now())),
         ["one"]
     );
     assert_eq!(
-        Person::texts(&bob.receive(&alice_c, &packets[1], now())),
+        shown_texts(&bob.receive(&alice_c, &packets[1], now())),
         ["two", "three"]
     );
     let history = block_on(bob.profile.history(&alice_c, 10)).unwrap();
@@ -282,7 +269,7 @@ fn a_held_message_is_sent_after_the_new_key_is_accepted_and_not_before() {
     assert!(!accepted.verified, "a new key starts unverified");
     // The kept packet is received again and now opens, making Bob's session with her.
     assert_eq!(
-        Person::texts(&bob.receive(&alice_c, &first, now())),
+        shown_texts(&bob.receive(&alice_c, &first, now())),
         ["new phone, same alice"]
     );
 
@@ -290,7 +277,7 @@ fn a_held_message_is_sent_after_the_new_key_is_accepted_and_not_before() {
     assert_eq!(due.len(), 1, "the held message goes out now");
     assert_eq!(due[0].message_id, held_id);
     let events = new_alice.receive(&bob_at_new_alice, &due[0].packet, now());
-    assert_eq!(Person::texts(&events), ["is that really you?"]);
+    assert_eq!(shown_texts(&events), ["is that really you?"]);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{block_on, now};
+use common::{block_on, memory_profile, now, shown_texts};
 use sotto_core::contacts::{ContactId, Event};
 use sotto_core::content::Body;
 use sotto_core::handshake::OwnQueue;
@@ -33,29 +33,6 @@ fn own_queue(n: u8) -> OwnQueue {
     }
 }
 
-fn profile() -> Profile<MemoryStore> {
-    block_on(Profile::create(
-        MemoryStore::new(),
-        None,
-        now(),
-        &mut rand::rng(),
-    ))
-    .unwrap()
-}
-
-fn texts(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Message(c) => match &c.body {
-                Body::Text(t) => Some(t.clone()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
 fn send(profile: &mut Profile<MemoryStore>, to: &ContactId, text: &str) -> Option<Vec<u8>> {
     block_on(profile.send(to, Body::Text(text.into()), now(), &mut rand::rng()))
         .unwrap()
@@ -69,8 +46,8 @@ fn receive(profile: &Profile<MemoryStore>, from: &ContactId, packet: &[u8]) -> V
 #[test]
 fn two_strangers_become_contacts_and_talk_both_ways() {
     let mut rng = rand::rng();
-    let mut alice = profile();
-    let mut bob = profile();
+    let mut alice = memory_profile();
+    let mut bob = memory_profile();
 
     // 1. Alice invites, on her queue QA.
     let qa = own_queue(1);
@@ -135,19 +112,19 @@ fn two_strangers_become_contacts_and_talk_both_ways() {
     let due = block_on(bob.due_packets(now(), &mut rng)).unwrap();
     assert_eq!(due.len(), 1, "the held message is due at once");
     assert_eq!(
-        texts(&receive(&alice, &bob_at_alice, &due[0].packet)),
+        shown_texts(&receive(&alice, &bob_at_alice, &due[0].packet)),
         ["are you there?"]
     );
 
     // 5. Both ways from now on.
     let packet = send(&mut alice, &bob_at_alice, "yes, hello Bob").unwrap();
     assert_eq!(
-        texts(&receive(&bob, &alice_at_bob, &packet)),
+        shown_texts(&receive(&bob, &alice_at_bob, &packet)),
         ["yes, hello Bob"]
     );
     let packet = send(&mut bob, &alice_at_bob, "hello Alice").unwrap();
     assert_eq!(
-        texts(&receive(&alice, &bob_at_alice, &packet)),
+        shown_texts(&receive(&alice, &bob_at_alice, &packet)),
         ["hello Alice"]
     );
     assert!(block_on(alice.is_post_quantum(&bob.identity().public(), now())).unwrap());
@@ -155,7 +132,7 @@ fn two_strangers_become_contacts_and_talk_both_ways() {
 
     // The invitation is used up: Carol gets nowhere with the same link, and Bob cannot
     // accept twice.
-    let mut carol = profile();
+    let mut carol = memory_profile();
     let carols =
         block_on(carol.accept_invitation(&link, &own_queue(4), "Carol", now(), &mut rng)).unwrap();
     let refused = block_on(alice.answer_invitation(
@@ -200,10 +177,10 @@ fn alice_state(alice: &Profile<MemoryStore>) -> (usize, usize, Vec<String>) {
 #[test]
 fn a_bad_acceptance_is_refused_and_changes_nothing() {
     let mut rng = rand::rng();
-    let mut alice = profile();
+    let mut alice = memory_profile();
     let qa = own_queue(1);
     let invitation = block_on(alice.create_invitation(&qa, &mut rng)).unwrap();
-    let mut bob = profile();
+    let mut bob = memory_profile();
     let accepted =
         block_on(bob.accept_invitation(&invitation, &own_queue(2), "Bob", now(), &mut rng))
             .unwrap();
@@ -231,7 +208,7 @@ fn a_bad_acceptance_is_refused_and_changes_nothing() {
     let other_queue = own_queue(7);
     let other = block_on(alice.create_invitation(&other_queue, &mut rng)).unwrap();
     let before = alice_state(&alice);
-    let mut dave = profile();
+    let mut dave = memory_profile();
     let wrong =
         block_on(dave.accept_invitation(&other, &own_queue(8), "Dave", now(), &mut rng)).unwrap();
     assert!(matches!(

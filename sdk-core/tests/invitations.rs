@@ -6,23 +6,13 @@
 mod common;
 
 use common::qr_scan::scan_png;
-use common::{block_on, now};
+use common::{block_on, memory_profile, now};
 use sotto_core::Profile;
 use sotto_core::invitation::{
     INVITATION_URI_PREFIX, Invitation, InvitationError, MAX_INVITATION_BYTES, SendCapability,
 };
 use sotto_core::relay::{QueueKeyPair, RelayAddress, SenderId};
 use sotto_core::store::MemoryStore;
-
-fn profile() -> Profile<MemoryStore> {
-    block_on(Profile::create(
-        MemoryStore::new(),
-        None,
-        now(),
-        &mut rand::rng(),
-    ))
-    .unwrap()
-}
 
 fn relay() -> RelayAddress {
     RelayAddress::parse(
@@ -44,7 +34,7 @@ fn invitation(inviter: &Profile<MemoryStore>) -> Invitation {
 
 #[test]
 fn an_invitation_survives_its_uri_and_its_qr_code_and_starts_a_pq_session() {
-    let alice = profile();
+    let alice = memory_profile();
     let made = invitation(&alice);
     let uri = made.to_uri();
     assert!(uri.starts_with(INVITATION_URI_PREFIX));
@@ -77,7 +67,7 @@ fn an_invitation_survives_its_uri_and_its_qr_code_and_starts_a_pq_session() {
         made.to_bytes().len()
     );
 
-    let bob = profile();
+    let bob = memory_profile();
     let peer = block_on(bob.start_session(from_qr.bundle(), now(), &mut rand::rng())).unwrap();
     assert_eq!(peer, alice.identity().public());
     assert!(block_on(bob.is_post_quantum(&peer, now())).unwrap());
@@ -85,7 +75,7 @@ fn an_invitation_survives_its_uri_and_its_qr_code_and_starts_a_pq_session() {
 
 #[test]
 fn every_altered_byte_truncation_or_extension_is_refused() {
-    let alice = profile();
+    let alice = memory_profile();
     let bytes = invitation(&alice).to_bytes().to_vec();
     for position in 0..bytes.len() {
         for flip in [0x01u8, 0x80] {
@@ -119,8 +109,8 @@ fn a_signature_from_another_identity_does_not_verify() {
     // Mallory re-signs Alice's bundle with a queue of her own: the bundle's signatures
     // name Alice's key, so the invitation cannot claim to be Mallory's, and claiming to be
     // Alice's needs Alice's signature.
-    let alice = profile();
-    let mallory = profile();
+    let alice = memory_profile();
+    let mallory = memory_profile();
     let mut rng = rand::rng();
     let bundle = block_on(alice.prekey_bundle(&mut rng)).unwrap();
     let queue = SendCapability {
@@ -136,7 +126,7 @@ fn a_signature_from_another_identity_does_not_verify() {
 
 #[test]
 fn malformed_uris_are_typed_errors() {
-    let uri = invitation(&profile()).to_uri();
+    let uri = invitation(&memory_profile()).to_uri();
     let body = uri.strip_prefix(INVITATION_URI_PREFIX).unwrap();
     assert_eq!(
         Invitation::from_uri("https://example.org/#abc").unwrap_err(),
@@ -176,7 +166,7 @@ fn malformed_uris_are_typed_errors() {
 fn write_invitation_fuzz_corpus() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/invitation");
     std::fs::create_dir_all(&dir).unwrap();
-    let made = invitation(&profile());
+    let made = invitation(&memory_profile());
     let bytes = made.to_bytes().to_vec();
     let mut flipped = bytes.clone();
     flipped[bytes.len() / 2] ^= 1;

@@ -289,68 +289,42 @@ fn the_v1_fixture_refuses_another_key() {
     );
 }
 
-/// Writes `tests/fixtures/store-v1.sqlite` anew. Only valid while the current schema
-/// version is 1: a fixture must be written by the version it is named after.
+/// Writes `tests/fixtures/store-v{version}.sqlite` anew with `records`. Only valid on a
+/// build whose schema version is `version`: a fixture must be written by the version it
+/// is named after (check out that build to regenerate one).
+fn write_fixture(version: u32, records: ChangeSet) {
+    assert_eq!(
+        SqlCipherStore::SCHEMA_VERSION,
+        version,
+        "store-v{version}.sqlite must be written by schema v{version}"
+    );
+    let path = fixture_path(version);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("{}: {e}", path.display()),
+    }
+    let store = SqlCipherStore::create(&path, &fixture_key()).unwrap();
+    block_on(store.apply(records)).unwrap();
+    drop(store); // Checkpoints the log into the file and removes it.
+    assert!(path.exists());
+}
+
 #[test]
-#[ignore = "writes the checked-in fixture; run by hand"]
+#[ignore = "writes the checked-in fixture; run by hand on a schema-v1 build"]
 fn write_store_v1_fixture() {
-    assert_eq!(
-        SqlCipherStore::SCHEMA_VERSION,
-        1,
-        "store-v1.sqlite must be written by schema v1: check out a v1 build to regenerate it"
-    );
-    let path = fixture_path(1);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
-    let store = SqlCipherStore::create(&path, &fixture_key()).unwrap();
-    block_on(store.apply(v1_records())).unwrap();
-    drop(store); // Checkpoints the log into the file and removes it.
-    assert!(path.exists());
+    write_fixture(1, v1_records());
 }
 
-/// Writes `tests/fixtures/store-v2.sqlite` anew. Only valid while the current schema
-/// version is 2.
 #[test]
-#[ignore = "writes the checked-in fixture; run by hand"]
+#[ignore = "writes the checked-in fixture; run by hand on a schema-v2 build"]
 fn write_store_v2_fixture() {
-    assert_eq!(
-        SqlCipherStore::SCHEMA_VERSION,
-        2,
-        "store-v2.sqlite must be written by schema v2: check out a v2 build to regenerate it"
-    );
-    let path = fixture_path(2);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
-    let store = SqlCipherStore::create(&path, &fixture_key()).unwrap();
-    block_on(store.apply(v2_records())).unwrap();
-    drop(store); // Checkpoints the log into the file and removes it.
-    assert!(path.exists());
+    write_fixture(2, v2_records());
 }
 
-/// Writes `tests/fixtures/store-v3.sqlite` anew (the v2 records; schema v3 moved the
-/// messages). Only valid while the current schema version is 3.
+/// The v2 records again: schema v3 only moved the messages into conversation order.
 #[test]
-#[ignore = "writes the checked-in fixture; run by hand"]
+#[ignore = "writes the checked-in fixture; run by hand on a schema-v3 build"]
 fn write_store_v3_fixture() {
-    assert_eq!(
-        SqlCipherStore::SCHEMA_VERSION,
-        3,
-        "store-v3.sqlite must be written by schema v3: check out a v3 build to regenerate it"
-    );
-    let path = fixture_path(3);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
-    let store = SqlCipherStore::create(&path, &fixture_key()).unwrap();
-    block_on(store.apply(v2_records())).unwrap();
-    drop(store); // Checkpoints the log into the file and removes it.
-    assert!(path.exists());
+    write_fixture(3, v2_records());
 }

@@ -18,6 +18,31 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures_executor::block_on(f)
 }
 
+/// A new profile in a memory store.
+pub fn memory_profile() -> Profile<MemoryStore> {
+    block_on(Profile::create(
+        MemoryStore::new(),
+        None,
+        now(),
+        &mut rand::rng(),
+    ))
+    .expect("profile")
+}
+
+/// The texts of the messages among `events`, in order.
+pub fn shown_texts(events: &[sotto_core::contacts::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            sotto_core::contacts::Event::Message(Content {
+                body: Body::Text(t),
+                ..
+            }) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// One person in a test of the session layer (`Profile::seal` / `open`, below the
 /// conversation layer of `contacts`): a profile, the next sequence number to send and the
 /// messages opened, in arrival order.

@@ -162,8 +162,8 @@ impl<S: Store> Profile<S> {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        content.validate()?;
-        let ciphertext = session::encrypt(view, peer, &content.encode(), now, rng).await?;
+        let frame = content.encode_valid()?;
+        let ciphertext = session::encrypt(view, peer, &frame, now, rng).await?;
         let sealed = sealed::seal(view, peer, certificate, &ciphertext, rng).await?;
         Ok(padding::pad(&sealed)?)
     }

@@ -349,15 +349,21 @@ impl Content {
     /// Checks every rule a recipient applies. Call it before sending: [`Content::encode`]
     /// does not check, and a frame that fails here is refused by [`Content::decode`].
     pub fn validate(&self) -> Result<(), ContentError> {
+        self.encode_valid().map(drop)
+    }
+
+    /// [`Content::validate`] and [`Content::encode`] in one: the frame of valid content,
+    /// encoded once.
+    pub fn encode_valid(&self) -> Result<Vec<u8>, ContentError> {
         rules::check(self)?;
-        let size = self.encode().len();
-        if size > MAX_FRAME_BYTES {
+        let frame = self.encode();
+        if frame.len() > MAX_FRAME_BYTES {
             return Err(ContentError::FrameTooLarge {
-                size,
+                size: frame.len(),
                 max: MAX_FRAME_BYTES,
             });
         }
-        Ok(())
+        Ok(frame)
     }
 
     /// The protobuf frame (version [`FRAME_VERSION`]) for this content. Does not validate;

@@ -18,12 +18,17 @@
 
 use std::fs::File;
 use std::hint::black_box;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use sotto_core::attachment::{CHUNK_OVERHEAD, CHUNK_SIZE, ChunkSize, decrypt, encrypt};
+
+/// The pseudo-random stream and its checker, shared with the attachment tests.
+#[path = "../tests/common/stream.rs"]
+mod stream;
+use stream::{Expect, Generator};
 
 const MIB: u64 = 1 << 20;
 
@@ -239,65 +244,4 @@ fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// `len` pseudo-random bytes, produced on demand: a pattern of 1 MiB + 7 bytes repeated
-/// (the odd period makes every 64 KiB chunk different), so any length costs 1 MiB.
-struct Generator {
-    pattern: Vec<u8>,
-    pos: u64,
-    len: u64,
-}
-
-impl Generator {
-    const PERIOD: usize = (1 << 20) + 7;
-
-    fn new(len: u64) -> Self {
-        Self {
-            pattern: pseudo_random(Self::PERIOD),
-            pos: 0,
-            len,
-        }
-    }
-
-    /// The next bytes of the stream, at most `n` and at most to the end of the pattern.
-    fn next_slice(&mut self, n: usize) -> &[u8] {
-        let offset = (self.pos % Self::PERIOD as u64) as usize;
-        let n = n
-            .min(Self::PERIOD - offset)
-            .min((self.len - self.pos) as usize);
-        self.pos += n as u64;
-        &self.pattern[offset..offset + n]
-    }
-}
-
-impl Read for Generator {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let slice = self.next_slice(buf.len());
-        let n = slice.len();
-        buf[..n].copy_from_slice(slice);
-        Ok(n)
-    }
-}
-
-/// Checks decrypted bytes against the generator that produced the plaintext.
-struct Expect(Generator);
-
-impl Write for Expect {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut rest = buf;
-        while !rest.is_empty() {
-            let expected = self.0.next_slice(rest.len());
-            if expected.is_empty() || expected != &rest[..expected.len()] {
-                return Err(io::Error::other(
-                    "decrypted bytes differ from the plaintext",
-                ));
-            }
-            rest = &rest[expected.len()..];
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }

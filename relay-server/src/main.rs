@@ -1,7 +1,103 @@
-//! Placeholder for `sotto-relay`, the standalone relay (mailbox queues, onion hops, chunk
-//! store). It does not serve anything yet and says so.
+//! `sotto-relay --data-dir DIR`: the relay binary. Everything but argument handling, logging
+//! and the exit code lives in the library (`sotto_relay`).
 
-fn main() {
-    eprintln!("sotto-relay: not built yet; the relay arrives with the relay issue");
-    std::process::exit(2);
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser as _;
+use rand::RngCore as _;
+use sotto_core::relay::RelayKey;
+use sotto_relay::SystemClock;
+use sotto_relay::config::{Args, LogLevel, Settings};
+use sotto_relay::server::{Relay, shutdown_signal};
+use tokio::net::TcpListener;
+use tracing::{error, warn};
+
+/// Exit code for settings that cannot work (and for refusing to run without TLS).
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let settings = match Settings::from_args(Args::parse()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("sotto-relay: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    init_logging(settings.log_level);
+    if !settings.insecure_plain_http {
+        eprintln!(
+            "sotto-relay: refusing to start: this build cannot serve TLS yet, and clients pin \
+             the relay's key through TLS.\n  For a test relay on loopback only, pass \
+             --insecure-plain-http."
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    warn!("serving plain HTTP: no TLS, no key pinning; for tests on loopback only");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(settings))
+}
+
+async fn run(settings: Settings) -> ExitCode {
+    // TLS: see identity.rs (merging). `RelayIdentity::load_or_create(&settings.data_dir)`
+    // gives the persistent identity key; until then a plain-HTTP test relay signs for a
+    // fresh random key each start, printed in its address below.
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let relay_key = RelayKey::from_bytes(key);
+    let relay = match Relay::open(&settings, relay_key, Arc::new(SystemClock)) {
+        Ok(relay) => relay,
+        Err(e) => {
+            error!(error = %e, "cannot open the relay");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(settings.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(error = %e, "cannot listen on the configured address");
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = match listener.local_addr() {
+        Ok(address) => address.port(),
+        Err(e) => {
+            error!(error = %e, "cannot read the listening port");
+            return ExitCode::FAILURE;
+        }
+    };
+    match settings.relay_address(relay_key, port) {
+        Ok(address) => println!("sotto-relay: serving {address} over plain HTTP (insecure)"),
+        Err(e) => {
+            error!(error = %e, "cannot form the relay address");
+            return ExitCode::FAILURE;
+        }
+    }
+    match relay.run(listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(error = %e, "the relay stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, at `level` and above.
+fn init_logging(level: LogLevel) {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_max_level(level.as_tracing())
+        .with_target(false)
+        .init();
 }

@@ -1,0 +1,27 @@
+//! `sotto-relay`, the standalone relay: mailbox queues for end-to-end encrypted messages,
+//! served over the HTTP API of `docs/PROTOCOL.md` §15.
+//!
+//! The relay is a thin consumer of `sotto-core`: every wire format (paths, ids, bodies,
+//! signed requests, error codes) is parsed by `sotto_core::relay`. This crate adds what a
+//! server needs around it:
+//!
+//! - [`config`]: flags, the TOML settings file, defaults;
+//! - [`storage`]: the [`storage::RelayStore`] trait and its SQLite backend;
+//! - [`app`]: the HTTP application (one handler, the API's checks in a fixed order);
+//! - [`metrics`]: counters for `/metrics`;
+//! - [`clock`]: the time, as a trait tests can move;
+//! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod metrics;
+pub mod server;
+pub mod storage;
+
+pub use app::{RelayState, router};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Args, Limits, Settings};
+pub use metrics::Metrics;
+pub use server::Relay;
+pub use storage::{RelayStore, SqliteStore, StoreError};

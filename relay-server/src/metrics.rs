@@ -1,0 +1,255 @@
+//! Counters for `GET /metrics`, in Prometheus' text format (written by hand: a few lines).
+//!
+//! Counts only: requests by endpoint *kind* and status class, messages and queues by
+//! event, and the store's current totals. No label ever holds an id, a key or an address.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sotto_core::relay::Endpoint;
+
+use crate::storage::StoreCounts;
+
+/// The endpoint kinds requests are counted by.
+const ENDPOINTS: [&str; 9] = [
+    "create_queue",
+    "send",
+    "next",
+    "ack",
+    "delete_queue",
+    "info",
+    "health",
+    "metrics",
+    "other",
+];
+
+/// The status classes requests are counted by.
+const CLASSES: [&str; 4] = ["2xx", "4xx", "5xx", "other"];
+
+/// The index of an endpoint in [`ENDPOINTS`]; `None` (a path that is no endpoint) counts
+/// as "other".
+fn endpoint_index(endpoint: Option<&Endpoint>) -> usize {
+    match endpoint {
+        Some(Endpoint::CreateQueue) => 0,
+        Some(Endpoint::Send(_)) => 1,
+        Some(Endpoint::Next(_)) => 2,
+        Some(Endpoint::Ack(..)) => 3,
+        Some(Endpoint::DeleteQueue(_)) => 4,
+        Some(Endpoint::Info) => 5,
+        Some(Endpoint::Health) => 6,
+        Some(Endpoint::Metrics) => 7,
+        None => 8,
+    }
+}
+
+/// The name requests to `endpoint` are counted and logged under (`other` for a path that
+/// is no endpoint).
+pub fn endpoint_name(endpoint: Option<&Endpoint>) -> &'static str {
+    ENDPOINTS[endpoint_index(endpoint)]
+}
+
+fn class_index(status: u16) -> usize {
+    match status {
+        200..=299 => 0,
+        400..=499 => 1,
+        500..=599 => 2,
+        _ => 3,
+    }
+}
+
+/// One event counted by the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A queue was created.
+    QueueCreated,
+    /// A queue was deleted by its recipient.
+    QueueDeleted,
+    /// A message was stored.
+    MessageWritten,
+    /// A message was handed to its recipient.
+    MessageRead,
+    /// A message was acknowledged (and deleted).
+    MessageAcked,
+    /// A write was refused because the queue was full.
+    QuotaRefused,
+    /// A request was refused as a replay.
+    ReplayRefused,
+}
+
+const EVENTS: [(Event, &str, &str); 7] = [
+    (
+        Event::QueueCreated,
+        "sotto_relay_queues_created_total",
+        "Queues created.",
+    ),
+    (
+        Event::QueueDeleted,
+        "sotto_relay_queues_deleted_total",
+        "Queues deleted by their recipient.",
+    ),
+    (
+        Event::MessageWritten,
+        "sotto_relay_messages_written_total",
+        "Messages stored.",
+    ),
+    (
+        Event::MessageRead,
+        "sotto_relay_messages_read_total",
+        "Messages handed to their recipient (a message read twice counts twice).",
+    ),
+    (
+        Event::MessageAcked,
+        "sotto_relay_messages_acked_total",
+        "Messages acknowledged and deleted.",
+    ),
+    (
+        Event::QuotaRefused,
+        "sotto_relay_quota_refusals_total",
+        "Writes refused because the queue was full.",
+    ),
+    (
+        Event::ReplayRefused,
+        "sotto_relay_replay_refusals_total",
+        "Requests refused as replays.",
+    ),
+];
+
+/// The relay's counters, shared by all requests.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; CLASSES.len()]; ENDPOINTS.len()],
+    events: [AtomicU64; EVENTS.len()],
+    expired_messages: AtomicU64,
+    expired_queues: AtomicU64,
+}
+
+impl Metrics {
+    /// Fresh counters, all zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one answered request.
+    pub fn record_request(&self, endpoint: Option<&Endpoint>, status: u16) {
+        self.requests[endpoint_index(endpoint)][class_index(status)]
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one event.
+    pub fn record(&self, event: Event) {
+        if let Some(i) = EVENTS.iter().position(|(e, _, _)| *e == event) {
+            self.events[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts what an expiry sweep deleted.
+    pub fn record_sweep(&self, messages: u64, queues: u64) {
+        self.expired_messages.fetch_add(messages, Ordering::Relaxed);
+        self.expired_queues.fetch_add(queues, Ordering::Relaxed);
+    }
+
+    /// The number of requests counted for an endpoint kind and status.
+    pub fn requests(&self, endpoint: Option<&Endpoint>, status: u16) -> u64 {
+        self.requests[endpoint_index(endpoint)][class_index(status)].load(Ordering::Relaxed)
+    }
+
+    /// The number of times `event` was counted.
+    pub fn count(&self, event: Event) -> u64 {
+        EVENTS
+            .iter()
+            .position(|(e, _, _)| *e == event)
+            .map_or(0, |i| self.events[i].load(Ordering::Relaxed))
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of every counter, with the store's
+    /// current totals (`None` when the store could not be read; those gauges are left
+    /// out).
+    pub fn render(&self, store: Option<StoreCounts>) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "# HELP sotto_relay_requests_total Requests answered, by endpoint and status class."
+        );
+        let _ = writeln!(out, "# TYPE sotto_relay_requests_total counter");
+        for (e, endpoint) in ENDPOINTS.iter().enumerate() {
+            for (c, class) in CLASSES.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "sotto_relay_requests_total{{endpoint=\"{endpoint}\",class=\"{class}\"}} {}",
+                    self.requests[e][c].load(Ordering::Relaxed)
+                );
+            }
+        }
+        let mut counter = |name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {value}");
+        };
+        for (i, (_, name, help)) in EVENTS.iter().enumerate() {
+            counter(name, help, self.events[i].load(Ordering::Relaxed));
+        }
+        counter(
+            "sotto_relay_messages_expired_total",
+            "Messages deleted by expiry sweeps.",
+            self.expired_messages.load(Ordering::Relaxed),
+        );
+        counter(
+            "sotto_relay_queues_expired_total",
+            "Queues deleted by expiry sweeps.",
+            self.expired_queues.load(Ordering::Relaxed),
+        );
+        if let Some(counts) = store {
+            for (name, help, value) in [
+                ("sotto_relay_queues", "Queues stored.", counts.queues),
+                ("sotto_relay_messages", "Messages stored.", counts.messages),
+                (
+                    "sotto_relay_message_bytes",
+                    "Bytes of message bodies stored.",
+                    counts.message_bytes,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}");
+                let _ = writeln!(out, "# TYPE {name} gauge");
+                let _ = writeln!(out, "{name} {value}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_as_prometheus_text_without_ids() {
+        let metrics = Metrics::new();
+        metrics.record_request(Some(&Endpoint::Health), 200);
+        metrics.record_request(None, 404);
+        metrics.record(Event::MessageWritten);
+        metrics.record(Event::MessageWritten);
+        metrics.record_sweep(3, 1);
+        let text = metrics.render(Some(StoreCounts {
+            queues: 2,
+            messages: 5,
+            message_bytes: 100,
+        }));
+        for line in [
+            "sotto_relay_requests_total{endpoint=\"health\",class=\"2xx\"} 1",
+            "sotto_relay_requests_total{endpoint=\"other\",class=\"4xx\"} 1",
+            "sotto_relay_messages_written_total 2",
+            "sotto_relay_messages_expired_total 3",
+            "sotto_relay_queues_expired_total 1",
+            "sotto_relay_queues 2",
+            "sotto_relay_message_bytes 100",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = line.rsplit_once(' ').expect("name value");
+            value.parse::<u64>().expect("a count");
+        }
+        assert!(!metrics.render(None).contains("sotto_relay_queues "));
+    }
+}

@@ -1,0 +1,227 @@
+//! Running a relay: open the data directory and the store, serve the app until a shutdown
+//! signal, sweep expired data meanwhile, and close the store cleanly at the end.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use sotto_core::relay::RelayKey;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tracing::{debug, error, info, warn};
+
+use crate::app::{RelayState, router};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::storage::{Day, NonceBucket, RelayStore, SqliteStore, StoreError, SweepReport};
+
+/// How often expired messages, queues and nonces are deleted.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+/// How long a shutdown waits for requests in flight before closing anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Why a relay could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory: {0}")]
+    DataDir(std::io::Error),
+    /// The store could not be opened or closed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Serving failed.
+    #[error("serving failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A relay ready to serve: its store, its app and its clock.
+pub struct Relay {
+    store: Arc<SqliteStore>,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    router: Router,
+}
+
+impl Relay {
+    /// Creates the data directory if needed (owner-only), opens the store in it and builds
+    /// the app around it.
+    pub fn open(
+        settings: &Settings,
+        relay_key: RelayKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RunError> {
+        create_data_dir(&settings.data_dir).map_err(RunError::DataDir)?;
+        let store = Arc::new(SqliteStore::open(
+            &settings.data_dir,
+            settings.limits.policy(),
+        )?);
+        let metrics = Arc::new(Metrics::new());
+        let router = router(RelayState {
+            store: Arc::clone(&store) as Arc<dyn RelayStore>,
+            relay_key,
+            limits: settings.limits,
+            clock: Arc::clone(&clock),
+            metrics: Arc::clone(&metrics),
+        });
+        Ok(Self {
+            store,
+            metrics,
+            clock,
+            router,
+        })
+    }
+
+    /// The HTTP application (for tests that drive it without a socket).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then finishes the requests in
+    /// flight (for at most [`SHUTDOWN_GRACE`]), stops sweeping and closes the store.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), RunError> {
+        let Self {
+            store,
+            metrics,
+            clock,
+            router,
+        } = self;
+        let sweeper = tokio::spawn(sweep_loop(
+            Arc::clone(&store) as Arc<dyn RelayStore>,
+            clock,
+            metrics,
+        ));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let mut server = tokio::spawn(serve(listener, router, async move {
+            let _ = stopped.await;
+        }));
+        let served = tokio::select! {
+            () = shutdown => {
+                info!("shutting down: finishing requests in flight");
+                let _ = stop.send(());
+                match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        warn!("requests still in flight after the grace period; closing anyway");
+                        server.abort();
+                        Ok(Ok(()))
+                    }
+                }
+            }
+            joined = &mut server => joined,
+        };
+        sweeper.abort();
+        let _ = sweeper.await;
+        let served = match served {
+            Ok(result) => result.map_err(RunError::Serve),
+            Err(_) => Err(RunError::Serve(std::io::Error::other(
+                "the server task failed",
+            ))),
+        };
+        match Arc::try_unwrap(store) {
+            Ok(store) => {
+                store.close()?;
+                info!("store closed");
+            }
+            Err(_) => warn!("store still in use at shutdown; it closes when the last request ends"),
+        }
+        served
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets the requests in flight
+/// finish.
+// TLS: see identity.rs (merging) — the TLS acceptor wraps this function: it serves the app
+// on connections it has already accepted and handshaken with the relay's certificate.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => info!("interrupted"),
+        () = terminate => info!("terminated"),
+    }
+}
+
+/// Deletes what expired by the clock's time, and counts it.
+pub fn sweep_once(
+    store: &dyn RelayStore,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+) -> Result<SweepReport, StoreError> {
+    let now = clock.unix_seconds();
+    let report = store.sweep(
+        Day::from_unix_seconds(now),
+        NonceBucket::from_unix_seconds(now),
+    )?;
+    metrics.record_sweep(report.messages, report.queues);
+    Ok(report)
+}
+
+async fn sweep_loop(store: Arc<dyn RelayStore>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) {
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (store, clock, metrics) =
+            (Arc::clone(&store), Arc::clone(&clock), Arc::clone(&metrics));
+        match tokio::task::spawn_blocking(move || {
+            sweep_once(store.as_ref(), clock.as_ref(), &metrics)
+        })
+        .await
+        {
+            Ok(Ok(report)) if report != SweepReport::default() => info!(
+                messages = report.messages,
+                queues = report.queues,
+                nonces = report.nonces,
+                "expired data deleted"
+            ),
+            Ok(Ok(_)) => debug!("nothing expired"),
+            Ok(Err(e)) => error!(error = %e, "expiry sweep failed"),
+            Err(_) => error!("expiry sweep task failed"),
+        }
+    }
+}
+
+/// Creates the data directory (and its parents), readable by its owner only.
+fn create_data_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}

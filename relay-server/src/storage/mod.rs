@@ -1,0 +1,228 @@
+//! What the relay keeps, behind one trait: mailbox queues, their messages and the nonces of
+//! requests already served.
+//!
+//! [`RelayStore`] is the only way the protocol code ([`crate::app`]) touches storage, so a
+//! second backend (a PostgreSQL-compatible distributed database for operators who outgrow
+//! one machine) comes without touching the protocol code. [`sqlite::SqliteStore`] is the
+//! default backend: one SQLite file in the data directory.
+//!
+//! # What is stored, and nothing more
+//! - A queue: its recipient id, its sender id, the two public keys and one expiry *day*.
+//! - A message: its queue, its position in the queue, a random message id, the opaque body
+//!   (ciphertext) and one expiry *day*.
+//! - A request nonce: the 16 nonce bytes and a coarse expiry bucket (ten minutes).
+//!
+//! No addresses, no times finer than a day, no counters per queue.
+//!
+//! # Time: days and nonce buckets
+//! The store never reads a clock: callers pass [`Day`]s and [`NonceBucket`]s, so tests move
+//! time freely. A message stored on day `d` expires after day `d + expiry_days`; a queue
+//! expires after day `u + expiry_days`, where `u` is the last day it was used (created,
+//! written to, read or acknowledged). Expired rows are invisible at once and deleted by
+//! [`RelayStore::sweep`].
+//!
+//! # Durability contract
+//! Every method that changes the store returns `Ok` only once the change is durable: it
+//! survives a crash or power loss of the relay's machine from that moment on. The relay
+//! answers a write with success only after that `Ok`.
+//!
+//! # Blocking
+//! The methods block on I/O; async callers run them on `tokio::task::spawn_blocking`.
+
+pub mod sqlite;
+
+use sotto_core::relay::auth::NONCE_LEN;
+use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
+
+pub use sqlite::SqliteStore;
+
+/// Seconds in a day.
+pub const SECONDS_PER_DAY: u64 = 86_400;
+/// Length of a nonce bucket, in seconds: the coarse time a request nonce is kept until.
+pub const NONCE_BUCKET_SECONDS: u64 = 600;
+
+/// A day number: whole days since the Unix epoch (UTC). The only time kept for queues and
+/// messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub u64);
+
+impl Day {
+    /// The day `unix_seconds` falls in.
+    pub fn from_unix_seconds(unix_seconds: u64) -> Self {
+        Self(unix_seconds / SECONDS_PER_DAY)
+    }
+
+    /// The day `days` days later (saturating).
+    pub fn plus(self, days: u64) -> Self {
+        Self(self.0.saturating_add(days))
+    }
+}
+
+/// A ten-minute bucket number (seconds since the Unix epoch / [`NONCE_BUCKET_SECONDS`]):
+/// how long a request nonce is remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NonceBucket(pub u64);
+
+impl NonceBucket {
+    /// The bucket `unix_seconds` falls in.
+    pub fn from_unix_seconds(unix_seconds: u64) -> Self {
+        Self(unix_seconds / NONCE_BUCKET_SECONDS)
+    }
+}
+
+/// The rules a store applies to every queue, fixed when it is opened (from the settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Most messages in one queue.
+    pub max_queue_messages: u64,
+    /// Most message bytes (bodies) in one queue.
+    pub max_queue_bytes: u64,
+    /// Days a message is kept after the day it was stored, and a queue after the last day
+    /// it was used.
+    pub expiry_days: u64,
+}
+
+/// A queue's two public keys, as registered when it was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueKeys {
+    /// Signs reads, acknowledgements and deletion.
+    pub recipient_key: QueuePublicKey,
+    /// Signs writes.
+    pub sender_key: QueuePublicKey,
+}
+
+/// The two ids of a new queue (random and unrelated to each other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewQueue {
+    /// The recipient's id.
+    pub recipient_id: RecipientId,
+    /// The sender's id.
+    pub sender_id: SenderId,
+}
+
+/// One message as read from a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The id the recipient acknowledges it by.
+    pub id: RelayMessageId,
+    /// The opaque body, as written.
+    pub body: Vec<u8>,
+}
+
+/// What a sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Expired messages deleted (including those of expired queues).
+    pub messages: u64,
+    /// Expired queues deleted.
+    pub queues: u64,
+    /// Expired request nonces deleted.
+    pub nonces: u64,
+}
+
+/// How much the store holds, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    /// Queues.
+    pub queues: u64,
+    /// Messages in all queues.
+    pub messages: u64,
+    /// Bytes of message bodies in all queues.
+    pub message_bytes: u64,
+}
+
+/// Why a storage call failed. The first three are the client's business (the relay answers
+/// them with a 4xx); the others are the relay's own failures. No variant holds an id, a key
+/// or a message body.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such queue (never created, deleted, or expired).
+    #[error("no such queue")]
+    UnknownQueue,
+    /// No such message in the queue.
+    #[error("no such message in the queue")]
+    UnknownMessage,
+    /// The queue holds as many messages or bytes as its quota allows.
+    #[error("the queue is full")]
+    QuotaExceeded,
+    /// Another relay process uses the data directory.
+    #[error("the data directory is in use by another relay process")]
+    InUse,
+    /// The data file belongs to another application or to a newer relay.
+    #[error("the data file cannot be used: {0}")]
+    Incompatible(String),
+    /// The backend failed (I/O, corruption, a full disk): what was being done, and why.
+    #[error("storage failed while {0}")]
+    Backend(String),
+}
+
+/// The relay's storage. Every implementation keeps the rules in the module documentation:
+/// nothing stored but what is listed there, expired rows invisible, and `Ok` from a change
+/// only once it is durable.
+pub trait RelayStore: Send + Sync {
+    /// Registers a queue with fresh random ids (from a cryptographic RNG), used on `today`.
+    /// Durable when it returns `Ok`.
+    fn create_queue(&self, keys: &QueueKeys, today: Day) -> Result<NewQueue, StoreError>;
+
+    /// The sender key of the queue with this sender id, if it exists and has not expired.
+    fn sender_key(
+        &self,
+        sender: &SenderId,
+        today: Day,
+    ) -> Result<Option<QueuePublicKey>, StoreError>;
+
+    /// The recipient key of the queue with this recipient id, if it exists and has not
+    /// expired.
+    fn recipient_key(
+        &self,
+        recipient: &RecipientId,
+        today: Day,
+    ) -> Result<Option<QueuePublicKey>, StoreError>;
+
+    /// Appends a message to the queue with this sender id under a fresh random message id,
+    /// if the [`Policy`] quota leaves room for it ([`StoreError::QuotaExceeded`] otherwise).
+    /// Marks the queue used on `today`. Durable when it returns `Ok`.
+    fn write_message(
+        &self,
+        sender: &SenderId,
+        body: &[u8],
+        today: Day,
+    ) -> Result<RelayMessageId, StoreError>;
+
+    /// The oldest unexpired message of the queue, or `None` when it holds none. Marks the
+    /// queue used on `today`.
+    fn next_message(
+        &self,
+        recipient: &RecipientId,
+        today: Day,
+    ) -> Result<Option<StoredMessage>, StoreError>;
+
+    /// Deletes one message of the queue ([`StoreError::UnknownMessage`] if it holds no
+    /// unexpired message with this id). Marks the queue used on `today`. Durable when it
+    /// returns `Ok`.
+    fn ack_message(
+        &self,
+        recipient: &RecipientId,
+        message: &RelayMessageId,
+        today: Day,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the queue and all its messages. Durable when it returns `Ok`.
+    fn delete_queue(&self, recipient: &RecipientId) -> Result<(), StoreError>;
+
+    /// Records a request nonce until the end of bucket `expires`. Returns `false` (and
+    /// changes nothing) if the nonce is already recorded: the request is a replay. Durable
+    /// when it returns `Ok(true)`.
+    fn remember_nonce(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        expires: NonceBucket,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes messages and queues that expired before `today`, and nonces whose bucket
+    /// ended before `now`.
+    fn sweep(&self, today: Day, now: NonceBucket) -> Result<SweepReport, StoreError>;
+
+    /// How many queues and messages the store holds (expired ones not yet swept included).
+    fn counts(&self) -> Result<StoreCounts, StoreError>;
+}

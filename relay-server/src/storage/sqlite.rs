@@ -1,0 +1,575 @@
+//! The default backend: one SQLite file, `relay.sqlite`, in the data directory.
+//!
+//! - WAL journal with `synchronous = FULL`: a commit is on disk (the WAL synced) before it
+//!   returns, which is the durability contract of [`RelayStore`].
+//! - `locking_mode = EXCLUSIVE`: the file is locked for as long as the store is open, so a
+//!   second relay process on the same data directory is refused ([`StoreError::InUse`])
+//!   instead of sharing it.
+//! - `secure_delete = ON`: acknowledged, deleted and expired messages are overwritten in
+//!   the file, not merely unlinked from the b-tree.
+//! - STRICT tables without rowids (see `migrations/v1.sql`); `application_id` marks the
+//!   file as a Sotto relay store and `user_version` holds the schema version. [`MIGRATIONS`]
+//!   lists the schema steps, oldest first; opening a store runs the missing ones, each in
+//!   its own transaction that also stamps the new version.
+//!
+//! The built-in SQLite is SQLCipher's; no key is ever set, so the file is plain SQLite (the
+//! relay stores only ciphertext and public keys).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rand::RngCore as _;
+use rusqlite::{Connection, ErrorCode, OptionalExtension as _, Transaction, TransactionBehavior};
+use sotto_core::relay::api::ID_LEN;
+use sotto_core::relay::auth::NONCE_LEN;
+use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
+
+use super::{
+    Day, NewQueue, NonceBucket, Policy, QueueKeys, RelayStore, StoreCounts, StoreError,
+    StoredMessage, SweepReport,
+};
+
+/// Name of the data file inside the data directory.
+pub const DATA_FILE: &str = "relay.sqlite";
+/// Written into the file's header (`PRAGMA application_id`, "SOTR"), so a database of
+/// another application is recognised and left alone.
+pub const APPLICATION_ID: i32 = 0x534F_5452;
+
+/// One schema step: SQL that brings the store from `version - 1` to `version`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// The schema version the store has after this step.
+    pub version: u32,
+    /// What the step does, for errors.
+    pub description: &'static str,
+    /// The statements.
+    pub sql: &'static str,
+}
+
+/// Every schema step, oldest first. Append only: never edit a released step.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "queues, messages, request nonces",
+    sql: include_str!("migrations/v1.sql"),
+}];
+
+/// The schema version this build writes and the newest it opens.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// Attempts at drawing a fresh random id before giving up (a collision of 16 random bytes
+/// is not expected at all; the loop only keeps a freak collision from being an error).
+const ID_ATTEMPTS: usize = 4;
+
+/// The SQLite relay store. One connection, used by one call at a time.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    policy: Policy,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `relay.sqlite` in `data_dir`, which must exist, and
+    /// brings its schema up to date.
+    pub fn open(data_dir: &Path, policy: Policy) -> Result<Self, StoreError> {
+        Self::open_file(&data_dir.join(DATA_FILE), policy)
+    }
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open_file(path: &Path, policy: Policy) -> Result<Self, StoreError> {
+        create_private_file(path)?;
+        let mut conn = Connection::open(path).map_err(backend("opening the data file"))?;
+        // This process is the file's only user (see `configure`): a lock held elsewhere
+        // means another relay, and waiting for it would only delay the refusal.
+        conn.busy_timeout(std::time::Duration::ZERO)
+            .map_err(backend("setting the busy timeout"))?;
+        configure(&conn)?;
+        check_header(&conn)?;
+        migrate(&mut conn, MIGRATIONS)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            policy,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The path of the data file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The rules this store applies.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Closes the store: checkpoints the WAL into the data file and releases the lock.
+    pub fn close(self) -> Result<(), StoreError> {
+        let conn = self
+            .conn
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.close()
+            .map_err(|(_, e)| backend("closing the data file")(e))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held rolled its transaction back when the
+        // `Transaction` was dropped; the connection itself is still sound.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The day a queue used on `today` expires after.
+    fn expiry(&self, today: Day) -> i64 {
+        int(today.plus(self.policy.expiry_days).0)
+    }
+}
+
+/// Creates the data file readable by its owner only (SQLite gives the WAL file the same
+/// mode), unless it exists.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| StoreError::Backend(format!("creating the data file: {e}")))
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // Exclusive locking before WAL: the WAL index lives in this process's memory (no -shm
+    // file) and the lock taken below is held until the store is closed.
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(backend("setting the locking mode"))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(open_error("switching to WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "switching to WAL: the journal mode stayed {mode}"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(backend("setting synchronous = FULL"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(backend("enabling foreign keys"))?;
+    conn.pragma_update(None, "secure_delete", "ON")
+        .map_err(backend("enabling secure delete"))?;
+    // Take the write lock now (and keep it): another process fails here, not later.
+    conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+        .map_err(open_error("locking the data file"))
+}
+
+fn check_header(conn: &Connection) -> Result<(), StoreError> {
+    let version = user_version(conn)?;
+    let application_id: i32 = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(backend("reading the application id"))?;
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+        .map_err(backend("reading the schema"))?;
+    let fresh = version == 0 && application_id == 0 && objects == 0;
+    if application_id != APPLICATION_ID && !fresh {
+        return Err(StoreError::Incompatible(format!(
+            "a database of another application (application_id {application_id:#010x})"
+        )));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Incompatible(format!(
+            "schema version {version} is newer than this relay's {SCHEMA_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the steps of `migrations` the store lacks, one transaction each; returns the
+/// version the store is at afterwards.
+pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<u32, StoreError> {
+    let current = user_version(conn)?;
+    for step in migrations.iter().filter(|m| m.version > current) {
+        let context = |what: &str| format!("migrating to schema v{}: {what}", step.version);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", context("begin"))))?;
+        let found = user_version(&tx)?;
+        if found + 1 != step.version {
+            return Err(StoreError::Incompatible(context(&format!(
+                "the store is at version {found}"
+            ))));
+        }
+        tx.execute_batch(step.sql)
+            .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
+            .and_then(|()| tx.pragma_update(None, "user_version", step.version))
+            .and_then(|()| tx.commit())
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", context(step.description))))?;
+    }
+    user_version(conn)
+}
+
+/// `PRAGMA user_version`.
+pub fn user_version(conn: &Connection) -> Result<u32, StoreError> {
+    let raw: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(backend("reading the schema version"))?;
+    u32::try_from(raw)
+        .map_err(|_| StoreError::Incompatible(format!("negative schema version {raw}")))
+}
+
+/// Maps a SQLite error to [`StoreError::Backend`] with what was being done. SQLite's
+/// messages name tables and columns, never the values bound to a statement.
+fn backend(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError::Backend(format!("{what}: {e}"))
+}
+
+/// Like [`backend`], but a locked file means another relay holds it.
+fn open_error(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::InUse,
+        _ => StoreError::Backend(format!("{what}: {e}")),
+    }
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+/// SQLite integers are signed 64-bit; days and buckets never come near the limit.
+fn int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn random_id() -> [u8; ID_LEN] {
+    let mut id = [0u8; ID_LEN];
+    rand::rng().fill_bytes(&mut id);
+    id
+}
+
+fn read_key(bytes: Vec<u8>) -> Result<QueuePublicKey, StoreError> {
+    QueuePublicKey::from_bytes(&bytes)
+        .map_err(|_| StoreError::Backend("reading a queue key: the stored key is invalid".into()))
+}
+
+fn read_id(bytes: Vec<u8>) -> Result<[u8; ID_LEN], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend("reading an id: the stored id is not 16 bytes".into()))
+}
+
+fn begin(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend("beginning a transaction"))
+}
+
+/// Moves a live queue's expiry to `expires` (never backwards). Returns whether the queue
+/// exists and has not expired by `today`.
+fn touch_queue(
+    tx: &Transaction<'_>,
+    recipient: &[u8; ID_LEN],
+    today: Day,
+    expires: i64,
+) -> Result<bool, StoreError> {
+    let alive: Option<i64> = tx
+        .query_row(
+            "SELECT expires_day FROM queues WHERE recipient_id = ?1 AND expires_day >= ?2",
+            (&recipient[..], int(today.0)),
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend("looking up a queue"))?;
+    match alive {
+        None => Ok(false),
+        Some(current) if current >= expires => Ok(true),
+        Some(_) => tx
+            .execute(
+                "UPDATE queues SET expires_day = ?2 WHERE recipient_id = ?1",
+                (&recipient[..], expires),
+            )
+            .map(|_| true)
+            .map_err(backend("marking a queue used")),
+    }
+}
+
+impl RelayStore for SqliteStore {
+    fn create_queue(&self, keys: &QueueKeys, today: Day) -> Result<NewQueue, StoreError> {
+        let conn = self.lock();
+        for _ in 0..ID_ATTEMPTS {
+            let (recipient, sender) = (random_id(), random_id());
+            if recipient == sender {
+                continue;
+            }
+            let inserted = conn.execute(
+                "INSERT INTO queues (recipient_id, sender_id, recipient_key, sender_key, expires_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    &recipient[..],
+                    &sender[..],
+                    keys.recipient_key.to_bytes(),
+                    keys.sender_key.to_bytes(),
+                    self.expiry(today),
+                ),
+            );
+            match inserted {
+                Ok(_) => {
+                    return Ok(NewQueue {
+                        recipient_id: RecipientId::from_bytes(recipient),
+                        sender_id: SenderId::from_bytes(sender),
+                    });
+                }
+                Err(e) if is_constraint(&e) => continue,
+                Err(e) => return Err(backend("creating a queue")(e)),
+            }
+        }
+        Err(StoreError::Backend(
+            "creating a queue: no fresh random id".into(),
+        ))
+    }
+
+    fn sender_key(
+        &self,
+        sender: &SenderId,
+        today: Day,
+    ) -> Result<Option<QueuePublicKey>, StoreError> {
+        let key: Option<Vec<u8>> = self
+            .lock()
+            .query_row(
+                "SELECT sender_key FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
+                (&sender.as_bytes()[..], int(today.0)),
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend("looking up a queue by sender id"))?;
+        key.map(read_key).transpose()
+    }
+
+    fn recipient_key(
+        &self,
+        recipient: &RecipientId,
+        today: Day,
+    ) -> Result<Option<QueuePublicKey>, StoreError> {
+        let key: Option<Vec<u8>> = self
+            .lock()
+            .query_row(
+                "SELECT recipient_key FROM queues WHERE recipient_id = ?1 AND expires_day >= ?2",
+                (&recipient.as_bytes()[..], int(today.0)),
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend("looking up a queue by recipient id"))?;
+        key.map(read_key).transpose()
+    }
+
+    fn write_message(
+        &self,
+        sender: &SenderId,
+        body: &[u8],
+        today: Day,
+    ) -> Result<RelayMessageId, StoreError> {
+        let expires = self.expiry(today);
+        let mut conn = self.lock();
+        let tx = begin(&mut conn)?;
+        let queue: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
+                (&sender.as_bytes()[..], int(today.0)),
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend("looking up a queue by sender id"))?;
+        let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
+        let (count, bytes, last_seq): (i64, i64, i64) = tx
+            .query_row(
+                "SELECT count(*) FILTER (WHERE expires_day >= ?2),
+                        coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
+                        coalesce(max(seq), 0)
+                 FROM messages WHERE queue = ?1",
+                (&queue[..], int(today.0)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .map_err(backend("measuring a queue"))?;
+        let count = u64::try_from(count).unwrap_or(0);
+        let bytes = u64::try_from(bytes).unwrap_or(0);
+        let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
+        if count.saturating_add(1) > self.policy.max_queue_messages
+            || bytes.saturating_add(body_len) > self.policy.max_queue_bytes
+        {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let mut stored = None;
+        for _ in 0..ID_ATTEMPTS {
+            let id = random_id();
+            match tx.execute(
+                "INSERT INTO messages (queue, seq, message_id, body, expires_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (&queue[..], last_seq + 1, &id[..], body, expires),
+            ) {
+                Ok(_) => {
+                    stored = Some(id);
+                    break;
+                }
+                Err(e) if is_constraint(&e) => continue,
+                Err(e) => return Err(backend("storing a message")(e)),
+            }
+        }
+        let id = stored
+            .ok_or_else(|| StoreError::Backend("storing a message: no fresh random id".into()))?;
+        touch_queue(&tx, &queue, today, expires)?;
+        tx.commit().map_err(backend("committing a message"))?;
+        Ok(RelayMessageId::from_bytes(id))
+    }
+
+    fn next_message(
+        &self,
+        recipient: &RecipientId,
+        today: Day,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let expires = self.expiry(today);
+        let mut conn = self.lock();
+        let tx = begin(&mut conn)?;
+        if !touch_queue(&tx, recipient.as_bytes(), today, expires)? {
+            return Err(StoreError::UnknownQueue);
+        }
+        let message: Option<(Vec<u8>, Vec<u8>)> = tx
+            .query_row(
+                "SELECT message_id, body FROM messages
+                 WHERE queue = ?1 AND expires_day >= ?2 ORDER BY seq LIMIT 1",
+                (&recipient.as_bytes()[..], int(today.0)),
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(backend("reading a message"))?;
+        tx.commit().map_err(backend("committing a read"))?;
+        message
+            .map(|(id, body)| {
+                Ok(StoredMessage {
+                    id: RelayMessageId::from_bytes(read_id(id)?),
+                    body,
+                })
+            })
+            .transpose()
+    }
+
+    fn ack_message(
+        &self,
+        recipient: &RecipientId,
+        message: &RelayMessageId,
+        today: Day,
+    ) -> Result<(), StoreError> {
+        let expires = self.expiry(today);
+        let mut conn = self.lock();
+        let tx = begin(&mut conn)?;
+        if !touch_queue(&tx, recipient.as_bytes(), today, expires)? {
+            return Err(StoreError::UnknownQueue);
+        }
+        let deleted = tx
+            .execute(
+                "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
+                (
+                    &recipient.as_bytes()[..],
+                    &message.as_bytes()[..],
+                    int(today.0),
+                ),
+            )
+            .map_err(backend("deleting a message"))?;
+        if deleted == 0 {
+            return Err(StoreError::UnknownMessage);
+        }
+        tx.commit()
+            .map_err(backend("committing an acknowledgement"))
+    }
+
+    fn delete_queue(&self, recipient: &RecipientId) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = begin(&mut conn)?;
+        tx.execute(
+            "DELETE FROM messages WHERE queue = ?1",
+            [&recipient.as_bytes()[..]],
+        )
+        .map_err(backend("deleting a queue's messages"))?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM queues WHERE recipient_id = ?1",
+                [&recipient.as_bytes()[..]],
+            )
+            .map_err(backend("deleting a queue"))?;
+        if deleted == 0 {
+            return Err(StoreError::UnknownQueue);
+        }
+        tx.commit().map_err(backend("committing a queue deletion"))
+    }
+
+    fn remember_nonce(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        expires: NonceBucket,
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .lock()
+            .execute(
+                "INSERT INTO nonces (nonce, expires_bucket) VALUES (?1, ?2)
+                 ON CONFLICT (nonce) DO NOTHING",
+                (&nonce[..], int(expires.0)),
+            )
+            .map_err(backend("recording a request nonce"))?;
+        Ok(inserted == 1)
+    }
+
+    fn sweep(&self, today: Day, now: NonceBucket) -> Result<SweepReport, StoreError> {
+        let mut conn = self.lock();
+        let tx = begin(&mut conn)?;
+        let today = int(today.0);
+        let expired_messages = tx
+            .execute(
+                "DELETE FROM messages WHERE expires_day < ?1
+                    OR queue IN (SELECT recipient_id FROM queues WHERE expires_day < ?1)",
+                [today],
+            )
+            .map_err(backend("deleting expired messages"))?;
+        let expired_queues = tx
+            .execute("DELETE FROM queues WHERE expires_day < ?1", [today])
+            .map_err(backend("deleting expired queues"))?;
+        let expired_nonces = tx
+            .execute("DELETE FROM nonces WHERE expires_bucket < ?1", [int(now.0)])
+            .map_err(backend("deleting expired nonces"))?;
+        tx.commit().map_err(backend("committing a sweep"))?;
+        Ok(SweepReport {
+            messages: expired_messages as u64,
+            queues: expired_queues as u64,
+            nonces: expired_nonces as u64,
+        })
+    }
+
+    fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let conn = self.lock();
+        let queues: i64 = conn
+            .query_row("SELECT count(*) FROM queues", [], |row| row.get(0))
+            .map_err(backend("counting queues"))?;
+        let (messages, message_bytes): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(length(body)), 0) FROM messages",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(backend("counting messages"))?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(StoreCounts {
+            queues: count(queues),
+            messages: count(messages),
+            message_bytes: count(message_bytes),
+        })
+    }
+}

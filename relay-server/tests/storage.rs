@@ -1,0 +1,298 @@
+//! The SQLite store on real files: durability across reopening, the file's contents and
+//! schema, refusal of foreign or shared files, expiry.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use sotto_core::relay::{QueueKeyPair, RecipientId, RelayMessageId};
+use sotto_relay::storage::sqlite::{APPLICATION_ID, DATA_FILE, SCHEMA_VERSION};
+use sotto_relay::storage::{
+    Day, NonceBucket, Policy, QueueKeys, RelayStore, SqliteStore, StoreError,
+};
+
+const TODAY: Day = Day(20_833);
+
+fn policy() -> Policy {
+    Policy {
+        max_queue_messages: 100,
+        max_queue_bytes: 1 << 20,
+        expiry_days: 21,
+    }
+}
+
+fn keys() -> QueueKeys {
+    let mut rng = rand::rng();
+    QueueKeys {
+        recipient_key: QueueKeyPair::generate(&mut rng).public(),
+        sender_key: QueueKeyPair::generate(&mut rng).public(),
+    }
+}
+
+fn open(dir: &Path) -> SqliteStore {
+    SqliteStore::open(dir, policy()).expect("store opens")
+}
+
+#[test]
+fn a_stored_message_and_a_nonce_survive_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let keys = keys();
+    let queue = store.create_queue(&keys, TODAY).unwrap();
+    let id = store
+        .write_message(&queue.sender_id, b"durable", TODAY)
+        .unwrap();
+    assert!(store.remember_nonce(&[7; 16], NonceBucket(10)).unwrap());
+    store.close().unwrap();
+    assert!(
+        !dir.path().join(format!("{DATA_FILE}-wal")).exists(),
+        "a clean close leaves no WAL behind"
+    );
+
+    let store = open(dir.path());
+    assert_eq!(
+        store.sender_key(&queue.sender_id, TODAY).unwrap(),
+        Some(keys.sender_key)
+    );
+    assert_eq!(
+        store.recipient_key(&queue.recipient_id, TODAY).unwrap(),
+        Some(keys.recipient_key)
+    );
+    let message = store
+        .next_message(&queue.recipient_id, TODAY)
+        .unwrap()
+        .expect("the message is still there");
+    assert_eq!((message.id, &message.body[..]), (id, &b"durable"[..]));
+    assert!(!store.remember_nonce(&[7; 16], NonceBucket(10)).unwrap());
+}
+
+#[test]
+fn the_file_is_wal_strict_and_stamped_and_holds_only_the_listed_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).close().unwrap();
+    let conn = Connection::open(dir.path().join(DATA_FILE)).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let app: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
+    assert_eq!(app, APPLICATION_ID);
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let columns = |table: &str| -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    // Adding a column here is a decision about what the relay knows: update PROTOCOL.md.
+    assert_eq!(
+        columns("queues"),
+        [
+            "recipient_id",
+            "sender_id",
+            "recipient_key",
+            "sender_key",
+            "expires_day"
+        ]
+    );
+    assert_eq!(
+        columns("messages"),
+        ["queue", "seq", "message_id", "body", "expires_day"]
+    );
+    assert_eq!(columns("nonces"), ["nonce", "expires_bucket"]);
+    let strict: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_list WHERE strict = 1 AND wr = 1
+             AND name IN ('queues', 'messages', 'nonces')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(strict, 3, "three STRICT tables without rowid");
+}
+
+#[test]
+fn an_acknowledged_message_leaves_no_trace_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let queue = store.create_queue(&keys(), TODAY).unwrap();
+    let marker = b"MARKER-4f1d2c-sealed-bytes-MARKER";
+    let id = store
+        .write_message(&queue.sender_id, marker, TODAY)
+        .unwrap();
+    store.ack_message(&queue.recipient_id, &id, TODAY).unwrap();
+    store.close().unwrap();
+    let bytes = std::fs::read(dir.path().join(DATA_FILE)).unwrap();
+    assert!(
+        !bytes.windows(marker.len()).any(|w| w == marker),
+        "secure_delete overwrites deleted bodies"
+    );
+    assert!(
+        bytes
+            .windows(16)
+            .any(|w| w == queue.recipient_id.as_bytes()),
+        "(the scan does see what is stored)"
+    );
+}
+
+#[test]
+fn a_second_relay_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path());
+    assert!(matches!(
+        SqliteStore::open(dir.path(), policy()),
+        Err(StoreError::InUse)
+    ));
+    first.close().unwrap();
+    open(dir.path()).close().unwrap();
+}
+
+#[test]
+fn files_of_other_applications_and_newer_relays_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DATA_FILE);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (text TEXT); PRAGMA application_id = 1;")
+            .unwrap();
+    }
+    assert!(matches!(
+        SqliteStore::open(dir.path(), policy()),
+        Err(StoreError::Incompatible(_))
+    ));
+    let conn = Connection::open(&path).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1, "nothing was added to the foreign file");
+    drop(conn);
+
+    let newer = tempfile::tempdir().unwrap();
+    open(newer.path()).close().unwrap();
+    {
+        let conn = Connection::open(newer.path().join(DATA_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    assert!(matches!(
+        SqliteStore::open(newer.path(), policy()),
+        Err(StoreError::Incompatible(_))
+    ));
+}
+
+#[test]
+fn messages_keep_their_order_per_queue_across_acks_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store.create_queue(&keys(), TODAY).unwrap();
+    let b = store.create_queue(&keys(), TODAY).unwrap();
+    for i in 1..=5u8 {
+        store
+            .write_message(&a.sender_id, &[b'a', i], TODAY)
+            .unwrap();
+        store
+            .write_message(&b.sender_id, &[b'b', i], TODAY)
+            .unwrap();
+    }
+    let first = store.next_message(&a.recipient_id, TODAY).unwrap().unwrap();
+    store
+        .ack_message(&a.recipient_id, &first.id, TODAY)
+        .unwrap();
+    store.close().unwrap();
+    let store = open(dir.path());
+    let mut read = Vec::new();
+    while let Some(message) = store.next_message(&a.recipient_id, TODAY).unwrap() {
+        store
+            .ack_message(&a.recipient_id, &message.id, TODAY)
+            .unwrap();
+        read.push(message.body[1]);
+    }
+    assert_eq!(read, [2, 3, 4, 5]);
+    store.write_message(&a.sender_id, b"a6", TODAY).unwrap();
+    assert_eq!(
+        store
+            .next_message(&a.recipient_id, TODAY)
+            .unwrap()
+            .unwrap()
+            .body,
+        b"a6"
+    );
+    assert_eq!(
+        store
+            .next_message(&b.recipient_id, TODAY)
+            .unwrap()
+            .unwrap()
+            .body,
+        [b'b', 1]
+    );
+}
+
+#[test]
+fn unknown_ids_are_typed_errors_and_deleting_a_queue_deletes_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let queue = store.create_queue(&keys(), TODAY).unwrap();
+    store.write_message(&queue.sender_id, b"x", TODAY).unwrap();
+    let nobody = RecipientId::from_bytes([9; 16]);
+    assert!(matches!(
+        store.next_message(&nobody, TODAY),
+        Err(StoreError::UnknownQueue)
+    ));
+    assert!(matches!(
+        store.ack_message(
+            &queue.recipient_id,
+            &RelayMessageId::from_bytes([1; 16]),
+            TODAY
+        ),
+        Err(StoreError::UnknownMessage)
+    ));
+    assert!(matches!(
+        store.delete_queue(&nobody),
+        Err(StoreError::UnknownQueue)
+    ));
+    store.delete_queue(&queue.recipient_id).unwrap();
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.queues, counts.messages), (0, 0));
+    assert!(matches!(
+        store.write_message(&queue.sender_id, b"y", TODAY),
+        Err(StoreError::UnknownQueue)
+    ));
+}
+
+#[test]
+fn the_sweep_deletes_expired_messages_queues_and_nonces_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let old = store.create_queue(&keys(), TODAY).unwrap();
+    store.write_message(&old.sender_id, b"old", TODAY).unwrap();
+    let later = TODAY.plus(15);
+    let kept = store.create_queue(&keys(), later).unwrap();
+    store
+        .write_message(&kept.sender_id, b"kept", later)
+        .unwrap();
+    assert!(store.remember_nonce(&[1; 16], NonceBucket(100)).unwrap());
+    assert!(store.remember_nonce(&[2; 16], NonceBucket(101)).unwrap());
+
+    let report = store.sweep(TODAY.plus(21), NonceBucket(101)).unwrap();
+    assert_eq!((report.messages, report.queues, report.nonces), (0, 0, 1));
+    let report = store.sweep(TODAY.plus(22), NonceBucket(101)).unwrap();
+    assert_eq!((report.messages, report.queues, report.nonces), (1, 1, 0));
+    assert_eq!(store.counts().unwrap().queues, 1);
+    assert_eq!(
+        store
+            .next_message(&kept.recipient_id, TODAY.plus(22))
+            .unwrap()
+            .unwrap()
+            .body,
+        b"kept"
+    );
+    assert!(!store.remember_nonce(&[2; 16], NonceBucket(101)).unwrap());
+    assert!(store.remember_nonce(&[1; 16], NonceBucket(101)).unwrap());
+}

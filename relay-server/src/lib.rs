@@ -10,18 +10,23 @@
 //! - [`app`]: the HTTP application (one handler, the API's checks in a fixed order);
 //! - [`metrics`]: counters for `/metrics`;
 //! - [`clock`]: the time, as a trait tests can move;
-//! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data.
+//! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data;
+//! - [`identity`]: the relay's Ed25519 identity key and the TLS certificate bound to it;
+//! - [`tls`]: serving over TLS with that certificate.
 
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod identity;
 pub mod metrics;
 pub mod server;
 pub mod storage;
+pub mod tls;
 
 pub use app::{RelayState, router};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Args, Limits, Settings};
+pub use identity::{IdentityError, RelayIdentity};
 pub use metrics::Metrics;
 pub use server::Relay;
 pub use storage::{RelayStore, SqliteStore, StoreError};

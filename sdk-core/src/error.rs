@@ -12,6 +12,8 @@ use crate::padding::PaddingError;
 use crate::qr::QrError;
 use crate::safety::SafetyError;
 use crate::store::{KeyError, StoreError};
+#[cfg(feature = "transport")]
+use crate::transport::TransportError;
 
 /// Every failure the core reports.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,11 @@ pub enum Error {
     /// malformed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A relay connection was refused: the relay's key is not the one in its address, or
+    /// TLS failed (feature `transport`).
+    #[cfg(feature = "transport")]
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     /// A sealed message's sender certificate is forged, expired or inconsistent: it proves
     /// nothing about who sent it, so the message was not decrypted.
     #[error("untrusted sealed sender: {0}")]
@@ -110,6 +117,10 @@ pub enum ErrorCode {
     /// Database key failure: malformed key header, keychain unavailable or missing its
     /// entry, passphrase required or empty.
     Key = 17,
+    /// Relay connection failure: TLS failed, or a relay key is malformed.
+    Transport = 18,
+    /// The relay presented another key than the one in its address (or no Ed25519 key).
+    RelayKeyMismatch = 19,
     /// Untrusted sealed-sender certificate.
     UntrustedSender = 20,
     /// Identity key differs from the trusted one.
@@ -149,6 +160,12 @@ impl Error {
             Error::Store(_) => ErrorCode::Store,
             Error::Key(_) => ErrorCode::Key,
             Error::Invitation(_) => ErrorCode::Invitation,
+            #[cfg(feature = "transport")]
+            Error::Transport(
+                TransportError::KeyMismatch { .. } | TransportError::NotEd25519 { .. },
+            ) => ErrorCode::RelayKeyMismatch,
+            #[cfg(feature = "transport")]
+            Error::Transport(_) => ErrorCode::Transport,
             Error::UntrustedSender(_) => ErrorCode::UntrustedSender,
             Error::IdentityKeyChanged { .. } => ErrorCode::IdentityKeyChanged,
             Error::Duplicate => ErrorCode::Duplicate,

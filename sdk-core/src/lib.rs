@@ -21,6 +21,8 @@ pub mod safety;
 pub mod sealed;
 mod session;
 pub mod store;
+#[cfg(feature = "transport")]
+pub mod transport;
 
 pub use error::{Error, ErrorCode, Result};
 pub use identity::{Identity, PublicIdentity};

@@ -62,6 +62,11 @@ impl RelayKey {
         &self.0
     }
 
+    /// The key bytes, copied.
+    pub fn to_bytes(&self) -> [u8; RELAY_KEY_LEN] {
+        self.0
+    }
+
     /// Unpadded base64url, as in addresses.
     pub fn to_text(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
@@ -74,6 +79,21 @@ impl RelayKey {
             .map_err(|_| AddressError::InvalidKey)?;
         let bytes: [u8; RELAY_KEY_LEN] = bytes.try_into().map_err(|_| AddressError::InvalidKey)?;
         Ok(Self(bytes))
+    }
+}
+
+impl From<[u8; RELAY_KEY_LEN]> for RelayKey {
+    fn from(bytes: [u8; RELAY_KEY_LEN]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl FromStr for RelayKey {
+    type Err = AddressError;
+
+    /// Parses the text form: exactly 43 characters of unpadded base64url for 32 bytes.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::from_text(text)
     }
 }
 
@@ -243,6 +263,30 @@ mod tests {
         let upper = RelayAddress::parse(&format!("sotto://{KEY}@Relay.Example.ORG:443")).unwrap();
         assert_eq!(upper.host(), &Host::Name("relay.example.org".into()));
         assert_eq!(upper.base_url(), "https://relay.example.org:443");
+    }
+
+    #[test]
+    fn a_key_text_is_43_base64url_characters_and_nothing_else() {
+        let key = RelayKey::from_bytes(std::array::from_fn(|i| (i * 8 + 3) as u8));
+        let text = key.to_string();
+        assert_eq!(text.len(), 43);
+        assert!(!text.contains(['+', '/', '=']));
+        assert_eq!(text.parse::<RelayKey>().unwrap(), key);
+        assert_eq!(format!("{key:?}"), format!("RelayKey({text})"));
+        for bad in [
+            String::new(),
+            text[..42].to_string(),
+            format!("{text}A"),
+            format!("{text}="),
+            format!("+{}", &text[1..]),
+            " ".repeat(43),
+        ] {
+            assert_eq!(
+                bad.parse::<RelayKey>(),
+                Err(AddressError::InvalidKey),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,106 @@
+//! Why a relay connection was refused.
+
+use std::error::Error as StdError;
+
+use super::RelayKey;
+
+/// Why a connection to a relay failed, or a relay key could not be read.
+///
+/// The pinning verifier reports its refusals as rustls certificate errors that carry a
+/// `TransportError`; HTTP clients and TLS streams wrap those in their own error types.
+/// [`TransportError::from_error_chain`] finds the typed error again in any of them.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// The relay presented a certificate for another Ed25519 key than the one in its address:
+    /// it is not the relay the address names (or someone is in the middle). Nothing was
+    /// sent to it.
+    #[error("relay key mismatch: the address pins {expected}, the relay presented {presented}")]
+    KeyMismatch {
+        /// The key from the relay address.
+        expected: RelayKey,
+        /// The key in the certificate the relay presented.
+        presented: RelayKey,
+    },
+    /// The relay's certificate carries a public key of another type than Ed25519, so it
+    /// cannot be the key of any relay address.
+    #[error(
+        "the relay's certificate carries a {algorithm} key, not an Ed25519 key; the address pins {expected}"
+    )]
+    NotEd25519 {
+        /// The key from the relay address.
+        expected: RelayKey,
+        /// The OID of the presented key's algorithm, dotted.
+        algorithm: String,
+    },
+    /// The relay's certificate is not a valid DER X.509 certificate.
+    #[error("the relay's certificate is malformed: {reason}")]
+    MalformedCertificate {
+        /// What the parser refused.
+        reason: String,
+    },
+    /// The TLS connection failed for another reason than the relay's key: a bad handshake
+    /// signature, no common protocol version or cipher suite, an alert from the relay.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[error("TLS with the relay failed: {0}")]
+    Tls(rustls::Error),
+}
+
+impl TransportError {
+    /// Finds the transport error inside `error` or anything it wraps, following
+    /// [`std::error::Error::source`] and looking inside [`std::io::Error`]s (TLS streams
+    /// report handshake failures as I/O errors) and rustls errors.
+    ///
+    /// A refusal by the pinning verifier comes back as the `TransportError` it made; any
+    /// other rustls error as [`TransportError::Tls`]. `None` means the chain holds no TLS
+    /// failure at all (a refused connection, a timeout, an HTTP error): the caller keeps its
+    /// own error then.
+    pub fn from_error_chain(error: &(dyn StdError + 'static)) -> Option<TransportError> {
+        let mut next = Some(error);
+        while let Some(current) = next {
+            if let Some(found) = Self::from_single(current) {
+                return Some(found);
+            }
+            // `io::Error::source` skips the error it wraps and returns that error's source,
+            // so look at the wrapped error itself first.
+            if let Some(inner) = current
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                let inner: &(dyn StdError + 'static) = inner;
+                if let Some(found) = Self::from_error_chain(inner) {
+                    return Some(found);
+                }
+            }
+            next = current.source();
+        }
+        None
+    }
+
+    /// Recognises one error, without following its sources.
+    fn from_single(error: &(dyn StdError + 'static)) -> Option<TransportError> {
+        if let Some(found) = error.downcast_ref::<TransportError>() {
+            return Some(found.clone());
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(Self::from(tls.clone()));
+        }
+        None
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl From<rustls::Error> for TransportError {
+    /// Unwraps a refusal made by the pinning verifier; any other rustls error stays
+    /// [`TransportError::Tls`].
+    fn from(error: rustls::Error) -> Self {
+        use rustls::{CertificateError, Error};
+        if let Error::InvalidCertificate(CertificateError::Other(other)) = &error {
+            let inner: &(dyn StdError + 'static) = other.0.as_ref();
+            if let Some(found) = inner.downcast_ref::<TransportError>() {
+                return found.clone();
+            }
+        }
+        TransportError::Tls(error)
+    }
+}

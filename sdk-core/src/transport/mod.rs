@@ -1,0 +1,23 @@
+//! Connections to relays.
+//!
+//! A relay is named by its address, `sotto://<relay key>@host:port`, where the relay key is
+//! the base64url of the relay's Ed25519 identity public key. Clients reach relays over TLS
+//! 1.3 and pin that key: the relay's certificate must carry exactly the key of the address,
+//! and the handshake must be signed by it. Names, dates and certificate chains play no part
+//! (see `docs/PROTOCOL.md`, section 14).
+//!
+//! - [`RelayKey`] (from [`crate::relay`]): the 32-byte key and its text form.
+//! - [`TransportError`]: why a connection was refused, with
+//!   [`TransportError::from_error_chain`] to recover it from any error that wraps it.
+//! - [`pinned_client_config`] and [`RelayKeyVerifier`]: the rustls client side (native
+//!   targets only).
+
+mod error;
+#[cfg(not(target_arch = "wasm32"))]
+mod pinning;
+
+pub use crate::relay::RelayKey;
+pub use crate::relay::address::RELAY_KEY_LEN;
+pub use error::TransportError;
+#[cfg(not(target_arch = "wasm32"))]
+pub use pinning::{RelayKeyVerifier, certificate_relay_key, pinned_client_config};

@@ -6,15 +6,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser as _;
-use rand::RngCore as _;
-use sotto_core::relay::RelayKey;
-use sotto_relay::SystemClock;
 use sotto_relay::config::{Args, LogLevel, Settings};
 use sotto_relay::server::{Relay, shutdown_signal};
+use sotto_relay::tls::TlsListener;
+use sotto_relay::{RelayIdentity, SystemClock};
 use tokio::net::TcpListener;
 use tracing::{error, warn};
 
-/// Exit code for settings that cannot work (and for refusing to run without TLS).
+/// Exit code for settings that cannot work.
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
@@ -26,15 +25,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(settings.log_level);
-    if !settings.insecure_plain_http {
-        eprintln!(
-            "sotto-relay: refusing to start: this build cannot serve TLS yet, and clients pin \
-             the relay's key through TLS.\n  For a test relay on loopback only, pass \
-             --insecure-plain-http."
-        );
-        return ExitCode::from(EXIT_USAGE);
+    if settings.insecure_plain_http {
+        warn!("serving plain HTTP: no TLS, no key pinning; for tests on loopback only");
     }
-    warn!("serving plain HTTP: no TLS, no key pinning; for tests on loopback only");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -49,12 +42,23 @@ fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> ExitCode {
-    // TLS: see identity.rs (merging). `RelayIdentity::load_or_create(&settings.data_dir)`
-    // gives the persistent identity key; until then a plain-HTTP test relay signs for a
-    // fresh random key each start, printed in its address below.
-    let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    let relay_key = RelayKey::from_bytes(key);
+    // The relay's identity: made on first start, loaded afterwards. Its key names the relay
+    // in its address, signs the TLS handshake and is what signed requests are bound to.
+    let identity = match RelayIdentity::load_or_create(&settings.data_dir) {
+        Ok(identity) => identity,
+        Err(e) => {
+            error!(error = %e, "cannot load or create the relay identity");
+            return ExitCode::FAILURE;
+        }
+    };
+    let relay_key = identity.public_key();
+    let tls = match identity.server_config() {
+        Ok(config) => Arc::new(config),
+        Err(e) => {
+            error!(error = %e, "cannot configure TLS");
+            return ExitCode::FAILURE;
+        }
+    };
     let relay = match Relay::open(&settings, relay_key, Arc::new(SystemClock)) {
         Ok(relay) => relay,
         Err(e) => {
@@ -76,14 +80,23 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match settings.relay_address(relay_key, port) {
-        Ok(address) => println!("sotto-relay: serving {address} over plain HTTP (insecure)"),
+    let address = match settings.relay_address(relay_key, port) {
+        Ok(address) => address,
         Err(e) => {
             error!(error = %e, "cannot form the relay address");
             return ExitCode::FAILURE;
         }
-    }
-    match relay.run(listener, shutdown_signal()).await {
+    };
+    let served = if settings.insecure_plain_http {
+        println!("sotto-relay: serving {address} over plain HTTP (insecure)");
+        relay.run(listener, shutdown_signal()).await
+    } else {
+        println!("sotto-relay: serving {address}");
+        relay
+            .run(TlsListener::new(listener, tls), shutdown_signal())
+            .await
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!(error = %e, "the relay stopped with an error");

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::Listener;
 use sotto_core::relay::RelayKey;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tracing::{debug, error, info, warn};
 
@@ -81,11 +81,15 @@ impl Relay {
 
     /// Serves on `listener` until `shutdown` completes, then finishes the requests in
     /// flight (for at most [`SHUTDOWN_GRACE`]), stops sweeping and closes the store.
-    pub async fn run(
+    pub async fn run<L>(
         self,
-        listener: TcpListener,
+        listener: L,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), RunError>
+    where
+        L: Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let Self {
             store,
             metrics,
@@ -136,14 +140,18 @@ impl Relay {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the requests in flight
-/// finish.
-// TLS: see identity.rs (merging) — the TLS acceptor wraps this function: it serves the app
-// on connections it has already accepted and handshaken with the relay's certificate.
-pub async fn serve(
-    listener: TcpListener,
+/// finish. The listener is a [`TlsListener`](crate::tls::TlsListener) in production (every
+/// connection TLS-terminated with the relay's certificate), a plain `TcpListener` only for
+/// `--insecure-plain-http` test relays.
+pub async fn serve<L>(
+    listener: L,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

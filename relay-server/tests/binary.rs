@@ -1,6 +1,7 @@
-//! The `sotto-relay` binary as an operator runs it: refusing to run without TLS, serving
-//! plain HTTP on loopback behind the test flag, shrugging off garbage on the socket,
-//! stopping cleanly on SIGTERM, and keeping messages across a restart.
+//! The `sotto-relay` binary as an operator runs it, here behind the plain-HTTP test flag so
+//! that raw bytes can be written to the socket: refusing bad settings, shrugging off
+//! garbage, stopping cleanly on SIGTERM, and keeping messages across a restart. Serving
+//! over TLS is tested in `tls_relay.rs`.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -150,25 +151,6 @@ fn parse_answer(bytes: &[u8]) -> Option<(u16, Vec<u8>)> {
     let status = text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
     let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
     Some((status, bytes[split + 4..].to_vec()))
-}
-
-#[test]
-fn without_the_plain_http_flag_the_relay_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(BINARY)
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--insecure-plain-http"), "{stderr}");
-    assert!(output.stdout.is_empty());
-    assert!(
-        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-        "nothing was written"
-    );
 }
 
 #[test]

@@ -1,0 +1,234 @@
+//! The `sotto-relay` binary serving for real: a relay process on loopback makes its identity
+//! on first start, prints its address, and serves the API over TLS bound to that key. A
+//! client pinning the key from the address creates a queue, writes, reads and acknowledges
+//! a message over HTTPS; a client pinning another key is refused before anything is sent;
+//! garbage on the TLS port does not disturb the relay; a restart keeps the identity, so the
+//! address (and every invitation naming it) stays valid.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sotto_core::relay::{
+    AUTH_HEADER, CreateQueue, Endpoint, QueueCreated, QueueKeyPair, RelayAddress, RelayInfo,
+    RelayKey,
+};
+use sotto_core::transport::{TransportError, pinned_client_config};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_sotto-relay");
+
+/// A relay process on an ephemeral loopback port, killed on drop.
+struct Running {
+    child: Child,
+    address: RelayAddress,
+}
+
+impl Running {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(BINARY)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the relay starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the relay prints its address");
+        assert!(!line.contains("insecure"), "{line}");
+        let address = line
+            .split_whitespace()
+            .find(|word| word.starts_with("sotto://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Self {
+            child,
+            address: RelayAddress::parse(address).expect("a relay address"),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.address.port())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client(pin: RelayKey) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(pinned_client_config(pin).expect("client config"))
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// One signed request; returns the status, the message-id header and the body.
+async fn signed(
+    http: &reqwest::Client,
+    relay: &Running,
+    key: &QueueKeyPair,
+    endpoint: &Endpoint,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Option<String>, Vec<u8>) {
+    let path = endpoint.path();
+    let auth = key
+        .sign(
+            relay.address.key(),
+            unix_now(),
+            endpoint.method(),
+            &path,
+            &body,
+            &mut rand::rng(),
+        )
+        .unwrap()
+        .encode();
+    let method = reqwest::Method::from_bytes(endpoint.method().as_bytes()).unwrap();
+    let mut request = http
+        .request(method, relay.url(&path))
+        .header(AUTH_HEADER, auth)
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = request.send().await.expect("the request is answered");
+    let status = response.status().as_u16();
+    let id = response
+        .headers()
+        .get(sotto_core::relay::api::MESSAGE_ID_HEADER)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, id, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_process_serves_its_api_over_tls_pinned_to_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("relay");
+    let relay = Running::start(&data);
+    let http = client(*relay.address.key());
+
+    let health = http.get(relay.url("/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let info = http
+        .get(relay.url("/v1/info"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let info: RelayInfo = serde_json::from_slice(&info).unwrap();
+    assert_eq!(info.key, relay.address.key().to_text());
+
+    // A queue's whole life over HTTPS.
+    let mut rng = rand::rng();
+    let recipient = QueueKeyPair::generate(&mut rng);
+    let sender = QueueKeyPair::generate(&mut rng);
+    let create = CreateQueue {
+        recipient_key: recipient.public(),
+        sender_key: sender.public(),
+    };
+    let (status, _, body) = signed(
+        &http,
+        &relay,
+        &recipient,
+        &Endpoint::CreateQueue,
+        Some("application/json"),
+        create.to_json(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let queue = QueueCreated::from_json(&body).unwrap();
+    let packet = vec![0xA5; 4096];
+    let (status, _, _) = signed(
+        &http,
+        &relay,
+        &sender,
+        &Endpoint::Send(queue.sender_id),
+        Some("application/octet-stream"),
+        packet.clone(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, id, body) = signed(
+        &http,
+        &relay,
+        &recipient,
+        &Endpoint::Next(queue.recipient_id),
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!((status, body), (200, packet));
+    let id = sotto_core::relay::RelayMessageId::from_text(&id.unwrap()).unwrap();
+    let (status, _, _) = signed(
+        &http,
+        &relay,
+        &recipient,
+        &Endpoint::Ack(queue.recipient_id, id),
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = signed(
+        &http,
+        &relay,
+        &recipient,
+        &Endpoint::Next(queue.recipient_id),
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // Pinning another key: refused during the handshake, with both keys named.
+    let wrong = RelayKey::from_bytes([7; 32]);
+    let error = client(wrong)
+        .get(relay.url("/health"))
+        .send()
+        .await
+        .expect_err("a relay with another key is refused");
+    match TransportError::from_error_chain(&error) {
+        Some(TransportError::KeyMismatch {
+            expected,
+            presented,
+        }) => {
+            assert_eq!(expected, wrong);
+            assert_eq!(presented, *relay.address.key());
+        }
+        other => panic!("expected KeyMismatch, got {other:?} from {error:?}"),
+    }
+
+    // Garbage and a stalled half-handshake on the TLS port leave the relay serving.
+    let socket = ("127.0.0.1", relay.address.port());
+    let mut garbage = TcpStream::connect(socket).unwrap();
+    garbage.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let _stalled = TcpStream::connect(socket).unwrap();
+    let health = http.get(relay.url("/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+
+    // A restart keeps the identity: the same key, so the same address works.
+    let key = *relay.address.key();
+    drop(relay);
+    let again = Running::start(&data);
+    assert_eq!(*again.address.key(), key);
+    let health = client(key).get(again.url("/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}

@@ -3,7 +3,7 @@
 //! garbage, stopping cleanly on SIGTERM, and keeping messages across a restart. Serving
 //! over TLS is tested in `tls_relay.rs`.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -13,7 +13,9 @@ use sotto_core::relay::{
     AUTH_HEADER, CreateQueue, Endpoint, QueueCreated, QueueKeyPair, RelayAddress,
 };
 
-const BINARY: &str = env!("CARGO_BIN_EXE_sotto-relay");
+#[path = "common/process.rs"]
+mod process;
+use process::{BINARY, spawn_relay};
 
 /// A relay process on an ephemeral loopback port.
 struct Running {
@@ -24,24 +26,11 @@ struct Running {
 
 impl Running {
     fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(BINARY)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0", "--insecure-plain-http"])
-            .args(["--log-level", "debug"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the relay starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the relay prints its address");
-        let address = line
-            .split_whitespace()
-            .find(|word| word.starts_with("sotto://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        let address = RelayAddress::parse(address).expect("a relay address");
+        let (child, address, _) = spawn_relay(
+            data_dir,
+            &["--insecure-plain-http", "--log-level", "debug"],
+            Stdio::piped(),
+        );
         let socket = SocketAddr::from(([127, 0, 0, 1], address.port()));
         Self {
             child,

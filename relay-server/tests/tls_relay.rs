@@ -5,10 +5,10 @@
 //! garbage on the TLS port does not disturb the relay; a restart keeps the identity, so the
 //! address (and every invitation naming it) stays valid.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sotto_core::relay::{
@@ -17,7 +17,9 @@ use sotto_core::relay::{
 };
 use sotto_core::transport::{TransportError, pinned_client_config};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_sotto-relay");
+#[path = "common/process.rs"]
+mod process;
+use process::spawn_relay;
 
 /// A relay process on an ephemeral loopback port, killed on drop.
 struct Running {
@@ -27,27 +29,9 @@ struct Running {
 
 impl Running {
     fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(BINARY)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the relay starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the relay prints its address");
+        let (child, address, line) = spawn_relay(data_dir, &[], Stdio::null());
         assert!(!line.contains("insecure"), "{line}");
-        let address = line
-            .split_whitespace()
-            .find(|word| word.starts_with("sotto://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        Self {
-            child,
-            address: RelayAddress::parse(address).expect("a relay address"),
-        }
+        Self { child, address }
     }
 
     fn url(&self, path: &str) -> String {

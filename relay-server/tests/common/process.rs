@@ -1,0 +1,40 @@
+//! A `sotto-relay` process on an ephemeral loopback port, as an operator starts it.
+
+#![allow(dead_code)] // Each test file uses its own share of these helpers.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use sotto_core::relay::RelayAddress;
+
+/// The relay binary of this package.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_sotto-relay");
+
+/// Starts the relay on `data_dir` listening on 127.0.0.1:0 with `extra` flags, and reads
+/// the address it prints on its first line (the line is returned too).
+pub fn spawn_relay(
+    data_dir: &Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (Child, RelayAddress, String) {
+    let mut child = Command::new(BINARY)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("the relay starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the relay prints its address");
+    let address = line
+        .split_whitespace()
+        .find(|word| word.starts_with("sotto://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let address = RelayAddress::parse(address).expect("a relay address");
+    (child, address, line)
+}

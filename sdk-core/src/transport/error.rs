@@ -32,6 +32,20 @@ pub enum TransportError {
         /// The OID of the presented key's algorithm, dotted.
         algorithm: String,
     },
+    /// The relay answered, and refused the request: a typed error of the relay API.
+    #[error(transparent)]
+    Relay(#[from] crate::relay::ApiError),
+    /// The relay could not be reached or the connection broke (DNS, refused, reset,
+    /// timeout). Safe to retry: the outbox does.
+    #[error("the relay could not be reached: {0}")]
+    Unreachable(String),
+    /// The relay answered something the API does not allow (a wrong status, a malformed
+    /// body): a broken or hostile relay.
+    #[error("the relay gave an invalid answer: {0}")]
+    InvalidAnswer(String),
+    /// The request was for a queue on another relay than this client's.
+    #[error("this queue lives on another relay")]
+    WrongRelay,
     /// The relay's certificate is not a valid DER X.509 certificate.
     #[error("the relay's certificate is malformed: {reason}")]
     MalformedCertificate {

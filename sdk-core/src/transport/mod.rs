@@ -11,13 +11,17 @@
 //!   [`TransportError::from_error_chain`] to recover it from any error that wraps it.
 //! - [`pinned_client_config`] and [`RelayKeyVerifier`]: the rustls client side (native
 //!   targets only).
+//! - [`RelayClient`]: the queue API of one relay (create, send, next, ack, delete, info)
+//!   over that pinned connection.
 
+mod client;
 mod error;
 #[cfg(not(target_arch = "wasm32"))]
 mod pinning;
 
 pub use crate::relay::RelayKey;
 pub use crate::relay::address::RELAY_KEY_LEN;
+pub use client::{MAX_ANSWER_BYTES, ReadMessage, RelayClient, is_transient};
 pub use error::TransportError;
 #[cfg(not(target_arch = "wasm32"))]
 pub use pinning::{RelayKeyVerifier, certificate_relay_key, pinned_client_config};

@@ -1,0 +1,320 @@
+//! The client of one relay's queue API (`docs/PROTOCOL.md` §15): create a queue, write a
+//! packet, read, acknowledge, delete. Every request is signed with the queue's key and
+//! bound to this relay's key.
+//!
+//! Natively the connection is HTTPS pinned to the relay key of the address
+//! ([`pinned_client_config`](super::pinned_client_config)): a relay presenting any other key
+//! is refused during the handshake, before a byte of the request is sent. Time is passed
+//! in (`now`), as everywhere in the core.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::{CryptoRng, Rng};
+
+use super::TransportError;
+use crate::handshake::OwnQueue;
+use crate::relay::api::MESSAGE_ID_HEADER;
+use crate::relay::{
+    AUTH_HEADER, ApiError, CreateQueue, Endpoint, ErrorKind, QueueCreated, QueueKeyPair,
+    RelayAddress, RelayInfo, RelayMessageId, SendCapability,
+};
+
+/// Largest answer body read from a relay, in bytes (a message is at most the relay's
+/// `max_message_bytes`, which is at most 1 MiB).
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// A client of one relay.
+#[derive(Debug, Clone)]
+pub struct RelayClient {
+    address: RelayAddress,
+    http: reqwest::Client,
+}
+
+/// A message read from a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadMessage {
+    /// The relay's id for it (to acknowledge it).
+    pub id: RelayMessageId,
+    /// The packet.
+    pub packet: Vec<u8>,
+}
+
+impl RelayClient {
+    /// A client of the relay at `address`, pinned to its key.
+    pub fn new(address: RelayAddress) -> Result<Self, TransportError> {
+        let builder = reqwest::Client::builder();
+        #[cfg(not(target_arch = "wasm32"))]
+        let builder = builder
+            .use_preconfigured_tls(super::pinned_client_config(*address.key())?)
+            .no_proxy();
+        let http = builder
+            .build()
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        Ok(Self { address, http })
+    }
+
+    /// The relay's address.
+    pub fn address(&self) -> &RelayAddress {
+        &self.address
+    }
+
+    /// `GET /v1/info`: the relay's version, key and limits.
+    pub async fn info(&self) -> Result<RelayInfo, TransportError> {
+        let answer = self
+            .http
+            .get(self.url(&Endpoint::Info))
+            .send()
+            .await
+            .map_err(connection_error)?;
+        let (status, _, body) = read(answer).await?;
+        expect_status(status, 200, &body)?;
+        let info: RelayInfo = serde_json::from_slice(&body)
+            .map_err(|e| TransportError::InvalidAnswer(format!("info: {e}")))?;
+        if info.key != self.address.key().to_text() {
+            return Err(TransportError::InvalidAnswer(
+                "the relay's info names another key than its certificate".into(),
+            ));
+        }
+        Ok(info)
+    }
+
+    /// Makes a queue on this relay with fresh recipient and sender keys.
+    pub async fn create_queue<R: Rng + CryptoRng>(
+        &self,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<OwnQueue, TransportError> {
+        let recipient_key = QueueKeyPair::generate(rng);
+        let sender_key = QueueKeyPair::generate(rng);
+        let body = CreateQueue {
+            recipient_key: recipient_key.public(),
+            sender_key: sender_key.public(),
+        }
+        .to_json();
+        let (status, _, answer) = self
+            .signed(
+                &Endpoint::CreateQueue,
+                &recipient_key,
+                Some("application/json"),
+                body,
+                now,
+                rng,
+            )
+            .await?;
+        expect_status(status, 201, &answer)?;
+        let created = QueueCreated::from_json(&answer)
+            .map_err(|e| TransportError::InvalidAnswer(format!("queue created: {e}")))?;
+        Ok(OwnQueue {
+            relay: self.address.clone(),
+            recipient_id: created.recipient_id,
+            recipient_key,
+            sender_id: created.sender_id,
+            sender_key,
+        })
+    }
+
+    /// Writes `packet` into the queue `to` names (which must live on this relay). Returns
+    /// once the relay stored it durably.
+    pub async fn send<R: Rng + CryptoRng>(
+        &self,
+        to: &SendCapability,
+        packet: &[u8],
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<(), TransportError> {
+        if to.relay != self.address {
+            return Err(TransportError::WrongRelay);
+        }
+        let (status, _, answer) = self
+            .signed(
+                &Endpoint::Send(to.sender_id),
+                &to.sender_key,
+                Some("application/octet-stream"),
+                packet.to_vec(),
+                now,
+                rng,
+            )
+            .await?;
+        expect_status(status, 201, &answer)
+    }
+
+    /// Reads the oldest message of one of this profile's queues, if any. It stays in the
+    /// queue until [`RelayClient::ack`].
+    pub async fn next<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Option<ReadMessage>, TransportError> {
+        self.check_relay(queue)?;
+        let (status, id, answer) = self
+            .signed(
+                &Endpoint::Next(queue.recipient_id),
+                &queue.recipient_key,
+                None,
+                Vec::new(),
+                now,
+                rng,
+            )
+            .await?;
+        if status == 204 {
+            return Ok(None);
+        }
+        expect_status(status, 200, &answer)?;
+        let id = id
+            .as_deref()
+            .and_then(|id| RelayMessageId::from_text(id).ok())
+            .ok_or_else(|| TransportError::InvalidAnswer("a message without its id".into()))?;
+        Ok(Some(ReadMessage { id, packet: answer }))
+    }
+
+    /// Acknowledges (deletes) a message read with [`RelayClient::next`].
+    pub async fn ack<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        message: &RelayMessageId,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<(), TransportError> {
+        self.check_relay(queue)?;
+        let (status, _, answer) = self
+            .signed(
+                &Endpoint::Ack(queue.recipient_id, *message),
+                &queue.recipient_key,
+                None,
+                Vec::new(),
+                now,
+                rng,
+            )
+            .await?;
+        expect_status(status, 204, &answer)
+    }
+
+    /// Deletes a queue with its messages (a used invitation's, or a contact's after it
+    /// moved).
+    pub async fn delete_queue<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<(), TransportError> {
+        self.check_relay(queue)?;
+        let (status, _, answer) = self
+            .signed(
+                &Endpoint::DeleteQueue(queue.recipient_id),
+                &queue.recipient_key,
+                None,
+                Vec::new(),
+                now,
+                rng,
+            )
+            .await?;
+        expect_status(status, 204, &answer)
+    }
+
+    fn check_relay(&self, queue: &OwnQueue) -> Result<(), TransportError> {
+        if queue.relay == self.address {
+            Ok(())
+        } else {
+            Err(TransportError::WrongRelay)
+        }
+    }
+
+    fn url(&self, endpoint: &Endpoint) -> String {
+        format!("{}{}", self.address.base_url(), endpoint.path())
+    }
+
+    /// One signed request; the status, the message-id header and the body of the answer.
+    async fn signed<R: Rng + CryptoRng>(
+        &self,
+        endpoint: &Endpoint,
+        key: &QueueKeyPair,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
+        let path = endpoint.path();
+        let seconds = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let auth = key
+            .sign(
+                self.address.key(),
+                seconds,
+                endpoint.method(),
+                &path,
+                &body,
+                rng,
+            )
+            .map_err(|e| TransportError::InvalidAnswer(format!("signing: {e}")))?;
+        let method = reqwest::Method::from_bytes(endpoint.method().as_bytes())
+            .map_err(|e| TransportError::InvalidAnswer(e.to_string()))?;
+        let mut request = self
+            .http
+            .request(method, self.url(endpoint))
+            .header(AUTH_HEADER, auth.encode())
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let answer = request.send().await.map_err(connection_error)?;
+        read(answer).await
+    }
+}
+
+/// The status, message-id header and body of an answer, refusing an oversized body.
+async fn read(answer: reqwest::Response) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
+    let status = answer.status().as_u16();
+    let id = answer
+        .headers()
+        .get(MESSAGE_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if answer
+        .content_length()
+        .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(TransportError::InvalidAnswer(
+            "the answer is too large".into(),
+        ));
+    }
+    let body = answer.bytes().await.map_err(connection_error)?;
+    if body.len() > MAX_ANSWER_BYTES {
+        return Err(TransportError::InvalidAnswer(
+            "the answer is too large".into(),
+        ));
+    }
+    Ok((status, id, body.to_vec()))
+}
+
+/// Success is exactly `expected`; an API error body becomes [`TransportError::Relay`].
+fn expect_status(status: u16, expected: u16, body: &[u8]) -> Result<(), TransportError> {
+    if status == expected {
+        return Ok(());
+    }
+    match ApiError::from_json(body) {
+        Some(error) if error.kind.http_status() == status => Err(TransportError::Relay(error)),
+        _ => Err(TransportError::InvalidAnswer(format!(
+            "status {status} where {expected} was expected"
+        ))),
+    }
+}
+
+/// A failed request: a TLS refusal (typed, found in the error chain) or a network failure.
+fn connection_error(error: reqwest::Error) -> TransportError {
+    TransportError::from_error_chain(&error)
+        .unwrap_or_else(|| TransportError::Unreachable(error.to_string()))
+}
+
+/// Whether a failure is worth retrying later (the relay was unreachable or is busy),
+/// rather than a refusal that will not change.
+pub fn is_transient(error: &TransportError) -> bool {
+    match error {
+        TransportError::Unreachable(_) => true,
+        TransportError::Relay(api) => {
+            matches!(api.kind, ErrorKind::Internal | ErrorKind::Unavailable)
+        }
+        _ => false,
+    }
+}

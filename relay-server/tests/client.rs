@@ -254,45 +254,62 @@ async fn two_strangers_meet_by_invitation_and_talk_through_the_relay() {
     // Messages both ways, each written to the other's queue and read back from it.
     for round in 0..5 {
         let text = format!("bob to alice {round}");
-        let out = futures_executor::block_on(bob.send(
+        let shown = relay_text(
+            &client,
+            &mut bob,
             &alice_at_bob,
-            Body::Text(text.clone()),
-            now(),
-            &mut rng,
-        ))
-        .unwrap();
-        let to = futures_executor::block_on(bob.send_queue(&alice_at_bob))
-            .unwrap()
-            .unwrap();
-        client
-            .send(&to, &out.packet.unwrap(), now(), &mut rng)
-            .await
-            .unwrap();
-        let packets = drain(&client, &qa2).await;
-        let events =
-            futures_executor::block_on(alice.receive(&bob_at_alice, &packets[0], now(), &mut rng))
-                .unwrap();
-        assert_eq!(texts(&events), [text]);
-
-        let text = format!("alice to bob {round}");
-        let out = futures_executor::block_on(alice.send(
+            &alice,
             &bob_at_alice,
-            Body::Text(text.clone()),
-            now(),
-            &mut rng,
-        ))
-        .unwrap();
-        let to = futures_executor::block_on(alice.send_queue(&bob_at_alice))
-            .unwrap()
-            .unwrap();
-        client
-            .send(&to, &out.packet.unwrap(), now(), &mut rng)
-            .await
-            .unwrap();
-        let packets = drain(&client, &qb).await;
-        let events =
-            futures_executor::block_on(bob.receive(&alice_at_bob, &packets[0], now(), &mut rng))
-                .unwrap();
-        assert_eq!(texts(&events), [text]);
+            &qa2,
+            &text,
+        )
+        .await;
+        assert_eq!(shown, [text]);
+        let text = format!("alice to bob {round}");
+        let shown = relay_text(
+            &client,
+            &mut alice,
+            &bob_at_alice,
+            &bob,
+            &alice_at_bob,
+            &qb,
+            &text,
+        )
+        .await;
+        assert_eq!(shown, [text]);
     }
+}
+
+/// `from` sends `text` to its contact `to_at_from`, writing the packet to that contact's
+/// queue on the relay; `to` reads it from `to_queue` (acknowledging it) and receives it as
+/// coming from `from_at_to`. Returns the texts `to` was shown.
+async fn relay_text(
+    client: &RelayClient,
+    from: &mut Profile<MemoryStore>,
+    to_at_from: &ContactId,
+    to: &Profile<MemoryStore>,
+    from_at_to: &ContactId,
+    to_queue: &OwnQueue,
+    text: &str,
+) -> Vec<String> {
+    let mut rng = rand::rng();
+    let out = futures_executor::block_on(from.send(
+        to_at_from,
+        Body::Text(text.to_owned()),
+        now(),
+        &mut rng,
+    ))
+    .unwrap();
+    let destination = futures_executor::block_on(from.send_queue(to_at_from))
+        .unwrap()
+        .expect("the contact's queue is known");
+    client
+        .send(&destination, &out.packet.unwrap(), now(), &mut rng)
+        .await
+        .unwrap();
+    let packets = drain(client, to_queue).await;
+    assert_eq!(packets.len(), 1);
+    let events =
+        futures_executor::block_on(to.receive(from_at_to, &packets[0], now(), &mut rng)).unwrap();
+    texts(&events)
 }

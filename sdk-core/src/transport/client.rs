@@ -146,16 +146,8 @@ impl RelayClient {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Option<ReadMessage>, TransportError> {
-        self.check_relay(queue)?;
         let (status, id, answer) = self
-            .signed(
-                &Endpoint::Next(queue.recipient_id),
-                &queue.recipient_key,
-                None,
-                Vec::new(),
-                now,
-                rng,
-            )
+            .as_recipient(queue, &Endpoint::Next(queue.recipient_id), now, rng)
             .await?;
         if status == 204 {
             return Ok(None);
@@ -176,17 +168,8 @@ impl RelayClient {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<(), TransportError> {
-        self.check_relay(queue)?;
-        let (status, _, answer) = self
-            .signed(
-                &Endpoint::Ack(queue.recipient_id, *message),
-                &queue.recipient_key,
-                None,
-                Vec::new(),
-                now,
-                rng,
-            )
-            .await?;
+        let endpoint = Endpoint::Ack(queue.recipient_id, *message);
+        let (status, _, answer) = self.as_recipient(queue, &endpoint, now, rng).await?;
         expect_status(status, 204, &answer)
     }
 
@@ -198,26 +181,24 @@ impl RelayClient {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<(), TransportError> {
-        self.check_relay(queue)?;
-        let (status, _, answer) = self
-            .signed(
-                &Endpoint::DeleteQueue(queue.recipient_id),
-                &queue.recipient_key,
-                None,
-                Vec::new(),
-                now,
-                rng,
-            )
-            .await?;
+        let endpoint = Endpoint::DeleteQueue(queue.recipient_id);
+        let (status, _, answer) = self.as_recipient(queue, &endpoint, now, rng).await?;
         expect_status(status, 204, &answer)
     }
 
-    fn check_relay(&self, queue: &OwnQueue) -> Result<(), TransportError> {
-        if queue.relay == self.address {
-            Ok(())
-        } else {
-            Err(TransportError::WrongRelay)
+    /// A bodiless request on one of this profile's queues, signed with its recipient key.
+    async fn as_recipient<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        endpoint: &Endpoint,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
+        if queue.relay != self.address {
+            return Err(TransportError::WrongRelay);
         }
+        self.signed(endpoint, &queue.recipient_key, None, Vec::new(), now, rng)
+            .await
     }
 
     fn url(&self, endpoint: &Endpoint) -> String {

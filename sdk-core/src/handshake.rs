@@ -68,6 +68,22 @@ impl OwnQueue {
         }
     }
 
+    /// The queue a stored record describes.
+    pub(crate) fn from_record(record: &ReceiveQueueRecord) -> Result<Self> {
+        let corrupt =
+            |what: &str| Error::Store(StoreError::Corrupt(format!("receive queue: {what}")));
+        let key = |bytes: &[u8], what: &str| {
+            QueueKeyPair::from_private_bytes(bytes).map_err(|_| corrupt(what))
+        };
+        Ok(Self {
+            relay: RelayAddress::parse(&record.relay).map_err(|_| corrupt("relay address"))?,
+            recipient_id: RecipientId::from_bytes(record.recipient_id),
+            recipient_key: key(&record.recipient_key, "recipient key")?,
+            sender_id: SenderId::from_bytes(record.sender_id),
+            sender_key: key(&record.sender_key, "sender key")?,
+        })
+    }
+
     fn record(&self, contact: Option<&str>, invitation_pre_key: Option<u32>) -> ReceiveQueueRecord {
         ReceiveQueueRecord {
             recipient_id: *self.recipient_id.as_bytes(),
@@ -292,6 +308,16 @@ impl<S: Store> Profile<S> {
             return Ok(None);
         };
         Ok(Some(capability_of(&record)?))
+    }
+
+    /// Every queue this profile reads (contacts' queues and open invitations' queues).
+    pub async fn own_queues(&self) -> Result<Vec<OwnQueue>> {
+        self.store()
+            .receive_queues()
+            .await?
+            .iter()
+            .map(OwnQueue::from_record)
+            .collect()
     }
 
     /// Forgets a queue this profile no longer reads (after the client deleted it on the

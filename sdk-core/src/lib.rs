@@ -5,6 +5,8 @@
 //! layers and `docs/PROTOCOL.md` for the exact formats.
 
 pub mod attachment;
+#[cfg(feature = "transport")]
+pub mod client;
 pub mod contacts;
 pub mod content;
 pub mod error;
@@ -24,6 +26,8 @@ pub mod store;
 #[cfg(feature = "transport")]
 pub mod transport;
 
+#[cfg(feature = "transport")]
+pub use client::{Client, ClientEvent, ClientSettings};
 pub use error::{Error, ErrorCode, Result};
 pub use identity::{Identity, PublicIdentity};
 pub use profile::Profile;

@@ -18,10 +18,20 @@ pub fn spawn_relay(
     extra: &[&str],
     stderr: Stdio,
 ) -> (Child, RelayAddress, String) {
+    spawn_relay_on(data_dir, "127.0.0.1:0", extra, stderr)
+}
+
+/// As [`spawn_relay`], listening on `listen` (to restart a relay at its address).
+pub fn spawn_relay_on(
+    data_dir: &Path,
+    listen: &str,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (Child, RelayAddress, String) {
     let mut child = Command::new(BINARY)
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", listen])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(stderr)

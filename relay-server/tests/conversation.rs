@@ -1,0 +1,432 @@
+//! The networked client end to end: `sotto_core::Client`s with SQLCipher profile
+//! directories meet by invitation and talk through real relay processes over pinned TLS on
+//! loopback — in order, once each, acknowledged end to end — while recipients go offline
+//! and a relay is killed mid-flight.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use sotto_core::client::{ClientEvent, Clock};
+use sotto_core::contacts::ContactId;
+use sotto_core::content::{Body, MessageId};
+use sotto_core::invitation::{Invitation, InvitationError};
+use sotto_core::relay::RelayAddress;
+use sotto_core::store::{
+    Argon2Params, MessageDirection, MessageStatus, ProfileDirectory, Protection, SqlCipherStore,
+};
+use sotto_core::{Client, ClientSettings, Error};
+
+#[path = "common/process.rs"]
+mod process;
+use process::spawn_relay_on;
+
+/// A relay process that can be killed and restarted at the same address.
+struct Relay {
+    child: Option<Child>,
+    address: RelayAddress,
+    data_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Relay {
+    fn start(root: &Path, name: &str) -> Self {
+        let data_dir = root.join(name);
+        let log = root.join(format!("{name}.log"));
+        let (child, address) = Self::spawn(&data_dir, &log, "127.0.0.1:0");
+        Self {
+            child: Some(child),
+            address,
+            data_dir,
+            log,
+        }
+    }
+
+    fn spawn(data_dir: &Path, log: &Path, listen: &str) -> (Child, RelayAddress) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let (child, address, _) = spawn_relay_on(
+            data_dir,
+            listen,
+            &["--log-level", "debug"],
+            Stdio::from(log),
+        );
+        (child, address)
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.kill();
+        let listen = format!("127.0.0.1:{}", self.address.port());
+        let (child, address) = Self::spawn(&self.data_dir, &self.log, &listen);
+        assert_eq!(address, self.address, "a restarted relay keeps its address");
+        self.child = Some(child);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A clock the test moves forward (to make the outbox's retry time come).
+#[derive(Default)]
+struct TestClock {
+    ahead: Mutex<Duration>,
+}
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.ahead.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + *self.ahead.lock().unwrap()
+    }
+}
+
+type Person = Client<SqlCipherStore>;
+
+fn settings(relays: &[&Relay], name: &str, clock: &Arc<TestClock>) -> ClientSettings {
+    let mut settings =
+        ClientSettings::new(relays.iter().map(|r| r.address.clone()).collect(), name);
+    settings.clock = clock.clone();
+    settings
+}
+
+fn protection(name: &str) -> Protection<'_> {
+    Protection::Passphrase {
+        passphrase: name,
+        params: Argon2Params::new(8 * 1024, 1, 1).unwrap(),
+    }
+}
+
+async fn create(root: &Path, name: &str, relays: &[&Relay], clock: &Arc<TestClock>) -> Person {
+    let directory = ProfileDirectory::new(root.join(name));
+    Client::create(&directory, protection(name), settings(relays, name, clock))
+        .await
+        .unwrap()
+}
+
+async fn reopen(root: &Path, name: &str, relays: &[&Relay], clock: &Arc<TestClock>) -> Person {
+    let directory = ProfileDirectory::new(root.join(name));
+    Client::open(&directory, Some(name), settings(relays, name, clock))
+        .await
+        .unwrap()
+}
+
+/// Inviter and invitee meet; returns (invitee at inviter, inviter at invitee).
+async fn meet(inviter: &mut Person, invitee: &mut Person) -> (ContactId, ContactId) {
+    let link = inviter.create_invitation().await.unwrap().to_uri();
+    let invitation = Invitation::from_uri(&link).unwrap();
+    let inviter_at_invitee = invitee.accept_invitation(&invitation).await.unwrap();
+
+    inviter.sync().await.unwrap();
+    let joined: Vec<_> = inviter
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::ContactJoined {
+                contact,
+                display_name,
+            } => Some((contact, display_name)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joined.len(), 1, "one acceptance answered");
+    let (invitee_at_inviter, _) = joined.into_iter().next().unwrap();
+
+    invitee.sync().await.unwrap();
+    assert!(
+        invitee
+            .take_events()
+            .contains(&ClientEvent::ContactAccepted {
+                contact: inviter_at_invitee.clone()
+            }),
+        "the invitee learns the inviter answered"
+    );
+    (invitee_at_inviter, inviter_at_invitee)
+}
+
+/// Texts of the message events, in order.
+fn texts(events: &[ClientEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Message { content, .. } => match &content.body {
+                Body::Text(text) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn delivered(events: &[ClientEvent]) -> HashSet<MessageId> {
+    events
+        .iter()
+        .flat_map(|e| match e {
+            ClientEvent::Delivered { message_ids, .. } => message_ids.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Syncs both sides until neither has anything to do; returns their events.
+async fn settle(a: &mut Person, b: &mut Person) -> (Vec<ClientEvent>, Vec<ClientEvent>) {
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let ra = a.sync().await.unwrap();
+        let rb = b.sync().await.unwrap();
+        ea.extend(a.take_events());
+        eb.extend(b.take_events());
+        if ra.received + ra.sent + rb.received + rb.sent == 0 {
+            return (ea, eb);
+        }
+    }
+    panic!("the conversation did not settle in 10 rounds");
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("sotto-conversation-")
+        .tempdir()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_then_100_messages_each_way_in_order_once_and_acknowledged() {
+    let root = tempdir();
+    let relay_a = Relay::start(root.path(), "relay-a");
+    let relay_b = Relay::start(root.path(), "relay-b");
+    let clock = Arc::new(TestClock::default());
+    let mut alice = create(root.path(), "alice", &[&relay_a], &clock).await;
+    let mut bob = create(root.path(), "bob", &[&relay_b], &clock).await;
+    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+
+    let mut sent_by_alice = Vec::new();
+    let mut sent_by_bob = Vec::new();
+    for n in 0..100 {
+        sent_by_alice.push(
+            alice
+                .send_text(&bob_at_alice, &format!("alice {n}"))
+                .await
+                .unwrap(),
+        );
+        sent_by_bob.push(
+            bob.send_text(&alice_at_bob, &format!("bob {n}"))
+                .await
+                .unwrap(),
+        );
+        if n % 25 == 24 {
+            // Some reading mid-conversation, as a real app would.
+            bob.sync().await.unwrap();
+        }
+    }
+    let (alice_events, bob_events) = settle(&mut alice, &mut bob).await;
+
+    let expected = |who: &str| (0..100).map(|n| format!("{who} {n}")).collect::<Vec<_>>();
+    assert_eq!(texts(&alice_events), expected("bob"), "in order, once each");
+    let shown_to_bob: Vec<String> = bob
+        .history(&alice_at_bob, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .filter(|(direction, _, _)| *direction == MessageDirection::Incoming)
+        .filter_map(|(_, _, content)| match content.body {
+            Body::Text(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown_to_bob, expected("alice"));
+
+    // Every message acknowledged end to end, and marked so in the sender's history.
+    let acknowledged_at_alice = delivered(&alice_events);
+    let acknowledged_at_bob = delivered(&bob_events);
+    for id in &sent_by_alice {
+        assert!(acknowledged_at_alice.contains(id), "alice's {id} delivered");
+    }
+    for id in &sent_by_bob {
+        assert!(acknowledged_at_bob.contains(id), "bob's {id} delivered");
+    }
+    for (direction, status, _) in alice.history(&bob_at_alice, 1000).await.unwrap() {
+        if direction == MessageDirection::Outgoing {
+            assert_eq!(status, MessageStatus::Delivered);
+        }
+    }
+
+    // The invitation was used: a third person is refused, and a tampered link never parses.
+    let mut carol = create(root.path(), "carol", &[&relay_b], &clock).await;
+    let link = alice.create_invitation().await.unwrap().to_uri();
+    let invitation = Invitation::from_uri(&link).unwrap();
+    bob.accept_invitation(&invitation).await.unwrap_err();
+    carol.accept_invitation(&invitation).await.unwrap();
+    settle(&mut alice, &mut carol).await;
+    let mut dave = create(root.path(), "dave", &[&relay_b], &clock).await;
+    match dave.accept_invitation(&invitation).await {
+        Err(Error::Invitation(InvitationError::AlreadyUsed)) => {}
+        other => panic!("a used invitation must be refused, got {other:?}"),
+    }
+    let mut tampered = link.into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    assert!(Invitation::from_uri(std::str::from_utf8(&tampered).unwrap()).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_recipient_gets_its_messages_at_the_next_sync() {
+    let root = tempdir();
+    let relay = Relay::start(root.path(), "relay");
+    let clock = Arc::new(TestClock::default());
+    let mut alice = create(root.path(), "alice", &[&relay], &clock).await;
+    let mut bob = create(root.path(), "bob", &[&relay], &clock).await;
+    let (bob_at_alice, _) = meet(&mut alice, &mut bob).await;
+    drop(bob); // Bob's app is closed.
+
+    for n in 0..20 {
+        alice
+            .send_text(&bob_at_alice, &format!("while you were away {n}"))
+            .await
+            .unwrap();
+    }
+    let report = alice.sync().await.unwrap();
+    assert_eq!(report.unreachable, 0);
+
+    let mut bob = reopen(root.path(), "bob", &[&relay], &clock).await;
+    let (alice_events, bob_events) = settle(&mut alice, &mut bob).await;
+    let expected: Vec<String> = (0..20)
+        .map(|n| format!("while you were away {n}"))
+        .collect();
+    assert_eq!(texts(&bob_events), expected);
+    assert_eq!(delivered(&alice_events).len(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_killed_mid_flight_loses_nothing_and_shows_nothing_twice() {
+    let root = tempdir();
+    let mut relay = Relay::start(root.path(), "relay");
+    let clock = Arc::new(TestClock::default());
+    let mut alice = create(root.path(), "alice", &[&relay], &clock).await;
+    let mut bob = create(root.path(), "bob", &[&relay], &clock).await;
+    let (bob_at_alice, _) = meet(&mut alice, &mut bob).await;
+
+    // The relay dies while Alice is sending as fast as she can.
+    let mut child = relay.child.take().unwrap();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    });
+    let mut ids = Vec::new();
+    for n in 0..120 {
+        ids.push(
+            alice
+                .send_text(&bob_at_alice, &format!("in flight {n}"))
+                .await
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    killer.join().unwrap();
+    let problems = alice
+        .take_events()
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::NetworkProblem { .. }))
+        .count();
+    assert!(problems > 0, "some messages met the dead relay");
+    relay.restart();
+
+    // Alice's app restarts too (its unsent packets were only in memory): the durable
+    // outbox re-seals what no receipt acknowledged once its retry time comes.
+    drop(alice);
+    let mut alice = reopen(root.path(), "alice", &[&relay], &clock).await;
+    clock.advance(Duration::from_secs(31));
+    let (alice_events, bob_events) = settle(&mut alice, &mut bob).await;
+
+    let expected: Vec<String> = (0..120).map(|n| format!("in flight {n}")).collect();
+    assert_eq!(
+        texts(&bob_events),
+        expected,
+        "all delivered, in order, once"
+    );
+    let acknowledged = delivered(&alice_events);
+    assert!(ids.iter().all(|id| acknowledged.contains(id)));
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 120);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_data_and_logs_hold_no_plaintext_identity_or_sender() {
+    let root = tempdir();
+    let relay = Relay::start(root.path(), "relay");
+    let clock = Arc::new(TestClock::default());
+    let mut alice = create(root.path(), "alice-scan", &[&relay], &clock).await;
+    let mut bob = create(root.path(), "bob-scan", &[&relay], &clock).await;
+    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+    let mut secrets: Vec<Vec<u8>> = Vec::new();
+    for n in 0..10 {
+        let a = format!("plaintext-marker-from-alice-{n}");
+        let b = format!("plaintext-marker-from-bob-{n}");
+        alice.send_text(&bob_at_alice, &a).await.unwrap();
+        bob.send_text(&alice_at_bob, &b).await.unwrap();
+        secrets.push(a.into_bytes());
+        secrets.push(b.into_bytes());
+    }
+    let (_, bob_events) = settle(&mut alice, &mut bob).await;
+    assert_eq!(texts(&bob_events).len(), 10);
+    for person in [&alice, &bob] {
+        let public = person.identity().public();
+        let bytes = public.to_bytes();
+        secrets.push(bytes.clone());
+        secrets.push(bytes[1..].to_vec());
+        secrets.push(public.to_text().into_bytes());
+    }
+    secrets.push(b"alice-scan".to_vec());
+    secrets.push(b"bob-scan".to_vec());
+    drop(relay); // Stops the process; its files stay.
+
+    let mut scanned = 0;
+    let mut files = vec![root.path().join("relay.log")];
+    let mut folders = vec![root.path().join("relay")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let contents = std::fs::read(&file).unwrap();
+        scanned += contents.len();
+        for secret in &secrets {
+            assert!(
+                !contents
+                    .windows(secret.len())
+                    .any(|w| w == secret.as_slice()),
+                "{} holds {:?}",
+                file.display(),
+                String::from_utf8_lossy(secret)
+            );
+        }
+    }
+    assert!(scanned > 0);
+}

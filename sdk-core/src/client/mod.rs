@@ -1,0 +1,470 @@
+//! The facade the shells wrap: one profile, talking to its contacts through relays.
+//!
+//! A [`Client`] owns a [`Profile`] and the connections to the relays its queues live on.
+//! It adds the network to the sans-I/O layers below it (`contacts`, `handshake`):
+//!
+//! - **Invitations**: [`Client::create_invitation`] makes a queue on one of the client's
+//!   relays and an invitation for it; [`Client::accept_invitation`] makes a queue of our
+//!   own, accepts, and writes the acceptance into the inviter's queue. The inviter's
+//!   [`Client::sync`] answers the acceptance and deletes the used invitation's queue.
+//! - **Sending** ([`Client::send_text`] and the attachment kinds) returns as soon as the
+//!   message is stored with its outbox entry; the packet is written to the contact's queue
+//!   at once if the relay answers, otherwise at the next sync. The outbox re-sends, with
+//!   backoff, whatever no end-to-end receipt has acknowledged.
+//! - **Syncing** ([`Client::sync`]) reads every queue, opens and stores each packet, sends
+//!   end-to-end receipts, acknowledges the packets to their relays (only after they are
+//!   stored), and transmits what the outbox holds. Delivery is at least once; the profile
+//!   shows each message once and in order.
+//! - **Events** ([`Client::take_events`]) tell the app what happened.
+//!
+//! Time comes from a [`Clock`] (the system clock unless a test or a shell supplies one),
+//! randomness from the operating system.
+
+mod events;
+mod sync;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+
+pub use events::{ClientEvent, SyncReport, TransferDirection};
+
+use crate::contacts::{Contact, ContactId};
+use crate::content::{Body, Content, MessageId, Receipt, ReceiptKind};
+use crate::error::{Error, Result};
+use crate::handshake::OwnQueue;
+use crate::identity::Identity;
+use crate::invitation::{Invitation, InvitationError};
+use crate::profile::Profile;
+use crate::relay::{ErrorKind, RelayAddress, SendCapability};
+use crate::safety::{Comparison, SafetyNumber};
+use crate::store::{MessageDirection, MessageStatus, Store};
+use crate::transport::{RelayClient, TransportError, is_transient};
+
+/// Where the time comes from. Tests pass a clock they control; a browser shell passes one
+/// reading the JavaScript clock (`SystemTime::now` is unavailable on wasm32).
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// How a client reaches the network.
+#[derive(Clone)]
+pub struct ClientSettings {
+    /// The relays this client makes its own queues on (each new queue on one of them, at
+    /// random). At least one.
+    pub relays: Vec<RelayAddress>,
+    /// The name offered to new contacts in acceptances and answers (may be empty).
+    pub display_name: String,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings")
+            .field("relays", &self.relays)
+            .field("display_name", &self.display_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSettings {
+    /// Settings with the system clock.
+    pub fn new(relays: Vec<RelayAddress>, display_name: impl Into<String>) -> Self {
+        Self {
+            relays,
+            display_name: display_name.into(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A packet sealed for a contact whose transmission failed for a passing reason: written at
+/// the next sync. (If the process ends first, the outbox re-seals the message later.)
+#[derive(Debug, Clone)]
+struct Unsent {
+    contact: ContactId,
+    destination: SendCapability,
+    packet: Vec<u8>,
+}
+
+/// One profile on the network. See the module documentation.
+pub struct Client<S: Store> {
+    profile: Profile<S>,
+    settings: ClientSettings,
+    relays: HashMap<RelayAddress, RelayClient>,
+    rng: StdRng,
+    events: VecDeque<ClientEvent>,
+    unsent: Vec<Unsent>,
+}
+
+impl<S: Store> std::fmt::Debug for Client<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("settings", &self.settings)
+            .field("pending_events", &self.events.len())
+            .field("unsent", &self.unsent.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+impl Client<crate::store::SqlCipherStore> {
+    /// Creates a new profile (a new identity) in an empty profile directory and a client
+    /// for it. `settings.display_name` becomes the identity's local label.
+    ///
+    /// # Errors
+    /// As [`ProfileDirectory::create`](crate::store::ProfileDirectory::create); the
+    /// directory is left as it was on any error.
+    pub async fn create(
+        directory: &crate::store::ProfileDirectory,
+        protection: crate::store::Protection<'_>,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        let store = directory.create(protection)?;
+        let name = (!settings.display_name.is_empty()).then(|| settings.display_name.clone());
+        let mut rng = StdRng::from_os_rng();
+        let now = settings.clock.now();
+        match Profile::create(store, name, now, &mut rng).await {
+            Ok(profile) => Self::new(profile, settings),
+            Err(error) => {
+                let _ = directory.delete();
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens the profile in a profile directory (`passphrase` for a passphrase-protected
+    /// one) and makes a client for it.
+    ///
+    /// # Errors
+    /// As [`ProfileDirectory::open`](crate::store::ProfileDirectory::open); nothing on disk
+    /// changes on an error.
+    pub async fn open(
+        directory: &crate::store::ProfileDirectory,
+        passphrase: Option<&str>,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        let store = directory.open(passphrase)?;
+        Self::new(Profile::load(store).await?, settings)
+    }
+}
+
+impl<S: Store> Client<S> {
+    /// A client for `profile`.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] if `settings` names no relay.
+    pub fn new(profile: Profile<S>, settings: ClientSettings) -> Result<Self> {
+        if settings.relays.is_empty() {
+            return Err(TransportError::Unreachable("no relay configured".into()).into());
+        }
+        Ok(Self {
+            profile,
+            settings,
+            relays: HashMap::new(),
+            rng: StdRng::from_os_rng(),
+            events: VecDeque::new(),
+            unsent: Vec::new(),
+        })
+    }
+
+    /// The profile behind this client (for what the facade does not wrap).
+    pub fn profile(&self) -> &Profile<S> {
+        &self.profile
+    }
+
+    /// The local identity.
+    pub fn identity(&self) -> &Identity {
+        self.profile.identity()
+    }
+
+    /// The events queued since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<ClientEvent> {
+        self.events.drain(..).collect()
+    }
+
+    /// Makes a one-time invitation: a fresh queue on one of our relays and the invitation
+    /// for it. Share it as [`Invitation::to_uri`] or [`Invitation::qr_png`] /
+    /// [`Invitation::qr_svg`]; the acceptance arrives at a later [`Client::sync`]
+    /// ([`ClientEvent::ContactJoined`]).
+    ///
+    /// # Errors
+    /// [`Error::Transport`] if the relay cannot make the queue; store errors.
+    pub async fn create_invitation(&mut self) -> Result<Invitation> {
+        let queue = self.create_queue().await?;
+        match self.profile.create_invitation(&queue, &mut self.rng).await {
+            Ok(invitation) => Ok(invitation),
+            Err(error) => {
+                self.delete_queue_quietly(&queue).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Accepts an invitation: makes a queue of our own for the inviter to write to, starts
+    /// the session, adds the inviter as a contact and writes the acceptance into the
+    /// invitation's queue. The contact is complete once the inviter answers
+    /// ([`ClientEvent::ContactAccepted`]); messages sent to it before are held, then flow.
+    ///
+    /// # Errors
+    /// [`Error::Invitation`] for an invitation of our own or of a known contact, and
+    /// [`InvitationError::AlreadyUsed`] when the inviter's relay no longer has the
+    /// invitation's queue (it is deleted once the invitation is used). The contact made
+    /// before the relay refused stays, awaiting an answer that will not come (the store
+    /// cannot delete contacts yet). [`Error::Transport`] when our relay cannot make our
+    /// queue. If the inviter's relay cannot be reached, the contact stays and the
+    /// acceptance is written at the next sync.
+    pub async fn accept_invitation(&mut self, invitation: &Invitation) -> Result<ContactId> {
+        let queue = self.create_queue().await?;
+        let now = self.now();
+        let accepted = match self
+            .profile
+            .accept_invitation(
+                invitation,
+                &queue,
+                &self.settings.display_name,
+                now,
+                &mut self.rng,
+            )
+            .await
+        {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                self.delete_queue_quietly(&queue).await;
+                return Err(error);
+            }
+        };
+        match self
+            .write_packet(&accepted.destination, &accepted.packet)
+            .await
+        {
+            Ok(()) => {}
+            Err(error) if is_transient(&error) => {
+                self.keep_unsent(&accepted.contact, accepted.destination, accepted.packet);
+                self.report_network(invitation.queue().relay.clone(), &error);
+            }
+            Err(TransportError::Relay(api)) if api.kind == ErrorKind::UnknownQueue => {
+                return Err(InvitationError::AlreadyUsed.into());
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(accepted.contact)
+    }
+
+    /// Sends a text message. Returns its id once it is stored with its outbox entry; see
+    /// [`Client::send`].
+    pub async fn send_text(&mut self, contact: &ContactId, text: &str) -> Result<MessageId> {
+        self.send(contact, Body::Text(text.to_owned())).await
+    }
+
+    /// Sends a message body (attachment bodies must point at uploaded attachments). Returns
+    /// its id once the message is stored with its outbox entry, and writes the packet to
+    /// the contact's queue right away if its relay answers; otherwise the next
+    /// [`Client::sync`] does. Sending to a contact with a pending key change, or one still
+    /// awaiting the inviter's answer, is held and flows later.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`], content errors for an invalid body, store errors. A relay
+    /// that cannot be reached is not an error (the message waits in the outbox;
+    /// [`ClientEvent::NetworkProblem`] says so).
+    pub async fn send(&mut self, contact: &ContactId, body: Body) -> Result<MessageId> {
+        let now = self.now();
+        let outgoing = self.profile.send(contact, body, now, &mut self.rng).await?;
+        if let Some(packet) = outgoing.packet {
+            self.transmit(contact, packet).await?;
+        }
+        Ok(outgoing.id)
+    }
+
+    /// Tells a contact that we read these of its messages (an end-to-end receipt).
+    pub async fn mark_read(&mut self, contact: &ContactId, ids: Vec<MessageId>) -> Result<()> {
+        for batch in ids.chunks(crate::content::MAX_RECEIPT_IDS) {
+            let receipt = Receipt {
+                kind: ReceiptKind::Read,
+                message_ids: batch.to_vec(),
+            };
+            self.send(contact, Body::Receipt(receipt)).await?;
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` messages of a conversation, newest first, with direction and
+    /// status (receipts and contact-accept frames left out).
+    pub async fn history(
+        &self,
+        contact: &ContactId,
+        limit: usize,
+    ) -> Result<Vec<(MessageDirection, MessageStatus, Content)>> {
+        let mut shown = self.profile.history(contact, limit).await?;
+        shown.retain(|(_, _, content)| is_user_content(&content.body));
+        Ok(shown)
+    }
+
+    /// Every contact.
+    pub async fn contacts(&self) -> Result<Vec<Contact>> {
+        self.profile.contacts().await
+    }
+
+    /// One contact.
+    pub async fn contact(&self, contact: &ContactId) -> Result<Contact> {
+        self.profile.contact(contact).await
+    }
+
+    /// The safety number of a contact (digits and QR), to compare out of band.
+    pub async fn safety_number(&self, contact: &ContactId) -> Result<SafetyNumber> {
+        self.profile.safety_number(contact).await
+    }
+
+    /// Compares a scanned safety-number QR code with the contact's.
+    pub async fn compare_safety_code(
+        &self,
+        contact: &ContactId,
+        scanned: &[u8],
+    ) -> Result<Comparison> {
+        self.profile.compare_safety_code(contact, scanned).await
+    }
+
+    /// Marks a contact verified (after comparing safety numbers).
+    pub async fn mark_verified(&self, contact: &ContactId) -> Result<()> {
+        self.profile.mark_verified(contact).await
+    }
+
+    /// Accepts a contact's new identity key: its held messages flow and its queue is read
+    /// again at the next sync.
+    pub async fn accept_identity_key(&self, contact: &ContactId) -> Result<()> {
+        self.profile.accept_identity_key(contact).await
+    }
+
+    fn now(&self) -> SystemTime {
+        self.settings.clock.now()
+    }
+
+    /// The client of a relay (one per relay, kept).
+    fn relay(&mut self, address: &RelayAddress) -> Result<RelayClient> {
+        if let Some(client) = self.relays.get(address) {
+            return Ok(client.clone());
+        }
+        let client = RelayClient::new(address.clone())?;
+        self.relays.insert(address.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// Makes a queue on one of our relays, chosen at random.
+    async fn create_queue(&mut self) -> Result<OwnQueue> {
+        let address = self
+            .settings
+            .relays
+            .choose(&mut self.rng)
+            .cloned()
+            .ok_or_else(|| TransportError::Unreachable("no relay configured".into()))?;
+        let relay = self.relay(&address)?;
+        let now = self.now();
+        Ok(relay.create_queue(now, &mut self.rng).await?)
+    }
+
+    /// Deletes a queue we made but no longer need; a failure only leaves it to expire.
+    async fn delete_queue_quietly(&mut self, queue: &OwnQueue) {
+        let Ok(relay) = self.relay(&queue.relay) else {
+            return;
+        };
+        let now = self.now();
+        let _ = relay.delete_queue(queue, now, &mut self.rng).await;
+    }
+
+    /// Writes a packet into a queue.
+    async fn write_packet(
+        &mut self,
+        destination: &SendCapability,
+        packet: &[u8],
+    ) -> std::result::Result<(), TransportError> {
+        let relay = self.relay(&destination.relay).map_err(|e| match e {
+            Error::Transport(t) => t,
+            other => TransportError::Unreachable(other.to_string()),
+        })?;
+        let now = self.now();
+        relay.send(destination, packet, now, &mut self.rng).await
+    }
+
+    /// Writes a freshly sealed packet to a contact's queue; a passing failure keeps it for
+    /// the next sync. Returns whether it was written.
+    async fn transmit(&mut self, contact: &ContactId, packet: Vec<u8>) -> Result<bool> {
+        let Some(destination) = self.profile.send_queue(contact).await? else {
+            // No queue yet (awaiting the inviter's answer): the outbox holds the message.
+            return Ok(false);
+        };
+        match self.write_packet(&destination, &packet).await {
+            Ok(()) => Ok(true),
+            Err(error) => {
+                self.handle_write_failure(contact, destination, packet, &error);
+                Ok(false)
+            }
+        }
+    }
+
+    /// What a failed write means: retry soon (passing), report the queue gone, or report a
+    /// refusal. The message itself stays in the outbox in every case.
+    fn handle_write_failure(
+        &mut self,
+        contact: &ContactId,
+        destination: SendCapability,
+        packet: Vec<u8>,
+        error: &TransportError,
+    ) {
+        match error {
+            TransportError::Relay(api) if api.kind == ErrorKind::UnknownQueue => {
+                self.events.push_back(ClientEvent::QueueGone {
+                    contact: contact.clone(),
+                });
+            }
+            TransportError::Relay(api) if api.kind == ErrorKind::QuotaExceeded => {
+                let relay = destination.relay.clone();
+                self.keep_unsent(contact, destination, packet);
+                self.report_network(relay, error);
+            }
+            _ if is_transient(error) => {
+                let relay = destination.relay.clone();
+                self.keep_unsent(contact, destination, packet);
+                self.report_network(relay, error);
+            }
+            _ => self.report_network(destination.relay, error),
+        }
+    }
+
+    fn keep_unsent(&mut self, contact: &ContactId, destination: SendCapability, packet: Vec<u8>) {
+        self.unsent.push(Unsent {
+            contact: contact.clone(),
+            destination,
+            packet,
+        });
+    }
+
+    fn report_network(&mut self, relay: RelayAddress, error: &TransportError) {
+        let error = Error::Transport(error.clone());
+        self.events.push_back(ClientEvent::NetworkProblem {
+            relay,
+            code: error.code(),
+            reason: error.to_string(),
+        });
+    }
+}
+
+/// Whether a body is something the user wrote (not a receipt or a contact-accept frame).
+fn is_user_content(body: &Body) -> bool {
+    !matches!(body, Body::Receipt(_) | Body::ContactAccept(_))
+}

@@ -1,0 +1,315 @@
+//! [`Client::sync`]: read every queue, open and store what arrived, send receipts,
+//! acknowledge, then transmit the outbox.
+//!
+//! The order is what makes delivery at-least-once without loss: a packet is acknowledged
+//! to its relay only after the profile stored its effect (a crash in between makes the
+//! relay deliver it again, and the profile recognises the duplicate); a receipt is sent
+//! before the acknowledgement, so a lost receipt is made good by the sender's outbox
+//! re-sending the message, which comes back here as a duplicate and is acknowledged again.
+
+use std::collections::BTreeMap;
+
+use super::{Client, ClientEvent, SyncReport, is_user_content};
+use crate::contacts::{ContactId, Event};
+use crate::content::{Body, MAX_RECEIPT_IDS, MessageId, Receipt, ReceiptKind};
+use crate::error::{Error, Result};
+use crate::handshake::OwnQueue;
+use crate::relay::ErrorKind;
+use crate::store::Store;
+use crate::transport::{ReadMessage, TransportError, is_transient};
+
+/// What became of one packet read from a queue.
+enum Outcome {
+    /// Its effect is stored: acknowledge it.
+    Stored,
+    /// Leave it (and the rest of its queue) on the relay for a later sync.
+    Keep,
+    /// It used up the invitation whose queue it came from: acknowledge it, then delete
+    /// the queue.
+    InvitationUsed,
+}
+
+impl<S: Store> Client<S> {
+    /// Reads every queue of this profile, opens and stores what arrived (each message is
+    /// shown once, in order), sends end-to-end receipts, acknowledges what it stored, and
+    /// transmits the outbox: unsent packets, then every message whose retry time has come.
+    /// Events say what happened ([`Client::take_events`]).
+    ///
+    /// A relay that cannot be reached is not an error: its queues wait for the next sync
+    /// ([`ClientEvent::NetworkProblem`], [`SyncReport::unreachable`]).
+    ///
+    /// # Errors
+    /// Store errors (nothing read since the last stored change is acknowledged, so nothing
+    /// is lost).
+    pub async fn sync(&mut self) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
+        for queue in self.profile.own_queues().await? {
+            self.read_queue(&queue, &mut receipts, &mut report).await?;
+        }
+        for (contact, ids) in receipts {
+            for batch in ids.chunks(MAX_RECEIPT_IDS) {
+                let receipt = Receipt {
+                    kind: ReceiptKind::Delivered,
+                    message_ids: batch.to_vec(),
+                };
+                let now = self.now();
+                let outgoing = self
+                    .profile
+                    .send(&contact, Body::Receipt(receipt), now, &mut self.rng)
+                    .await?;
+                if let Some(packet) = outgoing.packet {
+                    report.sent += usize::from(self.transmit(&contact, packet).await?);
+                }
+            }
+        }
+        self.flush_outbox(&mut report).await?;
+        Ok(report)
+    }
+
+    /// Reads one queue until it is empty (or a packet must stay).
+    async fn read_queue(
+        &mut self,
+        queue: &OwnQueue,
+        receipts: &mut BTreeMap<ContactId, Vec<MessageId>>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let relay = self.relay(&queue.relay)?;
+        loop {
+            let now = self.now();
+            let message = match relay.next(queue, now, &mut self.rng).await {
+                Ok(Some(message)) => message,
+                Ok(None) => return Ok(()),
+                Err(error) => {
+                    self.queue_unreadable(queue, &error, report).await?;
+                    return Ok(());
+                }
+            };
+            report.received += 1;
+            let outcome = match self.profile.queue_contact(&queue.recipient_id).await? {
+                None => self.answer(queue, &message, report).await?,
+                Some(contact) => {
+                    self.open_packet(&contact, &message, receipts, report)
+                        .await?
+                }
+            };
+            if let Outcome::Keep = outcome {
+                return Ok(());
+            }
+            let now = self.now();
+            if let Err(error) = relay.ack(queue, &message.id, now, &mut self.rng).await {
+                // Stored but not acknowledged: it comes again and is recognised then.
+                self.queue_unreadable(queue, &error, report).await?;
+                return Ok(());
+            }
+            if let Outcome::InvitationUsed = outcome {
+                // The link is dead at the relay too. Whatever else arrived on the queue
+                // was for a used invitation and could never be answered.
+                self.delete_queue_quietly(queue).await;
+                self.profile.forget_queue(&queue.recipient_id).await?;
+                return Ok(());
+            }
+        }
+    }
+
+    /// A relay refused or failed to serve one of our queues.
+    async fn queue_unreadable(
+        &mut self,
+        queue: &OwnQueue,
+        error: &TransportError,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        if is_transient(error) {
+            report.unreachable += 1;
+        }
+        if let TransportError::Relay(api) = error
+            && api.kind == ErrorKind::UnknownQueue
+        {
+            // The queue expired or was deleted: nothing can arrive on it any more.
+            if let Some(contact) = self.profile.queue_contact(&queue.recipient_id).await? {
+                self.events.push_back(ClientEvent::QueueGone { contact });
+            }
+            return Ok(());
+        }
+        self.report_network(queue.relay.clone(), error);
+        Ok(())
+    }
+
+    /// Opens a packet from a contact's queue.
+    async fn open_packet(
+        &mut self,
+        contact: &ContactId,
+        message: &ReadMessage,
+        receipts: &mut BTreeMap<ContactId, Vec<MessageId>>,
+        report: &mut SyncReport,
+    ) -> Result<Outcome> {
+        let now = self.now();
+        let events = match self
+            .profile
+            .receive(contact, &message.packet, now, &mut self.rng)
+            .await
+        {
+            Ok(events) => events,
+            Err(error) if is_packet_fault(&error) => {
+                self.reject(Some(contact.clone()), &error);
+                return Ok(Outcome::Stored);
+            }
+            Err(error) => return Err(error),
+        };
+        let mut outcome = Outcome::Stored;
+        for event in events {
+            match event {
+                Event::Message(content) => {
+                    if is_user_content(&content.body) {
+                        report.shown += 1;
+                        receipts
+                            .entry(contact.clone())
+                            .or_default()
+                            .push(content.id);
+                        self.events.push_back(ClientEvent::Message {
+                            contact: contact.clone(),
+                            content,
+                        });
+                    }
+                }
+                Event::Early(id) | Event::Duplicate(id) => {
+                    receipts.entry(contact.clone()).or_default().push(id);
+                }
+                Event::Receipt { kind, message_ids } => {
+                    let contact = contact.clone();
+                    self.events.push_back(match kind {
+                        ReceiptKind::Delivered => ClientEvent::Delivered {
+                            contact,
+                            message_ids,
+                        },
+                        ReceiptKind::Read => ClientEvent::Read {
+                            contact,
+                            message_ids,
+                        },
+                    });
+                }
+                Event::Accepted(contact) => {
+                    self.events
+                        .push_back(ClientEvent::ContactAccepted { contact });
+                }
+                Event::IdentityKeyChanged {
+                    contact,
+                    new_identity,
+                } => {
+                    self.events.push_back(ClientEvent::IdentityKeyChanged {
+                        contact,
+                        new_identity,
+                    });
+                    outcome = Outcome::Keep;
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Answers an acceptance read from an invitation queue: a fresh queue for the new
+    /// contact, the answer written to its queue, the used invitation's queue deleted.
+    async fn answer(
+        &mut self,
+        invitation_queue: &OwnQueue,
+        message: &ReadMessage,
+        report: &mut SyncReport,
+    ) -> Result<Outcome> {
+        let reply_queue = match self.create_queue().await {
+            Ok(queue) => queue,
+            Err(Error::Transport(error)) => {
+                // Answer at a later sync, when a relay can make the queue.
+                self.report_network(invitation_queue.relay.clone(), &error);
+                report.unreachable += 1;
+                return Ok(Outcome::Keep);
+            }
+            Err(other) => return Err(other),
+        };
+        let now = self.now();
+        let joined = match self
+            .profile
+            .answer_invitation(
+                &invitation_queue.recipient_id,
+                &message.packet,
+                &reply_queue,
+                &self.settings.display_name,
+                now,
+                &mut self.rng,
+            )
+            .await
+        {
+            Ok(joined) => joined,
+            Err(error) => {
+                self.delete_queue_quietly(&reply_queue).await;
+                if is_packet_fault(&error) || matches!(error, Error::Invitation(_)) {
+                    self.reject(None, &error);
+                    return Ok(Outcome::Stored);
+                }
+                return Err(error);
+            }
+        };
+        self.events.push_back(ClientEvent::ContactJoined {
+            contact: joined.contact.clone(),
+            display_name: joined.display_name.clone(),
+        });
+        match self.write_packet(&joined.destination, &joined.packet).await {
+            Ok(()) => report.sent += 1,
+            Err(error) => {
+                self.handle_write_failure(
+                    &joined.contact,
+                    joined.destination,
+                    joined.packet,
+                    &error,
+                );
+            }
+        }
+        Ok(Outcome::InvitationUsed)
+    }
+
+    /// Writes unsent packets, then every message the outbox says is due.
+    async fn flush_outbox(&mut self, report: &mut SyncReport) -> Result<()> {
+        for unsent in std::mem::take(&mut self.unsent) {
+            match self.write_packet(&unsent.destination, &unsent.packet).await {
+                Ok(()) => report.sent += 1,
+                Err(error) => {
+                    self.handle_write_failure(
+                        &unsent.contact,
+                        unsent.destination,
+                        unsent.packet,
+                        &error,
+                    );
+                }
+            }
+        }
+        let now = self.now();
+        for due in self.profile.due_packets(now, &mut self.rng).await? {
+            report.sent += usize::from(self.transmit(&due.contact, due.packet).await?);
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, contact: Option<ContactId>, error: &Error) {
+        self.events.push_back(ClientEvent::Rejected {
+            contact,
+            code: error.code(),
+            reason: error.to_string(),
+        });
+    }
+}
+
+/// Whether an error means the packet itself is bad (it can never be opened), as opposed to
+/// a failure of ours (the store) that a later attempt may not meet.
+fn is_packet_fault(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Content(_)
+            | Error::Padding(_)
+            | Error::UntrustedSender(_)
+            | Error::InvalidCiphertext(_)
+            | Error::InvalidBundle(_)
+            | Error::NoSession
+            | Error::Protocol(_)
+            | Error::Identity(_)
+            | Error::Attachment(_)
+    )
+}

@@ -245,6 +245,15 @@ impl<S: Store> Profile<S> {
                 "not a first message for this invitation".into(),
             ));
         }
+        let known = self
+            .store()
+            .contacts()
+            .await?
+            .iter()
+            .any(|c| c.identity_key == peer.to_bytes());
+        if known {
+            return Err(InvitationError::KnownContact.into());
+        }
         let plaintext = session::decrypt(&view, &peer, &usmc, rng).await?;
         let accept = Content::decode(&plaintext)?;
         let Body::ContactAccept(ref frame) = accept.body else {

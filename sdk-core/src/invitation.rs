@@ -61,6 +61,10 @@ pub enum InvitationError {
     /// invitation makes one contact.
     #[error("this invitation was already used")]
     AlreadyUsed,
+    /// The acceptance came from someone who is already a contact (with the same identity
+    /// key): no second contact is made, and the invitation stays unused.
+    #[error("the invitation was accepted by someone who is already a contact")]
+    KnownContact,
     /// The QR code could not be made.
     #[error(transparent)]
     Qr(#[from] QrError),

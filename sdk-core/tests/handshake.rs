@@ -249,3 +249,71 @@ fn a_bad_acceptance_is_refused_and_changes_nothing() {
     ))
     .unwrap();
 }
+
+/// A contact accepting a second invitation (from a copy of its profile made before it knew
+/// the inviter) is refused: no second contact for one identity, the invitation unused.
+#[cfg(feature = "sqlcipher")]
+#[test]
+fn an_acceptance_from_a_known_contact_is_refused_and_leaves_the_invitation_unused() {
+    use sotto_core::store::{Argon2Params, ProfileDirectory, Protection};
+    let mut rng = rand::rng();
+    let root = tempfile::tempdir().unwrap();
+    let bob_dir = ProfileDirectory::new(root.path().join("bob"));
+    let store = bob_dir
+        .create(Protection::Passphrase {
+            passphrase: "bob",
+            params: Argon2Params::new(8 * 1024, 1, 1).unwrap(),
+        })
+        .unwrap();
+    let mut bob = block_on(Profile::create(store, None, now(), &mut rng)).unwrap();
+    // Bob's profile as it was before he met Alice.
+    let copy_dir = ProfileDirectory::new(root.path().join("bob-copy"));
+    std::fs::create_dir(copy_dir.root()).unwrap();
+    for entry in std::fs::read_dir(bob_dir.root()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy_dir.root().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+
+    let mut alice = memory_profile();
+    let qa = own_queue(1);
+    let first = block_on(alice.create_invitation(&qa, &mut rng)).unwrap();
+    let accepted =
+        block_on(bob.accept_invitation(&first, &own_queue(2), "Bob", now(), &mut rng)).unwrap();
+    block_on(alice.answer_invitation(
+        &qa.recipient_id,
+        &accepted.packet,
+        &own_queue(3),
+        "Alice",
+        now(),
+        &mut rng,
+    ))
+    .unwrap();
+    drop(bob);
+
+    let mut bob_again = block_on(Profile::load(copy_dir.open(Some("bob")).unwrap())).unwrap();
+    let second_queue = own_queue(4);
+    let second = block_on(alice.create_invitation(&second_queue, &mut rng)).unwrap();
+    let again =
+        block_on(bob_again.accept_invitation(&second, &own_queue(5), "Bob", now(), &mut rng))
+            .unwrap();
+    let before = alice_state(&alice);
+    assert!(matches!(
+        block_on(alice.answer_invitation(
+            &second_queue.recipient_id,
+            &again.packet,
+            &own_queue(6),
+            "Alice",
+            now(),
+            &mut rng,
+        )),
+        Err(Error::Invitation(InvitationError::KnownContact))
+    ));
+    assert_eq!(alice_state(&alice), before, "nothing changed");
+    assert_eq!(
+        block_on(alice.queue_contact(&second_queue.recipient_id)).unwrap(),
+        None,
+        "the invitation is still open"
+    );
+}

@@ -267,11 +267,47 @@ async fn answer(
 }
 
 /// `PUT /v1/chunks/{id}`: stores a chunk, streaming its body to the store.
+///
+/// An upload refused before its body was read (a full store, a taken id, a wrong
+/// capability) has that body read and discarded first, up to `max_chunk_bytes`, so that
+/// the client, still sending, receives the refusal rather than a reset connection. A body
+/// declared larger than that is never read.
 async fn put_chunk(
     state: &Arc<RelayState>,
     id: ChunkId,
     parts: &Parts,
     body: Body,
+    now: u64,
+) -> Result<Response, ApiError> {
+    let mut body = Some(body);
+    let result = store_chunk(state, id, parts, &mut body, now).await;
+    if result.is_err()
+        && let Some(body) = body
+    {
+        discard_body(&parts.headers, body, state.limits.max_chunk_bytes).await;
+    }
+    result
+}
+
+/// Reads and drops a refused upload's body, at most `limit` bytes within
+/// [`BODY_TIMEOUT`]; a body declared larger is left unread.
+async fn discard_body(headers: &HeaderMap, body: Body, limit: u64) {
+    match declared_length(headers) {
+        Ok(None) => {}
+        Ok(Some(declared)) if declared <= limit => {}
+        _ => return,
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let _ = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await;
+}
+
+/// The checks and the storing of [`put_chunk`]; takes the body out of `body` once it
+/// starts reading it.
+async fn store_chunk(
+    state: &Arc<RelayState>,
+    id: ChunkId,
+    parts: &Parts,
+    body: &mut Option<Body>,
     now: u64,
 ) -> Result<Response, ApiError> {
     check_content_type(&parts.headers, Some(OCTETS))?;
@@ -288,6 +324,9 @@ async fn put_chunk(
     let hour = Hour::from_unix_seconds(now);
     let reserve = declared.unwrap_or(limit);
     let upload = on_chunks(state, move |store| store.begin_upload(&id, reserve, hour)).await?;
+    let body = body
+        .take()
+        .ok_or_else(|| internal("an upload's body was taken twice"))?;
     let (upload, received) = receive_chunk(upload, body, limit).await?;
     on_chunks(state, move |_| upload.commit(delete_hash, hour)).await?;
     state.metrics.record(Event::ChunkStored);

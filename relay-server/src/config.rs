@@ -47,10 +47,11 @@ pub const MAX_CHUNK_EXPIRY_HOURS: u64 = 8760;
 #[command(
     name = "sotto-relay",
     version,
-    about = "Sotto's relay: mailbox queues for end-to-end encrypted messages."
+    about = "Sotto's relay: mailbox queues for end-to-end encrypted messages and a chunk store for encrypted attachments."
 )]
 pub struct Args {
-    /// Directory of the relay's data (created if missing): relay.sqlite, the identity key.
+    /// Directory of the relay's data (created if missing): relay.sqlite, chunks/, the
+    /// identity key.
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// TOML file with settings (flags override it).

@@ -354,9 +354,28 @@ mod tests {
         assert!(part.id().is_opened_by(&part.read));
         assert!(!part.id().is_opened_by(&part.delete));
         // Pinned in docs/PROTOCOL.md §17.
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(
+            hex(part.read.as_bytes()),
+            "b5004687bc51dfde547be3f61ba11ab4752c35deaa1e604380f828c367e45b74"
+        );
+        assert_eq!(
+            hex(part.delete.as_bytes()),
+            "86c97666f13a879b7bc53180a05251d19c5f7017b7745037ba06aaae868a0cc5"
+        );
         assert_eq!(
             part.id().to_text(),
-            ChunkId::from_text(&part.id().to_text()).unwrap().to_text()
+            "j_i8w2H6ZgO3veMoib5pMPw6BhAZGzrGm1nwsxr9O5c"
+        );
+        assert_eq!(
+            hex(&part.delete.hash()),
+            "b4eae3f8ce5f4a2408915a6cc041d7f5316c3d052b8a5f762f1ed7449a215c25"
+        );
+        assert_eq!(ChunkId::from_text(&part.id().to_text()), Ok(part.id()));
+        assert_eq!(
+            AttachmentLocation::new(relay(), seed).unwrap().to_string(),
+            "sotto://BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc@relay.example.org:7443\
+             #AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
         );
     }
 

@@ -205,3 +205,93 @@ async fn a_part_of_the_wrong_length_is_an_invalid_answer() {
     client.get_part(&part, 600, 1000, &mut rest).await.unwrap();
     assert_eq!(rest, &bytes[600..]);
 }
+
+/// A TCP forwarder in front of the relay (TLS passes through it untouched) that cuts its
+/// first connection once `cut_after` bytes went from the relay to the client. Counts the
+/// connections it accepted.
+async fn cutting_proxy(
+    relay: &RelayAddress,
+    cut_after: usize,
+) -> (RelayAddress, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = format!("127.0.0.1:{}", relay.port());
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                return;
+            };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let limit = if first { cut_after } else { usize::MAX };
+            first = false;
+            tokio::spawn(async move {
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let upstream = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let mut sent = 0usize;
+                let mut buffer = vec![0u8; 16 * 1024];
+                while sent < limit {
+                    let n = match server_read.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n.min(limit - sent),
+                    };
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                // Cut: both directions closed at once, mid-answer.
+                upstream.abort();
+            });
+        }
+    });
+    let address = RelayAddress::new(
+        *relay.key(),
+        sotto_core::relay::Host::V4(std::net::Ipv4Addr::LOCALHOST),
+        port,
+    )
+    .unwrap();
+    (address, connections)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_mid_part_resumes_where_it_stopped() {
+    let relay = Running::start(&[]);
+    let direct = RelayClient::new(relay.address.clone()).unwrap();
+    let bytes = plaintext(PART_BYTES as usize + 5000);
+    let location = upload(&direct, &bytes).await;
+
+    let (proxied, connections) = cutting_proxy(&relay.address, 1024 * 1024).await;
+    let client = RelayClient::new(proxied.clone()).unwrap();
+    let location = AttachmentLocation::new(proxied, location.seed).unwrap();
+    let mut out = Vec::new();
+    let mut reports = Vec::new();
+    download_attachment(
+        &client,
+        &location,
+        bytes.len() as u64,
+        &mut out,
+        |done, _| reports.push(done),
+    )
+    .await
+    .unwrap();
+    assert!(out == bytes, "the resumed download is whole and in order");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "cut once, resumed on a second connection"
+    );
+    assert!(
+        reports.windows(2).all(|pair| pair[0] < pair[1]),
+        "progress never went back: nothing was downloaded twice"
+    );
+}

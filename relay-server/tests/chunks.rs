@@ -343,3 +343,28 @@ async fn info_announces_the_chunk_limits() {
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.lines().any(|l| l == "sotto_relay_chunks 0"), "{text}");
 }
+
+#[tokio::test]
+async fn chunks_survive_a_restart_and_crash_leftovers_are_removed() {
+    let relay = TestRelay::new();
+    let part = secrets();
+    assert_eq!(relay.call(put_request(&part, b"durable")).await.status, 201);
+    let chunk_dir = relay.dir.path().join("chunks");
+    // What a crash can leave: an unfinished upload, and a file whose row never committed.
+    let unfinished = chunk_dir.join("tmp").join("unfinished");
+    std::fs::write(&unfinished, b"half an upload").unwrap();
+    let orphan = relay.chunks.part_path(&secrets().id());
+    std::fs::write(&orphan, b"renamed, never committed").unwrap();
+
+    let relay = relay.restart();
+    assert!(!unfinished.exists());
+    assert!(!orphan.exists());
+    assert_eq!(get(&relay, &part).await.body, b"durable");
+    assert_eq!(
+        counts(&relay),
+        ChunkCounts {
+            chunks: 1,
+            bytes: 7
+        }
+    );
+}

@@ -270,6 +270,11 @@ pub enum LocationError {
 /// Where an attachment's parts are and how to reach them: the relay and the seed. Its text,
 /// `<relay address>#<unpadded base64url seed>`, is the attachment pointer's `location`
 /// (at most [`MAX_LOCATION_LEN`] bytes). Holds a secret: `Debug` names the relay only.
+///
+/// [`AttachmentLocation::new`] checks that the text fits in a pointer; a location built
+/// from its fields directly is checked when its text is set on the pointer
+/// ([`AttachmentPointer::set_location`](crate::attachment::AttachmentPointer::set_location)
+/// refuses more than [`MAX_LOCATION_LEN`] bytes).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AttachmentLocation {
     /// The relay whose chunk store holds every part.

@@ -236,6 +236,10 @@ impl RelayClient {
                 "a download cannot resume past the part's end".into(),
             ));
         }
+        if offset == part_len && offset > 0 {
+            // The whole part arrived before the connection broke: nothing is left.
+            return Ok(());
+        }
         let endpoint = Endpoint::GetChunk(part.id());
         let mut request = self
             .http

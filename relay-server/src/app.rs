@@ -10,7 +10,14 @@
 //!    the relay's [`Clock`]; the body, read with the endpoint's size limit (a larger body,
 //!    declared or sent, is `413 too_large` without reading further); the queue's key; the
 //!    signature; the nonce (a replay is `409`); and only then the storage call.
-//! 3. Storage calls run on the blocking pool; a change is answered with success only once
+//! 3. Chunk endpoints carry capabilities instead of signatures (`docs/PROTOCOL.md` §17) and
+//!    check, in this order: the content type (`application/octet-stream` to upload); the
+//!    capability headers (the read secret must hash to the id; `bad_capability`); the
+//!    declared length and, for downloads, the `Range`; the store (`chunk_exists`,
+//!    `quota_exceeded`, `unknown_chunk`); then the body, streamed to a file in pieces and
+//!    refused with `413` as soon as it passes `max_chunk_bytes`. Downloads stream the file
+//!    back in pieces. Neither direction holds a whole chunk in memory.
+//! 4. Storage calls run on the blocking pool; a change is answered with success only once
 //!    the store reports it durable.
 //!
 //! Every refusal is the core's [`ApiError`] as JSON. A client's mistake is always a 4xx; a
@@ -18,25 +25,31 @@
 //! `500 internal` by the panic layer and the relay keeps serving.
 //!
 //! Logs: refusals and per-request events at `debug` (by kind only); storage failures at
-//! `error`. Nothing logged names an id, a key, a nonce or an address.
+//! `error`. Nothing logged names an id, a key, a nonce, a capability or an address.
 
 use std::any::Any;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use axum::http::header::{
+    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, HeaderValue, RANGE,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::{BodyExt as _, Channel, LengthLimitError, Limited};
 use sotto_core::relay::api::{MAX_JSON_BODY, MESSAGE_ID_HEADER};
 use sotto_core::relay::auth::MAX_CLOCK_SKEW;
+use sotto_core::relay::chunks::{
+    CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER, ChunkSecret,
+};
 use sotto_core::relay::{
-    AUTH_HEADER, ApiError, AuthError, AuthHeader, CreateQueue, Endpoint, ErrorKind, QueueCreated,
-    QueuePublicKey, RelayInfo, RelayKey,
+    AUTH_HEADER, ApiError, AuthError, AuthHeader, ChunkId, CreateQueue, Endpoint, ErrorKind,
+    QueueCreated, QueuePublicKey, RelayInfo, RelayKey,
 };
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::{debug, error};
@@ -44,12 +57,20 @@ use tracing::{debug, error};
 use crate::clock::Clock;
 use crate::config::Limits;
 use crate::metrics::{Event, Metrics, endpoint_name};
-use crate::storage::{Day, NonceBucket, QueueKeys, RelayStore, StoreError};
+use crate::storage::{
+    ChunkStore, ChunkUpload, Day, Hour, NonceBucket, QueueKeys, RelayStore, StoreError,
+};
 
 /// The API version this relay speaks.
 pub const API_VERSION: u32 = 1;
 /// How long the relay waits for a request body to arrive in full.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the relay waits for a chunk body (up to `max_chunk_bytes`) to arrive in full.
+pub const CHUNK_BODY_TIMEOUT: Duration = Duration::from_secs(300);
+/// Bytes read from a chunk file per piece of a download.
+const DOWNLOAD_PIECE: u64 = 64 * 1024;
+/// Pieces of an upload waiting for the file writer (bounds an upload's memory).
+const UPLOAD_QUEUE: usize = 4;
 
 const JSON: &str = "application/json";
 const OCTETS: &str = "application/octet-stream";
@@ -67,6 +88,9 @@ pub struct RelayState {
     pub clock: Arc<dyn Clock>,
     /// The counters behind `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Where attachment chunks live. Its quota and expiry are enforced by the store, which
+    /// was opened with the same limits.
+    pub chunks: Arc<dyn ChunkStore>,
 }
 
 /// The relay's HTTP application: one fallback handler behind a panic layer.
@@ -117,10 +141,17 @@ async fn answer(
         Endpoint::Info => Ok(json(StatusCode::OK, info_json(state))),
         Endpoint::Metrics => {
             let counts = on_store(state, |store| store.counts()).await.ok();
+            let chunks = Arc::clone(&state.chunks);
+            let chunk_counts = tokio::task::spawn_blocking(move || chunks.counts())
+                .await
+                .ok()
+                .and_then(Result::ok);
+            let mut text = state.metrics.render(counts);
+            text.push_str(&state.metrics.render_chunks(chunk_counts));
             Ok((
                 StatusCode::OK,
                 [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-                state.metrics.render(counts),
+                text,
             )
                 .into_response())
         }
@@ -208,6 +239,21 @@ async fn answer(
             debug!("message acknowledged");
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+        Endpoint::PutChunk(id) => {
+            let result = put_chunk(state, *id, parts, body, now).await;
+            count_chunk_refusal(state, &result);
+            result
+        }
+        Endpoint::GetChunk(id) => {
+            let result = get_chunk(state, *id, parts, body, now).await;
+            count_chunk_refusal(state, &result);
+            result
+        }
+        Endpoint::DeleteChunk(id) => {
+            let result = delete_chunk(state, *id, parts, body, now).await;
+            count_chunk_refusal(state, &result);
+            result
+        }
         Endpoint::DeleteQueue(recipient) => {
             let recipient = *recipient;
             let auth = recipient_request(state, parts, body, &recipient, now).await?;
@@ -217,6 +263,313 @@ async fn answer(
             debug!("queue deleted");
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+    }
+}
+
+/// `PUT /v1/chunks/{id}`: stores a chunk, streaming its body to the store.
+///
+/// An upload refused before its body was read (a full store, a taken id, a wrong
+/// capability) has that body read and discarded first, up to `max_chunk_bytes`, so that
+/// the client, still sending, receives the refusal rather than a reset connection. A body
+/// declared larger than that is never read.
+async fn put_chunk(
+    state: &Arc<RelayState>,
+    id: ChunkId,
+    parts: &Parts,
+    body: Body,
+    now: u64,
+) -> Result<Response, ApiError> {
+    let mut body = Some(body);
+    let result = store_chunk(state, id, parts, &mut body, now).await;
+    if result.is_err()
+        && let Some(body) = body
+    {
+        discard_body(&parts.headers, body, state.limits.max_chunk_bytes).await;
+    }
+    result
+}
+
+/// Reads and drops a refused upload's body, at most `limit` bytes within
+/// [`BODY_TIMEOUT`]; a body declared larger is left unread.
+async fn discard_body(headers: &HeaderMap, body: Body, limit: u64) {
+    match declared_length(headers) {
+        Ok(None) => {}
+        Ok(Some(declared)) if declared <= limit => {}
+        _ => return,
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let _ = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await;
+}
+
+/// The checks and the storing of [`put_chunk`]; takes the body out of `body` once it
+/// starts reading it.
+async fn store_chunk(
+    state: &Arc<RelayState>,
+    id: ChunkId,
+    parts: &Parts,
+    body: &mut Option<Body>,
+    now: u64,
+) -> Result<Response, ApiError> {
+    check_content_type(&parts.headers, Some(OCTETS))?;
+    let read = ChunkSecret::from_bytes(header_32(&parts.headers, CHUNK_READ_HEADER)?);
+    if !id.is_opened_by(&read) {
+        return Err(wrong_capability("the read secret does not open this chunk"));
+    }
+    let delete_hash = header_32(&parts.headers, CHUNK_DELETE_HASH_HEADER)?;
+    let limit = state.limits.max_chunk_bytes;
+    let declared = declared_length(&parts.headers)?;
+    if declared.is_some_and(|declared| declared > limit) {
+        return Err(too_large(limit));
+    }
+    let hour = Hour::from_unix_seconds(now);
+    let reserve = declared.unwrap_or(limit);
+    let upload = on_chunks(state, move |store| store.begin_upload(&id, reserve, hour)).await?;
+    let body = body
+        .take()
+        .ok_or_else(|| internal("an upload's body was taken twice"))?;
+    let (upload, received) = receive_chunk(upload, body, limit).await?;
+    on_chunks(state, move |_| upload.commit(delete_hash, hour)).await?;
+    state.metrics.record(Event::ChunkStored);
+    state.metrics.record_chunk_bytes(received);
+    debug!("chunk stored");
+    Ok(StatusCode::CREATED.into_response())
+}
+
+/// Streams a chunk body into `upload` through a writer on the blocking pool, at most
+/// `limit` bytes within [`CHUNK_BODY_TIMEOUT`]; returns the upload and its length. On any
+/// failure the upload is dropped, which discards what was written.
+async fn receive_chunk(
+    upload: Box<dyn ChunkUpload>,
+    mut body: Body,
+    limit: u64,
+) -> Result<(Box<dyn ChunkUpload>, u64), ApiError> {
+    let (pieces, mut queued) = tokio::sync::mpsc::channel::<Bytes>(UPLOAD_QUEUE);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut upload = upload;
+        while let Some(piece) = queued.blocking_recv() {
+            upload.write(&piece)?;
+        }
+        Ok::<_, StoreError>(upload)
+    });
+    let reading = async {
+        let mut received = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| {
+                ApiError::new(
+                    ErrorKind::MalformedRequest,
+                    "the body ended early or could not be read",
+                )
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            received = received.saturating_add(data.len() as u64);
+            if received > limit {
+                return Err(too_large(limit));
+            }
+            if pieces.send(data).await.is_err() {
+                // The writer failed; its error is reported below.
+                break;
+            }
+        }
+        Ok(received)
+    };
+    let outcome = tokio::time::timeout(CHUNK_BODY_TIMEOUT, reading).await;
+    // The writer ends when the pieces do; waiting for it means a refused upload's bytes
+    // are discarded before the refusal is answered.
+    drop(pieces);
+    let written = writer.await;
+    let received = match outcome {
+        Ok(received) => received?,
+        Err(_) => {
+            return Err(ApiError::new(
+                ErrorKind::MalformedRequest,
+                "the body did not arrive in time",
+            ));
+        }
+    };
+    let upload = written
+        .map_err(|_| internal("a chunk writer failed"))?
+        .map_err(store_refusal)?;
+    Ok((upload, received))
+}
+
+/// `GET /v1/chunks/{id}`: streams a chunk (from `Range: bytes=N-` if given).
+async fn get_chunk(
+    state: &Arc<RelayState>,
+    id: ChunkId,
+    parts: &Parts,
+    body: Body,
+    now: u64,
+) -> Result<Response, ApiError> {
+    let read = ChunkSecret::from_bytes(header_32(&parts.headers, CHUNK_READ_HEADER)?);
+    if !id.is_opened_by(&read) {
+        return Err(wrong_capability("the read secret does not open this chunk"));
+    }
+    let start = range_start(&parts.headers)?;
+    read_body(&parts.headers, body, 0).await?;
+    let hour = Hour::from_unix_seconds(now);
+    let offset = start.unwrap_or(0);
+    let chunk = on_chunks(state, move |store| store.open(&id, offset, hour))
+        .await?
+        .ok_or_else(unknown_chunk)?;
+    let size = chunk.size;
+    let mut headers = vec![
+        (CONTENT_TYPE, HeaderValue::from_static(OCTETS)),
+        (ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+    ];
+    let status = match start {
+        Some(start) if start >= size => {
+            return Err(ApiError::new(
+                ErrorKind::BadRange,
+                "the range starts at or past the chunk's end",
+            ));
+        }
+        Some(start) => {
+            let range = format!("bytes {start}-{}/{size}", size - 1);
+            headers.push((
+                CONTENT_RANGE,
+                HeaderValue::from_str(&range).map_err(|_| internal("encoding a range"))?,
+            ));
+            StatusCode::PARTIAL_CONTENT
+        }
+        None => StatusCode::OK,
+    };
+    let len = size - offset;
+    headers.push((CONTENT_LENGTH, HeaderValue::from(len)));
+    state.metrics.record(Event::ChunkRead);
+    debug!("chunk read");
+    let mut response = Response::new(stream_chunk(chunk.reader, len));
+    *response.status_mut() = status;
+    response.headers_mut().extend(headers);
+    Ok(response)
+}
+
+/// A body of the next `len` bytes of `reader`, read on the blocking pool one piece at a
+/// time as the client takes them. A file shorter than its index says aborts the body (the
+/// client sees a broken transfer, never wrong bytes).
+fn stream_chunk(reader: Box<dyn Read + Send>, len: u64) -> Body {
+    let (mut sender, body) = Channel::<Bytes, std::io::Error>::new(2);
+    tokio::spawn(async move {
+        let mut reader = reader;
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(DOWNLOAD_PIECE);
+            let read = tokio::task::spawn_blocking(move || {
+                let mut piece = Vec::with_capacity(usize::try_from(want).unwrap_or(0));
+                let got = (&mut reader).take(want).read_to_end(&mut piece);
+                (reader, got.map(|_| piece))
+            })
+            .await;
+            let piece = match read {
+                Ok((back, Ok(piece))) if !piece.is_empty() => {
+                    reader = back;
+                    piece
+                }
+                _ => {
+                    error!("reading a chunk failed; the download was cut");
+                    sender.abort(std::io::Error::other("reading a chunk failed"));
+                    return;
+                }
+            };
+            left -= piece.len() as u64;
+            if sender.send_data(Bytes::from(piece)).await.is_err() {
+                // The client went away.
+                return;
+            }
+        }
+    });
+    Body::new(body)
+}
+
+/// `DELETE /v1/chunks/{id}`: deletes a chunk with its delete secret.
+async fn delete_chunk(
+    state: &Arc<RelayState>,
+    id: ChunkId,
+    parts: &Parts,
+    body: Body,
+    now: u64,
+) -> Result<Response, ApiError> {
+    let delete = ChunkSecret::from_bytes(header_32(&parts.headers, CHUNK_DELETE_HEADER)?);
+    read_body(&parts.headers, body, 0).await?;
+    let hash = delete.hash();
+    let hour = Hour::from_unix_seconds(now);
+    on_chunks(state, move |store| store.delete(&id, &hash, hour)).await?;
+    state.metrics.record(Event::ChunkDeleted);
+    debug!("chunk deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The 32 bytes of the one header `name` (unpadded base64url); missing, repeated or
+/// malformed is `bad_capability`.
+fn header_32(headers: &HeaderMap, name: &'static str) -> Result<[u8; 32], ApiError> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => ChunkSecret::from_text(value.as_bytes())
+            .map(|secret| *secret.as_bytes())
+            .map_err(|_| wrong_capability("a chunk capability header is malformed")),
+        (None, _) => Err(wrong_capability("a chunk capability header is missing")),
+        (Some(_), Some(_)) => Err(wrong_capability("a chunk capability header is repeated")),
+    }
+}
+
+/// The start of a `Range: bytes=N-` header, if there is one. The relay serves no other
+/// range: anything else is `bad_range`.
+fn range_start(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let mut values = headers.get_all(RANGE).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(None),
+        (Some(value), None) => value,
+        (Some(_), Some(_)) => return Err(bad_range()),
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.strip_prefix("bytes="))
+        .and_then(|text| text.strip_suffix('-'))
+        .filter(|digits| {
+            (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+        })
+        .and_then(|digits| digits.parse().ok())
+        .map(Some)
+        .ok_or_else(bad_range)
+}
+
+fn bad_range() -> ApiError {
+    ApiError::new(
+        ErrorKind::BadRange,
+        "the relay serves only ranges of the form bytes=N-",
+    )
+}
+
+fn wrong_capability(message: &'static str) -> ApiError {
+    ApiError::new(ErrorKind::BadCapability, message)
+}
+
+fn unknown_chunk() -> ApiError {
+    ApiError::new(ErrorKind::UnknownChunk, "no such chunk")
+}
+
+fn count_chunk_refusal(state: &RelayState, result: &Result<Response, ApiError>) {
+    let event = match result {
+        Err(e) if e.kind == ErrorKind::QuotaExceeded => Event::ChunkQuotaRefused,
+        Err(e) if e.kind == ErrorKind::ChunkExists => Event::ChunkExistsRefused,
+        Err(e) if e.kind == ErrorKind::BadCapability => Event::ChunkCapabilityRefused,
+        _ => return,
+    };
+    state.metrics.record(event);
+}
+
+/// Runs a chunk-store call on the blocking pool and maps its failure to the API's errors.
+async fn on_chunks<T, F>(state: &Arc<RelayState>, call: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ChunkStore) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(&state.chunks);
+    match tokio::task::spawn_blocking(move || call(store.as_ref())).await {
+        Ok(result) => result.map_err(store_refusal),
+        Err(_) => Err(internal("a storage task failed")),
     }
 }
 
@@ -253,6 +606,9 @@ fn info_json(state: &RelayState) -> Vec<u8> {
         max_queue_messages: state.limits.max_queue_messages,
         max_queue_bytes: state.limits.max_queue_bytes,
         message_expiry_days: state.limits.message_expiry_days,
+        max_chunk_bytes: state.limits.max_chunk_bytes,
+        max_chunk_store_bytes: state.limits.max_chunk_store_bytes,
+        chunk_expiry_hours: state.limits.chunk_expiry_hours,
     };
     serde_json::to_vec(&info).unwrap_or_default()
 }
@@ -324,27 +680,9 @@ async fn remember_nonce(state: &Arc<RelayState>, auth: &AuthHeader) -> Result<()
 /// Reads the whole body, at most `limit` bytes (a larger declared or actual body is
 /// `too_large`), within [`BODY_TIMEOUT`].
 async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            ErrorKind::TooLarge,
-            format!("this endpoint takes a body of at most {limit} bytes"),
-        )
-    };
-    if let Some(declared) = headers.get(CONTENT_LENGTH) {
-        let declared: u64 = declared
-            .to_str()
-            .ok()
-            .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|text| text.parse().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::MalformedRequest,
-                    "Content-Length is not a number",
-                )
-            })?;
-        if declared > limit {
-            return Err(too_large());
-        }
+    let too_large = || too_large(limit);
+    if declared_length(headers)?.is_some_and(|declared| declared > limit) {
+        return Err(too_large());
     }
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await {
@@ -359,6 +697,33 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes,
             "the body did not arrive in time",
         )),
     }
+}
+
+/// The `Content-Length` a request declares, if any (not a number: `malformed_request`).
+fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    headers
+        .get(CONTENT_LENGTH)
+        .map(|declared| {
+            declared
+                .to_str()
+                .ok()
+                .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|text| text.parse().ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorKind::MalformedRequest,
+                        "Content-Length is not a number",
+                    )
+                })
+        })
+        .transpose()
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ErrorKind::TooLarge,
+        format!("this endpoint takes a body of at most {limit} bytes"),
+    )
 }
 
 /// Runs a storage call on the blocking pool and maps its failure to the API's errors.
@@ -384,6 +749,16 @@ fn store_refusal(e: StoreError) -> ApiError {
             ErrorKind::QuotaExceeded,
             "the queue is full; try again after the recipient has read it",
         ),
+        StoreError::UnknownChunk => unknown_chunk(),
+        StoreError::ChunkExists => ApiError::new(
+            ErrorKind::ChunkExists,
+            "a chunk with this id is already stored",
+        ),
+        StoreError::ChunkStoreFull => ApiError::new(
+            ErrorKind::QuotaExceeded,
+            "the chunk store is full; try again later or use another relay",
+        ),
+        StoreError::BadCapability => wrong_capability("the delete secret does not open this chunk"),
         other => {
             error!(error = %other, "storage failed");
             ApiError::new(ErrorKind::Internal, "the relay failed; try again later")

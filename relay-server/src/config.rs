@@ -12,7 +12,9 @@ use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 use sotto_core::relay::{Host, RelayAddress, RelayKey};
 
-use crate::storage::Policy;
+use sotto_core::relay::PART_BYTES;
+
+use crate::storage::{ChunkPolicy, Policy};
 
 /// Default listen address: loopback only, so a fresh relay is not exposed by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7443);
@@ -29,16 +31,27 @@ pub const DEFAULT_MESSAGE_EXPIRY_DAYS: u64 = 21;
 pub const MAX_MESSAGE_BYTES_LIMIT: u64 = 1024 * 1024;
 /// The longest expiry a relay accepts as a setting, in days.
 pub const MAX_EXPIRY_DAYS: u64 = 3650;
+/// Default largest chunk body: one attachment part.
+pub const DEFAULT_MAX_CHUNK_BYTES: u64 = PART_BYTES;
+/// Default most chunk bytes the store holds (10 GiB).
+pub const DEFAULT_MAX_CHUNK_STORE_BYTES: u64 = 10 * 1024 * 1024 * 1024;
+/// Default hours a chunk is kept.
+pub const DEFAULT_CHUNK_EXPIRY_HOURS: u64 = 48;
+/// The largest `max_chunk_bytes` a relay accepts as a setting (64 MiB).
+pub const MAX_CHUNK_BYTES_LIMIT: u64 = 64 * 1024 * 1024;
+/// The longest chunk expiry a relay accepts as a setting, in hours (a year).
+pub const MAX_CHUNK_EXPIRY_HOURS: u64 = 8760;
 
 /// Command-line flags of `sotto-relay`.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "sotto-relay",
     version,
-    about = "Sotto's relay: mailbox queues for end-to-end encrypted messages."
+    about = "Sotto's relay: mailbox queues for end-to-end encrypted messages and a chunk store for encrypted attachments."
 )]
 pub struct Args {
-    /// Directory of the relay's data (created if missing): relay.sqlite, the identity key.
+    /// Directory of the relay's data (created if missing): relay.sqlite, chunks/, the
+    /// identity key.
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// TOML file with settings (flags override it).
@@ -63,6 +76,15 @@ pub struct Args {
     /// Days a message is kept, and a queue after its last use [default: 21].
     #[arg(long, value_name = "DAYS")]
     pub message_expiry_days: Option<u64>,
+    /// Largest chunk (attachment part) body, in bytes, at least 4194304 [default: 4194304].
+    #[arg(long, value_name = "BYTES")]
+    pub max_chunk_bytes: Option<u64>,
+    /// Most chunk bytes the whole chunk store holds [default: 10737418240].
+    #[arg(long, value_name = "BYTES")]
+    pub max_chunk_store_bytes: Option<u64>,
+    /// Hours a chunk is kept after the hour it was stored [default: 48].
+    #[arg(long, value_name = "HOURS")]
+    pub chunk_expiry_hours: Option<u64>,
     /// Least severe log events written to stderr [default: info].
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<LogLevel>,
@@ -118,6 +140,12 @@ pub struct FileSettings {
     pub max_queue_bytes: Option<u64>,
     /// See [`Args::message_expiry_days`].
     pub message_expiry_days: Option<u64>,
+    /// See [`Args::max_chunk_bytes`].
+    pub max_chunk_bytes: Option<u64>,
+    /// See [`Args::max_chunk_store_bytes`].
+    pub max_chunk_store_bytes: Option<u64>,
+    /// See [`Args::chunk_expiry_hours`].
+    pub chunk_expiry_hours: Option<u64>,
     /// See [`Args::log_level`].
     pub log_level: Option<LogLevel>,
 }
@@ -148,6 +176,12 @@ pub struct Limits {
     /// Days a message is kept after the day it was stored, and a queue after the last day
     /// it was used.
     pub message_expiry_days: u64,
+    /// Largest chunk body, in bytes (at least one attachment part).
+    pub max_chunk_bytes: u64,
+    /// Most bytes of unexpired chunks the chunk store holds.
+    pub max_chunk_store_bytes: u64,
+    /// Hours a chunk is kept after the hour it was stored.
+    pub chunk_expiry_hours: u64,
 }
 
 impl Default for Limits {
@@ -157,6 +191,9 @@ impl Default for Limits {
             max_queue_messages: DEFAULT_MAX_QUEUE_MESSAGES,
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             message_expiry_days: DEFAULT_MESSAGE_EXPIRY_DAYS,
+            max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
+            max_chunk_store_bytes: DEFAULT_MAX_CHUNK_STORE_BYTES,
+            chunk_expiry_hours: DEFAULT_CHUNK_EXPIRY_HOURS,
         }
     }
 }
@@ -181,7 +218,28 @@ impl Limits {
                 "message_expiry_days must be from 1 to {MAX_EXPIRY_DAYS}"
             ));
         }
+        if !(PART_BYTES..=MAX_CHUNK_BYTES_LIMIT).contains(&self.max_chunk_bytes) {
+            return invalid(format!(
+                "max_chunk_bytes must be from {PART_BYTES} (one attachment part) to {MAX_CHUNK_BYTES_LIMIT}"
+            ));
+        }
+        if self.max_chunk_store_bytes < self.max_chunk_bytes {
+            return invalid("max_chunk_store_bytes must be at least max_chunk_bytes".into());
+        }
+        if !(1..=MAX_CHUNK_EXPIRY_HOURS).contains(&self.chunk_expiry_hours) {
+            return invalid(format!(
+                "chunk_expiry_hours must be from 1 to {MAX_CHUNK_EXPIRY_HOURS}"
+            ));
+        }
         Ok(())
+    }
+
+    /// The chunk store policy these limits make.
+    pub fn chunk_policy(&self) -> ChunkPolicy {
+        ChunkPolicy {
+            max_store_bytes: self.max_chunk_store_bytes,
+            expiry_hours: self.chunk_expiry_hours,
+        }
     }
 
     /// The storage policy these limits make.
@@ -252,6 +310,18 @@ impl Settings {
                 .message_expiry_days
                 .or(file.message_expiry_days)
                 .unwrap_or(defaults.message_expiry_days),
+            max_chunk_bytes: args
+                .max_chunk_bytes
+                .or(file.max_chunk_bytes)
+                .unwrap_or(defaults.max_chunk_bytes),
+            max_chunk_store_bytes: args
+                .max_chunk_store_bytes
+                .or(file.max_chunk_store_bytes)
+                .unwrap_or(defaults.max_chunk_store_bytes),
+            chunk_expiry_hours: args
+                .chunk_expiry_hours
+                .or(file.chunk_expiry_hours)
+                .unwrap_or(defaults.chunk_expiry_hours),
         };
         limits.validate()?;
         let listen = args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
@@ -326,6 +396,8 @@ mod tests {
         assert_eq!(settings.public_host, Host::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(settings.limits, Limits::default());
         assert_eq!(settings.limits.message_expiry_days, 21);
+        assert_eq!(settings.limits.chunk_expiry_hours, 48);
+        assert_eq!(settings.limits.max_chunk_bytes, PART_BYTES);
         assert_eq!(settings.log_level, LogLevel::Info);
         assert!(!settings.insecure_plain_http);
     }
@@ -334,7 +406,7 @@ mod tests {
     fn flags_override_the_file_which_overrides_defaults() {
         let file = FileSettings::parse(
             "listen = \"0.0.0.0:9000\"\nmax_message_bytes = 5000\nmax_queue_messages = 7\n\
-             log_level = \"warn\"\n",
+             log_level = \"warn\"\nchunk_expiry_hours = 24\nmax_chunk_store_bytes = 100000000\n",
         )
         .unwrap();
         let settings = Settings::resolve(
@@ -351,6 +423,8 @@ mod tests {
         assert_eq!(settings.limits.max_message_bytes, 6000);
         assert_eq!(settings.limits.max_queue_messages, 7);
         assert_eq!(settings.log_level, LogLevel::Warn);
+        assert_eq!(settings.limits.chunk_expiry_hours, 24);
+        assert_eq!(settings.limits.max_chunk_store_bytes, 100_000_000);
         assert_eq!(settings.public_host, Host::Name("relay.example.org".into()));
     }
 
@@ -375,6 +449,11 @@ mod tests {
             &["--max-queue-messages", "0"],
             &["--max-queue-bytes", "100"],
             &["--message-expiry-days", "0"],
+            &["--max-chunk-bytes", "1000"],
+            &["--max-chunk-bytes", "1000000000"],
+            &["--max-chunk-store-bytes", "1000"],
+            &["--chunk-expiry-hours", "0"],
+            &["--chunk-expiry-hours", "100000"],
             &["--public-host", "bad_host"],
         ] {
             assert!(

@@ -1,12 +1,14 @@
-//! `sotto-relay`, the standalone relay: mailbox queues for end-to-end encrypted messages,
-//! served over the HTTP API of `docs/PROTOCOL.md` §15.
+//! `sotto-relay`, the standalone relay: mailbox queues for end-to-end encrypted messages
+//! and a chunk store for encrypted attachments, served over the HTTP API of
+//! `docs/PROTOCOL.md` §15 and §17.
 //!
 //! The relay is a thin consumer of `sotto-core`: every wire format (paths, ids, bodies,
 //! signed requests, error codes) is parsed by `sotto_core::relay`. This crate adds what a
 //! server needs around it:
 //!
 //! - [`config`]: flags, the TOML settings file, defaults;
-//! - [`storage`]: the [`storage::RelayStore`] trait and its SQLite backend;
+//! - [`storage`]: the [`storage::RelayStore`] trait and its SQLite backend, the
+//!   [`storage::ChunkStore`] trait and its file backend;
 //! - [`app`]: the HTTP application (one handler, the API's checks in a fixed order);
 //! - [`metrics`]: counters for `/metrics`;
 //! - [`clock`]: the time, as a trait tests can move;

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sotto_core::relay::Endpoint;
 
-use crate::storage::StoreCounts;
+use crate::storage::{ChunkCounts, StoreCounts};
 
 /// The endpoint kinds requests are counted by.
-const ENDPOINTS: [&str; 9] = [
+const ENDPOINTS: [&str; 12] = [
     "create_queue",
     "send",
     "next",
@@ -20,6 +20,9 @@ const ENDPOINTS: [&str; 9] = [
     "info",
     "health",
     "metrics",
+    "put_chunk",
+    "get_chunk",
+    "delete_chunk",
     "other",
 ];
 
@@ -38,7 +41,10 @@ fn endpoint_index(endpoint: Option<&Endpoint>) -> usize {
         Some(Endpoint::Info) => 5,
         Some(Endpoint::Health) => 6,
         Some(Endpoint::Metrics) => 7,
-        None => 8,
+        Some(Endpoint::PutChunk(_)) => 8,
+        Some(Endpoint::GetChunk(_)) => 9,
+        Some(Endpoint::DeleteChunk(_)) => 10,
+        None => 11,
     }
 }
 
@@ -74,9 +80,21 @@ pub enum Event {
     QuotaRefused,
     /// A request was refused as a replay.
     ReplayRefused,
+    /// A chunk was stored.
+    ChunkStored,
+    /// A chunk was handed to a downloader (a resumed download counts again).
+    ChunkRead,
+    /// A chunk was deleted with its delete secret.
+    ChunkDeleted,
+    /// An upload was refused because the chunk store was full.
+    ChunkQuotaRefused,
+    /// An upload was refused because the chunk existed.
+    ChunkExistsRefused,
+    /// A chunk request was refused for a wrong or malformed capability.
+    ChunkCapabilityRefused,
 }
 
-const EVENTS: [(Event, &str, &str); 7] = [
+const EVENTS: [(Event, &str, &str); 13] = [
     (
         Event::QueueCreated,
         "sotto_relay_queues_created_total",
@@ -112,6 +130,36 @@ const EVENTS: [(Event, &str, &str); 7] = [
         "sotto_relay_replay_refusals_total",
         "Requests refused as replays.",
     ),
+    (
+        Event::ChunkStored,
+        "sotto_relay_chunks_stored_total",
+        "Chunks stored.",
+    ),
+    (
+        Event::ChunkRead,
+        "sotto_relay_chunks_read_total",
+        "Chunk downloads answered (a resumed download counts again).",
+    ),
+    (
+        Event::ChunkDeleted,
+        "sotto_relay_chunks_deleted_total",
+        "Chunks deleted with their delete secret.",
+    ),
+    (
+        Event::ChunkQuotaRefused,
+        "sotto_relay_chunk_quota_refusals_total",
+        "Uploads refused because the chunk store was full.",
+    ),
+    (
+        Event::ChunkExistsRefused,
+        "sotto_relay_chunk_exists_refusals_total",
+        "Uploads refused because the chunk was already stored.",
+    ),
+    (
+        Event::ChunkCapabilityRefused,
+        "sotto_relay_chunk_capability_refusals_total",
+        "Chunk requests refused for a wrong or malformed capability.",
+    ),
 ];
 
 /// The relay's counters, shared by all requests.
@@ -121,6 +169,8 @@ pub struct Metrics {
     events: [AtomicU64; EVENTS.len()],
     expired_messages: AtomicU64,
     expired_queues: AtomicU64,
+    chunk_bytes_stored: AtomicU64,
+    expired_chunks: AtomicU64,
 }
 
 impl Metrics {
@@ -146,6 +196,49 @@ impl Metrics {
     pub fn record_sweep(&self, messages: u64, queues: u64) {
         self.expired_messages.fetch_add(messages, Ordering::Relaxed);
         self.expired_queues.fetch_add(queues, Ordering::Relaxed);
+    }
+
+    /// Counts the bytes of a stored chunk.
+    pub fn record_chunk_bytes(&self, bytes: u64) {
+        self.chunk_bytes_stored.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts the chunks an expiry sweep deleted.
+    pub fn record_chunk_sweep(&self, chunks: u64) {
+        self.expired_chunks.fetch_add(chunks, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text of the chunk store's counters and, when it could be read, its
+    /// current totals; appended to [`Metrics::render`]'s.
+    pub fn render_chunks(&self, store: Option<ChunkCounts>) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        };
+        metric(
+            "sotto_relay_chunk_bytes_stored_total",
+            "counter",
+            "Bytes of chunks stored.",
+            self.chunk_bytes_stored.load(Ordering::Relaxed),
+        );
+        metric(
+            "sotto_relay_chunks_expired_total",
+            "counter",
+            "Chunks deleted by expiry sweeps.",
+            self.expired_chunks.load(Ordering::Relaxed),
+        );
+        if let Some(counts) = store {
+            metric("sotto_relay_chunks", "gauge", "Chunks held.", counts.chunks);
+            metric(
+                "sotto_relay_chunk_bytes",
+                "gauge",
+                "Bytes of chunks held.",
+                counts.bytes,
+            );
+        }
+        out
     }
 
     /// The number of requests counted for an endpoint kind and status.

@@ -16,7 +16,13 @@ use crate::app::{RelayState, router};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::storage::{Day, NonceBucket, RelayStore, SqliteStore, StoreError, SweepReport};
+use crate::storage::{
+    ChunkStore, Day, FileChunkStore, Hour, NonceBucket, RelayStore, SqliteStore, StoreError,
+    SweepReport,
+};
+
+/// The chunk store's folder inside the data directory.
+pub const CHUNK_DIR: &str = "chunks";
 
 /// How often expired messages, queues and nonces are deleted.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -40,6 +46,7 @@ pub enum RunError {
 /// A relay ready to serve: its store, its app and its clock.
 pub struct Relay {
     store: Arc<SqliteStore>,
+    chunks: Arc<dyn ChunkStore>,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
     router: Router,
@@ -58,6 +65,10 @@ impl Relay {
             &settings.data_dir,
             settings.limits.policy(),
         )?);
+        let chunks: Arc<dyn ChunkStore> = Arc::new(FileChunkStore::open(
+            &settings.data_dir.join(CHUNK_DIR),
+            settings.limits.chunk_policy(),
+        )?);
         let metrics = Arc::new(Metrics::new());
         let router = router(RelayState {
             store: Arc::clone(&store) as Arc<dyn RelayStore>,
@@ -65,9 +76,11 @@ impl Relay {
             limits: settings.limits,
             clock: Arc::clone(&clock),
             metrics: Arc::clone(&metrics),
+            chunks: Arc::clone(&chunks),
         });
         Ok(Self {
             store,
+            chunks,
             metrics,
             clock,
             router,
@@ -92,12 +105,14 @@ impl Relay {
     {
         let Self {
             store,
+            chunks,
             metrics,
             clock,
             router,
         } = self;
         let sweeper = tokio::spawn(sweep_loop(
             Arc::clone(&store) as Arc<dyn RelayStore>,
+            chunks,
             clock,
             metrics,
         ));
@@ -197,15 +212,31 @@ pub fn sweep_once(
     Ok(report)
 }
 
-async fn sweep_loop(store: Arc<dyn RelayStore>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) {
+/// Deletes the chunks that expired by the clock's time, and counts them.
+pub fn sweep_chunks_once(
+    chunks: &dyn ChunkStore,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+) -> Result<u64, StoreError> {
+    let swept = chunks.sweep(Hour::from_unix_seconds(clock.unix_seconds()))?;
+    metrics.record_chunk_sweep(swept);
+    Ok(swept)
+}
+
+async fn sweep_loop(
+    store: Arc<dyn RelayStore>,
+    chunks: Arc<dyn ChunkStore>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+) {
     let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let (store, clock, metrics) =
+        let (queue_store, queue_clock, queue_metrics) =
             (Arc::clone(&store), Arc::clone(&clock), Arc::clone(&metrics));
         match tokio::task::spawn_blocking(move || {
-            sweep_once(store.as_ref(), clock.as_ref(), &metrics)
+            sweep_once(queue_store.as_ref(), queue_clock.as_ref(), &queue_metrics)
         })
         .await
         {
@@ -218,6 +249,21 @@ async fn sweep_loop(store: Arc<dyn RelayStore>, clock: Arc<dyn Clock>, metrics: 
             Ok(Ok(_)) => debug!("nothing expired"),
             Ok(Err(e)) => error!(error = %e, "expiry sweep failed"),
             Err(_) => error!("expiry sweep task failed"),
+        }
+        let (chunk_store, chunk_clock, chunk_metrics) = (
+            Arc::clone(&chunks),
+            Arc::clone(&clock),
+            Arc::clone(&metrics),
+        );
+        match tokio::task::spawn_blocking(move || {
+            sweep_chunks_once(chunk_store.as_ref(), chunk_clock.as_ref(), &chunk_metrics)
+        })
+        .await
+        {
+            Ok(Ok(0)) => debug!("no chunk expired"),
+            Ok(Ok(chunks)) => info!(chunks, "expired chunks deleted"),
+            Ok(Err(e)) => error!(error = %e, "chunk expiry sweep failed"),
+            Err(_) => error!("chunk expiry sweep task failed"),
         }
     }
 }

@@ -709,12 +709,20 @@ impl RelayStore for BrokenStore {
 async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
     let clock = Arc::new(PanickingClock(AtomicBool::new(false)));
     let relay_key = RelayKey::from_bytes([1; 32]);
+    let chunk_dir = tempfile::tempdir().unwrap();
     let app = router(RelayState {
         store: Arc::new(BrokenStore),
         relay_key,
         limits: Limits::default(),
         clock: Arc::clone(&clock) as Arc<dyn Clock>,
         metrics: Arc::new(Metrics::new()),
+        chunks: Arc::new(
+            sotto_relay::storage::FileChunkStore::open(
+                chunk_dir.path(),
+                Limits::default().chunk_policy(),
+            )
+            .unwrap(),
+        ),
     });
     let call = |request: axum::http::Request<axum::body::Body>| {
         let app = app.clone();

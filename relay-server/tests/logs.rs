@@ -1,5 +1,6 @@
-//! The relay's logs, captured at the most verbose level through a whole queue's life and a
-//! run of refusals, name no id, no key, no nonce and no signature.
+//! The relay's logs, captured at the most verbose level through a whole queue's life, a
+//! whole chunk's life and a run of refusals, name no id, no key, no nonce, no signature and
+//! no chunk capability.
 
 mod common;
 
@@ -116,12 +117,85 @@ async fn trace_logs_of_a_queues_whole_life_hold_no_ids_keys_or_nonces() {
     relay.delete(&queue).await;
     relay.next(&queue).await;
 
+    // A chunk's whole life, and refusals naming it.
+    let seed = sotto_core::relay::ChunkSeed::random(&mut rand::rng());
+    let part = seed.part(0);
+    let delete_hash = part.delete.hash();
+    secrets.extend([
+        seed.as_bytes().to_vec(),
+        part.id().as_bytes().to_vec(),
+        part.read.as_bytes().to_vec(),
+        part.delete.as_bytes().to_vec(),
+        delete_hash.to_vec(),
+    ]);
+    let chunk_path = Endpoint::PutChunk(part.id()).path();
+    let chunk_request = |method: &str, headers: &[(&str, String)], body: &[u8]| {
+        let content_type = (method == "PUT").then_some("application/octet-stream");
+        let mut built = request(method, &chunk_path, content_type, None, body);
+        for (name, value) in headers {
+            built.headers_mut().insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        built
+    };
+    let read = ("sotto-chunk-read", part.read.to_text());
+    let put_headers = [
+        read.clone(),
+        (
+            "sotto-chunk-delete-hash",
+            URL_SAFE_NO_PAD.encode(delete_hash),
+        ),
+    ];
+    let chunk_body = b"opaque attachment part";
+    for _ in 0..2 {
+        relay
+            .call(chunk_request("PUT", &put_headers, chunk_body))
+            .await;
+    }
+    relay
+        .call(chunk_request("GET", std::slice::from_ref(&read), b""))
+        .await;
+    relay
+        .call(chunk_request(
+            "GET",
+            &[read.clone(), ("range", "bytes=5-".into())],
+            b"",
+        ))
+        .await;
+    relay
+        .call(chunk_request(
+            "GET",
+            &[("sotto-chunk-read", part.delete.to_text())],
+            b"",
+        ))
+        .await;
+    relay
+        .call(chunk_request(
+            "DELETE",
+            &[("sotto-chunk-delete", part.read.to_text())],
+            b"",
+        ))
+        .await;
+    relay
+        .call(chunk_request(
+            "DELETE",
+            &[("sotto-chunk-delete", part.delete.to_text())],
+            b"",
+        ))
+        .await;
+    relay.call(chunk_request("GET", &[read], b"")).await;
+
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     for event in [
         "queue created",
         "message stored",
         "message read",
         "request refused",
+        "chunk stored",
+        "chunk read",
+        "chunk deleted",
     ] {
         assert!(logs.contains(event), "no {event:?} event in:\n{logs}");
     }
@@ -135,5 +209,6 @@ async fn trace_logs_of_a_queues_whole_life_hold_no_ids_keys_or_nonces() {
     }
     assert!(!logs.contains(&relay.relay_key.to_text()));
     assert!(!logs.contains(std::str::from_utf8(body).unwrap()));
+    assert!(!logs.contains(std::str::from_utf8(chunk_body).unwrap()));
     assert!(!logs.contains("/v1/"), "no paths in the logs:\n{logs}");
 }

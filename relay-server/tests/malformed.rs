@@ -188,3 +188,165 @@ async fn malformed_requests_to_every_endpoint_are_4xx_and_the_relay_stays_up() {
     assert_eq!(relay.next(&queue).await.body, b"keep me");
     assert_eq!(relay.ack(&queue, &id.to_text()).await.status, 204);
 }
+
+#[tokio::test]
+async fn malformed_chunk_requests_are_4xx_and_the_stored_chunk_stays() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sotto_core::relay::ChunkSeed;
+    use sotto_core::relay::chunks::{
+        CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER,
+    };
+    use sotto_relay::storage::ChunkStore as _;
+
+    let relay = TestRelay::new();
+    let part = ChunkSeed::random(&mut rand::rng()).part(0);
+    let other = ChunkSeed::random(&mut rand::rng()).part(3);
+    let id = part.id().to_text();
+    let read = part.read.to_text();
+    let delete_hash = URL_SAFE_NO_PAD.encode(part.delete.hash());
+    let path = format!("/v1/chunks/{id}");
+    let mut stored = request(
+        "PUT",
+        &path,
+        Some("application/octet-stream"),
+        None,
+        b"keep me",
+    );
+    stored
+        .headers_mut()
+        .insert(CHUNK_READ_HEADER, read.parse().unwrap());
+    stored
+        .headers_mut()
+        .insert(CHUNK_DELETE_HASH_HEADER, delete_hash.parse().unwrap());
+    assert_eq!(relay.call(stored).await.status, 201);
+    let before = relay.chunks.counts().unwrap();
+
+    let paths: Vec<String> = vec![
+        path.clone(),
+        format!("/v1/chunks/{}", other.id().to_text()),
+        "/v1/chunks/".into(),
+        "/v1/chunks".into(),
+        format!("/v1/chunks/{}", &id[..42]),
+        format!("/v1/chunks/{id}A"),
+        format!("/v1/chunks/{id}="),
+        format!("/v1/chunks/{id}/x"),
+        format!("/v1/chunks/{}", "%41".repeat(43)),
+        format!("/v1/chunks/{id}?x=1"),
+        format!("/v1/chunks/{}", "A".repeat(5000)),
+    ];
+    let methods = ["PUT", "GET", "DELETE", "POST", "PATCH", "HEAD"];
+    let content_types = [
+        None,
+        Some("application/octet-stream"),
+        Some("application/json"),
+        Some("text/plain"),
+        Some(""),
+    ];
+    let secrets: Vec<Option<String>> = vec![
+        None,
+        Some(String::new()),
+        Some(read.clone()),
+        Some(other.read.to_text()),
+        Some(part.read.to_text()[..42].to_owned()),
+        Some(format!("{read}=")),
+        Some(format!("{read}A")),
+        Some(read.replace(|c: char| c.is_ascii_alphabetic(), "+")),
+        Some("*".repeat(43)),
+        Some("A".repeat(4000)),
+    ];
+    // Wrong delete secrets only: the right one would delete the chunk.
+    let deletes: Vec<Option<String>> = vec![
+        None,
+        Some(String::new()),
+        Some(read.clone()),
+        Some(delete_hash.clone()),
+        Some(other.delete.to_text()),
+        Some("!".repeat(43)),
+    ];
+    let ranges = [
+        None,
+        Some("bytes=0-"),
+        Some("bytes=6-"),
+        Some("bytes=7-"),
+        Some("bytes=-1"),
+        Some("bytes=1-2"),
+        Some("bytes=x-"),
+        Some("lines=1-"),
+    ];
+    let bodies: Vec<Vec<u8>> = vec![Vec::new(), b"other".to_vec(), vec![0u8; 9000]];
+    let lengths = [
+        None,
+        Some("99999999999999999999"),
+        Some("abc"),
+        Some("-1"),
+        Some("0"),
+        Some("4"),
+    ];
+
+    let mut lcg = Lcg(0x00c4_a0c5);
+    for n in 0..1500 {
+        let path = lcg.pick(&paths);
+        let method = *lcg.pick(&methods);
+        let mut built = request(
+            method,
+            path,
+            *lcg.pick(&content_types),
+            None,
+            lcg.pick(&bodies).as_slice(),
+        );
+        let headers = built.headers_mut();
+        let read_header = lcg.pick(&secrets).clone();
+        if let Some(value) = &read_header {
+            headers.insert(CHUNK_READ_HEADER, value.parse().unwrap());
+        }
+        if let Some(value) = lcg.pick(&secrets) {
+            headers.insert(CHUNK_DELETE_HASH_HEADER, value.parse().unwrap());
+        }
+        if let Some(value) = lcg.pick(&deletes) {
+            headers.insert(CHUNK_DELETE_HEADER, value.parse().unwrap());
+        }
+        let range = *lcg.pick(&ranges);
+        if let Some(value) = range {
+            headers.insert("range", value.parse().unwrap());
+        }
+        if let Some(length) = lcg.pick(&lengths) {
+            headers.insert("content-length", length.parse().unwrap());
+        }
+        let what = format!("case {n}: {method} {path} read {read_header:?} range {range:?}");
+        let readable =
+            method == "GET" && *path == paths[0] && read_header.as_deref() == Some(&read);
+        let answer = relay.call(built).await;
+        if readable && (200..300).contains(&answer.status) {
+            continue;
+        }
+        assert!(
+            (400..500).contains(&answer.status),
+            "{what}: answered {}",
+            answer.status
+        );
+        if method != "HEAD" {
+            let kind = ErrorKind::from_code(&answer.code()).expect("a known code");
+            assert_eq!(kind.http_status(), answer.status, "{what}");
+        }
+    }
+
+    assert_eq!(relay.chunks.counts().unwrap(), before, "the store changed");
+    let mut get = request("GET", &path, None, None, b"");
+    get.headers_mut()
+        .insert(CHUNK_READ_HEADER, read.parse().unwrap());
+    assert_eq!(relay.call(get).await.body, b"keep me");
+    let health = relay.call(request("GET", "/health", None, None, b"")).await;
+    assert_eq!(health.status, 200);
+    let metrics = relay
+        .call(request("GET", "/metrics", None, None, b""))
+        .await;
+    let text = String::from_utf8(metrics.body).unwrap();
+    for line in text.lines().filter(|l| l.contains("class=\"5xx\"")) {
+        assert!(line.ends_with(" 0"), "a 5xx was counted: {line}");
+    }
+    let unfinished = std::fs::read_dir(relay.dir.path().join("chunks").join("tmp"))
+        .unwrap()
+        .count();
+    assert_eq!(unfinished, 0, "no upload left behind");
+}

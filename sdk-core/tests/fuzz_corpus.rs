@@ -25,6 +25,7 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("key_info", fuzz_targets::key_info),
     ("relay_request", fuzz_targets::relay_request),
     ("invitation", fuzz_targets::invitation),
+    ("chunk_location", fuzz_targets::chunk_location),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -121,6 +122,11 @@ fn relay_request_corpus_never_panics() {
 #[test]
 fn invitation_corpus_never_panics() {
     replay("invitation");
+}
+
+#[test]
+fn chunk_location_corpus_never_panics() {
+    replay("chunk_location");
 }
 
 /// A target added to the fuzz crate, or a corpus folder added by hand, must be replayed here

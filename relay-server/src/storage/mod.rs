@@ -1,5 +1,6 @@
 //! What the relay keeps, behind one trait: mailbox queues, their messages and the nonces of
-//! requests already served.
+//! requests already served. Attachment chunks are behind a second trait of their own,
+//! [`ChunkStore`] (see [`chunks`]).
 //!
 //! [`RelayStore`] is the only way the protocol code ([`crate::app`]) touches storage, so a
 //! second backend (a PostgreSQL-compatible distributed database for operators who outgrow
@@ -29,11 +30,15 @@
 //! # Blocking
 //! The methods block on I/O; async callers run them on `tokio::task::spawn_blocking`.
 
+pub mod chunk_files;
+pub mod chunks;
 pub mod sqlite;
 
 use sotto_core::relay::auth::NONCE_LEN;
 use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
 
+pub use chunk_files::FileChunkStore;
+pub use chunks::{ChunkCounts, ChunkPolicy, ChunkReader, ChunkStore, ChunkUpload, Hour};
 pub use sqlite::SqliteStore;
 
 /// Seconds in a day.
@@ -131,7 +136,7 @@ pub struct StoreCounts {
     pub message_bytes: u64,
 }
 
-/// Why a storage call failed. The first three are the client's business (the relay answers
+/// Why a storage call failed. The queue and chunk refusals are the client's business (the relay answers
 /// them with a 4xx); the others are the relay's own failures. No variant holds an id, a key
 /// or a message body.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +150,18 @@ pub enum StoreError {
     /// The queue holds as many messages or bytes as its quota allows.
     #[error("the queue is full")]
     QuotaExceeded,
+    /// No such chunk (never stored, deleted, or expired).
+    #[error("no such chunk")]
+    UnknownChunk,
+    /// A chunk with this id is already stored.
+    #[error("a chunk with this id is already stored")]
+    ChunkExists,
+    /// The chunk store holds as many bytes as its quota allows.
+    #[error("the chunk store is full")]
+    ChunkStoreFull,
+    /// The delete secret is not the chunk's.
+    #[error("the delete secret is not this chunk's")]
+    BadCapability,
     /// Another relay process uses the data directory.
     #[error("the data directory is in use by another relay process")]
     InUse,

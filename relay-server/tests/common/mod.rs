@@ -14,7 +14,7 @@ use sotto_core::relay::{
     RecipientId, RelayKey, RelayMessageId, SenderId,
 };
 use sotto_relay::config::Limits;
-use sotto_relay::storage::{Day, RelayStore, SqliteStore, StoreCounts};
+use sotto_relay::storage::{ChunkStore, Day, FileChunkStore, RelayStore, SqliteStore, StoreCounts};
 use sotto_relay::{Clock, ManualClock, Metrics, RelayState, router};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
@@ -28,6 +28,7 @@ pub const DAY: u64 = 86_400;
 pub struct TestRelay {
     pub dir: TempDir,
     pub store: Arc<SqliteStore>,
+    pub chunks: Arc<FileChunkStore>,
     pub clock: Arc<ManualClock>,
     pub metrics: Arc<Metrics>,
     pub relay_key: RelayKey,
@@ -87,6 +88,10 @@ impl TestRelay {
 
     fn open(dir: TempDir, limits: Limits, clock: Arc<ManualClock>) -> Self {
         let store = Arc::new(SqliteStore::open(dir.path(), limits.policy()).expect("store opens"));
+        let chunks = Arc::new(
+            FileChunkStore::open(&dir.path().join("chunks"), limits.chunk_policy())
+                .expect("chunk store opens"),
+        );
         let metrics = Arc::new(Metrics::new());
         let relay_key = RelayKey::from_bytes([42; 32]);
         let router = router(RelayState {
@@ -95,10 +100,12 @@ impl TestRelay {
             limits,
             clock: Arc::clone(&clock) as Arc<dyn Clock>,
             metrics: Arc::clone(&metrics),
+            chunks: Arc::clone(&chunks) as Arc<dyn ChunkStore>,
         });
         Self {
             dir,
             store,
+            chunks,
             clock,
             metrics,
             relay_key,
@@ -112,12 +119,14 @@ impl TestRelay {
         let Self {
             dir,
             store,
+            chunks,
             clock,
             limits,
             router,
             ..
         } = self;
         drop(router);
+        drop(chunks);
         Arc::try_unwrap(store)
             .expect("no request in flight")
             .close()

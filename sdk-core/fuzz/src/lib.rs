@@ -12,7 +12,10 @@ use sotto_core::{
     identity::PublicIdentity,
     invitation::Invitation,
     padding,
-    relay::{ApiError, AuthHeader, CreateQueue, Endpoint, QueueCreated, RelayAddress},
+    relay::{
+        ApiError, AttachmentLocation, AuthHeader, ChunkId, ChunkSecret, CreateQueue, Endpoint,
+        QueueCreated, RelayAddress,
+    },
     sealed,
     store::KeyInfo,
 };
@@ -106,5 +109,34 @@ pub fn invitation(data: &[u8]) {
     if let Ok(invitation) = Invitation::from_scanned(data) {
         let again = Invitation::from_uri(&invitation.to_uri()).expect("own URI parses");
         assert_eq!(again.to_bytes(), invitation.to_bytes());
+    }
+}
+
+/// An attachment's chunk location as read from a pointer's `location` (first byte even), or
+/// a chunk id and a capability header as a relay reads them (first byte odd). Whatever
+/// parses must print back to the same value, and a location's text fits in a pointer.
+pub fn chunk_location(data: &[u8]) {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    if selector % 2 == 0 {
+        if let Some(location) = std::str::from_utf8(input)
+            .ok()
+            .and_then(|text| AttachmentLocation::parse(text).ok())
+        {
+            let text = location.to_string();
+            assert!(text.len() <= sotto_core::attachment::MAX_LOCATION_LEN);
+            assert_eq!(AttachmentLocation::parse(&text), Ok(location));
+        }
+        return;
+    }
+    if let Ok(secret) = ChunkSecret::from_text(input) {
+        assert_eq!(secret.to_text().as_bytes(), input);
+    }
+    if let Some(id) = std::str::from_utf8(input)
+        .ok()
+        .and_then(|text| ChunkId::from_text(text).ok())
+    {
+        assert_eq!(ChunkId::from_text(&id.to_text()), Ok(id));
     }
 }

@@ -8,13 +8,17 @@
 //! | `POST /v1/queues/{recipient id}/next` | recipient key | empty | `200`, the oldest message (octets) with header `Sotto-Message-Id`; `204` when the queue is empty |
 //! | `POST /v1/queues/{recipient id}/ack/{message id}` | recipient key | empty | `204` (the message is deleted) |
 //! | `DELETE /v1/queues/{recipient id}` | recipient key | empty | `204` (the queue and its messages are deleted) |
+//! | `PUT /v1/chunks/{chunk id}` | read secret | the part, `application/octet-stream`, 0 to `max_chunk_bytes` | `201` once durable |
+//! | `GET /v1/chunks/{chunk id}` | read secret | empty | `200` the part (octets); `206` from a `Range: bytes=N-` |
+//! | `DELETE /v1/chunks/{chunk id}` | delete secret | empty | `204` (the part is deleted) |
 //! | `GET /v1/info` | none | | `200`, JSON [`RelayInfo`] |
 //! | `GET /health` | none | | `200`, `ok` |
 //! | `GET /metrics` | none | | `200`, Prometheus text (counts only) |
 //!
 //! Every failure is a 4xx (the client's mistake) or 5xx (the relay's own failure) with a
 //! JSON body [`ApiError`]: a stable [`ErrorKind`] code and a message for people.
-//! Identifiers are 16 random bytes in unpadded base64url (22 characters).
+//! Queue and message ids are 16 random bytes in unpadded base64url (22 characters); chunk
+//! ids and capabilities are described in [`super::chunks`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +26,7 @@ use rand::{CryptoRng, Rng};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AuthError, QueuePublicKey};
+use super::chunks::ChunkId;
 
 /// Length of queue and message ids, in bytes.
 pub const ID_LEN: usize = 16;
@@ -113,8 +118,16 @@ pub enum ErrorKind {
     UnknownQueue,
     /// No message with this id in the queue.
     UnknownMessage,
-    /// The queue is full (messages or bytes).
+    /// The queue is full (messages or bytes), or the chunk store is.
     QuotaExceeded,
+    /// No chunk with this id (never stored, deleted, or expired).
+    UnknownChunk,
+    /// A chunk with this id is already stored (an upload is never replaced).
+    ChunkExists,
+    /// A chunk capability header is missing, malformed, or not this chunk's.
+    BadCapability,
+    /// The `Range` header asks for bytes the chunk does not have.
+    BadRange,
     /// The relay failed (storage, shutdown): try again later. The only 5xx.
     Internal,
     /// The relay is shutting down or overloaded: try again later.
@@ -123,7 +136,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::MalformedRequest,
         ErrorKind::UnsupportedMediaType,
         ErrorKind::TooLarge,
@@ -136,6 +149,10 @@ impl ErrorKind {
         ErrorKind::UnknownQueue,
         ErrorKind::UnknownMessage,
         ErrorKind::QuotaExceeded,
+        ErrorKind::UnknownChunk,
+        ErrorKind::ChunkExists,
+        ErrorKind::BadCapability,
+        ErrorKind::BadRange,
         ErrorKind::Internal,
         ErrorKind::Unavailable,
     ];
@@ -155,6 +172,10 @@ impl ErrorKind {
             ErrorKind::UnknownQueue => "unknown_queue",
             ErrorKind::UnknownMessage => "unknown_message",
             ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::UnknownChunk => "unknown_chunk",
+            ErrorKind::ChunkExists => "chunk_exists",
+            ErrorKind::BadCapability => "bad_capability",
+            ErrorKind::BadRange => "bad_range",
             ErrorKind::Internal => "internal",
             ErrorKind::Unavailable => "unavailable",
         }
@@ -170,11 +191,16 @@ impl ErrorKind {
         match self {
             ErrorKind::MalformedRequest => 400,
             ErrorKind::BadAuthHeader | ErrorKind::BadSignature | ErrorKind::StaleRequest => 401,
-            ErrorKind::UnknownQueue | ErrorKind::UnknownMessage | ErrorKind::NotFound => 404,
+            ErrorKind::BadCapability => 403,
+            ErrorKind::UnknownQueue
+            | ErrorKind::UnknownMessage
+            | ErrorKind::UnknownChunk
+            | ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
-            ErrorKind::ReplayedRequest => 409,
+            ErrorKind::ReplayedRequest | ErrorKind::ChunkExists => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::BadRange => 416,
             ErrorKind::QuotaExceeded => 429,
             ErrorKind::Internal => 500,
             ErrorKind::Unavailable => 503,
@@ -333,6 +359,9 @@ impl QueueCreated {
 }
 
 /// What `GET /v1/info` tells: the relay's version, key and limits.
+///
+/// The chunk-store fields came after the first relays: an answer without them reads as
+/// zeros, meaning "no chunk store".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayInfo {
@@ -350,6 +379,15 @@ pub struct RelayInfo {
     pub max_queue_bytes: u64,
     /// Days a message is kept before it expires.
     pub message_expiry_days: u64,
+    /// Largest chunk (attachment part) body, in bytes; 0 when the relay stores no chunks.
+    #[serde(default)]
+    pub max_chunk_bytes: u64,
+    /// Most chunk bytes the whole store holds.
+    #[serde(default)]
+    pub max_chunk_store_bytes: u64,
+    /// Hours a chunk is kept after the hour it was stored.
+    #[serde(default)]
+    pub chunk_expiry_hours: u64,
 }
 
 /// One endpoint of the API, parsed from a method and a path.
@@ -365,6 +403,12 @@ pub enum Endpoint {
     Ack(RecipientId, RelayMessageId),
     /// `DELETE /v1/queues/{recipient id}`
     DeleteQueue(RecipientId),
+    /// `PUT /v1/chunks/{chunk id}`
+    PutChunk(ChunkId),
+    /// `GET /v1/chunks/{chunk id}`
+    GetChunk(ChunkId),
+    /// `DELETE /v1/chunks/{chunk id}`
+    DeleteChunk(ChunkId),
     /// `GET /v1/info`
     Info,
     /// `GET /health`
@@ -384,6 +428,9 @@ impl Endpoint {
                 format!("/v1/queues/{}/ack/{}", id.to_text(), message.to_text())
             }
             Endpoint::DeleteQueue(id) => format!("/v1/queues/{}", id.to_text()),
+            Endpoint::PutChunk(id) | Endpoint::GetChunk(id) | Endpoint::DeleteChunk(id) => {
+                format!("/v1/chunks/{}", id.to_text())
+            }
             Endpoint::Info => "/v1/info".into(),
             Endpoint::Health => "/health".into(),
             Endpoint::Metrics => "/metrics".into(),
@@ -393,15 +440,25 @@ impl Endpoint {
     /// The request method.
     pub fn method(&self) -> &'static str {
         match self {
-            Endpoint::DeleteQueue(_) => "DELETE",
-            Endpoint::Info | Endpoint::Health | Endpoint::Metrics => "GET",
+            Endpoint::DeleteQueue(_) | Endpoint::DeleteChunk(_) => "DELETE",
+            Endpoint::PutChunk(_) => "PUT",
+            Endpoint::Info | Endpoint::Health | Endpoint::Metrics | Endpoint::GetChunk(_) => "GET",
             _ => "POST",
         }
     }
 
-    /// Whether the endpoint takes a `Sotto-Auth` header.
+    /// Whether the endpoint takes a `Sotto-Auth` header (the queue endpoints; chunks are
+    /// reached with capabilities instead).
     pub fn is_signed(&self) -> bool {
-        !matches!(self, Endpoint::Info | Endpoint::Health | Endpoint::Metrics)
+        !matches!(
+            self,
+            Endpoint::Info
+                | Endpoint::Health
+                | Endpoint::Metrics
+                | Endpoint::PutChunk(_)
+                | Endpoint::GetChunk(_)
+                | Endpoint::DeleteChunk(_)
+        )
     }
 
     /// Parses a method and path (no query string). An unknown path is
@@ -421,6 +478,20 @@ impl Endpoint {
                 RelayMessageId::from_text(message)?,
             ),
             ["v1", "queues", id] => Endpoint::DeleteQueue(RecipientId::from_text(id)?),
+            ["v1", "chunks", id] => {
+                let id = ChunkId::from_text(id)?;
+                match method {
+                    "PUT" => Endpoint::PutChunk(id),
+                    "GET" => Endpoint::GetChunk(id),
+                    "DELETE" => Endpoint::DeleteChunk(id),
+                    _ => {
+                        return Err(ApiError::new(
+                            ErrorKind::MethodNotAllowed,
+                            "this endpoint takes PUT, GET or DELETE",
+                        ));
+                    }
+                }
+            }
             ["v1", "info"] => Endpoint::Info,
             ["health"] => Endpoint::Health,
             ["metrics"] => Endpoint::Metrics,
@@ -451,6 +522,9 @@ mod tests {
             Endpoint::Next(recipient),
             Endpoint::Ack(recipient, RelayMessageId::random(&mut rng)),
             Endpoint::DeleteQueue(recipient),
+            Endpoint::PutChunk(ChunkId::from_bytes([3; 32])),
+            Endpoint::GetChunk(ChunkId::from_bytes([3; 32])),
+            Endpoint::DeleteChunk(ChunkId::from_bytes([3; 32])),
             Endpoint::Info,
             Endpoint::Health,
             Endpoint::Metrics,
@@ -487,6 +561,22 @@ mod tests {
             (
                 "POST",
                 &format!("/v1/queues/{id}/next/x"),
+                ErrorKind::NotFound,
+            ),
+            ("PUT", "/v1/chunks/AAAA", ErrorKind::MalformedRequest),
+            (
+                "PUT",
+                &format!("/v1/chunks/{id}"),
+                ErrorKind::MalformedRequest,
+            ),
+            (
+                "POST",
+                &format!("/v1/chunks/{}", "A".repeat(43)),
+                ErrorKind::MethodNotAllowed,
+            ),
+            (
+                "GET",
+                &format!("/v1/chunks/{}/x", "A".repeat(43)),
                 ErrorKind::NotFound,
             ),
         ] {

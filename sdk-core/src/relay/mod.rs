@@ -1,11 +1,12 @@
 //! Everything both ends of the relay protocol must agree on: relay addresses, signed
-//! requests on mailbox queues, and the HTTP API's paths, bodies and error codes. The relay
-//! (`sotto-relay`) parses with these types; the client builds with them. See
-//! `docs/PROTOCOL.md` §14–15.
+//! requests on mailbox queues, the chunk store's capabilities and locations, and the HTTP
+//! API's paths, bodies and error codes. The relay (`sotto-relay`) parses with these types;
+//! the client builds with them. See `docs/PROTOCOL.md` §14–15 and §17.
 
 pub mod address;
 pub mod api;
 pub mod auth;
+pub mod chunks;
 
 pub use address::{AddressError, Host, RelayAddress, RelayKey};
 pub use api::{
@@ -13,6 +14,9 @@ pub use api::{
     RelayMessageId, SenderId,
 };
 pub use auth::{AUTH_HEADER, AuthError, AuthHeader, QueueKeyPair, QueuePublicKey};
+pub use chunks::{
+    AttachmentLocation, ChunkId, ChunkSecret, ChunkSeed, LocationError, PART_BYTES, PartSecrets,
+};
 
 /// The capability to write into one queue: where it is, its sender id and the sender key.
 /// Handed to a contact inside an invitation or a contact-accept frame, and nowhere else.

@@ -13,7 +13,9 @@ use rand::{CryptoRng, Rng};
 
 use super::TransportError;
 use crate::handshake::OwnQueue;
+use crate::relay::PartSecrets;
 use crate::relay::api::MESSAGE_ID_HEADER;
+use crate::relay::chunks::{CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER};
 use crate::relay::{
     AUTH_HEADER, ApiError, CreateQueue, Endpoint, ErrorKind, QueueCreated, QueueKeyPair,
     RelayAddress, RelayInfo, RelayMessageId, SendCapability,
@@ -186,6 +188,101 @@ impl RelayClient {
         expect_status(status, 204, &answer)
     }
 
+    /// `PUT /v1/chunks/{id}`: stores one part of an attachment's ciphertext under the
+    /// part's capabilities (see [`crate::relay::chunks`]). Returns once the relay stored it
+    /// durably. A part already stored is [`ErrorKind::ChunkExists`], a full store
+    /// [`ErrorKind::QuotaExceeded`].
+    ///
+    /// `bytes` is shared, not copied: a retry sends the same buffer again.
+    pub async fn put_part(
+        &self,
+        part: &PartSecrets,
+        bytes: bytes::Bytes,
+    ) -> Result<(), TransportError> {
+        use base64::Engine as _;
+        let endpoint = Endpoint::PutChunk(part.id());
+        let delete_hash =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(part.delete.hash());
+        let answer = self
+            .http
+            .put(self.url(&endpoint))
+            .header(CHUNK_READ_HEADER, part.read.to_text())
+            .header(CHUNK_DELETE_HASH_HEADER, delete_hash)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(connection_error)?;
+        let (status, _, body) = read(answer).await?;
+        expect_status(status, 201, &body)
+    }
+
+    /// `GET /v1/chunks/{id}`: streams one part, from byte `offset` on (a `Range` request
+    /// when `offset > 0`, to resume an interrupted download), into `sink`. The part must be
+    /// exactly `part_len` bytes: a relay sending more (nothing past `part_len` is written)
+    /// or fewer is [`TransportError::InvalidAnswer`].
+    ///
+    /// Natively the answer is written as it arrives, so memory stays one network buffer;
+    /// in the browser (fetch) it is read whole first (at most one part).
+    pub async fn get_part<W: std::io::Write>(
+        &self,
+        part: &PartSecrets,
+        offset: u64,
+        part_len: u64,
+        sink: &mut W,
+    ) -> Result<(), TransportError> {
+        if offset > part_len {
+            return Err(TransportError::InvalidAnswer(
+                "a download cannot resume past the part's end".into(),
+            ));
+        }
+        if offset == part_len && offset > 0 {
+            // The whole part arrived before the connection broke: nothing is left.
+            return Ok(());
+        }
+        let endpoint = Endpoint::GetChunk(part.id());
+        let mut request = self
+            .http
+            .get(self.url(&endpoint))
+            .header(CHUNK_READ_HEADER, part.read.to_text());
+        let expected_status = if offset > 0 {
+            request = request.header("range", format!("bytes={offset}-"));
+            206
+        } else {
+            200
+        };
+        let answer = request.send().await.map_err(connection_error)?;
+        let status = answer.status().as_u16();
+        if status != expected_status {
+            let (status, _, body) = read(answer).await?;
+            return expect_status(status, expected_status, &body);
+        }
+        let remaining = part_len - offset;
+        if answer.content_length().is_some_and(|len| len != remaining) {
+            return Err(wrong_length());
+        }
+        let received = stream_body(answer, remaining, sink).await?;
+        if received != remaining {
+            return Err(wrong_length());
+        }
+        Ok(())
+    }
+
+    /// `DELETE /v1/chunks/{id}`: deletes one part with its delete secret. A part that is
+    /// gone already is [`ErrorKind::UnknownChunk`].
+    pub async fn delete_part(&self, part: &PartSecrets) -> Result<(), TransportError> {
+        let endpoint = Endpoint::DeleteChunk(part.id());
+        let answer = self
+            .http
+            .delete(self.url(&endpoint))
+            .header(CHUNK_DELETE_HEADER, part.delete.to_text())
+            .send()
+            .await
+            .map_err(connection_error)?;
+        let (status, _, body) = read(answer).await?;
+        expect_status(status, 204, &body)
+    }
+
     /// A bodiless request on one of this profile's queues, signed with its recipient key.
     async fn as_recipient<R: Rng + CryptoRng>(
         &self,
@@ -267,6 +364,47 @@ async fn read(answer: reqwest::Response) -> Result<(u16, Option<String>, Vec<u8>
         ));
     }
     Ok((status, id, body.to_vec()))
+}
+
+fn wrong_length() -> TransportError {
+    TransportError::InvalidAnswer("the relay sent a part of the wrong length".into())
+}
+
+/// Writes the answer's body into `sink` as it arrives, refusing more than `limit` bytes;
+/// returns the number of bytes written.
+#[cfg(not(target_arch = "wasm32"))]
+async fn stream_body<W: std::io::Write>(
+    mut answer: reqwest::Response,
+    limit: u64,
+    sink: &mut W,
+) -> Result<u64, TransportError> {
+    let mut received = 0u64;
+    while let Some(bytes) = answer.chunk().await.map_err(connection_error)? {
+        received = received.saturating_add(bytes.len() as u64);
+        if received > limit {
+            return Err(wrong_length());
+        }
+        sink.write_all(&bytes)
+            .map_err(|e| TransportError::Io(e.to_string()))?;
+    }
+    Ok(received)
+}
+
+/// The browser's fetch gives the body whole: read it (the declared length was checked, and
+/// is checked again here), then write it.
+#[cfg(target_arch = "wasm32")]
+async fn stream_body<W: std::io::Write>(
+    answer: reqwest::Response,
+    limit: u64,
+    sink: &mut W,
+) -> Result<u64, TransportError> {
+    let bytes = answer.bytes().await.map_err(connection_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(wrong_length());
+    }
+    sink.write_all(&bytes)
+        .map_err(|e| TransportError::Io(e.to_string()))?;
+    Ok(bytes.len() as u64)
 }
 
 /// Success is exactly `expected`; an API error body becomes [`TransportError::Relay`].

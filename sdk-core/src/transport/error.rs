@@ -46,6 +46,10 @@ pub enum TransportError {
     /// The request was for a queue on another relay than this client's.
     #[error("this queue lives on another relay")]
     WrongRelay,
+    /// Reading an upload's ciphertext or writing a download failed on this device (a
+    /// local I/O error, never the relay's fault).
+    #[error("local I/O failed during a transfer: {0}")]
+    Io(String),
     /// The relay's certificate is not a valid DER X.509 certificate.
     #[error("the relay's certificate is malformed: {reason}")]
     MalformedCertificate {

@@ -12,8 +12,11 @@
 //! - [`pinned_client_config`] and [`RelayKeyVerifier`]: the rustls client side (native
 //!   targets only).
 //! - [`RelayClient`]: the queue API of one relay (create, send, next, ack, delete, info)
-//!   over that pinned connection.
+//!   over that pinned connection, and the chunk store's parts (put, get, delete).
+//! - [`chunks`]: a whole attachment's ciphertext up to and down from a relay's chunk store,
+//!   one part in memory at a time.
 
+pub mod chunks;
 mod client;
 mod error;
 #[cfg(not(target_arch = "wasm32"))]

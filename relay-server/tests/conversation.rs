@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use sotto_core::client::{ClientEvent, Clock};
+use sotto_core::client::{AttachmentKind, ClientEvent, Clock, TransferDirection};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::{Invitation, InvitationError};
@@ -429,4 +429,147 @@ async fn relay_data_and_logs_hold_no_plaintext_identity_or_sender() {
         }
     }
     assert!(scanned > 0);
+}
+
+/// Whether two files hold the same bytes (read in 1 MiB pieces: the big one is 100 MiB).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::io::Read as _;
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return false;
+        }
+    }
+}
+
+/// Writes `len` pseudo-random bytes (incompressible, like real media) to `path`.
+fn write_sample(path: &Path, len: u64, seed: u64) {
+    use std::io::Write as _;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut state = seed | 1;
+    let mut left = len;
+    while left > 0 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let take = left.min(8) as usize;
+        file.write_all(&state.to_le_bytes()[..take]).unwrap();
+        left -= take as u64;
+    }
+    file.flush().unwrap();
+}
+
+/// The (done, total) of the progress events of one transfer, checked to rise to the total.
+fn assert_progress(events: &[ClientEvent], id: MessageId, direction: TransferDirection) {
+    let steps: Vec<(u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Progress {
+                message_id,
+                direction: d,
+                done,
+                total,
+            } if *message_id == id && *d == direction => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert!(!steps.is_empty(), "{direction:?} of {id} reported progress");
+    assert!(
+        steps.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress only rises"
+    );
+    let (done, total) = *steps.last().unwrap();
+    assert_eq!(done, total, "{direction:?} of {id} ends complete");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_voice_clip_and_a_100_mib_file_arrive_once_with_progress() {
+    let root = tempdir();
+    let relay_a = Relay::start(root.path(), "relay-a");
+    let relay_b = Relay::start(root.path(), "relay-b");
+    let clock = Arc::new(TestClock::default());
+    let mut alice = create(root.path(), "alice", &[&relay_a], &clock).await;
+    let mut bob = create(root.path(), "bob", &[&relay_b], &clock).await;
+    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+
+    let samples = [
+        (
+            "image",
+            300 * 1024,
+            AttachmentKind::Image {
+                mime: "image/png".into(),
+                width: 640,
+                height: 480,
+                thumbnail: vec![1, 2, 3],
+            },
+        ),
+        (
+            "voice",
+            48 * 1024,
+            AttachmentKind::VoiceClip {
+                duration_ms: 1500,
+                codec: "opus".into(),
+                waveform: vec![9; 32],
+            },
+        ),
+        (
+            "file",
+            100 << 20,
+            AttachmentKind::File {
+                name: "big.bin".into(),
+                mime: "application/octet-stream".into(),
+            },
+        ),
+    ];
+    let mut sent = Vec::new();
+    for (n, (label, len, kind)) in samples.into_iter().enumerate() {
+        let source = root.path().join(format!("{label}.sent"));
+        write_sample(&source, len, n as u64 + 7);
+        let id = alice
+            .send_attachment(&bob_at_alice, &source, kind)
+            .await
+            .unwrap();
+        assert_progress(&alice.take_events(), id, TransferDirection::Upload);
+        sent.push((label, source, id));
+    }
+
+    let (alice_events, bob_events) = settle(&mut alice, &mut bob).await;
+    let arrived: Vec<MessageId> = bob_events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Message { content, .. } => Some(content.id),
+            _ => None,
+        })
+        .collect();
+    let sent_ids: Vec<MessageId> = sent.iter().map(|(_, _, id)| *id).collect();
+    assert_eq!(arrived, sent_ids, "each once, in order");
+    let acknowledged = delivered(&alice_events);
+    assert!(sent_ids.iter().all(|id| acknowledged.contains(id)));
+
+    for (label, source, id) in &sent {
+        let target = root.path().join(format!("{label}.received"));
+        bob.download_attachment(&alice_at_bob, id, &target)
+            .await
+            .unwrap();
+        assert_progress(&bob.take_events(), *id, TransferDirection::Download);
+        assert!(same_file(source, &target), "the {label} arrived intact");
+    }
+    // The recipient removed the chunks once it had them: a second download finds none.
+    let again = root.path().join("again");
+    match bob
+        .download_attachment(&alice_at_bob, &sent[0].2, &again)
+        .await
+    {
+        Err(Error::Transport(_)) => {}
+        other => panic!("the chunks should be gone, got {other:?}"),
+    }
+    assert!(!again.exists(), "a failed download leaves no file");
 }

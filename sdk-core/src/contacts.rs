@@ -287,10 +287,23 @@ impl<S: Store> Profile<S> {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Outgoing> {
+        self.send_as(id, MessageId::random(), body, now, rng).await
+    }
+
+    /// [`Profile::send`] with the message id chosen by the caller (a fresh random one: the
+    /// client names an attachment's upload by the id of the message that will carry it).
+    pub(crate) async fn send_as<R: Rng + CryptoRng>(
+        &mut self,
+        id: &ContactId,
+        message_id: MessageId,
+        body: Body,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Outgoing> {
         let mut record = self.contact_record(id).await?;
         record.last_sent_sequence += 1;
         let content = Content {
-            id: MessageId::random(),
+            id: message_id,
             sequence: record.last_sent_sequence,
             timestamp_ms: millis(now),
             body,

@@ -1,114 +1,194 @@
-//! The core demo: Alice and Bob meet, exchange text, an image, a file and a voice clip, and
-//! compare safety numbers — all through `sotto-core`, in one process, with no network yet
-//! (the relay issue puts relays between them).
+//! The main job: two relays on loopback, two identities that meet by invitation and
+//! exchange text, an image, a file and a voice clip through them, then compare safety
+//! numbers and print the transcript. Everything goes through `sotto_core::Client`: real
+//! relay processes (`sotto-relay`, TLS pinned to the key in each relay address), real
+//! SQLCipher profile directories, end-to-end receipts.
 //!
-//! Run it with `scripts/demo`.
+//! (Messages go straight to the recipient's mailbox relay for now; the onion path comes
+//! with the next issue.)
+//!
+//! Run it with `scripts/demo`. It looks for the `sotto-relay` binary next to its own
+//! executable (both are built by `scripts/demo`), or where `SOTTO_RELAY_BIN` says.
 
-use std::io::Cursor;
-use std::process::ExitCode;
-use std::time::SystemTime;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
 
-use futures_executor::block_on;
-use sotto_core::attachment::{self, AttachmentPointer, CHUNK_SIZE, ChunkSize, Progress};
-use sotto_core::contacts::{ContactId, Event};
-use sotto_core::content::{Body, Content, File, Image, Receipt, ReceiptKind, VoiceClip};
+use sotto_core::client::{AttachmentKind, ClientEvent, TransferDirection};
+use sotto_core::contacts::ContactId;
+use sotto_core::content::{Body, Content};
+use sotto_core::invitation::Invitation;
 use sotto_core::padding::PACKET_PAYLOAD_SIZE;
+use sotto_core::relay::RelayAddress;
 use sotto_core::safety::Comparison;
-use sotto_core::store::{MemoryStore, Store};
-use sotto_core::{Error, Profile, PublicIdentity};
+use sotto_core::store::{
+    Argon2Params, MessageDirection, ProfileDirectory, Protection, SqlCipherStore,
+};
+use sotto_core::{Client, ClientSettings, Error};
+
+type Failure = Box<dyn std::error::Error>;
+
+/// A relay process, stopped when dropped.
+struct Relay {
+    child: Child,
+    address: RelayAddress,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn relay_binary() -> Result<PathBuf, Failure> {
+    if let Some(path) = std::env::var_os("SOTTO_RELAY_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let beside = std::env::current_exe()?
+        .with_file_name(format!("sotto-relay{}", std::env::consts::EXE_SUFFIX));
+    if beside.is_file() {
+        Ok(beside)
+    } else {
+        Err(format!(
+            "no sotto-relay at {}; build it (scripts/demo does) or set SOTTO_RELAY_BIN",
+            beside.display()
+        )
+        .into())
+    }
+}
+
+/// Starts a relay on an ephemeral loopback port and reads the address it prints.
+fn start_relay(binary: &Path, data_dir: &Path) -> Result<Relay, Failure> {
+    let mut child = Command::new(binary)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or("relay stdout")?;
+    BufReader::new(stdout).read_line(&mut line)?;
+    let address = line
+        .split_whitespace()
+        .find_map(|word| RelayAddress::parse(word).ok())
+        .ok_or_else(|| format!("the relay printed no address: {line:?}"))?;
+    Ok(Relay { child, address })
+}
 
 /// One side of the conversation.
 struct Person {
     name: &'static str,
-    profile: Profile<MemoryStore>,
+    client: Client<SqlCipherStore>,
     /// The other person, as a contact of this profile.
     peer: Option<ContactId>,
 }
 
-fn now() -> SystemTime {
-    SystemTime::now()
-}
-
 impl Person {
-    fn create(name: &'static str) -> Result<Self, Error> {
-        let profile = block_on(Profile::create(
-            MemoryStore::new(),
-            Some(name.into()),
-            now(),
-            &mut rand::rng(),
-        ))?;
+    async fn create(name: &'static str, root: &Path, relay: &Relay) -> Result<Self, Error> {
+        let directory = ProfileDirectory::new(root.join(name));
+        // Passphrase mode, so the demo runs on machines without a keychain too. (Light
+        // Argon2id cost for a demo; apps keep the default.)
+        let protection = Protection::Passphrase {
+            passphrase: name,
+            params: Argon2Params::new(16 * 1024, 2, 1)?,
+        };
+        let settings = ClientSettings::new(vec![relay.address.clone()], capitalized(name));
+        let client = Client::create(&directory, protection, settings).await?;
         Ok(Self {
             name,
-            profile,
+            client,
             peer: None,
         })
     }
 
-    fn public(&self) -> PublicIdentity {
-        self.profile.identity().public()
-    }
-
-    fn peer(&self) -> Result<&ContactId, Error> {
+    fn peer(&self) -> Result<ContactId, Error> {
         self.peer
-            .as_ref()
+            .clone()
             .ok_or_else(|| Error::UnknownContact("(not met yet)".into()))
     }
 
-    /// Sends `body` to the peer; returns the packet that would go on the wire.
-    fn send(&mut self, body: Body) -> Result<Vec<u8>, Error> {
-        let peer = self.peer()?.clone();
-        let out = block_on(self.profile.send(&peer, body, now(), &mut rand::rng()))?;
-        out.packet
-            .ok_or_else(|| Error::IdentityKeyPending(peer.to_string()))
+    /// Syncs and prints what happened; returns the messages shown.
+    async fn sync(&mut self) -> Result<Vec<Content>, Error> {
+        let report = self.client.sync().await?;
+        let mut shown = Vec::new();
+        for event in self.client.take_events() {
+            match event {
+                ClientEvent::Message { content, .. } => {
+                    println!("   {} shows: {}", self.name, describe(&content));
+                    shown.push(content);
+                }
+                ClientEvent::Delivered { message_ids, .. } => println!(
+                    "   {} <- end-to-end receipt: {} message(s) delivered",
+                    self.name,
+                    message_ids.len()
+                ),
+                ClientEvent::ContactJoined {
+                    contact,
+                    display_name,
+                } => {
+                    println!(
+                        "   {} answered the acceptance of \"{display_name}\"",
+                        self.name
+                    );
+                    self.peer = Some(contact);
+                }
+                ClientEvent::ContactAccepted { .. } => {
+                    println!(
+                        "   {} got the inviter's answer: the contact is complete",
+                        self.name
+                    );
+                }
+                other => println!("   {}: {other:?}", self.name),
+            }
+        }
+        if report.received + report.sent > 0 {
+            println!(
+                "   ({} sync: {} packet(s) read, {} written)",
+                self.name, report.received, report.sent
+            );
+        }
+        Ok(shown)
     }
 
-    /// Receives a packet from the peer.
-    fn receive(&mut self, packet: &[u8]) -> Result<Vec<Event>, Error> {
-        let peer = self.peer()?.clone();
-        block_on(self.profile.receive(&peer, packet, now(), &mut rand::rng()))
+    /// Prints upload or download progress in 25 % steps.
+    fn print_progress(&mut self, label: &str) {
+        let mut last = None;
+        for event in self.client.take_events() {
+            if let ClientEvent::Progress {
+                direction,
+                done,
+                total,
+                ..
+            } = &event
+            {
+                let (direction, done, total) = (*direction, *done, *total);
+                let quarter = (done * 4).checked_div(total).unwrap_or(4);
+                if last != Some(quarter) {
+                    let verb = match direction {
+                        TransferDirection::Upload => "uploaded",
+                        TransferDirection::Download => "downloaded",
+                    };
+                    println!(
+                        "      {label}: {verb} {:>3}% ({done}/{total} bytes)",
+                        quarter * 25
+                    );
+                    last = Some(quarter);
+                }
+            } else {
+                println!("   {}: {event:?}", self.name);
+            }
+        }
     }
 }
 
-/// Encrypts an attachment in memory and reports progress in 10% steps.
-fn encrypt_attachment(label: &str, data: &[u8]) -> Result<(AttachmentPointer, Vec<u8>), Error> {
-    let mut ciphertext = Vec::new();
-    let mut last_decile = None;
-    let total = data.len() as u64;
-    let pointer = attachment::encrypt(
-        Cursor::new(data),
-        &mut ciphertext,
-        ChunkSize::new(CHUNK_SIZE)?,
-        &mut |p: Progress| report(label, "encrypt", p.done, total, &mut last_decile),
-    )?;
-    Ok((pointer, ciphertext))
-}
-
-fn decrypt_attachment(
-    label: &str,
-    pointer: &AttachmentPointer,
-    ciphertext: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let mut plaintext = Vec::new();
-    let mut last_decile = None;
-    let total = pointer.plaintext_size();
-    attachment::decrypt(
-        Cursor::new(ciphertext),
-        &mut plaintext,
-        pointer,
-        &mut |p: Progress| report(label, "decrypt", p.done, total, &mut last_decile),
-    )?;
-    Ok(plaintext)
-}
-
-fn report(label: &str, what: &str, done: u64, total: u64, last: &mut Option<u64>) {
-    let decile = (done * 10).checked_div(total).unwrap_or(10);
-    if *last != Some(decile) && (decile == 10 || decile.is_multiple_of(5)) {
-        println!(
-            "      {label}: {what} {:>3}% ({done}/{total} bytes)",
-            decile * 10
-        );
-        *last = Some(decile);
-    }
+fn capitalized(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A gradient picture as a real PNG; with `grain`, film grain that keeps it from
@@ -178,49 +258,6 @@ fn sample_voice_clip() -> (Vec<u8>, Vec<u8>) {
     (wav, waveform)
 }
 
-/// What was shown, in order: (sender, recipient, content).
-type Transcript = Vec<(String, String, Content)>;
-
-/// Sends `body` from one person to the other over the (for now direct) wire, records
-/// what the recipient shows, and carries the recipient's end-to-end delivery receipt back.
-fn deliver(
-    from: &mut Person,
-    to: &mut Person,
-    body: Body,
-    transcript: &mut Transcript,
-) -> Result<(), Error> {
-    let packet = from.send(body)?;
-    println!(
-        "   {} -> {}: sealed packet of {} bytes (always {PACKET_PAYLOAD_SIZE})",
-        from.name,
-        to.name,
-        packet.len()
-    );
-    let mut shown = Vec::new();
-    for event in to.receive(&packet)? {
-        if let Event::Message(content) = event {
-            shown.push(content.id);
-            transcript.push((from.name.to_string(), to.name.to_string(), content));
-        }
-    }
-    let receipt = to.send(Body::Receipt(Receipt {
-        kind: ReceiptKind::Delivered,
-        message_ids: shown,
-    }))?;
-    for event in from.receive(&receipt)? {
-        if let Event::Receipt { kind, message_ids } = event {
-            println!(
-                "   {} <- {}: end-to-end receipt ({kind:?}) for {} message(s); outbox now holds {}",
-                from.name,
-                to.name,
-                message_ids.len(),
-                block_on(from.profile.store().outbox())?.len()
-            );
-        }
-    }
-    Ok(())
-}
-
 fn describe(content: &Content) -> String {
     match &content.body {
         Body::Text(text) => format!("text \"{text}\""),
@@ -256,137 +293,170 @@ fn describe(content: &Content) -> String {
     }
 }
 
-fn run() -> Result<(), Error> {
-    println!("Sotto core demo: two identities, one process, no network yet.\n");
-    let mut alice = Person::create("alice")?;
-    let mut bob = Person::create("bob")?;
-    println!("1. Identities (keys made on the device; nothing else identifies anyone)");
-    println!("   alice: {}", alice.public());
-    println!("   bob:   {}\n", bob.public());
+/// Sends an attachment from `from` to its peer, lets the recipient sync, download and
+/// compare it with the original.
+async fn exchange_attachment(
+    from: &mut Person,
+    to: &mut Person,
+    label: &str,
+    original: &[u8],
+    kind: AttachmentKind,
+    scratch: &Path,
+) -> Result<(), Failure> {
+    let source = scratch.join(format!("{label}.original"));
+    std::fs::write(&source, original)?;
+    let peer = from.peer()?;
+    let id = from.client.send_attachment(&peer, &source, kind).await?;
+    from.print_progress(label);
+    let shown = to.sync().await?;
+    let content = shown
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or("the attachment message did not arrive")?;
+    let target = scratch.join(format!("{label}.received"));
+    let size = to
+        .client
+        .download_attachment(&to.peer()?, &content.id, &target)
+        .await?;
+    to.print_progress(label);
+    let same = std::fs::read(&target)? == original;
+    println!(
+        "   {} opened {}'s {label}: {size} bytes, identical to the original: {same}",
+        to.name, from.name
+    );
+    if !same {
+        return Err(format!("the {label} arrived altered").into());
+    }
+    from.sync().await?;
+    Ok(())
+}
 
-    println!("2. Bob hands Alice a prekey bundle (the invitation); Alice starts PQXDH");
-    let bundle = block_on(bob.profile.prekey_bundle(&mut rand::rng()))?;
-    let met = block_on(
-        alice
-            .profile
-            .start_session(&bundle, now(), &mut rand::rng()),
-    )?;
-    let pq = block_on(alice.profile.is_post_quantum(&met, now()))?;
-    println!("   session with bob established; post-quantum (Kyber1024 + SPQR): {pq}");
-    // Each adds the other as a contact (the invitation carries the keys; relay issue).
-    alice.peer = Some(block_on(
-        alice.profile.add_contact(&met, Some("Bob".into())),
-    )?);
-    bob.peer = Some(block_on(
-        bob.profile
-            .add_contact(&alice.public(), Some("Alice".into())),
-    )?);
-    println!("   both keep the other as a contact\n");
+async fn run() -> Result<(), Failure> {
+    println!("Sotto demo: two relays on loopback, two identities, end-to-end encrypted.\n");
+    let scratch = tempfile::Builder::new().prefix("sotto-demo-").tempdir()?;
+    let binary = relay_binary()?;
 
-    let mut transcript = Transcript::new();
+    println!("1. Two relays start (each makes its identity key and a TLS certificate bound to it)");
+    let relay_a = start_relay(&binary, &scratch.path().join("relay-a"))?;
+    let relay_b = start_relay(&binary, &scratch.path().join("relay-b"))?;
+    println!("   alice's relay: {}", relay_a.address);
+    println!("   bob's relay:   {}\n", relay_b.address);
 
-    println!("3. Text both ways");
-    deliver(
-        &mut alice,
-        &mut bob,
-        Body::Text("Hi Bob, it's Alice. This is Sotto.".into()),
-        &mut transcript,
-    )?;
-    deliver(
-        &mut bob,
-        &mut alice,
-        Body::Text("Hi Alice! Got it, sealed and padded.".into()),
-        &mut transcript,
-    )?;
+    println!("2. Identities (keys made on the device, kept in SQLCipher profile directories)");
+    let mut alice = Person::create("alice", scratch.path(), &relay_a).await?;
+    let mut bob = Person::create("bob", scratch.path(), &relay_b).await?;
+    println!("   alice: {}", alice.client.identity().public());
+    println!("   bob:   {}\n", bob.client.identity().public());
 
-    println!("\n4. An image (PNG, encrypted as an attachment; the message carries the pointer)");
+    println!("3. Alice invites Bob (a one-time link and the same bytes as a QR code)");
+    let invitation = alice.client.create_invitation().await?;
+    let link = invitation.to_uri();
+    println!(
+        "   link: {}... ({} characters); QR: {} byte PNG, {} byte SVG",
+        &link[..48.min(link.len())],
+        link.len(),
+        invitation.qr_png()?.len(),
+        invitation.qr_svg()?.len()
+    );
+    let scanned = Invitation::from_uri(&link)?;
+    bob.peer = Some(bob.client.accept_invitation(&scanned).await?);
+    println!("   bob accepted: PQXDH session, his own queue on his relay, acceptance sent");
+    alice.sync().await?;
+    bob.sync().await?;
+    match bob.client.accept_invitation(&scanned).await {
+        Err(e) => println!("   the link is used up: accepting it again is refused ({e})\n"),
+        Ok(_) => return Err("a used invitation was accepted".into()),
+    }
+
+    println!("4. Text both ways (every packet is {PACKET_PAYLOAD_SIZE} bytes on the wire)");
+    let alice_peer = alice.peer()?;
+    alice
+        .client
+        .send_text(&alice_peer, "Hi Bob, it's Alice. This is Sotto.")
+        .await?;
+    bob.sync().await?;
+    let bob_peer = bob.peer()?;
+    bob.client
+        .send_text(&bob_peer, "Hi Alice! Got it, sealed and padded.")
+        .await?;
+    alice.sync().await?;
+    bob.sync().await?;
+
+    println!("\n5. An image (PNG; encrypted, uploaded to a relay's chunk store, pointer sent)");
     let picture = sample_png(800, 600, true);
     let thumbnail = sample_png(32, 24, false);
-    let (pointer, image_ciphertext) = encrypt_attachment("image", &picture)?;
-    deliver(
+    exchange_attachment(
         &mut alice,
         &mut bob,
-        Body::Image(Image {
+        "image",
+        &picture,
+        AttachmentKind::Image {
             mime: "image/png".into(),
             width: 800,
             height: 600,
             thumbnail,
-            attachment: pointer,
-        }),
-        &mut transcript,
-    )?;
+        },
+        scratch.path(),
+    )
+    .await?;
 
-    println!("\n5. A file (300 KiB)");
-    let report_bytes: Vec<u8> = (0..300 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let (pointer, file_ciphertext) = encrypt_attachment("file", &report_bytes)?;
-    deliver(
+    println!("\n6. A file (6 MiB, two chunk-store parts)");
+    let report_bytes: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    exchange_attachment(
         &mut bob,
         &mut alice,
-        Body::File(File {
+        "file",
+        &report_bytes,
+        AttachmentKind::File {
             name: "quarterly-report.bin".into(),
             mime: "application/octet-stream".into(),
-            size: report_bytes.len() as u64,
-            attachment: pointer,
-        }),
-        &mut transcript,
-    )?;
+        },
+        scratch.path(),
+    )
+    .await?;
 
-    println!("\n6. A voice clip (2 s, 16 kHz PCM WAV)");
+    println!("\n7. A voice clip (2 s, 16 kHz PCM WAV)");
     let (wav, waveform) = sample_voice_clip();
-    let (pointer, voice_ciphertext) = encrypt_attachment("voice", &wav)?;
-    deliver(
+    exchange_attachment(
         &mut alice,
         &mut bob,
-        Body::VoiceClip(VoiceClip {
+        "voice clip",
+        &wav,
+        AttachmentKind::VoiceClip {
             duration_ms: 2000,
             codec: "wav/pcm_s16le".into(),
             waveform,
-            attachment: pointer,
-        }),
-        &mut transcript,
-    )?;
+        },
+        scratch.path(),
+    )
+    .await?;
 
-    println!("\n7. Recipients open the attachments");
-    for (from, to, content) in &transcript {
-        let (label, pointer, ciphertext, original) = match &content.body {
-            Body::Image(i) => ("image", &i.attachment, &image_ciphertext, &picture),
-            Body::File(f) => ("file", &f.attachment, &file_ciphertext, &report_bytes),
-            Body::VoiceClip(v) => ("voice", &v.attachment, &voice_ciphertext, &wav),
-            _ => continue,
-        };
-        let plain = decrypt_attachment(label, pointer, ciphertext)?;
-        println!(
-            "   {to} opened {from}'s {label}: {} bytes, identical to the original: {}",
-            plain.len(),
-            &plain == original
-        );
-    }
-
-    println!("\n8. Every message was acknowledged by an end-to-end receipt");
+    println!("\n8. Everything acknowledged end to end");
+    alice.sync().await?;
+    bob.sync().await?;
     for person in [&alice, &bob] {
         println!(
             "   {}: outbox holds {} message(s)",
             person.name,
-            block_on(person.profile.store().outbox())?.len()
+            person.client.unacknowledged().await?
         );
     }
 
     println!("\n9. Safety numbers (compare in person, or scan the QR)");
-    let alice_view = block_on(alice.profile.safety_number(alice.peer()?))?;
-    let bob_view = block_on(bob.profile.safety_number(bob.peer()?))?;
+    let alice_view = alice.client.safety_number(&alice.peer()?).await?;
+    let bob_view = bob.client.safety_number(&bob.peer()?).await?;
     println!("   alice sees: {alice_view}");
     println!("   bob sees:   {bob_view}");
-    let qr = alice_view.qr_png()?;
-    let verdict = block_on(
-        bob.profile
-            .compare_safety_code(bob.peer()?, alice_view.scannable()),
-    )?;
+    let verdict = bob
+        .client
+        .compare_safety_code(&bob.peer()?, alice_view.scannable())
+        .await?;
     if verdict == Comparison::Match {
-        block_on(bob.profile.mark_verified(bob.peer()?))?;
+        bob.client.mark_verified(&bob.peer()?).await?;
     }
     println!(
         "   alice's QR: {} byte PNG; bob scans it: {}",
-        qr.len(),
+        alice_view.qr_png()?.len(),
         match verdict {
             Comparison::Match => "MATCH (verified)".to_string(),
             Comparison::Mismatch => "MISMATCH".to_string(),
@@ -395,30 +465,34 @@ fn run() -> Result<(), Error> {
         }
     );
 
-    println!(
-        "   bob's contact \"Alice\" is now verified: {}",
-        block_on(bob.profile.contact(bob.peer()?))?.verified
-    );
-
-    println!("\n10. Transcript (as shown, in order, each message once)");
-    for (from, to, content) in &transcript {
+    println!("\n10. Transcript (alice's history, oldest first; status from end-to-end receipts)");
+    let mut history = alice.client.history(&alice.peer()?, 100).await?;
+    history.reverse();
+    for (direction, status, content) in history {
+        let (from, to) = match direction {
+            MessageDirection::Outgoing => ("alice", "bob"),
+            MessageDirection::Incoming => ("bob", "alice"),
+        };
         println!(
-            "   #{:<2} {from:>5} -> {to:<5} {}",
-            content.sequence,
-            describe(content)
+            "   {from:>5} -> {to:<5} [{status:?}] {}",
+            describe(&content)
         );
     }
     Ok(())
 }
 
-fn main() -> ExitCode {
-    match run() {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match run().await {
         Ok(()) => {
             println!("\nDemo finished.");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("demo failed ({:?}): {e}", e.code());
+            match e.downcast_ref::<Error>() {
+                Some(core) => eprintln!("demo failed ({:?}): {core}", core.code()),
+                None => eprintln!("demo failed: {e}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -62,6 +62,13 @@ pub enum AttachmentError {
     /// Reading the input or writing the output failed.
     #[error("attachment I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    /// There is no attachment to fetch: no such message from this contact, or the message
+    /// carries none.
+    #[error("no attachment: {0}")]
+    NotFound(&'static str),
+    /// The pointer's location does not name a chunk store this version can fetch from.
+    #[error("attachment location unusable: {0}")]
+    Location(String),
 }
 
 /// Why an attachment pointer was refused. Pointers come from other devices, so each field is

@@ -20,6 +20,8 @@
 //! Time comes from a [`Clock`] (the system clock unless a test or a shell supplies one),
 //! randomness from the operating system.
 
+#[cfg(not(target_arch = "wasm32"))]
+mod attachments;
 mod events;
 mod sync;
 
@@ -31,6 +33,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use attachments::{AttachmentKind, attachment_of};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
 
 use crate::contacts::{Contact, ContactId};
@@ -111,6 +115,10 @@ pub struct Client<S: Store> {
     rng: StdRng,
     events: VecDeque<ClientEvent>,
     unsent: Vec<Unsent>,
+    /// Where attachment transfers keep their ciphertext (the profile directory's
+    /// `attachments/`; the system's temporary folder when unset).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    attachments_dir: Option<std::path::PathBuf>,
 }
 
 impl<S: Store> std::fmt::Debug for Client<S> {
@@ -141,7 +149,7 @@ impl Client<crate::store::SqlCipherStore> {
         let mut rng = StdRng::from_os_rng();
         let now = settings.clock.now();
         match Profile::create(store, name, now, &mut rng).await {
-            Ok(profile) => Self::new(profile, settings),
+            Ok(profile) => Ok(Self::new(profile, settings)?.with_attachments_dir(directory)),
             Err(error) => {
                 let _ = directory.delete();
                 Err(error)
@@ -161,7 +169,12 @@ impl Client<crate::store::SqlCipherStore> {
         settings: ClientSettings,
     ) -> Result<Self> {
         let store = directory.open(passphrase)?;
-        Self::new(Profile::load(store).await?, settings)
+        Ok(Self::new(Profile::load(store).await?, settings)?.with_attachments_dir(directory))
+    }
+
+    fn with_attachments_dir(mut self, directory: &crate::store::ProfileDirectory) -> Self {
+        self.attachments_dir = Some(directory.attachments_dir());
+        self
     }
 }
 
@@ -181,6 +194,7 @@ impl<S: Store> Client<S> {
             rng: StdRng::from_os_rng(),
             events: VecDeque::new(),
             unsent: Vec::new(),
+            attachments_dir: None,
         })
     }
 
@@ -316,6 +330,11 @@ impl<S: Store> Client<S> {
         Ok(shown)
     }
 
+    /// How many of our messages no end-to-end receipt has acknowledged yet (the outbox).
+    pub async fn unacknowledged(&self) -> Result<usize> {
+        Ok(self.profile.store().outbox().await?.len())
+    }
+
     /// Every contact.
     pub async fn contacts(&self) -> Result<Vec<Contact>> {
         self.profile.contacts().await
@@ -365,14 +384,19 @@ impl<S: Store> Client<S> {
         Ok(client)
     }
 
-    /// Makes a queue on one of our relays, chosen at random.
-    async fn create_queue(&mut self) -> Result<OwnQueue> {
-        let address = self
+    /// One of our relays, chosen at random.
+    fn random_relay(&mut self) -> Result<RelayAddress> {
+        Ok(self
             .settings
             .relays
             .choose(&mut self.rng)
             .cloned()
-            .ok_or_else(|| TransportError::Unreachable("no relay configured".into()))?;
+            .ok_or_else(|| TransportError::Unreachable("no relay configured".into()))?)
+    }
+
+    /// Makes a queue on one of our relays, chosen at random.
+    async fn create_queue(&mut self) -> Result<OwnQueue> {
+        let address = self.random_relay()?;
         let relay = self.relay(&address)?;
         let now = self.now();
         Ok(relay.create_queue(now, &mut self.rng).await?)

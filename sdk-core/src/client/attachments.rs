@@ -1,0 +1,281 @@
+//! Images, files and voice clips: encrypt a file into the profile's attachment folder,
+//! upload the ciphertext to a relay's chunk store, send the message carrying the pointer;
+//! and on the other side, download, check and decrypt into a file the app names.
+//!
+//! Memory stays bounded whatever the size: encryption and decryption stream chunk by chunk,
+//! and transfers hold at most one chunk-store part at a time.
+
+use std::fs;
+use std::io::{BufReader, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::{Client, ClientEvent, TransferDirection};
+use crate::attachment::{self, AttachmentError, AttachmentPointer, ChunkSize, Progress};
+use crate::contacts::ContactId;
+use crate::content::{Body, Content, File, Image, MessageId, VoiceClip};
+use crate::error::{Error, Result};
+use crate::relay::{AttachmentLocation, ChunkSeed};
+use crate::store::{MessageDirection, Store};
+use crate::transport::chunks::{delete_attachment, download_attachment, upload_attachment};
+
+/// What an attachment is, besides its bytes: the fields of the message that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentKind {
+    /// A picture.
+    Image {
+        /// MIME type, `image/<subtype>`.
+        mime: String,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// A small preview (may be empty).
+        thumbnail: Vec<u8>,
+    },
+    /// A file.
+    File {
+        /// The name the recipient sees (no path).
+        name: String,
+        /// MIME type (`application/octet-stream` when unknown).
+        mime: String,
+    },
+    /// A voice clip.
+    VoiceClip {
+        /// Length in milliseconds.
+        duration_ms: u32,
+        /// Audio codec name.
+        codec: String,
+        /// Amplitude samples for drawing it (may be empty).
+        waveform: Vec<u8>,
+    },
+}
+
+impl AttachmentKind {
+    fn body(self, attachment: AttachmentPointer) -> Body {
+        match self {
+            AttachmentKind::Image {
+                mime,
+                width,
+                height,
+                thumbnail,
+            } => Body::Image(Image {
+                mime,
+                width,
+                height,
+                thumbnail,
+                attachment,
+            }),
+            AttachmentKind::File { name, mime } => Body::File(File {
+                name,
+                mime,
+                size: attachment.plaintext_size(),
+                attachment,
+            }),
+            AttachmentKind::VoiceClip {
+                duration_ms,
+                codec,
+                waveform,
+            } => Body::VoiceClip(VoiceClip {
+                duration_ms,
+                codec,
+                waveform,
+                attachment,
+            }),
+        }
+    }
+}
+
+/// The attachment a message body carries, if any.
+pub fn attachment_of(body: &Body) -> Option<&AttachmentPointer> {
+    match body {
+        Body::Image(image) => Some(&image.attachment),
+        Body::File(file) => Some(&file.attachment),
+        Body::VoiceClip(clip) => Some(&clip.attachment),
+        _ => None,
+    }
+}
+
+/// Removes a file when dropped (the ciphertext of a transfer, whatever its outcome).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+impl<S: Store> Client<S> {
+    /// Sends the file at `source` as an image, a file or a voice clip: encrypts it (into
+    /// the profile's attachment folder), uploads the ciphertext to one of our relays'
+    /// chunk store ([`ClientEvent::Progress`] as it goes, under the returned message id),
+    /// then sends the message carrying the pointer as [`Client::send`] does.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`]; [`Error::Attachment`] if the file cannot be read or is
+    /// too large; [`Error::Transport`] if the upload fails (nothing is sent then: call
+    /// again); content errors if `kind`'s fields are invalid (checked before any upload).
+    pub async fn send_attachment(
+        &mut self,
+        contact: &ContactId,
+        source: &Path,
+        kind: AttachmentKind,
+    ) -> Result<MessageId> {
+        self.profile.contact(contact).await?;
+        let message_id = MessageId::random();
+        let scratch = Scratch(self.attachment_path(&message_id, "upload"));
+        let mut pointer = {
+            let input = BufReader::new(fs::File::open(source).map_err(AttachmentError::from)?);
+            let mut output =
+                BufWriter::new(fs::File::create(&scratch.0).map_err(AttachmentError::from)?);
+            let pointer = attachment::encrypt(
+                input,
+                &mut output,
+                ChunkSize::STANDARD,
+                &mut |_: Progress| {},
+            )?;
+            output.flush().map_err(AttachmentError::from)?;
+            pointer
+        };
+        let relay_address = self.random_relay()?;
+        let location =
+            AttachmentLocation::new(relay_address.clone(), ChunkSeed::random(&mut self.rng))
+                .map_err(|e| AttachmentError::Location(e.to_string()))?;
+        pointer.set_location(location.to_string())?;
+        // The body is checked before anything leaves the device.
+        let body = kind.body(pointer.clone());
+        Content::new(1, 0, body.clone()).validate()?;
+
+        let relay = self.relay(&relay_address)?;
+        let total = pointer.ciphertext_size();
+        let ciphertext = BufReader::new(fs::File::open(&scratch.0).map_err(AttachmentError::from)?);
+        let events = &mut self.events;
+        upload_attachment(&relay, &location.seed, ciphertext, total, |done, total| {
+            events.push_back(ClientEvent::Progress {
+                message_id,
+                direction: TransferDirection::Upload,
+                done,
+                total,
+            });
+        })
+        .await?;
+        drop(scratch);
+
+        let now = self.now();
+        let outgoing = self
+            .profile
+            .send_as(contact, message_id, body, now, &mut self.rng)
+            .await?;
+        if let Some(packet) = outgoing.packet {
+            self.transmit(contact, packet).await?;
+        }
+        Ok(outgoing.id)
+    }
+
+    /// Downloads the attachment of a contact's message into `destination` (a new file, or
+    /// one to replace), checking every chunk and the digest before the file appears there;
+    /// [`ClientEvent::Progress`] reports the download. Afterwards the chunks are deleted
+    /// from the relay (best effort; they expire anyway). Returns the attachment's size.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`]; [`Error::Attachment`] if the message carries no
+    /// attachment, or the download does not decrypt (altered or truncated: nothing is
+    /// written to `destination`); [`Error::Transport`] if the relay cannot be reached or no
+    /// longer holds the attachment (expired).
+    pub async fn download_attachment(
+        &mut self,
+        contact: &ContactId,
+        message_id: &MessageId,
+        destination: &Path,
+    ) -> Result<u64> {
+        let pointer = self.incoming_attachment(contact, message_id).await?;
+        let location = AttachmentLocation::parse(pointer.location())
+            .map_err(|e| AttachmentError::Location(e.to_string()))?;
+        let relay = self.relay(&location.relay)?;
+        let scratch = Scratch(self.attachment_path(message_id, "download"));
+        {
+            let file = fs::File::create(&scratch.0).map_err(AttachmentError::from)?;
+            let mut writer = BufWriter::new(file);
+            let events = &mut self.events;
+            let message_id = *message_id;
+            download_attachment(
+                &relay,
+                &location,
+                pointer.ciphertext_size(),
+                &mut writer,
+                |done, total| {
+                    events.push_back(ClientEvent::Progress {
+                        message_id,
+                        direction: TransferDirection::Download,
+                        done,
+                        total,
+                    });
+                },
+            )
+            .await?;
+            writer.flush().map_err(AttachmentError::from)?;
+        }
+        // Decrypt next to the destination, then rename: the destination only ever holds a
+        // complete, checked file.
+        let partial = Scratch(partial_path(destination));
+        let size = {
+            let input = BufReader::new(fs::File::open(&scratch.0).map_err(AttachmentError::from)?);
+            let mut output =
+                BufWriter::new(fs::File::create(&partial.0).map_err(AttachmentError::from)?);
+            let size = attachment::decrypt(input, &mut output, &pointer, &mut |_: Progress| {})?;
+            let file = output
+                .into_inner()
+                .map_err(|e| AttachmentError::from(e.into_error()))?;
+            file.sync_all().map_err(AttachmentError::from)?;
+            size
+        };
+        fs::rename(&partial.0, destination).map_err(AttachmentError::from)?;
+        let _ = delete_attachment(&relay, &location).await;
+        Ok(size)
+    }
+
+    /// The attachment pointer of a stored incoming message.
+    async fn incoming_attachment(
+        &self,
+        contact: &ContactId,
+        message_id: &MessageId,
+    ) -> Result<AttachmentPointer> {
+        self.profile.contact(contact).await?;
+        let message = self
+            .profile
+            .store()
+            .load_message(
+                contact.as_str(),
+                MessageDirection::Incoming,
+                &message_id.to_bytes(),
+            )
+            .await?
+            .ok_or_else(|| no_attachment("no such message from this contact"))?;
+        let content = Content::decode(&message.frame)?;
+        attachment_of(&content.body)
+            .cloned()
+            .ok_or_else(|| no_attachment("the message carries no attachment"))
+    }
+
+    /// Where a transfer keeps its ciphertext: the profile's attachment folder (or the
+    /// system's temporary folder for a client without one). Ciphertext only.
+    fn attachment_path(&self, message_id: &MessageId, what: &str) -> PathBuf {
+        let folder = self
+            .attachments_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        folder.join(format!("{message_id}.{what}"))
+    }
+}
+
+fn partial_path(destination: &Path) -> PathBuf {
+    let mut name = destination
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".sotto-partial");
+    destination.with_file_name(name)
+}
+
+fn no_attachment(why: &'static str) -> Error {
+    Error::Attachment(AttachmentError::NotFound(why))
+}

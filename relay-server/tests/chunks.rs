@@ -368,3 +368,86 @@ async fn chunks_survive_a_restart_and_crash_leftovers_are_removed() {
         }
     );
 }
+
+#[test]
+fn the_commit_checks_the_id_and_the_quota_again_with_the_actual_size() {
+    use sotto_relay::storage::{ChunkPolicy, FileChunkStore, Hour, StoreError};
+    use std::io::Read as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let policy = ChunkPolicy {
+        max_store_bytes: 100,
+        expiry_hours: 48,
+    };
+    let store = FileChunkStore::open(dir.path(), policy).unwrap();
+    let now = Hour(500_000);
+    // Two uploads racing for one id: the first commit wins, the second changes nothing.
+    let id = secrets().id();
+    let mut first = store.begin_upload(&id, 10, now).unwrap();
+    let mut second = store.begin_upload(&id, 10, now).unwrap();
+    first.write(b"first").unwrap();
+    second.write(b"second").unwrap();
+    first.commit([1; 32], now).unwrap();
+    assert!(matches!(
+        second.commit([2; 32], now),
+        Err(StoreError::ChunkExists)
+    ));
+    let mut text = String::new();
+    let mut opened = store.open(&id, 0, now).unwrap().unwrap();
+    opened.reader.read_to_string(&mut text).unwrap();
+    assert_eq!((opened.size, text.as_str()), (5, "first"));
+    // The delete hash is the first upload's.
+    assert!(matches!(
+        store.delete(&id, &[2; 32], now),
+        Err(StoreError::BadCapability)
+    ));
+
+    // An upload that announced little but sent more than the quota allows.
+    let big = secrets().id();
+    let mut upload = store.begin_upload(&big, 10, now).unwrap();
+    upload.write(&[0; 96]).unwrap();
+    assert!(matches!(
+        upload.commit([3; 32], now),
+        Err(StoreError::ChunkStoreFull)
+    ));
+    assert!(store.open(&big, 0, now).unwrap().is_none());
+    assert_eq!(
+        store.counts().unwrap(),
+        ChunkCounts {
+            chunks: 1,
+            bytes: 5
+        }
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
+    // Reading from an offset, and past the end.
+    let mut tail = String::new();
+    store
+        .open(&id, 3, now)
+        .unwrap()
+        .unwrap()
+        .reader
+        .read_to_string(&mut tail)
+        .unwrap();
+    assert_eq!(tail, "st");
+    let mut nothing = Vec::new();
+    store
+        .open(&id, 99, now)
+        .unwrap()
+        .unwrap()
+        .reader
+        .read_to_end(&mut nothing)
+        .unwrap();
+    assert!(nothing.is_empty());
+    // Expired: invisible, then swept.
+    let later = now.plus(49);
+    assert!(store.open(&id, 0, later).unwrap().is_none());
+    assert!(matches!(
+        store.delete(&id, &[1; 32], later),
+        Err(StoreError::UnknownChunk)
+    ));
+    assert_eq!(store.sweep(later).unwrap(), 1);
+    assert_eq!(store.counts().unwrap(), ChunkCounts::default());
+}

@@ -313,3 +313,32 @@ async fn relay_text(
         futures_executor::block_on(to.receive(from_at_to, &packets[0], now(), &mut rng)).unwrap();
     texts(&events)
 }
+
+/// A "relay" that accepts connections and then says nothing (a hung process, a black-holing
+/// middlebox): the client gives up after its connect timeout with a passing failure, so the
+/// work is retried later instead of waiting forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_never_answers_is_unreachable_after_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        std::thread::sleep(sotto_core::transport::CONNECT_TIMEOUT * 2);
+        drop(socket);
+    });
+    let silent = RelayAddress::parse(&format!(
+        "sotto://{}@127.0.0.1:{port}",
+        RelayKey::from_bytes([5; 32])
+    ))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let error = RelayClient::new(silent).unwrap().info().await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(sotto_core::transport::is_transient(&error), "{error:?}");
+    assert!(
+        waited >= sotto_core::transport::CONNECT_TIMEOUT
+            && waited < sotto_core::transport::CONNECT_TIMEOUT * 2,
+        "gave up after {waited:?}"
+    );
+    drop(holder);
+}

@@ -25,6 +25,13 @@ use crate::relay::{
 /// `max_message_bytes`, which is at most 1 MiB).
 pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 
+/// How long a connection to a relay (TCP and the TLS handshake) may take before the relay
+/// counts as unreachable (natively; the browser applies its own limits).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a relay may leave a started answer without sending a byte (natively). A relay
+/// that stops answering is then unreachable, a passing failure: the work is retried.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A client of one relay.
 #[derive(Debug, Clone)]
 pub struct RelayClient {
@@ -48,7 +55,9 @@ impl RelayClient {
         #[cfg(not(target_arch = "wasm32"))]
         let builder = builder
             .use_preconfigured_tls(super::pinned_client_config(*address.key())?)
-            .no_proxy();
+            .no_proxy()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT);
         let http = builder
             .build()
             .map_err(|e| TransportError::Unreachable(e.to_string()))?;

@@ -24,7 +24,9 @@ mod pinning;
 
 pub use crate::relay::RelayKey;
 pub use crate::relay::address::RELAY_KEY_LEN;
-pub use client::{MAX_ANSWER_BYTES, ReadMessage, RelayClient, is_transient};
+pub use client::{
+    CONNECT_TIMEOUT, MAX_ANSWER_BYTES, READ_TIMEOUT, ReadMessage, RelayClient, is_transient,
+};
 pub use error::TransportError;
 #[cfg(not(target_arch = "wasm32"))]
 pub use pinning::{RelayKeyVerifier, certificate_relay_key, pinned_client_config};

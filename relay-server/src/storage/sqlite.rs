@@ -25,8 +25,8 @@ use sotto_core::relay::auth::NONCE_LEN;
 use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
 
 use super::{
-    Day, NewQueue, NonceBucket, Policy, QueueKeys, RelayStore, StoreCounts, StoreError,
-    StoredMessage, SweepReport,
+    Day, NewQueue, NonceBucket, Policy, QueueKeys, RelayStore, RequestNonce, StoreCounts,
+    StoreError, StoredMessage, SweepReport,
 };
 
 /// Name of the data file inside the data directory.
@@ -278,7 +278,7 @@ fn begin(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
 /// Moves a live queue's expiry to `expires` (never backwards). Returns whether the queue
 /// exists and has not expired by `today`.
 fn touch_queue(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     recipient: &[u8; ID_LEN],
     today: Day,
     expires: i64,
@@ -304,39 +304,108 @@ fn touch_queue(
     }
 }
 
-impl RelayStore for SqliteStore {
-    fn create_queue(&self, keys: &QueueKeys, today: Day) -> Result<NewQueue, StoreError> {
-        let conn = self.lock();
-        for _ in 0..ID_ATTEMPTS {
-            let (recipient, sender) = (random_id(), random_id());
-            if recipient == sender {
-                continue;
-            }
-            let inserted = conn.execute(
-                "INSERT INTO queues (recipient_id, sender_id, recipient_key, sender_key, expires_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                (
-                    &recipient[..],
-                    &sender[..],
-                    keys.recipient_key.to_bytes(),
-                    keys.sender_key.to_bytes(),
-                    self.expiry(today),
-                ),
-            );
-            match inserted {
-                Ok(_) => {
-                    return Ok(NewQueue {
-                        recipient_id: RecipientId::from_bytes(recipient),
-                        sender_id: SenderId::from_bytes(sender),
-                    });
-                }
-                Err(e) if is_constraint(&e) => continue,
-                Err(e) => return Err(backend("creating a queue")(e)),
-            }
+/// Records `nonce` unless it is already recorded; returns whether it was new.
+fn insert_nonce(conn: &Connection, nonce: &RequestNonce) -> Result<bool, StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO nonces (nonce, expires_bucket) VALUES (?1, ?2)
+             ON CONFLICT (nonce) DO NOTHING",
+        )
+        .and_then(|mut insert| insert.execute((&nonce.nonce[..], int(nonce.expires.0))))
+        .map_err(backend("recording a request nonce"))?;
+    Ok(inserted == 1)
+}
+
+impl SqliteStore {
+    /// Runs `operation` for a signed request in one immediate transaction that first
+    /// records the request's nonce, with the outcomes `RelayStore` documents under
+    /// "Signed requests": a replay changes nothing; a refusal keeps only the nonce (the
+    /// operation runs in a savepoint that is rolled back); a backend failure rolls the
+    /// whole transaction back. One commit, so one sync of the WAL, per request.
+    fn signed<T>(
+        &self,
+        nonce: &RequestNonce,
+        committing: &'static str,
+        operation: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock();
+        let mut tx = begin(&mut conn)?;
+        if !insert_nonce(&tx, nonce)? {
+            return Err(StoreError::Replayed);
         }
-        Err(StoreError::Backend(
-            "creating a queue: no fresh random id".into(),
-        ))
+        let outcome = {
+            let savepoint = tx.savepoint().map_err(backend("beginning a savepoint"))?;
+            match operation(&savepoint) {
+                Ok(value) => savepoint
+                    .commit()
+                    .map(|()| value)
+                    .map_err(backend("releasing a savepoint")),
+                // Dropping the savepoint rolls the operation back.
+                Err(e) => Err(e),
+            }
+        };
+        match outcome {
+            Ok(value) => tx.commit().map(|()| value).map_err(backend(committing)),
+            Err(refusal) if refusal.is_refusal() => {
+                tx.commit()
+                    .map_err(backend("committing a refused request's nonce"))?;
+                Err(refusal)
+            }
+            // Dropping the transaction rolls the nonce back too.
+            Err(failure) => Err(failure),
+        }
+    }
+}
+
+/// Inserts a queue with fresh random ids.
+fn create_queue_in(
+    conn: &Connection,
+    keys: &QueueKeys,
+    expires: i64,
+) -> Result<NewQueue, StoreError> {
+    for _ in 0..ID_ATTEMPTS {
+        let (recipient, sender) = (random_id(), random_id());
+        if recipient == sender {
+            continue;
+        }
+        let inserted = conn.execute(
+            "INSERT INTO queues (recipient_id, sender_id, recipient_key, sender_key, expires_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            (
+                &recipient[..],
+                &sender[..],
+                keys.recipient_key.to_bytes(),
+                keys.sender_key.to_bytes(),
+                expires,
+            ),
+        );
+        match inserted {
+            Ok(_) => {
+                return Ok(NewQueue {
+                    recipient_id: RecipientId::from_bytes(recipient),
+                    sender_id: SenderId::from_bytes(sender),
+                });
+            }
+            Err(e) if is_constraint(&e) => continue,
+            Err(e) => return Err(backend("creating a queue")(e)),
+        }
+    }
+    Err(StoreError::Backend(
+        "creating a queue: no fresh random id".into(),
+    ))
+}
+
+impl RelayStore for SqliteStore {
+    fn create_queue(
+        &self,
+        keys: &QueueKeys,
+        today: Day,
+        nonce: &RequestNonce,
+    ) -> Result<NewQueue, StoreError> {
+        let expires = self.expiry(today);
+        self.signed(nonce, "committing a new queue", |conn| {
+            create_queue_in(conn, keys, expires)
+        })
     }
 
     fn sender_key(
@@ -378,89 +447,25 @@ impl RelayStore for SqliteStore {
         sender: &SenderId,
         body: &[u8],
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<RelayMessageId, StoreError> {
         let expires = self.expiry(today);
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        let queue: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
-                (&sender.as_bytes()[..], int(today.0)),
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(backend("looking up a queue by sender id"))?;
-        let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
-        let (count, bytes, last_seq): (i64, i64, i64) = tx
-            .query_row(
-                "SELECT count(*) FILTER (WHERE expires_day >= ?2),
-                        coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
-                        coalesce(max(seq), 0)
-                 FROM messages WHERE queue = ?1",
-                (&queue[..], int(today.0)),
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .map_err(backend("measuring a queue"))?;
-        let count = u64::try_from(count).unwrap_or(0);
-        let bytes = u64::try_from(bytes).unwrap_or(0);
-        let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
-        if count.saturating_add(1) > self.policy.max_queue_messages
-            || bytes.saturating_add(body_len) > self.policy.max_queue_bytes
-        {
-            return Err(StoreError::QuotaExceeded);
-        }
-        let mut stored = None;
-        for _ in 0..ID_ATTEMPTS {
-            let id = random_id();
-            match tx.execute(
-                "INSERT INTO messages (queue, seq, message_id, body, expires_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                (&queue[..], last_seq + 1, &id[..], body, expires),
-            ) {
-                Ok(_) => {
-                    stored = Some(id);
-                    break;
-                }
-                Err(e) if is_constraint(&e) => continue,
-                Err(e) => return Err(backend("storing a message")(e)),
-            }
-        }
-        let id = stored
-            .ok_or_else(|| StoreError::Backend("storing a message: no fresh random id".into()))?;
-        touch_queue(&tx, &queue, today, expires)?;
-        tx.commit().map_err(backend("committing a message"))?;
-        Ok(RelayMessageId::from_bytes(id))
+        let policy = self.policy;
+        self.signed(nonce, "committing a message", |tx| {
+            write_message_in(tx, &policy, sender, body, today, expires)
+        })
     }
 
     fn next_message(
         &self,
         recipient: &RecipientId,
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<Option<StoredMessage>, StoreError> {
         let expires = self.expiry(today);
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        if !touch_queue(&tx, recipient.as_bytes(), today, expires)? {
-            return Err(StoreError::UnknownQueue);
-        }
-        let message: Option<(Vec<u8>, Vec<u8>)> = tx
-            .query_row(
-                "SELECT message_id, body FROM messages
-                 WHERE queue = ?1 AND expires_day >= ?2 ORDER BY seq LIMIT 1",
-                (&recipient.as_bytes()[..], int(today.0)),
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(backend("reading a message"))?;
-        tx.commit().map_err(backend("committing a read"))?;
-        message
-            .map(|(id, body)| {
-                Ok(StoredMessage {
-                    id: RelayMessageId::from_bytes(read_id(id)?),
-                    body,
-                })
-            })
-            .transpose()
+        self.signed(nonce, "committing a read", |tx| {
+            next_message_in(tx, recipient, today, expires)
+        })
     }
 
     fn ack_message(
@@ -468,48 +473,22 @@ impl RelayStore for SqliteStore {
         recipient: &RecipientId,
         message: &RelayMessageId,
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<(), StoreError> {
         let expires = self.expiry(today);
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        if !touch_queue(&tx, recipient.as_bytes(), today, expires)? {
-            return Err(StoreError::UnknownQueue);
-        }
-        let deleted = tx
-            .execute(
-                "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
-                (
-                    &recipient.as_bytes()[..],
-                    &message.as_bytes()[..],
-                    int(today.0),
-                ),
-            )
-            .map_err(backend("deleting a message"))?;
-        if deleted == 0 {
-            return Err(StoreError::UnknownMessage);
-        }
-        tx.commit()
-            .map_err(backend("committing an acknowledgement"))
+        self.signed(nonce, "committing an acknowledgement", |tx| {
+            ack_message_in(tx, recipient, message, today, expires)
+        })
     }
 
-    fn delete_queue(&self, recipient: &RecipientId) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        tx.execute(
-            "DELETE FROM messages WHERE queue = ?1",
-            [&recipient.as_bytes()[..]],
-        )
-        .map_err(backend("deleting a queue's messages"))?;
-        let deleted = tx
-            .execute(
-                "DELETE FROM queues WHERE recipient_id = ?1",
-                [&recipient.as_bytes()[..]],
-            )
-            .map_err(backend("deleting a queue"))?;
-        if deleted == 0 {
-            return Err(StoreError::UnknownQueue);
-        }
-        tx.commit().map_err(backend("committing a queue deletion"))
+    fn delete_queue(
+        &self,
+        recipient: &RecipientId,
+        nonce: &RequestNonce,
+    ) -> Result<(), StoreError> {
+        self.signed(nonce, "committing a queue deletion", |tx| {
+            delete_queue_in(tx, recipient)
+        })
     }
 
     fn remember_nonce(
@@ -517,15 +496,13 @@ impl RelayStore for SqliteStore {
         nonce: &[u8; NONCE_LEN],
         expires: NonceBucket,
     ) -> Result<bool, StoreError> {
-        let inserted = self
-            .lock()
-            .execute(
-                "INSERT INTO nonces (nonce, expires_bucket) VALUES (?1, ?2)
-                 ON CONFLICT (nonce) DO NOTHING",
-                (&nonce[..], int(expires.0)),
-            )
-            .map_err(backend("recording a request nonce"))?;
-        Ok(inserted == 1)
+        insert_nonce(
+            &self.lock(),
+            &RequestNonce {
+                nonce: *nonce,
+                expires,
+            },
+        )
     }
 
     fn sweep(&self, today: Day, now: NonceBucket) -> Result<SweepReport, StoreError> {
@@ -572,4 +549,137 @@ impl RelayStore for SqliteStore {
             message_bytes: count(message_bytes),
         })
     }
+}
+
+/// Appends a message to the queue with this sender id, within the quota.
+fn write_message_in(
+    tx: &Connection,
+    policy: &Policy,
+    sender: &SenderId,
+    body: &[u8],
+    today: Day,
+    expires: i64,
+) -> Result<RelayMessageId, StoreError> {
+    let queue: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
+            (&sender.as_bytes()[..], int(today.0)),
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend("looking up a queue by sender id"))?;
+    let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
+    let (count, bytes, last_seq): (i64, i64, i64) = tx
+        .query_row(
+            "SELECT count(*) FILTER (WHERE expires_day >= ?2),
+                        coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
+                        coalesce(max(seq), 0)
+                 FROM messages WHERE queue = ?1",
+            (&queue[..], int(today.0)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .map_err(backend("measuring a queue"))?;
+    let count = u64::try_from(count).unwrap_or(0);
+    let bytes = u64::try_from(bytes).unwrap_or(0);
+    let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
+    if count.saturating_add(1) > policy.max_queue_messages
+        || bytes.saturating_add(body_len) > policy.max_queue_bytes
+    {
+        return Err(StoreError::QuotaExceeded);
+    }
+    let mut stored = None;
+    for _ in 0..ID_ATTEMPTS {
+        let id = random_id();
+        match tx.execute(
+            "INSERT INTO messages (queue, seq, message_id, body, expires_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            (&queue[..], last_seq + 1, &id[..], body, expires),
+        ) {
+            Ok(_) => {
+                stored = Some(id);
+                break;
+            }
+            Err(e) if is_constraint(&e) => continue,
+            Err(e) => return Err(backend("storing a message")(e)),
+        }
+    }
+    let id = stored
+        .ok_or_else(|| StoreError::Backend("storing a message: no fresh random id".into()))?;
+    touch_queue(tx, &queue, today, expires)?;
+    Ok(RelayMessageId::from_bytes(id))
+}
+
+/// The oldest unexpired message of the queue; marks the queue used.
+fn next_message_in(
+    tx: &Connection,
+    recipient: &RecipientId,
+    today: Day,
+    expires: i64,
+) -> Result<Option<StoredMessage>, StoreError> {
+    if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
+        return Err(StoreError::UnknownQueue);
+    }
+    let message: Option<(Vec<u8>, Vec<u8>)> = tx
+        .query_row(
+            "SELECT message_id, body FROM messages
+                 WHERE queue = ?1 AND expires_day >= ?2 ORDER BY seq LIMIT 1",
+            (&recipient.as_bytes()[..], int(today.0)),
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(backend("reading a message"))?;
+    message
+        .map(|(id, body)| {
+            Ok(StoredMessage {
+                id: RelayMessageId::from_bytes(read_id(id)?),
+                body,
+            })
+        })
+        .transpose()
+}
+
+/// Deletes one message of the queue; marks the queue used.
+fn ack_message_in(
+    tx: &Connection,
+    recipient: &RecipientId,
+    message: &RelayMessageId,
+    today: Day,
+    expires: i64,
+) -> Result<(), StoreError> {
+    if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
+        return Err(StoreError::UnknownQueue);
+    }
+    let deleted = tx
+        .execute(
+            "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
+            (
+                &recipient.as_bytes()[..],
+                &message.as_bytes()[..],
+                int(today.0),
+            ),
+        )
+        .map_err(backend("deleting a message"))?;
+    if deleted == 0 {
+        return Err(StoreError::UnknownMessage);
+    }
+    Ok(())
+}
+
+/// Deletes the queue and its messages.
+fn delete_queue_in(tx: &Connection, recipient: &RecipientId) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM messages WHERE queue = ?1",
+        [&recipient.as_bytes()[..]],
+    )
+    .map_err(backend("deleting a queue's messages"))?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM queues WHERE recipient_id = ?1",
+            [&recipient.as_bytes()[..]],
+        )
+        .map_err(backend("deleting a queue"))?;
+    if deleted == 0 {
+        return Err(StoreError::UnknownQueue);
+    }
+    Ok(())
 }

@@ -391,3 +391,47 @@ fn a_signed_operation_records_its_nonce_with_it_and_a_refusal_keeps_only_the_non
         Err(StoreError::Replayed)
     ));
 }
+
+#[test]
+fn concurrent_signed_operations_commit_together_and_each_keeps_its_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(open(dir.path()));
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    // Sixteen writers at once; four of them send the same signed request (one nonce).
+    let shared = nonce();
+    let writers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let store = std::sync::Arc::clone(&store);
+            let sender = queue.sender_id;
+            std::thread::spawn(move || {
+                let nonce = if i % 4 == 0 { shared } else { nonce() };
+                store.write_message(&sender, &[i], TODAY, &nonce)
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let stored = outcomes.iter().filter(|o| o.is_ok()).count();
+    let replays = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(StoreError::Replayed)))
+        .count();
+    assert_eq!((stored, replays), (13, 3), "{outcomes:?}");
+    // Every stored message is there once, in the queue's order, after reopening.
+    drop(outcomes);
+    let store = std::sync::Arc::into_inner(store).unwrap();
+    store.close().unwrap();
+    let store = open(dir.path());
+    let mut read = Vec::new();
+    while let Some(message) = store
+        .next_message(&queue.recipient_id, TODAY, &nonce())
+        .unwrap()
+    {
+        store
+            .ack_message(&queue.recipient_id, &message.id, TODAY, &nonce())
+            .unwrap();
+        read.push(message.body[0]);
+    }
+    read.sort_unstable();
+    read.dedup();
+    assert_eq!(read.len(), 13);
+}

@@ -16,7 +16,7 @@
 //! relay stores only ciphertext and public keys).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::RngCore as _;
 use rusqlite::{Connection, ErrorCode, OptionalExtension as _, Transaction, TransactionBehavior};
@@ -60,12 +60,23 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 /// is not expected at all; the loop only keeps a freak collision from being an error).
 const ID_ATTEMPTS: usize = 4;
 
-/// The SQLite relay store. One connection, used by one call at a time.
+/// The SQLite relay store. One connection, used by one call at a time; signed operations
+/// that arrive while it is busy are committed together (see [`SqliteStore::signed`]).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Signed operations waiting for the connection, oldest first.
+    waiting: Mutex<Vec<SignedJob>>,
     policy: Policy,
     path: PathBuf,
 }
+
+/// A signed operation waiting for the next group commit. It runs inside the group's
+/// transaction (or is told why there is none) and returns how to deliver its answer once
+/// the commit's outcome is known.
+type SignedJob = Box<dyn FnOnce(Result<&Connection, &str>) -> Delivery + Send>;
+/// Delivers a signed operation's answer: given `None` once the group committed, or why
+/// the commit failed.
+type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,6 +107,7 @@ impl SqliteStore {
         migrate(&mut conn, MIGRATIONS)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            waiting: Mutex::new(Vec::new()),
             policy,
             path: path.to_owned(),
         })
@@ -317,42 +329,127 @@ fn insert_nonce(conn: &Connection, nonce: &RequestNonce) -> Result<bool, StoreEr
 }
 
 impl SqliteStore {
-    /// Runs `operation` for a signed request in one immediate transaction that first
-    /// records the request's nonce, with the outcomes `RelayStore` documents under
-    /// "Signed requests": a replay changes nothing; a refusal keeps only the nonce (the
-    /// operation runs in a savepoint that is rolled back); a backend failure rolls the
-    /// whole transaction back. One commit, so one sync of the WAL, per request.
-    fn signed<T>(
+    /// Runs `operation` for a signed request together with the record of its nonce, with
+    /// the outcomes `RelayStore` documents under "Signed requests": a replay changes
+    /// nothing; a refusal keeps only the nonce; a backend failure keeps nothing.
+    ///
+    /// Group commit: the operation is queued, and whoever holds the connection next runs
+    /// every queued operation in one immediate transaction — each in a savepoint of its
+    /// own, so one request's refusal or failure never touches another's — and commits
+    /// once. Requests that arrive while a commit is syncing thus share the next sync,
+    /// and every one is answered only after the commit that holds it is durable.
+    fn signed<T: Send + 'static>(
         &self,
         nonce: &RequestNonce,
-        committing: &'static str,
-        operation: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        operation: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let mut conn = self.lock();
-        let mut tx = begin(&mut conn)?;
-        if !insert_nonce(&tx, nonce)? {
+        let answer: Arc<Mutex<Option<Result<T, StoreError>>>> = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&answer);
+        let nonce = *nonce;
+        let job: SignedJob = Box::new(move |conn| {
+            let outcome = match conn {
+                Ok(conn) => run_signed(conn, &nonce, operation),
+                Err(why) => Err(StoreError::Backend(format!(
+                    "beginning a transaction: {why}"
+                ))),
+            };
+            Box::new(move |commit_failure: Option<&str>| {
+                let outcome = match (commit_failure, outcome) {
+                    // Nothing this request did is durable: neither its change nor its nonce.
+                    (Some(why), Ok(_)) => Err(StoreError::Backend(format!("committing: {why}"))),
+                    (Some(why), Err(e)) if e.is_refusal() && !matches!(e, StoreError::Replayed) => {
+                        Err(StoreError::Backend(format!("committing: {why}")))
+                    }
+                    (_, outcome) => outcome,
+                };
+                *locked(&slot) = Some(outcome);
+            })
+        });
+        locked(&self.waiting).push(job);
+        let conn = self.lock();
+        // A group committed while this call waited for the connection may have held it.
+        if let Some(outcome) = locked(&answer).take() {
+            return outcome;
+        }
+        let jobs = std::mem::take(&mut *locked(&self.waiting));
+        commit_group(&conn, jobs);
+        drop(conn);
+        locked(&answer)
+            .take()
+            .unwrap_or_else(|| Err(StoreError::Backend("a signed operation was not run".into())))
+    }
+}
+
+/// Locks a mutex, recovering it if a panic poisoned it (every critical section here
+/// leaves its data consistent).
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `jobs` in one immediate transaction and commits it once, then delivers every
+/// job's answer.
+fn commit_group(conn: &Connection, jobs: Vec<SignedJob>) {
+    // A panic inside an earlier group's operation unwound past its COMMIT: roll back
+    // what it left open before starting afresh.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let why = e.to_string();
+        for job in jobs {
+            job(Err(&why))(None);
+        }
+        return;
+    }
+    let deliveries: Vec<Delivery> = jobs.into_iter().map(|job| job(Ok(conn))).collect();
+    let failure = conn.execute_batch("COMMIT").err().map(|e| {
+        // A failed COMMIT may leave the transaction open; it must not linger.
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for deliver in deliveries {
+        deliver(failure.as_deref());
+    }
+}
+
+/// One signed operation inside a group's transaction: its nonce, then the operation, each
+/// in a savepoint, undone as "Signed requests" in `RelayStore` says.
+fn run_signed<T>(
+    conn: &Connection,
+    nonce: &RequestNonce,
+    operation: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let savepoint = |sql: &str| {
+        conn.execute_batch(sql)
+            .map_err(backend("managing a request's savepoint"))
+    };
+    savepoint("SAVEPOINT request")?;
+    match insert_nonce(conn, nonce) {
+        Ok(true) => {}
+        Ok(false) => {
+            savepoint("RELEASE request")?;
             return Err(StoreError::Replayed);
         }
-        let outcome = {
-            let savepoint = tx.savepoint().map_err(backend("beginning a savepoint"))?;
-            match operation(&savepoint) {
-                Ok(value) => savepoint
-                    .commit()
-                    .map(|()| value)
-                    .map_err(backend("releasing a savepoint")),
-                // Dropping the savepoint rolls the operation back.
-                Err(e) => Err(e),
-            }
-        };
-        match outcome {
-            Ok(value) => tx.commit().map(|()| value).map_err(backend(committing)),
-            Err(refusal) if refusal.is_refusal() => {
-                tx.commit()
-                    .map_err(backend("committing a refused request's nonce"))?;
-                Err(refusal)
-            }
-            // Dropping the transaction rolls the nonce back too.
-            Err(failure) => Err(failure),
+        Err(e) => {
+            savepoint("ROLLBACK TO request; RELEASE request")?;
+            return Err(e);
+        }
+    }
+    savepoint("SAVEPOINT operation")?;
+    match operation(conn) {
+        Ok(value) => {
+            savepoint("RELEASE operation; RELEASE request")?;
+            Ok(value)
+        }
+        Err(refusal) if refusal.is_refusal() => {
+            savepoint("ROLLBACK TO operation; RELEASE operation; RELEASE request")?;
+            Err(refusal)
+        }
+        Err(failure) => {
+            savepoint("ROLLBACK TO request; RELEASE request")?;
+            Err(failure)
         }
     }
 }
@@ -402,10 +499,8 @@ impl RelayStore for SqliteStore {
         today: Day,
         nonce: &RequestNonce,
     ) -> Result<NewQueue, StoreError> {
-        let expires = self.expiry(today);
-        self.signed(nonce, "committing a new queue", |conn| {
-            create_queue_in(conn, keys, expires)
-        })
+        let (keys, expires) = (*keys, self.expiry(today));
+        self.signed(nonce, move |conn| create_queue_in(conn, &keys, expires))
     }
 
     fn sender_key(
@@ -449,10 +544,10 @@ impl RelayStore for SqliteStore {
         today: Day,
         nonce: &RequestNonce,
     ) -> Result<RelayMessageId, StoreError> {
-        let expires = self.expiry(today);
-        let policy = self.policy;
-        self.signed(nonce, "committing a message", |tx| {
-            write_message_in(tx, &policy, sender, body, today, expires)
+        let (sender, body) = (*sender, body.to_vec());
+        let (policy, expires) = (self.policy, self.expiry(today));
+        self.signed(nonce, move |conn| {
+            write_message_in(conn, &policy, &sender, &body, today, expires)
         })
     }
 
@@ -462,9 +557,9 @@ impl RelayStore for SqliteStore {
         today: Day,
         nonce: &RequestNonce,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        let expires = self.expiry(today);
-        self.signed(nonce, "committing a read", |tx| {
-            next_message_in(tx, recipient, today, expires)
+        let (recipient, expires) = (*recipient, self.expiry(today));
+        self.signed(nonce, move |conn| {
+            next_message_in(conn, &recipient, today, expires)
         })
     }
 
@@ -475,9 +570,10 @@ impl RelayStore for SqliteStore {
         today: Day,
         nonce: &RequestNonce,
     ) -> Result<(), StoreError> {
+        let (recipient, message) = (*recipient, *message);
         let expires = self.expiry(today);
-        self.signed(nonce, "committing an acknowledgement", |tx| {
-            ack_message_in(tx, recipient, message, today, expires)
+        self.signed(nonce, move |conn| {
+            ack_message_in(conn, &recipient, &message, today, expires)
         })
     }
 
@@ -486,9 +582,8 @@ impl RelayStore for SqliteStore {
         recipient: &RecipientId,
         nonce: &RequestNonce,
     ) -> Result<(), StoreError> {
-        self.signed(nonce, "committing a queue deletion", |tx| {
-            delete_queue_in(tx, recipient)
-        })
+        let recipient = *recipient;
+        self.signed(nonce, move |conn| delete_queue_in(conn, &recipient))
     }
 
     fn remember_nonce(

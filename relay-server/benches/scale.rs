@@ -12,7 +12,8 @@
 //!    core's `RelayClient` creates a few queues and writes messages into them through the
 //!    real path (signed HTTPS requests, the nonce recorded, the write synced): the time
 //!    per write, best of several rounds, and the process's resident memory (`VmRSS` from
-//!    `/proc/PID/status`) after the writes.
+//!    `/proc/PID/status`) after the writes. The relays of all populations run at once and
+//!    take their rounds in turn, so the machine's load weighs on all alike.
 //! 3. The relay is stopped with SIGTERM (it checkpoints the WAL and closes the store), and
 //!    the data directory's size (data file + WAL, if any) is taken again.
 //!
@@ -66,8 +67,8 @@ fn plan() -> Plan {
     } else {
         Plan {
             populations: &[0, 10_000, 100_000, 1_000_000],
-            writes: 200,
-            rounds: 5,
+            writes: 100,
+            rounds: 10,
         }
     }
 }
@@ -93,18 +94,7 @@ fn main() {
         "relay scale: {} writes of {BODY_LEN} bytes per round, best of {} rounds, per population",
         plan.writes, plan.rounds
     );
-    let mut results: Vec<Measured> = Vec::new();
-    for &queues in plan.populations {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let measured = measure(dir.path(), queues, &plan, &runtime);
-        println!(
-            "  {queues} queues: populated in {:.1} s, {:.1} µs / write",
-            measured.populate.as_secs_f64(),
-            micros(measured.write)
-        );
-        results.push(measured);
-    }
-
+    let results = measure_all(&plan, &runtime);
     let empty = &results[0];
     println!(
         "| idle queues | populate s | disk idle MiB | disk B / queue | RSS MiB | RSS B / queue \
@@ -151,47 +141,93 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// Populates `dir` with `queues` idle queues, then measures a relay process on it.
-fn measure(dir: &Path, queues: u64, plan: &Plan, runtime: &tokio::runtime::Runtime) -> Measured {
-    let start = Instant::now();
-    populate(dir, queues);
-    let populate = start.elapsed();
-    let idle_disk = disk_usage(dir);
+/// A relay process on one population, with the queues the measured writes go to.
+struct Population {
+    queues: u64,
+    dir: tempfile::TempDir,
+    populate: Duration,
+    idle_disk: u64,
+    child: Child,
+    client: RelayClient,
+    own: Vec<OwnQueue>,
+    rounds: Vec<Duration>,
+}
 
-    let (mut child, address, _) = spawn_relay(dir, &["--log-level", "error"], Stdio::null());
-    let (write, messages) = runtime.block_on(async {
-        let client = RelayClient::new(address).expect("client");
-        let mut own = Vec::new();
-        for _ in 0..WRITE_QUEUES {
-            own.push(
-                client
-                    .create_queue(SystemTime::now(), &mut rand::rng())
-                    .await
-                    .expect("a queue"),
+/// Populates every data directory, starts a relay on each, then writes to them round by
+/// round — one round per relay in turn, so the machine's load at each moment weighs on
+/// all populations alike — and measures each.
+fn measure_all(plan: &Plan, runtime: &tokio::runtime::Runtime) -> Vec<Measured> {
+    let body = random_bytes(BODY_LEN);
+    let mut populations: Vec<Population> = plan
+        .populations
+        .iter()
+        .map(|&queues| {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let start = Instant::now();
+            populate(dir.path(), queues);
+            let populate = start.elapsed();
+            let idle_disk = disk_usage(dir.path());
+            let (child, address, _) =
+                spawn_relay(dir.path(), &["--log-level", "error"], Stdio::null());
+            let client = RelayClient::new(address).expect("client");
+            let own = runtime.block_on(async {
+                let mut own = Vec::new();
+                for _ in 0..WRITE_QUEUES {
+                    own.push(
+                        client
+                            .create_queue(SystemTime::now(), &mut rand::rng())
+                            .await
+                            .expect("a queue"),
+                    );
+                }
+                // Warm-up: one write per queue, untimed.
+                write_round(&client, &own, &body, own.len()).await;
+                own
+            });
+            println!(
+                "  {queues} queues: populated in {:.1} s",
+                populate.as_secs_f64()
             );
+            Population {
+                queues,
+                dir,
+                populate,
+                idle_disk,
+                child,
+                client,
+                own,
+                rounds: Vec::new(),
+            }
+        })
+        .collect();
+    for _ in 0..plan.rounds {
+        for population in &mut populations {
+            let took = runtime.block_on(write_round(
+                &population.client,
+                &population.own,
+                &body,
+                plan.writes,
+            ));
+            population.rounds.push(took);
         }
-        let body = random_bytes(BODY_LEN);
-        // Warm-up: one write per queue, untimed.
-        write_round(&client, &own, &body, own.len()).await;
-        let mut best = Duration::MAX;
-        for _ in 0..plan.rounds {
-            best = best.min(write_round(&client, &own, &body, plan.writes).await);
-        }
-        let messages = (own.len() + plan.rounds * plan.writes) as u64;
-        (best / plan.writes as u32, messages)
-    });
-    let rss_after = resident_bytes(child.id());
-    stop(&mut child);
-    let disk_after = disk_usage(dir);
-    Measured {
-        queues,
-        populate,
-        idle_disk,
-        disk_after,
-        rss_after,
-        write,
-        messages,
     }
+    populations
+        .into_iter()
+        .map(|mut population| {
+            let rss_after = resident_bytes(population.child.id());
+            stop(&mut population.child);
+            let best = population.rounds.iter().copied().min().unwrap_or_default();
+            Measured {
+                queues: population.queues,
+                populate: population.populate,
+                idle_disk: population.idle_disk,
+                disk_after: disk_usage(population.dir.path()),
+                rss_after,
+                write: best / plan.writes as u32,
+                messages: (population.own.len() + plan.rounds * plan.writes) as u64,
+            }
+        })
+        .collect()
 }
 
 /// Writes `writes` messages into `queues`, round-robin, one after the other.

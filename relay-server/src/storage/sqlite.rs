@@ -5,6 +5,9 @@
 //! - `locking_mode = EXCLUSIVE`: the file is locked for as long as the store is open, so a
 //!   second relay process on the same data directory is refused ([`StoreError::InUse`])
 //!   instead of sharing it.
+//! - Group commit: the operations of signed requests that arrive while a commit is
+//!   syncing are run together in the next transaction, each in a savepoint of its own,
+//!   and committed (synced) once; each is answered only after that commit.
 //! - `secure_delete = ON`: acknowledged, deleted and expired messages are overwritten in
 //!   the file, not merely unlinked from the b-tree.
 //! - STRICT tables without rowids (see `migrations/v1.sql`); `application_id` marks the

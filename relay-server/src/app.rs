@@ -9,7 +9,8 @@
 //!    reads, acknowledgements and deletions); the `Sotto-Auth` header and its time against
 //!    the relay's [`Clock`]; the body, read with the endpoint's size limit (a larger body,
 //!    declared or sent, is `413 too_large` without reading further); the queue's key; the
-//!    signature; the nonce (a replay is `409`); and only then the storage call.
+//!    signature; and only then the storage call, which records the request's nonce in the
+//!    same transaction as the operation (a replay is `409`, checked before the operation).
 //! 3. Chunk endpoints carry capabilities instead of signatures (`docs/PROTOCOL.md` §17) and
 //!    check, in this order: the content type (`application/octet-stream` to upload); the
 //!    capability headers (the read secret must hash to the id; `bad_capability`); the
@@ -58,7 +59,8 @@ use crate::clock::Clock;
 use crate::config::Limits;
 use crate::metrics::{Event, Metrics, endpoint_name};
 use crate::storage::{
-    ChunkStore, ChunkUpload, Day, Hour, NonceBucket, QueueKeys, RelayStore, StoreError,
+    ChunkStore, ChunkUpload, Day, Hour, NonceBucket, QueueKeys, RelayStore, RequestNonce,
+    StoreError,
 };
 
 /// The API version this relay speaks.
@@ -162,12 +164,14 @@ async fn answer(
             let request = CreateQueue::from_json(&body)?;
             // Proof of possession: the new recipient key signs its own registration.
             verify(state, &request.recipient_key, &auth, parts, &body)?;
-            remember_nonce(state, &auth).await?;
             let keys = QueueKeys {
                 recipient_key: request.recipient_key,
                 sender_key: request.sender_key,
             };
-            let created = on_store(state, move |store| store.create_queue(&keys, today)).await?;
+            let nonce = request_nonce(&auth);
+            let created =
+                on_signed_store(state, move |store| store.create_queue(&keys, today, &nonce))
+                    .await?;
             state.metrics.record(Event::QueueCreated);
             debug!("queue created");
             let answer = QueueCreated {
@@ -189,9 +193,9 @@ async fn answer(
             let sender = *sender;
             let key = on_store(state, move |store| store.sender_key(&sender, today)).await?;
             verify(state, &known(key)?, &auth, parts, &body)?;
-            remember_nonce(state, &auth).await?;
-            let stored = on_store(state, move |store| {
-                store.write_message(&sender, &body, today)
+            let nonce = request_nonce(&auth);
+            let stored = on_signed_store(state, move |store| {
+                store.write_message(&sender, &body, today, &nonce)
             })
             .await;
             if matches!(&stored, Err(e) if e.kind == ErrorKind::QuotaExceeded) {
@@ -204,9 +208,12 @@ async fn answer(
         }
         Endpoint::Next(recipient) => {
             let recipient = *recipient;
-            let auth = recipient_request(state, parts, body, &recipient, now).await?;
-            remember_nonce(state, &auth).await?;
-            match on_store(state, move |store| store.next_message(&recipient, today)).await? {
+            let nonce = recipient_request(state, parts, body, &recipient, now).await?;
+            let next = on_signed_store(state, move |store| {
+                store.next_message(&recipient, today, &nonce)
+            })
+            .await?;
+            match next {
                 Some(message) => {
                     state.metrics.record(Event::MessageRead);
                     debug!("message read");
@@ -229,10 +236,9 @@ async fn answer(
         }
         Endpoint::Ack(recipient, message) => {
             let (recipient, message) = (*recipient, *message);
-            let auth = recipient_request(state, parts, body, &recipient, now).await?;
-            remember_nonce(state, &auth).await?;
-            on_store(state, move |store| {
-                store.ack_message(&recipient, &message, today)
+            let nonce = recipient_request(state, parts, body, &recipient, now).await?;
+            on_signed_store(state, move |store| {
+                store.ack_message(&recipient, &message, today, &nonce)
             })
             .await?;
             state.metrics.record(Event::MessageAcked);
@@ -256,9 +262,8 @@ async fn answer(
         }
         Endpoint::DeleteQueue(recipient) => {
             let recipient = *recipient;
-            let auth = recipient_request(state, parts, body, &recipient, now).await?;
-            remember_nonce(state, &auth).await?;
-            on_store(state, move |store| store.delete_queue(&recipient)).await?;
+            let nonce = recipient_request(state, parts, body, &recipient, now).await?;
+            on_signed_store(state, move |store| store.delete_queue(&recipient, &nonce)).await?;
             state.metrics.record(Event::QueueDeleted);
             debug!("queue deleted");
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -574,14 +579,14 @@ where
 }
 
 /// The checks every empty-bodied recipient request shares: no body, a fresh header, a
-/// known queue, a valid signature by its recipient key.
+/// known queue, a valid signature by its recipient key. Returns the request's nonce.
 async fn recipient_request(
     state: &Arc<RelayState>,
     parts: &Parts,
     body: Body,
     recipient: &sotto_core::relay::RecipientId,
     now: u64,
-) -> Result<AuthHeader, ApiError> {
+) -> Result<RequestNonce, ApiError> {
     check_content_type(&parts.headers, None)?;
     let auth = auth_header(&parts.headers, now)?;
     let body = read_body(&parts.headers, body, 0).await?;
@@ -589,7 +594,7 @@ async fn recipient_request(
     let today = Day::from_unix_seconds(now);
     let key = on_store(state, move |store| store.recipient_key(&recipient, today)).await?;
     verify(state, &known(key)?, &auth, parts, &body)?;
-    Ok(auth)
+    Ok(request_nonce(&auth))
 }
 
 fn known(key: Option<QueuePublicKey>) -> Result<QueuePublicKey, ApiError> {
@@ -664,17 +669,26 @@ fn verify(
     .map_err(ApiError::from)
 }
 
-/// Records the request's nonce until it would be stale anyway; a nonce seen before is a
-/// replay.
-async fn remember_nonce(state: &Arc<RelayState>, auth: &AuthHeader) -> Result<(), ApiError> {
-    let nonce = auth.nonce;
-    let expires = NonceBucket::from_unix_seconds(auth.unix_seconds.saturating_add(MAX_CLOCK_SKEW));
-    if on_store(state, move |store| store.remember_nonce(&nonce, expires)).await? {
-        Ok(())
-    } else {
-        state.metrics.record(Event::ReplayRefused);
-        Err(AuthError::Replayed.into())
+/// The request's nonce, kept until the request would be stale anyway.
+fn request_nonce(auth: &AuthHeader) -> RequestNonce {
+    RequestNonce {
+        nonce: auth.nonce,
+        expires: NonceBucket::from_unix_seconds(auth.unix_seconds.saturating_add(MAX_CLOCK_SKEW)),
     }
+}
+
+/// Runs the storage call of a verified signed request, which records the request's nonce
+/// in the same transaction (see `RelayStore`); a nonce seen before is a replay.
+async fn on_signed_store<T, F>(state: &Arc<RelayState>, call: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn RelayStore) -> Result<T, StoreError> + Send + 'static,
+{
+    let answer = on_store(state, call).await;
+    if matches!(&answer, Err(e) if e.kind == ErrorKind::ReplayedRequest) {
+        state.metrics.record(Event::ReplayRefused);
+    }
+    answer
 }
 
 /// Reads the whole body, at most `limit` bytes (a larger declared or actual body is
@@ -759,6 +773,7 @@ fn store_refusal(e: StoreError) -> ApiError {
             "the chunk store is full; try again later or use another relay",
         ),
         StoreError::BadCapability => wrong_capability("the delete secret does not open this chunk"),
+        StoreError::Replayed => AuthError::Replayed.into(),
         other => {
             error!(error = %other, "storage failed");
             ApiError::new(ErrorKind::Internal, "the relay failed; try again later")

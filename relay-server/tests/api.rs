@@ -14,8 +14,8 @@ use sotto_relay::config::Limits;
 use sotto_relay::metrics::Event;
 use sotto_relay::server::sweep_once;
 use sotto_relay::storage::{
-    Day, NewQueue, NonceBucket, QueueKeys, RelayStore, StoreCounts, StoreError, StoredMessage,
-    SweepReport,
+    Day, NewQueue, NonceBucket, QueueKeys, RelayStore, RequestNonce, StoreCounts, StoreError,
+    StoredMessage, SweepReport,
 };
 use sotto_relay::{Clock, Metrics, RelayState, router};
 
@@ -665,7 +665,12 @@ impl Clock for PanickingClock {
 struct BrokenStore;
 
 impl RelayStore for BrokenStore {
-    fn create_queue(&self, _: &QueueKeys, _: Day) -> Result<NewQueue, StoreError> {
+    fn create_queue(
+        &self,
+        _: &QueueKeys,
+        _: Day,
+        _: &RequestNonce,
+    ) -> Result<NewQueue, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
     fn sender_key(
@@ -682,16 +687,33 @@ impl RelayStore for BrokenStore {
     ) -> Result<Option<sotto_core::relay::QueuePublicKey>, StoreError> {
         panic!("a storage bug")
     }
-    fn write_message(&self, _: &SenderId, _: &[u8], _: Day) -> Result<RelayMessageId, StoreError> {
+    fn write_message(
+        &self,
+        _: &SenderId,
+        _: &[u8],
+        _: Day,
+        _: &RequestNonce,
+    ) -> Result<RelayMessageId, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
-    fn next_message(&self, _: &RecipientId, _: Day) -> Result<Option<StoredMessage>, StoreError> {
+    fn next_message(
+        &self,
+        _: &RecipientId,
+        _: Day,
+        _: &RequestNonce,
+    ) -> Result<Option<StoredMessage>, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
-    fn ack_message(&self, _: &RecipientId, _: &RelayMessageId, _: Day) -> Result<(), StoreError> {
+    fn ack_message(
+        &self,
+        _: &RecipientId,
+        _: &RelayMessageId,
+        _: Day,
+        _: &RequestNonce,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
-    fn delete_queue(&self, _: &RecipientId) -> Result<(), StoreError> {
+    fn delete_queue(&self, _: &RecipientId, _: &RequestNonce) -> Result<(), StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
     fn remember_nonce(&self, _: &[u8; 16], _: NonceBucket) -> Result<bool, StoreError> {

@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
+use rand::RngCore as _;
 use rusqlite::Connection;
 use sotto_core::relay::{QueueKeyPair, RecipientId, RelayMessageId};
 use sotto_relay::storage::sqlite::{APPLICATION_ID, DATA_FILE, SCHEMA_VERSION};
 use sotto_relay::storage::{
-    Day, NonceBucket, Policy, QueueKeys, RelayStore, SqliteStore, StoreError,
+    Day, NonceBucket, Policy, QueueKeys, RelayStore, RequestNonce, SqliteStore, StoreError,
 };
 
 const TODAY: Day = Day(20_833);
@@ -28,6 +29,16 @@ fn keys() -> QueueKeys {
     }
 }
 
+/// A fresh request nonce, kept far beyond every sweep of these tests.
+fn nonce() -> RequestNonce {
+    let mut nonce = [0; 16];
+    rand::rng().fill_bytes(&mut nonce);
+    RequestNonce {
+        nonce,
+        expires: NonceBucket(1 << 40),
+    }
+}
+
 fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(dir, policy()).expect("store opens")
 }
@@ -37,9 +48,9 @@ fn a_stored_message_and_a_nonce_survive_reopening_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let keys = keys();
-    let queue = store.create_queue(&keys, TODAY).unwrap();
+    let queue = store.create_queue(&keys, TODAY, &nonce()).unwrap();
     let id = store
-        .write_message(&queue.sender_id, b"durable", TODAY)
+        .write_message(&queue.sender_id, b"durable", TODAY, &nonce())
         .unwrap();
     assert!(store.remember_nonce(&[7; 16], NonceBucket(10)).unwrap());
     store.close().unwrap();
@@ -58,7 +69,7 @@ fn a_stored_message_and_a_nonce_survive_reopening_the_store() {
         Some(keys.recipient_key)
     );
     let message = store
-        .next_message(&queue.recipient_id, TODAY)
+        .next_message(&queue.recipient_id, TODAY, &nonce())
         .unwrap()
         .expect("the message is still there");
     assert_eq!((message.id, &message.body[..]), (id, &b"durable"[..]));
@@ -122,12 +133,14 @@ fn the_file_is_wal_strict_and_stamped_and_holds_only_the_listed_columns() {
 fn an_acknowledged_message_leaves_no_trace_in_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let queue = store.create_queue(&keys(), TODAY).unwrap();
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
     let marker = b"MARKER-4f1d2c-sealed-bytes-MARKER";
     let id = store
-        .write_message(&queue.sender_id, marker, TODAY)
+        .write_message(&queue.sender_id, marker, TODAY, &nonce())
         .unwrap();
-    store.ack_message(&queue.recipient_id, &id, TODAY).unwrap();
+    store
+        .ack_message(&queue.recipient_id, &id, TODAY, &nonce())
+        .unwrap();
     store.close().unwrap();
     let bytes = std::fs::read(dir.path().join(DATA_FILE)).unwrap();
     assert!(
@@ -191,34 +204,42 @@ fn files_of_other_applications_and_newer_relays_are_left_alone() {
 fn messages_keep_their_order_per_queue_across_acks_and_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let a = store.create_queue(&keys(), TODAY).unwrap();
-    let b = store.create_queue(&keys(), TODAY).unwrap();
+    let a = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    let b = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
     for i in 1..=5u8 {
         store
-            .write_message(&a.sender_id, &[b'a', i], TODAY)
+            .write_message(&a.sender_id, &[b'a', i], TODAY, &nonce())
             .unwrap();
         store
-            .write_message(&b.sender_id, &[b'b', i], TODAY)
+            .write_message(&b.sender_id, &[b'b', i], TODAY, &nonce())
             .unwrap();
     }
-    let first = store.next_message(&a.recipient_id, TODAY).unwrap().unwrap();
+    let first = store
+        .next_message(&a.recipient_id, TODAY, &nonce())
+        .unwrap()
+        .unwrap();
     store
-        .ack_message(&a.recipient_id, &first.id, TODAY)
+        .ack_message(&a.recipient_id, &first.id, TODAY, &nonce())
         .unwrap();
     store.close().unwrap();
     let store = open(dir.path());
     let mut read = Vec::new();
-    while let Some(message) = store.next_message(&a.recipient_id, TODAY).unwrap() {
+    while let Some(message) = store
+        .next_message(&a.recipient_id, TODAY, &nonce())
+        .unwrap()
+    {
         store
-            .ack_message(&a.recipient_id, &message.id, TODAY)
+            .ack_message(&a.recipient_id, &message.id, TODAY, &nonce())
             .unwrap();
         read.push(message.body[1]);
     }
     assert_eq!(read, [2, 3, 4, 5]);
-    store.write_message(&a.sender_id, b"a6", TODAY).unwrap();
+    store
+        .write_message(&a.sender_id, b"a6", TODAY, &nonce())
+        .unwrap();
     assert_eq!(
         store
-            .next_message(&a.recipient_id, TODAY)
+            .next_message(&a.recipient_id, TODAY, &nonce())
             .unwrap()
             .unwrap()
             .body,
@@ -226,7 +247,7 @@ fn messages_keep_their_order_per_queue_across_acks_and_reopening() {
     );
     assert_eq!(
         store
-            .next_message(&b.recipient_id, TODAY)
+            .next_message(&b.recipient_id, TODAY, &nonce())
             .unwrap()
             .unwrap()
             .body,
@@ -238,30 +259,33 @@ fn messages_keep_their_order_per_queue_across_acks_and_reopening() {
 fn unknown_ids_are_typed_errors_and_deleting_a_queue_deletes_its_messages() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let queue = store.create_queue(&keys(), TODAY).unwrap();
-    store.write_message(&queue.sender_id, b"x", TODAY).unwrap();
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    store
+        .write_message(&queue.sender_id, b"x", TODAY, &nonce())
+        .unwrap();
     let nobody = RecipientId::from_bytes([9; 16]);
     assert!(matches!(
-        store.next_message(&nobody, TODAY),
+        store.next_message(&nobody, TODAY, &nonce()),
         Err(StoreError::UnknownQueue)
     ));
     assert!(matches!(
         store.ack_message(
             &queue.recipient_id,
             &RelayMessageId::from_bytes([1; 16]),
-            TODAY
+            TODAY,
+            &nonce()
         ),
         Err(StoreError::UnknownMessage)
     ));
     assert!(matches!(
-        store.delete_queue(&nobody),
+        store.delete_queue(&nobody, &nonce()),
         Err(StoreError::UnknownQueue)
     ));
-    store.delete_queue(&queue.recipient_id).unwrap();
+    store.delete_queue(&queue.recipient_id, &nonce()).unwrap();
     let counts = store.counts().unwrap();
     assert_eq!((counts.queues, counts.messages), (0, 0));
     assert!(matches!(
-        store.write_message(&queue.sender_id, b"y", TODAY),
+        store.write_message(&queue.sender_id, b"y", TODAY, &nonce()),
         Err(StoreError::UnknownQueue)
     ));
 }
@@ -270,12 +294,14 @@ fn unknown_ids_are_typed_errors_and_deleting_a_queue_deletes_its_messages() {
 fn the_sweep_deletes_expired_messages_queues_and_nonces_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let old = store.create_queue(&keys(), TODAY).unwrap();
-    store.write_message(&old.sender_id, b"old", TODAY).unwrap();
-    let later = TODAY.plus(15);
-    let kept = store.create_queue(&keys(), later).unwrap();
+    let old = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
     store
-        .write_message(&kept.sender_id, b"kept", later)
+        .write_message(&old.sender_id, b"old", TODAY, &nonce())
+        .unwrap();
+    let later = TODAY.plus(15);
+    let kept = store.create_queue(&keys(), later, &nonce()).unwrap();
+    store
+        .write_message(&kept.sender_id, b"kept", later, &nonce())
         .unwrap();
     assert!(store.remember_nonce(&[1; 16], NonceBucket(100)).unwrap());
     assert!(store.remember_nonce(&[2; 16], NonceBucket(101)).unwrap());
@@ -287,7 +313,7 @@ fn the_sweep_deletes_expired_messages_queues_and_nonces_only() {
     assert_eq!(store.counts().unwrap().queues, 1);
     assert_eq!(
         store
-            .next_message(&kept.recipient_id, TODAY.plus(22))
+            .next_message(&kept.recipient_id, TODAY.plus(22), &nonce())
             .unwrap()
             .unwrap()
             .body,
@@ -295,4 +321,117 @@ fn the_sweep_deletes_expired_messages_queues_and_nonces_only() {
     );
     assert!(!store.remember_nonce(&[2; 16], NonceBucket(101)).unwrap());
     assert!(store.remember_nonce(&[1; 16], NonceBucket(101)).unwrap());
+}
+
+#[test]
+fn a_signed_operation_records_its_nonce_with_it_and_a_refusal_keeps_only_the_nonce() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        dir.path(),
+        Policy {
+            max_queue_messages: 1,
+            ..policy()
+        },
+    )
+    .unwrap();
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    // A write and its nonce: the same nonce again is a replay and stores nothing.
+    let write = nonce();
+    store
+        .write_message(&queue.sender_id, b"first", TODAY, &write)
+        .unwrap();
+    assert!(matches!(
+        store.write_message(&queue.sender_id, b"again", TODAY, &write),
+        Err(StoreError::Replayed)
+    ));
+    assert!(!store.remember_nonce(&write.nonce, write.expires).unwrap());
+    assert_eq!(store.counts().unwrap().messages, 1);
+    // A refused write (the queue is full) changes nothing but records its nonce, which
+    // then makes the same request a replay even once the queue has room.
+    let refused = nonce();
+    assert!(matches!(
+        store.write_message(&queue.sender_id, b"second", TODAY, &refused),
+        Err(StoreError::QuotaExceeded)
+    ));
+    let first = store
+        .next_message(&queue.recipient_id, TODAY, &nonce())
+        .unwrap()
+        .unwrap();
+    // A refused acknowledgement leaves the queue's expiry and the message as they were.
+    let later = TODAY.plus(3);
+    assert!(matches!(
+        store.ack_message(
+            &queue.recipient_id,
+            &RelayMessageId::from_bytes([1; 16]),
+            later,
+            &nonce()
+        ),
+        Err(StoreError::UnknownMessage)
+    ));
+    store.sweep(TODAY.plus(22), NonceBucket(0)).unwrap();
+    assert_eq!(
+        store.counts().unwrap().queues,
+        0,
+        "the refusal did not touch the queue"
+    );
+    let store = {
+        drop(store);
+        open(dir.path())
+    };
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    assert!(matches!(
+        store.write_message(&queue.sender_id, b"second", TODAY, &refused),
+        Err(StoreError::Replayed)
+    ));
+    assert_eq!(first.body, b"first");
+    // Replays are checked before the operation: an unknown queue with a used nonce is a
+    // replay.
+    assert!(matches!(
+        store.delete_queue(&RecipientId::from_bytes([9; 16]), &write),
+        Err(StoreError::Replayed)
+    ));
+}
+
+#[test]
+fn concurrent_signed_operations_commit_together_and_each_keeps_its_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(open(dir.path()));
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    // Sixteen writers at once; four of them send the same signed request (one nonce).
+    let shared = nonce();
+    let writers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let store = std::sync::Arc::clone(&store);
+            let sender = queue.sender_id;
+            std::thread::spawn(move || {
+                let nonce = if i % 4 == 0 { shared } else { nonce() };
+                store.write_message(&sender, &[i], TODAY, &nonce)
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let stored = outcomes.iter().filter(|o| o.is_ok()).count();
+    let replays = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(StoreError::Replayed)))
+        .count();
+    assert_eq!((stored, replays), (13, 3), "{outcomes:?}");
+    // Every stored message is there once, in the queue's order, after reopening.
+    drop(outcomes);
+    let store = std::sync::Arc::into_inner(store).unwrap();
+    store.close().unwrap();
+    let store = open(dir.path());
+    let mut read = Vec::new();
+    while let Some(message) = store
+        .next_message(&queue.recipient_id, TODAY, &nonce())
+        .unwrap()
+    {
+        store
+            .ack_message(&queue.recipient_id, &message.id, TODAY, &nonce())
+            .unwrap();
+        read.push(message.body[0]);
+    }
+    read.sort_unstable();
+    read.dedup();
+    assert_eq!(read.len(), 13);
 }

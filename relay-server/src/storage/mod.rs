@@ -136,8 +136,9 @@ pub struct StoreCounts {
     pub message_bytes: u64,
 }
 
-/// Why a storage call failed. The queue and chunk refusals are the client's business (the relay answers
-/// them with a 4xx); the others are the relay's own failures. No variant holds an id, a key
+/// Why a storage call failed. The refusals ([`StoreError::is_refusal`]: queue, replay and
+/// chunk refusals) are the client's business (the relay answers them with a 4xx); the
+/// others are the relay's own failures. No variant holds an id, a key
 /// or a message body.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -162,6 +163,9 @@ pub enum StoreError {
     /// The delete secret is not the chunk's.
     #[error("the delete secret is not this chunk's")]
     BadCapability,
+    /// The request's nonce is already recorded: the request is a replay.
+    #[error("the request was served before")]
+    Replayed,
     /// Another relay process uses the data directory.
     #[error("the data directory is in use by another relay process")]
     InUse,
@@ -173,13 +177,58 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// The nonce of a signed request and the bucket until whose end it is kept: what lets a
+/// store refuse the same request twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestNonce {
+    /// The request's random nonce.
+    pub nonce: [u8; NONCE_LEN],
+    /// The last bucket in which the request could still be fresh.
+    pub expires: NonceBucket,
+}
+
+impl StoreError {
+    /// Whether the client's request is refused (a 4xx), as opposed to the store failing.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::UnknownQueue
+                | StoreError::UnknownMessage
+                | StoreError::QuotaExceeded
+                | StoreError::Replayed
+                | StoreError::UnknownChunk
+                | StoreError::ChunkExists
+                | StoreError::ChunkStoreFull
+                | StoreError::BadCapability
+        )
+    }
+}
+
 /// The relay's storage. Every implementation keeps the rules in the module documentation:
 /// nothing stored but what is listed there, expired rows invisible, and `Ok` from a change
 /// only once it is durable.
+///
+/// # Signed requests
+/// The operations a signed request asks for (`create_queue`, `write_message`,
+/// `next_message`, `ack_message`, `delete_queue`) take the request's [`RequestNonce`] and
+/// record it in the same transaction as the operation, so a request costs one durable
+/// commit, not two. For each of them:
+/// - a nonce already recorded is [`StoreError::Replayed`], and nothing changes;
+/// - an operation refused for the client's reason ([`StoreError::UnknownQueue`],
+///   [`StoreError::UnknownMessage`], [`StoreError::QuotaExceeded`]) changes nothing but
+///   still records the nonce, durably, before the refusal is returned;
+/// - a failure of the store itself ([`StoreError::Backend`]) records nothing, so the
+///   same signed request may be sent again.
 pub trait RelayStore: Send + Sync {
-    /// Registers a queue with fresh random ids (from a cryptographic RNG), used on `today`.
+    /// Registers a queue with fresh random ids (from a cryptographic RNG), used on `today`,
+    /// for the request with `nonce` (see [Signed requests](RelayStore#signed-requests)).
     /// Durable when it returns `Ok`.
-    fn create_queue(&self, keys: &QueueKeys, today: Day) -> Result<NewQueue, StoreError>;
+    fn create_queue(
+        &self,
+        keys: &QueueKeys,
+        today: Day,
+        nonce: &RequestNonce,
+    ) -> Result<NewQueue, StoreError>;
 
     /// The sender key of the queue with this sender id, if it exists and has not expired.
     fn sender_key(
@@ -198,38 +247,46 @@ pub trait RelayStore: Send + Sync {
 
     /// Appends a message to the queue with this sender id under a fresh random message id,
     /// if the [`Policy`] quota leaves room for it ([`StoreError::QuotaExceeded`] otherwise).
-    /// Marks the queue used on `today`. Durable when it returns `Ok`.
+    /// Marks the queue used on `today`. Records `nonce` (see
+    /// [Signed requests](RelayStore#signed-requests)). Durable when it returns `Ok`.
     fn write_message(
         &self,
         sender: &SenderId,
         body: &[u8],
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<RelayMessageId, StoreError>;
 
     /// The oldest unexpired message of the queue, or `None` when it holds none. Marks the
-    /// queue used on `today`.
+    /// queue used on `today`. Records `nonce` (see
+    /// [Signed requests](RelayStore#signed-requests)); durable when it returns `Ok`.
     fn next_message(
         &self,
         recipient: &RecipientId,
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<Option<StoredMessage>, StoreError>;
 
     /// Deletes one message of the queue ([`StoreError::UnknownMessage`] if it holds no
-    /// unexpired message with this id). Marks the queue used on `today`. Durable when it
-    /// returns `Ok`.
+    /// unexpired message with this id). Marks the queue used on `today`. Records `nonce`
+    /// (see [Signed requests](RelayStore#signed-requests)). Durable when it returns `Ok`.
     fn ack_message(
         &self,
         recipient: &RecipientId,
         message: &RelayMessageId,
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<(), StoreError>;
 
-    /// Deletes the queue and all its messages. Durable when it returns `Ok`.
-    fn delete_queue(&self, recipient: &RecipientId) -> Result<(), StoreError>;
+    /// Deletes the queue and all its messages. Records `nonce` (see
+    /// [Signed requests](RelayStore#signed-requests)). Durable when it returns `Ok`.
+    fn delete_queue(&self, recipient: &RecipientId, nonce: &RequestNonce)
+    -> Result<(), StoreError>;
 
-    /// Records a request nonce until the end of bucket `expires`. Returns `false` (and
-    /// changes nothing) if the nonce is already recorded: the request is a replay. Durable
-    /// when it returns `Ok(true)`.
+    /// Records a request nonce on its own, for a signed request whose work is not one of
+    /// the operations above (those record theirs themselves). Returns `false` (and changes
+    /// nothing) if the nonce is already recorded: the request is a replay. Durable when it
+    /// returns `Ok(true)`.
     fn remember_nonce(
         &self,
         nonce: &[u8; NONCE_LEN],

@@ -5,6 +5,9 @@
 //! - `locking_mode = EXCLUSIVE`: the file is locked for as long as the store is open, so a
 //!   second relay process on the same data directory is refused ([`StoreError::InUse`])
 //!   instead of sharing it.
+//! - Group commit: the operations of signed requests that arrive while a commit is
+//!   syncing are run together in the next transaction, each in a savepoint of its own,
+//!   and committed (synced) once; each is answered only after that commit.
 //! - `secure_delete = ON`: acknowledged, deleted and expired messages are overwritten in
 //!   the file, not merely unlinked from the b-tree.
 //! - STRICT tables without rowids (see `migrations/v1.sql`); `application_id` marks the
@@ -16,7 +19,7 @@
 //! relay stores only ciphertext and public keys).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::RngCore as _;
 use rusqlite::{Connection, ErrorCode, OptionalExtension as _, Transaction, TransactionBehavior};
@@ -25,8 +28,8 @@ use sotto_core::relay::auth::NONCE_LEN;
 use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
 
 use super::{
-    Day, NewQueue, NonceBucket, Policy, QueueKeys, RelayStore, StoreCounts, StoreError,
-    StoredMessage, SweepReport,
+    Day, NewQueue, NonceBucket, Policy, QueueKeys, RelayStore, RequestNonce, StoreCounts,
+    StoreError, StoredMessage, SweepReport,
 };
 
 /// Name of the data file inside the data directory.
@@ -60,12 +63,23 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 /// is not expected at all; the loop only keeps a freak collision from being an error).
 const ID_ATTEMPTS: usize = 4;
 
-/// The SQLite relay store. One connection, used by one call at a time.
+/// The SQLite relay store. One connection, used by one call at a time; signed operations
+/// that arrive while it is busy are committed together (see [`SqliteStore::signed`]).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Signed operations waiting for the connection, oldest first.
+    waiting: Mutex<Vec<SignedJob>>,
     policy: Policy,
     path: PathBuf,
 }
+
+/// A signed operation waiting for the next group commit. It runs inside the group's
+/// transaction (or is told why there is none) and returns how to deliver its answer once
+/// the commit's outcome is known.
+type SignedJob = Box<dyn FnOnce(Result<&Connection, &str>) -> Delivery + Send>;
+/// Delivers a signed operation's answer: given `None` once the group committed, or why
+/// the commit failed.
+type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,6 +110,7 @@ impl SqliteStore {
         migrate(&mut conn, MIGRATIONS)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            waiting: Mutex::new(Vec::new()),
             policy,
             path: path.to_owned(),
         })
@@ -278,7 +293,7 @@ fn begin(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
 /// Moves a live queue's expiry to `expires` (never backwards). Returns whether the queue
 /// exists and has not expired by `today`.
 fn touch_queue(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     recipient: &[u8; ID_LEN],
     today: Day,
     expires: i64,
@@ -304,39 +319,191 @@ fn touch_queue(
     }
 }
 
-impl RelayStore for SqliteStore {
-    fn create_queue(&self, keys: &QueueKeys, today: Day) -> Result<NewQueue, StoreError> {
+/// Records `nonce` unless it is already recorded; returns whether it was new.
+fn insert_nonce(conn: &Connection, nonce: &RequestNonce) -> Result<bool, StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO nonces (nonce, expires_bucket) VALUES (?1, ?2)
+             ON CONFLICT (nonce) DO NOTHING",
+        )
+        .and_then(|mut insert| insert.execute((&nonce.nonce[..], int(nonce.expires.0))))
+        .map_err(backend("recording a request nonce"))?;
+    Ok(inserted == 1)
+}
+
+impl SqliteStore {
+    /// Runs `operation` for a signed request together with the record of its nonce, with
+    /// the outcomes `RelayStore` documents under "Signed requests": a replay changes
+    /// nothing; a refusal keeps only the nonce; a backend failure keeps nothing.
+    ///
+    /// Group commit: the operation is queued, and whoever holds the connection next runs
+    /// every queued operation in one immediate transaction — each in a savepoint of its
+    /// own, so one request's refusal or failure never touches another's — and commits
+    /// once. Requests that arrive while a commit is syncing thus share the next sync,
+    /// and every one is answered only after the commit that holds it is durable.
+    fn signed<T: Send + 'static>(
+        &self,
+        nonce: &RequestNonce,
+        operation: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let answer: Arc<Mutex<Option<Result<T, StoreError>>>> = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&answer);
+        let nonce = *nonce;
+        let job: SignedJob = Box::new(move |conn| {
+            let outcome = match conn {
+                Ok(conn) => run_signed(conn, &nonce, operation),
+                Err(why) => Err(StoreError::Backend(format!(
+                    "beginning a transaction: {why}"
+                ))),
+            };
+            Box::new(move |commit_failure: Option<&str>| {
+                let outcome = match (commit_failure, outcome) {
+                    // Nothing this request did is durable: neither its change nor its nonce.
+                    (Some(why), Ok(_)) => Err(StoreError::Backend(format!("committing: {why}"))),
+                    (Some(why), Err(e)) if e.is_refusal() && !matches!(e, StoreError::Replayed) => {
+                        Err(StoreError::Backend(format!("committing: {why}")))
+                    }
+                    (_, outcome) => outcome,
+                };
+                *locked(&slot) = Some(outcome);
+            })
+        });
+        locked(&self.waiting).push(job);
         let conn = self.lock();
-        for _ in 0..ID_ATTEMPTS {
-            let (recipient, sender) = (random_id(), random_id());
-            if recipient == sender {
-                continue;
-            }
-            let inserted = conn.execute(
-                "INSERT INTO queues (recipient_id, sender_id, recipient_key, sender_key, expires_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                (
-                    &recipient[..],
-                    &sender[..],
-                    keys.recipient_key.to_bytes(),
-                    keys.sender_key.to_bytes(),
-                    self.expiry(today),
-                ),
-            );
-            match inserted {
-                Ok(_) => {
-                    return Ok(NewQueue {
-                        recipient_id: RecipientId::from_bytes(recipient),
-                        sender_id: SenderId::from_bytes(sender),
-                    });
-                }
-                Err(e) if is_constraint(&e) => continue,
-                Err(e) => return Err(backend("creating a queue")(e)),
-            }
+        // A group committed while this call waited for the connection may have held it.
+        if let Some(outcome) = locked(&answer).take() {
+            return outcome;
         }
-        Err(StoreError::Backend(
-            "creating a queue: no fresh random id".into(),
-        ))
+        let jobs = std::mem::take(&mut *locked(&self.waiting));
+        commit_group(&conn, jobs);
+        drop(conn);
+        locked(&answer)
+            .take()
+            .unwrap_or_else(|| Err(StoreError::Backend("a signed operation was not run".into())))
+    }
+}
+
+/// Locks a mutex, recovering it if a panic poisoned it (every critical section here
+/// leaves its data consistent).
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `jobs` in one immediate transaction and commits it once, then delivers every
+/// job's answer.
+fn commit_group(conn: &Connection, jobs: Vec<SignedJob>) {
+    // A panic inside an earlier group's operation unwound past its COMMIT: roll back
+    // what it left open before starting afresh.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let why = e.to_string();
+        for job in jobs {
+            job(Err(&why))(None);
+        }
+        return;
+    }
+    let deliveries: Vec<Delivery> = jobs.into_iter().map(|job| job(Ok(conn))).collect();
+    let failure = conn.execute_batch("COMMIT").err().map(|e| {
+        // A failed COMMIT may leave the transaction open; it must not linger.
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for deliver in deliveries {
+        deliver(failure.as_deref());
+    }
+}
+
+/// One signed operation inside a group's transaction: its nonce, then the operation, each
+/// in a savepoint, undone as "Signed requests" in `RelayStore` says.
+fn run_signed<T>(
+    conn: &Connection,
+    nonce: &RequestNonce,
+    operation: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let savepoint = |sql: &str| {
+        conn.execute_batch(sql)
+            .map_err(backend("managing a request's savepoint"))
+    };
+    savepoint("SAVEPOINT request")?;
+    match insert_nonce(conn, nonce) {
+        Ok(true) => {}
+        Ok(false) => {
+            savepoint("RELEASE request")?;
+            return Err(StoreError::Replayed);
+        }
+        Err(e) => {
+            savepoint("ROLLBACK TO request; RELEASE request")?;
+            return Err(e);
+        }
+    }
+    savepoint("SAVEPOINT operation")?;
+    match operation(conn) {
+        Ok(value) => {
+            savepoint("RELEASE operation; RELEASE request")?;
+            Ok(value)
+        }
+        Err(refusal) if refusal.is_refusal() => {
+            savepoint("ROLLBACK TO operation; RELEASE operation; RELEASE request")?;
+            Err(refusal)
+        }
+        Err(failure) => {
+            savepoint("ROLLBACK TO request; RELEASE request")?;
+            Err(failure)
+        }
+    }
+}
+
+/// Inserts a queue with fresh random ids.
+fn create_queue_in(
+    conn: &Connection,
+    keys: &QueueKeys,
+    expires: i64,
+) -> Result<NewQueue, StoreError> {
+    for _ in 0..ID_ATTEMPTS {
+        let (recipient, sender) = (random_id(), random_id());
+        if recipient == sender {
+            continue;
+        }
+        let inserted = conn.execute(
+            "INSERT INTO queues (recipient_id, sender_id, recipient_key, sender_key, expires_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            (
+                &recipient[..],
+                &sender[..],
+                keys.recipient_key.to_bytes(),
+                keys.sender_key.to_bytes(),
+                expires,
+            ),
+        );
+        match inserted {
+            Ok(_) => {
+                return Ok(NewQueue {
+                    recipient_id: RecipientId::from_bytes(recipient),
+                    sender_id: SenderId::from_bytes(sender),
+                });
+            }
+            Err(e) if is_constraint(&e) => continue,
+            Err(e) => return Err(backend("creating a queue")(e)),
+        }
+    }
+    Err(StoreError::Backend(
+        "creating a queue: no fresh random id".into(),
+    ))
+}
+
+impl RelayStore for SqliteStore {
+    fn create_queue(
+        &self,
+        keys: &QueueKeys,
+        today: Day,
+        nonce: &RequestNonce,
+    ) -> Result<NewQueue, StoreError> {
+        let (keys, expires) = (*keys, self.expiry(today));
+        self.signed(nonce, move |conn| create_queue_in(conn, &keys, expires))
     }
 
     fn sender_key(
@@ -378,89 +545,25 @@ impl RelayStore for SqliteStore {
         sender: &SenderId,
         body: &[u8],
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<RelayMessageId, StoreError> {
-        let expires = self.expiry(today);
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        let queue: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
-                (&sender.as_bytes()[..], int(today.0)),
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(backend("looking up a queue by sender id"))?;
-        let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
-        let (count, bytes, last_seq): (i64, i64, i64) = tx
-            .query_row(
-                "SELECT count(*) FILTER (WHERE expires_day >= ?2),
-                        coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
-                        coalesce(max(seq), 0)
-                 FROM messages WHERE queue = ?1",
-                (&queue[..], int(today.0)),
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .map_err(backend("measuring a queue"))?;
-        let count = u64::try_from(count).unwrap_or(0);
-        let bytes = u64::try_from(bytes).unwrap_or(0);
-        let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
-        if count.saturating_add(1) > self.policy.max_queue_messages
-            || bytes.saturating_add(body_len) > self.policy.max_queue_bytes
-        {
-            return Err(StoreError::QuotaExceeded);
-        }
-        let mut stored = None;
-        for _ in 0..ID_ATTEMPTS {
-            let id = random_id();
-            match tx.execute(
-                "INSERT INTO messages (queue, seq, message_id, body, expires_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                (&queue[..], last_seq + 1, &id[..], body, expires),
-            ) {
-                Ok(_) => {
-                    stored = Some(id);
-                    break;
-                }
-                Err(e) if is_constraint(&e) => continue,
-                Err(e) => return Err(backend("storing a message")(e)),
-            }
-        }
-        let id = stored
-            .ok_or_else(|| StoreError::Backend("storing a message: no fresh random id".into()))?;
-        touch_queue(&tx, &queue, today, expires)?;
-        tx.commit().map_err(backend("committing a message"))?;
-        Ok(RelayMessageId::from_bytes(id))
+        let (sender, body) = (*sender, body.to_vec());
+        let (policy, expires) = (self.policy, self.expiry(today));
+        self.signed(nonce, move |conn| {
+            write_message_in(conn, &policy, &sender, &body, today, expires)
+        })
     }
 
     fn next_message(
         &self,
         recipient: &RecipientId,
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        let expires = self.expiry(today);
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        if !touch_queue(&tx, recipient.as_bytes(), today, expires)? {
-            return Err(StoreError::UnknownQueue);
-        }
-        let message: Option<(Vec<u8>, Vec<u8>)> = tx
-            .query_row(
-                "SELECT message_id, body FROM messages
-                 WHERE queue = ?1 AND expires_day >= ?2 ORDER BY seq LIMIT 1",
-                (&recipient.as_bytes()[..], int(today.0)),
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(backend("reading a message"))?;
-        tx.commit().map_err(backend("committing a read"))?;
-        message
-            .map(|(id, body)| {
-                Ok(StoredMessage {
-                    id: RelayMessageId::from_bytes(read_id(id)?),
-                    body,
-                })
-            })
-            .transpose()
+        let (recipient, expires) = (*recipient, self.expiry(today));
+        self.signed(nonce, move |conn| {
+            next_message_in(conn, &recipient, today, expires)
+        })
     }
 
     fn ack_message(
@@ -468,48 +571,22 @@ impl RelayStore for SqliteStore {
         recipient: &RecipientId,
         message: &RelayMessageId,
         today: Day,
+        nonce: &RequestNonce,
     ) -> Result<(), StoreError> {
+        let (recipient, message) = (*recipient, *message);
         let expires = self.expiry(today);
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        if !touch_queue(&tx, recipient.as_bytes(), today, expires)? {
-            return Err(StoreError::UnknownQueue);
-        }
-        let deleted = tx
-            .execute(
-                "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
-                (
-                    &recipient.as_bytes()[..],
-                    &message.as_bytes()[..],
-                    int(today.0),
-                ),
-            )
-            .map_err(backend("deleting a message"))?;
-        if deleted == 0 {
-            return Err(StoreError::UnknownMessage);
-        }
-        tx.commit()
-            .map_err(backend("committing an acknowledgement"))
+        self.signed(nonce, move |conn| {
+            ack_message_in(conn, &recipient, &message, today, expires)
+        })
     }
 
-    fn delete_queue(&self, recipient: &RecipientId) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = begin(&mut conn)?;
-        tx.execute(
-            "DELETE FROM messages WHERE queue = ?1",
-            [&recipient.as_bytes()[..]],
-        )
-        .map_err(backend("deleting a queue's messages"))?;
-        let deleted = tx
-            .execute(
-                "DELETE FROM queues WHERE recipient_id = ?1",
-                [&recipient.as_bytes()[..]],
-            )
-            .map_err(backend("deleting a queue"))?;
-        if deleted == 0 {
-            return Err(StoreError::UnknownQueue);
-        }
-        tx.commit().map_err(backend("committing a queue deletion"))
+    fn delete_queue(
+        &self,
+        recipient: &RecipientId,
+        nonce: &RequestNonce,
+    ) -> Result<(), StoreError> {
+        let recipient = *recipient;
+        self.signed(nonce, move |conn| delete_queue_in(conn, &recipient))
     }
 
     fn remember_nonce(
@@ -517,15 +594,13 @@ impl RelayStore for SqliteStore {
         nonce: &[u8; NONCE_LEN],
         expires: NonceBucket,
     ) -> Result<bool, StoreError> {
-        let inserted = self
-            .lock()
-            .execute(
-                "INSERT INTO nonces (nonce, expires_bucket) VALUES (?1, ?2)
-                 ON CONFLICT (nonce) DO NOTHING",
-                (&nonce[..], int(expires.0)),
-            )
-            .map_err(backend("recording a request nonce"))?;
-        Ok(inserted == 1)
+        insert_nonce(
+            &self.lock(),
+            &RequestNonce {
+                nonce: *nonce,
+                expires,
+            },
+        )
     }
 
     fn sweep(&self, today: Day, now: NonceBucket) -> Result<SweepReport, StoreError> {
@@ -572,4 +647,137 @@ impl RelayStore for SqliteStore {
             message_bytes: count(message_bytes),
         })
     }
+}
+
+/// Appends a message to the queue with this sender id, within the quota.
+fn write_message_in(
+    tx: &Connection,
+    policy: &Policy,
+    sender: &SenderId,
+    body: &[u8],
+    today: Day,
+    expires: i64,
+) -> Result<RelayMessageId, StoreError> {
+    let queue: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
+            (&sender.as_bytes()[..], int(today.0)),
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend("looking up a queue by sender id"))?;
+    let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
+    let (count, bytes, last_seq): (i64, i64, i64) = tx
+        .query_row(
+            "SELECT count(*) FILTER (WHERE expires_day >= ?2),
+                        coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
+                        coalesce(max(seq), 0)
+                 FROM messages WHERE queue = ?1",
+            (&queue[..], int(today.0)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .map_err(backend("measuring a queue"))?;
+    let count = u64::try_from(count).unwrap_or(0);
+    let bytes = u64::try_from(bytes).unwrap_or(0);
+    let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
+    if count.saturating_add(1) > policy.max_queue_messages
+        || bytes.saturating_add(body_len) > policy.max_queue_bytes
+    {
+        return Err(StoreError::QuotaExceeded);
+    }
+    let mut stored = None;
+    for _ in 0..ID_ATTEMPTS {
+        let id = random_id();
+        match tx.execute(
+            "INSERT INTO messages (queue, seq, message_id, body, expires_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            (&queue[..], last_seq + 1, &id[..], body, expires),
+        ) {
+            Ok(_) => {
+                stored = Some(id);
+                break;
+            }
+            Err(e) if is_constraint(&e) => continue,
+            Err(e) => return Err(backend("storing a message")(e)),
+        }
+    }
+    let id = stored
+        .ok_or_else(|| StoreError::Backend("storing a message: no fresh random id".into()))?;
+    touch_queue(tx, &queue, today, expires)?;
+    Ok(RelayMessageId::from_bytes(id))
+}
+
+/// The oldest unexpired message of the queue; marks the queue used.
+fn next_message_in(
+    tx: &Connection,
+    recipient: &RecipientId,
+    today: Day,
+    expires: i64,
+) -> Result<Option<StoredMessage>, StoreError> {
+    if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
+        return Err(StoreError::UnknownQueue);
+    }
+    let message: Option<(Vec<u8>, Vec<u8>)> = tx
+        .query_row(
+            "SELECT message_id, body FROM messages
+                 WHERE queue = ?1 AND expires_day >= ?2 ORDER BY seq LIMIT 1",
+            (&recipient.as_bytes()[..], int(today.0)),
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(backend("reading a message"))?;
+    message
+        .map(|(id, body)| {
+            Ok(StoredMessage {
+                id: RelayMessageId::from_bytes(read_id(id)?),
+                body,
+            })
+        })
+        .transpose()
+}
+
+/// Deletes one message of the queue; marks the queue used.
+fn ack_message_in(
+    tx: &Connection,
+    recipient: &RecipientId,
+    message: &RelayMessageId,
+    today: Day,
+    expires: i64,
+) -> Result<(), StoreError> {
+    if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
+        return Err(StoreError::UnknownQueue);
+    }
+    let deleted = tx
+        .execute(
+            "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
+            (
+                &recipient.as_bytes()[..],
+                &message.as_bytes()[..],
+                int(today.0),
+            ),
+        )
+        .map_err(backend("deleting a message"))?;
+    if deleted == 0 {
+        return Err(StoreError::UnknownMessage);
+    }
+    Ok(())
+}
+
+/// Deletes the queue and its messages.
+fn delete_queue_in(tx: &Connection, recipient: &RecipientId) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM messages WHERE queue = ?1",
+        [&recipient.as_bytes()[..]],
+    )
+    .map_err(backend("deleting a queue's messages"))?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM queues WHERE recipient_id = ?1",
+            [&recipient.as_bytes()[..]],
+        )
+        .map_err(backend("deleting a queue"))?;
+    if deleted == 0 {
+        return Err(StoreError::UnknownQueue);
+    }
+    Ok(())
 }

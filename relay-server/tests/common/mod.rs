@@ -8,13 +8,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
+use rand::RngCore as _;
 use sotto_core::relay::api::MESSAGE_ID_HEADER;
 use sotto_core::relay::{
     AUTH_HEADER, ApiError, AuthHeader, CreateQueue, Endpoint, QueueCreated, QueueKeyPair,
     RecipientId, RelayKey, RelayMessageId, SenderId,
 };
 use sotto_relay::config::Limits;
-use sotto_relay::storage::{ChunkStore, Day, FileChunkStore, RelayStore, SqliteStore, StoreCounts};
+use sotto_relay::storage::{
+    ChunkStore, Day, FileChunkStore, NonceBucket, RelayStore, RequestNonce, SqliteStore,
+    StoreCounts,
+};
 use sotto_relay::{Clock, ManualClock, Metrics, RelayState, router};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
@@ -277,12 +281,19 @@ impl TestRelay {
     }
 
     /// What the store holds, and the oldest message of `queue`, read straight from the
-    /// store (no request, no nonce): to check that a refused request changed nothing.
+    /// store (no request; a fresh nonce of its own): to check that a refused request
+    /// changed nothing.
     pub fn snapshot(&self, queue: &Queue) -> (StoreCounts, Option<Vec<u8>>) {
         let counts = self.store.counts().expect("counts");
+        let mut nonce = [0; 16];
+        rand::rng().fill_bytes(&mut nonce);
+        let nonce = RequestNonce {
+            nonce,
+            expires: NonceBucket::from_unix_seconds(self.clock.unix_seconds()),
+        };
         let next = self
             .store
-            .next_message(&queue.recipient_id, self.today())
+            .next_message(&queue.recipient_id, self.today(), &nonce)
             .expect("next message")
             .map(|m| m.body);
         (counts, next)

@@ -388,8 +388,32 @@ async fn relay_data_and_logs_hold_no_plaintext_identity_or_sender() {
         secrets.push(a.into_bytes());
         secrets.push(b.into_bytes());
     }
+    // An attachment too: its chunk files sit in the relay's data directory.
+    let document = root.path().join("document.txt");
+    let marker = "plaintext-marker-inside-an-attachment ".repeat(2000);
+    std::fs::write(&document, &marker).unwrap();
+    alice
+        .send_attachment(
+            &bob_at_alice,
+            &document,
+            AttachmentKind::File {
+                name: "secret-file-name-marker.txt".into(),
+                mime: "text/plain".into(),
+            },
+        )
+        .await
+        .unwrap();
+    secrets.push(b"plaintext-marker-inside-an-attachment".to_vec());
+    secrets.push(b"secret-file-name-marker".to_vec());
     let (_, bob_events) = settle(&mut alice, &mut bob).await;
     assert_eq!(texts(&bob_events).len(), 10);
+    assert_eq!(
+        bob_events
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Message { .. }))
+            .count(),
+        11
+    );
     for person in [&alice, &bob] {
         let public = person.identity().public();
         let bytes = public.to_bytes();

@@ -387,9 +387,16 @@ impl<S: Store> Profile<S> {
             else {
                 continue;
             };
-            if message.status != MessageStatus::Queued
-                || record.pending_identity_key.is_some()
-                || record.awaiting_reply
+            if message.status != MessageStatus::Queued || record.pending_identity_key.is_some() {
+                continue;
+            }
+            // While the inviter has not answered, only our acceptance goes out (to the
+            // invitation's queue); everything else waits for the answer.
+            if record.awaiting_reply
+                && !matches!(
+                    Content::decode(&message.frame).map(|c| c.body),
+                    Ok(Body::ContactAccept(_))
+                )
             {
                 continue;
             }
@@ -508,6 +515,8 @@ impl<S: Store> Profile<S> {
                 });
                 if record.awaiting_reply {
                     record.awaiting_reply = false;
+                    // The answer acknowledges our acceptance: the outbox stops re-sending it.
+                    self.stage_accept_answered(&view, &record.id).await?;
                     let mut released = ChangeSet::default();
                     if record.pending_identity_key.is_none() {
                         self.release_held(&record.id, &mut released).await?;
@@ -562,6 +571,34 @@ impl<S: Store> Profile<S> {
         // session stays in step with the sender.
         self.store().apply(view.take_changes()).await?;
         Ok(events)
+    }
+
+    /// Stages the acknowledgement of our acceptance (a contact-accept frame in the outbox)
+    /// by the inviter's answer: it leaves the outbox, delivered.
+    async fn stage_accept_answered(
+        &self,
+        view: &crate::store::SignalStore<'_, S>,
+        contact: &str,
+    ) -> Result<()> {
+        let mut accepts = Vec::new();
+        for entry in self.store().outbox().await? {
+            if entry.contact != contact {
+                continue;
+            }
+            if let Some(message) = self
+                .store()
+                .load_message(contact, MessageDirection::Outgoing, &entry.message_id)
+                .await?
+                && matches!(
+                    Content::decode(&message.frame).map(|c| c.body),
+                    Ok(Body::ContactAccept(_))
+                )
+            {
+                accepts.push(MessageId::from(entry.message_id));
+            }
+        }
+        self.stage_receipt(view, contact, ReceiptKind::Delivered, &accepts)
+            .await
     }
 
     /// Stages the effect of a receipt: acknowledged outgoing messages leave the outbox and

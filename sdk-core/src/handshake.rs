@@ -27,7 +27,7 @@ use std::time::SystemTime;
 use libsignal_protocol::{CiphertextMessageType, PreKeySignalMessage};
 use rand::{CryptoRng, Rng};
 
-use crate::contacts::{ContactId, millis};
+use crate::contacts::{ContactId, millis, retry_delay};
 use crate::content::{Body, Content, MessageId};
 use crate::error::{Error, Result};
 use crate::invitation::{Invitation, InvitationError};
@@ -38,8 +38,8 @@ use crate::relay::{QueueKeyPair, RecipientId, RelayAddress, SendCapability, Send
 use crate::sealed;
 use crate::session;
 use crate::store::{
-    ChangeSet, ContactRecord, MessageDirection, MessageRecord, MessageStatus, ReceiveQueueRecord,
-    SendQueueRecord, Store, StoreError,
+    ChangeSet, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
+    ReceiveQueueRecord, SendQueueRecord, Store, StoreError,
 };
 
 /// A queue this profile made on a relay (the client made it with `POST /v1/queues`): both
@@ -189,7 +189,13 @@ impl<S: Store> Profile<S> {
                 contact.as_str().to_owned(),
                 new_contact(&contact, &peer, None, 0, true),
             );
-            changes.put_message(sent_record(contact.as_str(), &content, now));
+            stage_queued(changes, contact.as_str(), &content, now);
+            // Until the inviter answers, the contact's queue is the invitation's: the
+            // outbox re-sends the acceptance there if it did not get through.
+            changes.send_queues.insert(
+                contact.as_str().to_owned(),
+                Some(send_queue_record(contact.as_str(), invitation.queue())),
+            );
             changes.receive_queues.insert(
                 *reply_queue.recipient_id.as_bytes(),
                 Some(reply_queue.record(Some(contact.as_str()), None)),
@@ -288,7 +294,7 @@ impl<S: Store> Profile<S> {
                 frame: accept.encode(),
                 status: MessageStatus::Shown,
             });
-            changes.put_message(sent_record(contact.as_str(), &reply, now));
+            stage_queued(changes, contact.as_str(), &reply, now);
             changes.send_queues.insert(
                 contact.as_str().to_owned(),
                 Some(send_queue_record(contact.as_str(), &destination)),
@@ -310,8 +316,9 @@ impl<S: Store> Profile<S> {
         })
     }
 
-    /// Where to write to a contact: its queue, once known (`None` while the contact
-    /// awaits the inviter's reply, or for a contact added without one).
+    /// Where to write to a contact: its queue (the invitation's queue while the contact
+    /// awaits the inviter's answer: only the acceptance goes there; `None` for a contact
+    /// added without a queue).
     pub async fn send_queue(&self, contact: &ContactId) -> Result<Option<SendCapability>> {
         let Some(record) = self.store().load_send_queue(contact.as_str()).await? else {
             return Ok(None);
@@ -375,18 +382,29 @@ fn new_contact(
     }
 }
 
-/// The outgoing message row of a contact-accept frame (sent once: the reply, or the
-/// inviter's acknowledgement, is its receipt).
-fn sent_record(contact: &str, content: &Content, now: SystemTime) -> MessageRecord {
-    MessageRecord {
+/// Stages a contact-accept frame as an outgoing message in the outbox: the outbox re-sends
+/// it until it is acknowledged — the acceptance by the inviter's answer, the answer by the
+/// invitee's end-to-end receipt — so neither is lost if the app ends before the relay
+/// took it.
+fn stage_queued(changes: &mut ChangeSet, contact: &str, content: &Content, now: SystemTime) {
+    changes.put_message(MessageRecord {
         contact: contact.to_owned(),
         direction: MessageDirection::Outgoing,
         id: content.id.to_bytes(),
         sequence: content.sequence,
         at_ms: millis(now),
         frame: content.encode(),
-        status: MessageStatus::Sent,
-    }
+        status: MessageStatus::Queued,
+    });
+    changes.outbox.insert(
+        (contact.to_owned(), content.id.to_bytes()),
+        Some(OutboxRecord {
+            contact: contact.to_owned(),
+            message_id: content.id.to_bytes(),
+            attempts: 1,
+            next_attempt_ms: millis(now + retry_delay(1)),
+        }),
+    );
 }
 
 fn capability_of(record: &SendQueueRecord) -> Result<SendCapability> {

@@ -64,7 +64,12 @@ fn two_strangers_become_contacts_and_talk_both_ways() {
     assert_eq!(accepted.destination, qa.capability());
     let alice_at_bob = accepted.contact.clone();
     assert!(block_on(bob.contact(&alice_at_bob)).unwrap().identity == alice.identity().public());
-    assert_eq!(block_on(bob.send_queue(&alice_at_bob)).unwrap(), None);
+    // Until Alice answers, Bob's only destination is the invitation's queue (for the
+    // acceptance, which his outbox re-sends until answered).
+    assert_eq!(
+        block_on(bob.send_queue(&alice_at_bob)).unwrap(),
+        Some(qa.capability())
+    );
     // Bob writes before Alice answered: held, not lost.
     assert_eq!(send(&mut bob, &alice_at_bob, "are you there?"), None);
 
@@ -316,4 +321,89 @@ fn an_acceptance_from_a_known_contact_is_refused_and_leaves_the_invitation_unuse
         None,
         "the invitation is still open"
     );
+}
+
+/// The acceptance and the answer are in the outboxes: a lost one is re-sent at its retry
+/// time until acknowledged (the acceptance by the answer, the answer by a receipt), and
+/// nothing held flows before the answer.
+#[test]
+fn a_lost_acceptance_or_answer_is_re_sent_until_acknowledged() {
+    use sotto_core::content::{Receipt, ReceiptKind};
+    let mut rng = rand::rng();
+    let mut alice = memory_profile();
+    let mut bob = memory_profile();
+    let qa = own_queue(1);
+    let invitation = block_on(alice.create_invitation(&qa, &mut rng)).unwrap();
+    let accepted =
+        block_on(bob.accept_invitation(&invitation, &own_queue(2), "Bob", now(), &mut rng))
+            .unwrap();
+    let alice_at_bob = accepted.contact.clone();
+    assert_eq!(send(&mut bob, &alice_at_bob, "held until answered"), None);
+    // The acceptance is lost on its way. Nothing is due before its retry time ...
+    assert!(
+        block_on(bob.due_packets(now(), &mut rng))
+            .unwrap()
+            .is_empty()
+    );
+    // ... then only the acceptance is, again.
+    let later = now() + std::time::Duration::from_secs(31);
+    let due = block_on(bob.due_packets(later, &mut rng)).unwrap();
+    assert_eq!(due.len(), 1, "only the acceptance: {due:?}");
+    assert_eq!(
+        block_on(bob.send_queue(&alice_at_bob)).unwrap(),
+        Some(qa.capability())
+    );
+
+    let qa2 = own_queue(3);
+    let joined = block_on(alice.answer_invitation(
+        &qa.recipient_id,
+        &due[0].packet,
+        &qa2,
+        "Alice",
+        now(),
+        &mut rng,
+    ))
+    .unwrap();
+    let bob_at_alice = joined.contact.clone();
+    // The answer is lost too: Alice's outbox re-sends it.
+    let due = block_on(alice.due_packets(later, &mut rng)).unwrap();
+    assert_eq!(due.len(), 1, "the answer again");
+    let events = receive(&bob, &alice_at_bob, &due[0].packet);
+    assert!(events.contains(&Event::Accepted(alice_at_bob.clone())));
+    let answer_id = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Message(content) => Some(content.id),
+            _ => None,
+        })
+        .expect("the answer is a message");
+
+    // Answered: Bob's acceptance leaves his outbox, his held message flows.
+    let much_later = now() + std::time::Duration::from_secs(2 * 3600);
+    let due = block_on(bob.due_packets(much_later, &mut rng)).unwrap();
+    assert_eq!(due.len(), 1, "only the held message: {due:?}");
+    assert_eq!(
+        shown_texts(&receive(&alice, &bob_at_alice, &due[0].packet)),
+        ["held until answered"]
+    );
+    // Bob's receipt for the answer empties Alice's outbox.
+    let receipt = block_on(bob.send(
+        &alice_at_bob,
+        Body::Receipt(Receipt {
+            kind: ReceiptKind::Delivered,
+            message_ids: vec![answer_id],
+        }),
+        now(),
+        &mut rng,
+    ))
+    .unwrap()
+    .packet
+    .unwrap();
+    receive(&alice, &bob_at_alice, &receipt);
+    assert!(
+        block_on(alice.due_packets(much_later, &mut rng))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(block_on(alice.store().outbox()).unwrap().is_empty());
 }

@@ -243,7 +243,8 @@ impl<S: Store> Client<S> {
     /// before the relay refused stays, awaiting an answer that will not come (the store
     /// cannot delete contacts yet). [`Error::Transport`] when our relay cannot make our
     /// queue. If the inviter's relay cannot be reached, the contact stays and the
-    /// acceptance is written at the next sync.
+    /// acceptance is written at the next sync (or, after a restart, by the outbox, which
+    /// re-sends it until the inviter answers).
     pub async fn accept_invitation(&mut self, invitation: &Invitation) -> Result<ContactId> {
         let queue = self.create_queue().await?;
         let now = self.now();

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use super::{Client, ClientEvent, SyncReport, is_user_content};
 use crate::contacts::{ContactId, Event};
-use crate::content::{Body, MAX_RECEIPT_IDS, MessageId, Receipt, ReceiptKind};
+use crate::content::{Body, Content, MAX_RECEIPT_IDS, MessageId, Receipt, ReceiptKind};
 use crate::error::{Error, Result};
 use crate::handshake::OwnQueue;
 use crate::relay::ErrorKind;
-use crate::store::Store;
+use crate::store::{MessageDirection, Store};
 use crate::transport::{ReadMessage, TransportError, is_transient};
 
 /// What became of one packet read from a queue.
@@ -160,12 +160,16 @@ impl<S: Store> Client<S> {
         for event in events {
             match event {
                 Event::Message(content) => {
-                    if is_user_content(&content.body) {
-                        report.shown += 1;
+                    // Everything but a receipt is acknowledged end to end (a contact-accept
+                    // frame too: the inviter's outbox holds its answer until then).
+                    if !matches!(content.body, Body::Receipt(_)) {
                         receipts
                             .entry(contact.clone())
                             .or_default()
                             .push(content.id);
+                    }
+                    if is_user_content(&content.body) {
+                        report.shown += 1;
                         self.events.push_back(ClientEvent::Message {
                             contact: contact.clone(),
                             content,
@@ -176,6 +180,12 @@ impl<S: Store> Client<S> {
                     receipts.entry(contact.clone()).or_default().push(id);
                 }
                 Event::Receipt { kind, message_ids } => {
+                    // The app hears of its own messages only (not of our contact-accept
+                    // frames, which a receipt acknowledges too).
+                    let message_ids = self.user_messages(contact, message_ids).await?;
+                    if message_ids.is_empty() {
+                        continue;
+                    }
                     let contact = contact.clone();
                     self.events.push_back(match kind {
                         ReceiptKind::Delivered => ClientEvent::Delivered {
@@ -286,6 +296,28 @@ impl<S: Store> Client<S> {
             report.sent += usize::from(self.transmit(&due.contact, due.packet).await?);
         }
         Ok(())
+    }
+
+    /// The ids among `ids` of our own messages to `contact` that the user wrote.
+    async fn user_messages(
+        &self,
+        contact: &ContactId,
+        ids: Vec<MessageId>,
+    ) -> Result<Vec<MessageId>> {
+        let mut mine = Vec::with_capacity(ids.len());
+        for id in ids {
+            let stored = self
+                .profile
+                .store()
+                .load_message(contact.as_str(), MessageDirection::Outgoing, &id.to_bytes())
+                .await?;
+            if let Some(message) = stored
+                && Content::decode(&message.frame).is_ok_and(|c| is_user_content(&c.body))
+            {
+                mine.push(id);
+            }
+        }
+        Ok(mine)
     }
 
     fn reject(&mut self, contact: Option<ContactId>, error: &Error) {

@@ -3,8 +3,6 @@
 //! around the part boundary, deletion and refusals are typed, and a relay's wrong lengths
 //! are caught.
 
-use std::process::{Child, Stdio};
-
 use sotto_core::attachment::{ChunkSize, decrypt, encrypt};
 use sotto_core::relay::chunks::part_count;
 use sotto_core::relay::{AttachmentLocation, ChunkSeed, ErrorKind, PART_BYTES, RelayAddress};
@@ -13,33 +11,7 @@ use sotto_core::transport::{RelayClient, TransportError};
 
 #[path = "common/process.rs"]
 mod process;
-use process::spawn_relay;
-
-/// A relay process with its own data directory, killed on drop.
-struct Running {
-    child: Child,
-    address: RelayAddress,
-    _dir: tempfile::TempDir,
-}
-
-impl Running {
-    fn start(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let (child, address, _) = spawn_relay(&dir.path().join("relay"), extra, Stdio::null());
-        Self {
-            child,
-            address,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use process::RunningRelay;
 
 fn plaintext(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(31) % 251) as u8).collect()
@@ -82,7 +54,7 @@ async fn download(client: &RelayClient, location: &AttachmentLocation, size: u64
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encrypted_attachments_of_every_size_round_trip_through_a_relay() {
-    let relay = Running::start(&[]);
+    let relay = RunningRelay::start(&[]);
     let client = RelayClient::new(relay.address.clone()).unwrap();
     let part = PART_BYTES as usize;
     for size in [0, 1, part - 1, part, part + 1, 10 * 1024 * 1024 + 12_345] {
@@ -109,7 +81,7 @@ async fn encrypted_attachments_of_every_size_round_trip_through_a_relay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ciphertexts_cut_exactly_at_the_part_boundary_round_trip() {
-    let relay = Running::start(&[]);
+    let relay = RunningRelay::start(&[]);
     let client = RelayClient::new(relay.address.clone()).unwrap();
     let part = PART_BYTES as usize;
     for size in [0, 1, part - 1, part, part + 1, 2 * part] {
@@ -124,7 +96,7 @@ async fn ciphertexts_cut_exactly_at_the_part_boundary_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_attachments_are_gone_and_refusals_are_typed() {
-    let relay = Running::start(&["--max-chunk-store-bytes", &(PART_BYTES + 1000).to_string()]);
+    let relay = RunningRelay::start(&["--max-chunk-store-bytes", &(PART_BYTES + 1000).to_string()]);
     let client = RelayClient::new(relay.address.clone()).unwrap();
     let info = client.info().await.unwrap();
     assert_eq!(info.max_chunk_store_bytes, PART_BYTES + 1000);
@@ -174,7 +146,7 @@ async fn deleted_attachments_are_gone_and_refusals_are_typed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_of_the_wrong_length_is_an_invalid_answer() {
-    let relay = Running::start(&[]);
+    let relay = RunningRelay::start(&[]);
     let client = RelayClient::new(relay.address.clone()).unwrap();
     let bytes = plaintext(1000);
     let location = upload(&client, &bytes).await;
@@ -265,7 +237,7 @@ async fn cutting_proxy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_cut_mid_part_resumes_where_it_stopped() {
-    let relay = Running::start(&[]);
+    let relay = RunningRelay::start(&[]);
     let direct = RelayClient::new(relay.address.clone()).unwrap();
     let bytes = plaintext(PART_BYTES as usize + 5000);
     let location = upload(&direct, &bytes).await;

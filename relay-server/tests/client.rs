@@ -3,7 +3,6 @@
 //! meet by invitation and exchange messages through the relay — every packet written,
 //! read and acknowledged over HTTPS.
 
-use std::process::{Child, Stdio};
 use std::time::SystemTime;
 
 use sotto_core::Profile;
@@ -16,33 +15,7 @@ use sotto_core::transport::{RelayClient, TransportError};
 
 #[path = "common/process.rs"]
 mod process;
-use process::spawn_relay;
-
-/// A relay process with its own data directory, killed on drop.
-struct Running {
-    child: Child,
-    address: RelayAddress,
-    _dir: tempfile::TempDir,
-}
-
-impl Running {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let (child, address, _) = spawn_relay(&dir.path().join("relay"), &[], Stdio::null());
-        Self {
-            child,
-            address,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use process::RunningRelay;
 
 fn now() -> SystemTime {
     SystemTime::now()
@@ -50,7 +23,7 @@ fn now() -> SystemTime {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_api_round_trips_and_refusals_are_typed() {
-    let relay = Running::start();
+    let relay = RunningRelay::start(&[]);
     let client = RelayClient::new(relay.address.clone()).unwrap();
     let mut rng = rand::rng();
     let info = client.info().await.unwrap();
@@ -180,7 +153,7 @@ fn texts(events: &[Event]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_strangers_meet_by_invitation_and_talk_through_the_relay() {
-    let relay = Running::start();
+    let relay = RunningRelay::start(&[]);
     let client = RelayClient::new(relay.address.clone()).unwrap();
     let mut rng = rand::rng();
     let mut alice = profile();

@@ -163,6 +163,20 @@ async fn meet(inviter: &mut Person, invitee: &mut Person) -> (ContactId, Contact
     (invitee_at_inviter, inviter_at_invitee)
 }
 
+/// Alice (on `alice_relay`) and Bob (on `bob_relay`), new profiles under `root`, met by
+/// Alice's invitation: (alice, bob, Bob at Alice, Alice at Bob).
+async fn pair(
+    root: &Path,
+    alice_relay: &Relay,
+    bob_relay: &Relay,
+    clock: &Arc<TestClock>,
+) -> (Person, Person, ContactId, ContactId) {
+    let mut alice = create(root, "alice", &[alice_relay], clock).await;
+    let mut bob = create(root, "bob", &[bob_relay], clock).await;
+    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+    (alice, bob, bob_at_alice, alice_at_bob)
+}
+
 /// Texts of the message events, in order.
 fn texts(events: &[ClientEvent]) -> Vec<String> {
     events
@@ -215,9 +229,8 @@ async fn invitation_then_100_messages_each_way_in_order_once_and_acknowledged() 
     let relay_a = Relay::start(root.path(), "relay-a");
     let relay_b = Relay::start(root.path(), "relay-b");
     let clock = Arc::new(TestClock::default());
-    let mut alice = create(root.path(), "alice", &[&relay_a], &clock).await;
-    let mut bob = create(root.path(), "bob", &[&relay_b], &clock).await;
-    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+    let (mut alice, mut bob, bob_at_alice, alice_at_bob) =
+        pair(root.path(), &relay_a, &relay_b, &clock).await;
 
     let mut sent_by_alice = Vec::new();
     let mut sent_by_bob = Vec::new();
@@ -294,9 +307,7 @@ async fn an_offline_recipient_gets_its_messages_at_the_next_sync() {
     let root = tempdir();
     let relay = Relay::start(root.path(), "relay");
     let clock = Arc::new(TestClock::default());
-    let mut alice = create(root.path(), "alice", &[&relay], &clock).await;
-    let mut bob = create(root.path(), "bob", &[&relay], &clock).await;
-    let (bob_at_alice, _) = meet(&mut alice, &mut bob).await;
+    let (mut alice, bob, bob_at_alice, _) = pair(root.path(), &relay, &relay, &clock).await;
     drop(bob); // Bob's app is closed.
 
     for n in 0..20 {
@@ -322,9 +333,7 @@ async fn a_relay_killed_mid_flight_loses_nothing_and_shows_nothing_twice() {
     let root = tempdir();
     let mut relay = Relay::start(root.path(), "relay");
     let clock = Arc::new(TestClock::default());
-    let mut alice = create(root.path(), "alice", &[&relay], &clock).await;
-    let mut bob = create(root.path(), "bob", &[&relay], &clock).await;
-    let (bob_at_alice, _) = meet(&mut alice, &mut bob).await;
+    let (mut alice, mut bob, bob_at_alice, _) = pair(root.path(), &relay, &relay, &clock).await;
 
     // The relay dies while Alice is sending as fast as she can.
     let mut child = relay.child.take().unwrap();
@@ -520,9 +529,8 @@ async fn image_voice_clip_and_a_100_mib_file_arrive_once_with_progress() {
     let relay_a = Relay::start(root.path(), "relay-a");
     let relay_b = Relay::start(root.path(), "relay-b");
     let clock = Arc::new(TestClock::default());
-    let mut alice = create(root.path(), "alice", &[&relay_a], &clock).await;
-    let mut bob = create(root.path(), "bob", &[&relay_b], &clock).await;
-    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+    let (mut alice, mut bob, bob_at_alice, alice_at_bob) =
+        pair(root.path(), &relay_a, &relay_b, &clock).await;
 
     let samples = [
         (

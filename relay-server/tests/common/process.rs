@@ -48,3 +48,31 @@ pub fn spawn_relay_on(
     let address = RelayAddress::parse(address).expect("a relay address");
     (child, address, line)
 }
+
+/// A relay process on a data directory of its own (deleted afterwards), killed on drop.
+pub struct RunningRelay {
+    child: Child,
+    /// The address it printed.
+    pub address: RelayAddress,
+    _dir: tempfile::TempDir,
+}
+
+impl RunningRelay {
+    /// Starts a relay with `extra` flags.
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (child, address, _) = spawn_relay(&dir.path().join("relay"), extra, Stdio::null());
+        Self {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for RunningRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

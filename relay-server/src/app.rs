@@ -569,13 +569,9 @@ fn count_chunk_refusal(state: &RelayState, result: &Result<Response, ApiError>) 
 async fn on_chunks<T, F>(state: &Arc<RelayState>, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&dyn ChunkStore) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&(dyn ChunkStore + 'static)) -> Result<T, StoreError> + Send + 'static,
 {
-    let store = Arc::clone(&state.chunks);
-    match tokio::task::spawn_blocking(move || call(store.as_ref())).await {
-        Ok(result) => result.map_err(store_refusal),
-        Err(_) => Err(internal("a storage task failed")),
-    }
+    on_blocking_pool(&state.chunks, call).await
 }
 
 /// The checks every empty-bodied recipient request shares: no body, a fresh header, a
@@ -682,7 +678,7 @@ fn request_nonce(auth: &AuthHeader) -> RequestNonce {
 async fn on_signed_store<T, F>(state: &Arc<RelayState>, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&dyn RelayStore) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&(dyn RelayStore + 'static)) -> Result<T, StoreError> + Send + 'static,
 {
     let answer = on_store(state, call).await;
     if matches!(&answer, Err(e) if e.kind == ErrorKind::ReplayedRequest) {
@@ -744,9 +740,20 @@ fn too_large(limit: u64) -> ApiError {
 async fn on_store<T, F>(state: &Arc<RelayState>, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&dyn RelayStore) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&(dyn RelayStore + 'static)) -> Result<T, StoreError> + Send + 'static,
 {
-    let store = Arc::clone(&state.store);
+    on_blocking_pool(&state.store, call).await
+}
+
+/// Runs `call` on `store` on the blocking pool (storage calls block on disk), mapping a
+/// refusal to its API error and a failed task to `internal`.
+async fn on_blocking_pool<S, T, F>(store: &Arc<S>, call: F) -> Result<T, ApiError>
+where
+    S: ?Sized + Send + Sync + 'static,
+    T: Send + 'static,
+    F: FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
     match tokio::task::spawn_blocking(move || call(store.as_ref())).await {
         Ok(result) => result.map_err(store_refusal),
         Err(_) => Err(internal("a storage task failed")),

@@ -165,13 +165,7 @@ impl<S: Store> Profile<S> {
         rng: &mut R,
     ) -> Result<Accepted> {
         let inviter = *invitation.inviter();
-        let known = self
-            .store()
-            .contacts()
-            .await?
-            .iter()
-            .any(|c| c.identity_key == inviter.to_bytes());
-        if inviter == self.identity().public() || known {
+        if inviter == self.identity().public() || self.is_contact(&inviter).await? {
             return Err(InvitationError::AlreadyUsed.into());
         }
         let contact = ContactId::new(MessageId::random().to_string());
@@ -251,13 +245,7 @@ impl<S: Store> Profile<S> {
                 "not a first message for this invitation".into(),
             ));
         }
-        let known = self
-            .store()
-            .contacts()
-            .await?
-            .iter()
-            .any(|c| c.identity_key == peer.to_bytes());
-        if known {
+        if self.is_contact(&peer).await? {
             return Err(InvitationError::KnownContact.into());
         }
         let plaintext = session::decrypt(&view, &peer, &usmc, rng).await?;
@@ -314,6 +302,17 @@ impl<S: Store> Profile<S> {
             packet: reply_packet,
             destination,
         })
+    }
+
+    /// Whether `identity` is the trusted key of one of the contacts.
+    async fn is_contact(&self, identity: &crate::identity::PublicIdentity) -> Result<bool> {
+        let key = identity.to_bytes();
+        Ok(self
+            .store()
+            .contacts()
+            .await?
+            .iter()
+            .any(|c| c.identity_key == key))
     }
 
     /// Where to write to a contact: its queue (the invitation's queue while the contact

@@ -605,3 +605,41 @@ async fn image_voice_clip_and_a_100_mib_file_arrive_once_with_progress() {
     }
     assert!(!again.exists(), "a failed download leaves no file");
 }
+
+fn network_problems(events: &[ClientEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::NetworkProblem { .. }))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_relay_is_reported_once_per_sync_and_its_work_waits() {
+    let root = tempdir();
+    let relay_a = Relay::start(root.path(), "relay-a");
+    let mut relay_b = Relay::start(root.path(), "relay-b");
+    let clock = Arc::new(TestClock::default());
+    let (mut alice, mut bob, bob_at_alice, _) = pair(root.path(), &relay_a, &relay_b, &clock).await;
+
+    // Bob's relay dies: Alice's sends all return at once, one report for all of them.
+    relay_b.kill();
+    for n in 0..5 {
+        alice
+            .send_text(&bob_at_alice, &format!("while the relay is down {n}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(network_problems(&alice.take_events()), 1);
+    // A sync tries again, once; the relay is still down.
+    let report = alice.sync().await.unwrap();
+    assert_eq!(report.unreachable, 1);
+    assert_eq!(report.sent, 0);
+    assert_eq!(network_problems(&alice.take_events()), 1);
+
+    relay_b.restart();
+    let (_, bob_events) = settle(&mut alice, &mut bob).await;
+    let expected: Vec<String> = (0..5)
+        .map(|n| format!("while the relay is down {n}"))
+        .collect();
+    assert_eq!(texts(&bob_events), expected);
+}

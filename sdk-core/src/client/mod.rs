@@ -25,7 +25,7 @@ mod attachments;
 mod events;
 mod sync;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -119,6 +119,10 @@ pub struct Client<S: Store> {
     /// `attachments/`; the system's temporary folder when unset).
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     attachments_dir: Option<std::path::PathBuf>,
+    /// Relays that failed for a passing reason since the last sync began: not tried again
+    /// until the next sync (one report, one timeout per relay, however many queues and
+    /// packets it serves).
+    down: HashSet<RelayAddress>,
 }
 
 impl<S: Store> std::fmt::Debug for Client<S> {
@@ -195,6 +199,7 @@ impl<S: Store> Client<S> {
             events: VecDeque::new(),
             unsent: Vec::new(),
             attachments_dir: None,
+            down: HashSet::new(),
         })
     }
 
@@ -418,6 +423,11 @@ impl<S: Store> Client<S> {
         destination: &SendCapability,
         packet: &[u8],
     ) -> std::result::Result<(), TransportError> {
+        if self.down.contains(&destination.relay) {
+            return Err(TransportError::Unreachable(
+                "the relay was unreachable moments ago; next try at the next sync".into(),
+            ));
+        }
         let relay = self.relay(&destination.relay).map_err(|e| match e {
             Error::Transport(t) => t,
             other => TransportError::Unreachable(other.to_string()),
@@ -479,7 +489,12 @@ impl<S: Store> Client<S> {
         });
     }
 
+    /// Reports a relay's failure once: a passing failure also marks the relay down until
+    /// the next sync.
     fn report_network(&mut self, relay: RelayAddress, error: &TransportError) {
+        if is_transient(error) && !self.down.insert(relay.clone()) {
+            return;
+        }
         let error = Error::Transport(error.clone());
         self.events.push_back(ClientEvent::NetworkProblem {
             relay,

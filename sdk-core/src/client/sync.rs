@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::handshake::OwnQueue;
 use crate::relay::ErrorKind;
 use crate::store::{MessageDirection, Store};
-use crate::transport::{ReadMessage, TransportError, is_transient};
+use crate::transport::{ReadMessage, TransportError};
 
 /// What became of one packet read from a queue.
 enum Outcome {
@@ -42,6 +42,7 @@ impl<S: Store> Client<S> {
     /// Store errors (nothing read since the last stored change is acknowledged, so nothing
     /// is lost).
     pub async fn sync(&mut self) -> Result<SyncReport> {
+        self.down.clear();
         let mut report = SyncReport::default();
         let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
         for queue in self.profile.own_queues().await? {
@@ -64,6 +65,7 @@ impl<S: Store> Client<S> {
             }
         }
         self.flush_outbox(&mut report).await?;
+        report.unreachable = self.down.len();
         Ok(report)
     }
 
@@ -74,6 +76,9 @@ impl<S: Store> Client<S> {
         receipts: &mut BTreeMap<ContactId, Vec<MessageId>>,
         report: &mut SyncReport,
     ) -> Result<()> {
+        if self.down.contains(&queue.relay) {
+            return Ok(());
+        }
         let relay = self.relay(&queue.relay)?;
         loop {
             let now = self.now();
@@ -81,7 +86,7 @@ impl<S: Store> Client<S> {
                 Ok(Some(message)) => message,
                 Ok(None) => return Ok(()),
                 Err(error) => {
-                    self.queue_unreadable(queue, &error, report).await?;
+                    self.queue_unreadable(queue, &error).await?;
                     return Ok(());
                 }
             };
@@ -99,7 +104,7 @@ impl<S: Store> Client<S> {
             let now = self.now();
             if let Err(error) = relay.ack(queue, &message.id, now, &mut self.rng).await {
                 // Stored but not acknowledged: it comes again and is recognised then.
-                self.queue_unreadable(queue, &error, report).await?;
+                self.queue_unreadable(queue, &error).await?;
                 return Ok(());
             }
             if let Outcome::InvitationUsed = outcome {
@@ -113,15 +118,7 @@ impl<S: Store> Client<S> {
     }
 
     /// A relay refused or failed to serve one of our queues.
-    async fn queue_unreadable(
-        &mut self,
-        queue: &OwnQueue,
-        error: &TransportError,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        if is_transient(error) {
-            report.unreachable += 1;
-        }
+    async fn queue_unreadable(&mut self, queue: &OwnQueue, error: &TransportError) -> Result<()> {
         if let TransportError::Relay(api) = error
             && api.kind == ErrorKind::UnknownQueue
         {
@@ -230,7 +227,6 @@ impl<S: Store> Client<S> {
             Err(Error::Transport(error)) => {
                 // Answer at a later sync, when a relay can make the queue.
                 self.report_network(invitation_queue.relay.clone(), &error);
-                report.unreachable += 1;
                 return Ok(Outcome::Keep);
             }
             Err(other) => return Err(other),

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::serve::Listener;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use sotto_core::relay::RelayKey;
 use tokio::sync::oneshot;
 use tracing::{debug, error, info, warn};
@@ -28,6 +31,9 @@ pub const CHUNK_DIR: &str = "chunks";
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 /// How long a shutdown waits for requests in flight before closing anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's headers, from their first byte to the
+/// blank line that ends them.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a relay could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -158,8 +164,12 @@ impl Relay {
 /// finish. The listener is a [`TlsListener`](crate::tls::TlsListener) in production (every
 /// connection TLS-terminated with the relay's certificate), a plain `TcpListener` only for
 /// `--insecure-plain-http` test relays.
+///
+/// Each connection is served by hyper's HTTP/1.1 server with a deadline for a request's
+/// headers ([`HEADER_READ_TIMEOUT`], from the first byte to the blank line), so a client
+/// trickling a header byte at a time cannot hold a connection for long.
 pub async fn serve<L>(
-    listener: L,
+    mut listener: L,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
@@ -167,9 +177,28 @@ where
     L: Listener,
     L::Addr: std::fmt::Debug,
 {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            (io, _) = listener.accept() => {
+                let service = TowerToHyperService::new(app.clone());
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+                // A connection's failure (a reset, a timeout, bad HTTP) concerns it alone.
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    // No new connections; those open finish their request in flight, then close.
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).

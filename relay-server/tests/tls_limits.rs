@@ -1,6 +1,7 @@
-//! The relay's connection limits (`sotto_relay::tls`): idle connections are closed, busy
-//! keep-alive connections are not, and connections beyond the cap are refused at once
-//! while the relay goes on serving the others.
+//! The relay's connection limits (`sotto_relay::tls`, `sotto_relay::server::serve`): idle
+//! connections are closed, busy keep-alive connections are not, a client trickling its
+//! request headers is cut off, and connections beyond the cap are refused at once while the
+//! relay goes on serving the others.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,7 +28,11 @@ async fn serve(
     let config = Arc::new(identity.server_config().unwrap());
     let listener = TlsListener::with_limits(tcp, config, max_connections, idle);
     let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(sotto_relay::server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
     (dir, identity.public_key(), address)
 }
 
@@ -106,4 +111,41 @@ async fn connections_beyond_the_cap_are_refused_and_the_relay_serves_on() {
     let mut again = again.expect("a place frees up when a connection closes");
     assert!(healthy(&mut again).await);
     assert!(healthy(&mut second).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_cut_off() {
+    use sotto_relay::server::HEADER_READ_TIMEOUT;
+    // Idle timeout far away: only the header deadline can end this connection.
+    let (_dir, key, address) = serve(16, Duration::from_secs(600)).await;
+    let mut slow = connect(address, key).await.unwrap();
+    let started = std::time::Instant::now();
+    slow.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    let mut cut_off = false;
+    while started.elapsed() < HEADER_READ_TIMEOUT * 3 {
+        // One header byte every half second: never idle, never done.
+        if slow.write_all(b"x").await.is_err() || slow.flush().await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let mut buffer = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(500), slow.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => {
+                cut_off = true;
+                break;
+            }
+            // hyper answers 408 before closing.
+            Ok(Ok(_)) => {}
+            Err(_) => {}
+        }
+    }
+    let waited = started.elapsed();
+    assert!(cut_off, "the trickling client was never cut off");
+    assert!(
+        waited >= HEADER_READ_TIMEOUT,
+        "cut off after {waited:?}, before the deadline"
+    );
+    // Others are served meanwhile and after.
+    let mut other = connect(address, key).await.unwrap();
+    assert!(healthy(&mut other).await);
 }

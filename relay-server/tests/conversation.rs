@@ -296,6 +296,25 @@ async fn invitation_then_100_messages_each_way_in_order_once_and_acknowledged() 
         Err(Error::Invitation(InvitationError::AlreadyUsed)) => {}
         other => panic!("a used invitation must be refused, got {other:?}"),
     }
+    assert!(
+        dave.contacts().await.unwrap().is_empty(),
+        "no half-made contact is left behind"
+    );
+    assert!(dave.profile().own_queues().await.unwrap().is_empty());
+
+    // Alice deletes Bob: his queue at her relay goes, so what he sends finds no queue.
+    alice.forget_contact(&bob_at_alice).await.unwrap();
+    assert!(alice.contact(&bob_at_alice).await.is_err());
+    assert!(alice.history(&bob_at_alice, 10).await.unwrap().is_empty());
+    bob.send_text(&alice_at_bob, "are you still there?")
+        .await
+        .unwrap();
+    assert!(
+        bob.take_events().contains(&ClientEvent::QueueGone {
+            contact: alice_at_bob.clone()
+        }),
+        "the sender learns the queue is gone"
+    );
     let mut tampered = link.into_bytes();
     let last = tampered.len() - 1;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };

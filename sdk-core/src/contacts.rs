@@ -277,6 +277,18 @@ impl<S: Store> Profile<S> {
         Ok(())
     }
 
+    /// Deletes a contact with everything stored for it: its messages, outbox entries,
+    /// attachment metadata and queue records, in one atomic change. The client deletes the
+    /// contact's queues on their relays first ([`Client::forget_contact`]).
+    ///
+    /// [`Client::forget_contact`]: crate::Client::forget_contact
+    pub async fn forget_contact(&self, id: &ContactId) -> Result<()> {
+        self.contact_record(id).await?;
+        let mut changes = ChangeSet::default();
+        changes.forgotten_contacts.insert(id.as_str().to_owned());
+        Ok(self.store().apply(changes).await?)
+    }
+
     /// Sends `body` to a contact: stores the message and its outbox entry and, unless
     /// sending is held, seals it at once — all in one atomic change. Returns the packet to
     /// transmit (or `None` when held).

@@ -244,12 +244,11 @@ impl<S: Store> Client<S> {
     /// # Errors
     /// [`Error::Invitation`] for an invitation of our own or of a known contact, and
     /// [`InvitationError::AlreadyUsed`] when the inviter's relay no longer has the
-    /// invitation's queue (it is deleted once the invitation is used). The contact made
-    /// before the relay refused stays, awaiting an answer that will not come (the store
-    /// cannot delete contacts yet). [`Error::Transport`] when our relay cannot make our
-    /// queue. If the inviter's relay cannot be reached, the contact stays and the
-    /// acceptance is written at the next sync (or, after a restart, by the outbox, which
-    /// re-sends it until the inviter answers).
+    /// invitation's queue (it is deleted once the invitation is used); the contact made
+    /// before the relay refused is then deleted again, with its queue.
+    /// [`Error::Transport`] when our relay cannot make our queue. If the inviter's relay
+    /// cannot be reached, the contact stays and the acceptance is written at the next sync
+    /// (or, after a restart, by the outbox, which re-sends it until the inviter answers).
     pub async fn accept_invitation(&mut self, invitation: &Invitation) -> Result<ContactId> {
         let queue = self.create_queue().await?;
         let now = self.now();
@@ -280,6 +279,8 @@ impl<S: Store> Client<S> {
                 self.report_network(invitation.queue().relay.clone(), &error);
             }
             Err(TransportError::Relay(api)) if api.kind == ErrorKind::UnknownQueue => {
+                // The invitation was used (its queue is gone): undo the half-made contact.
+                self.forget_contact(&accepted.contact).await?;
                 return Err(InvitationError::AlreadyUsed.into());
             }
             Err(error) => return Err(error.into()),
@@ -310,6 +311,30 @@ impl<S: Store> Client<S> {
             self.transmit(contact, packet).await?;
         }
         Ok(outgoing.id)
+    }
+
+    /// Deletes a contact: its queues on their relays (best effort: a relay that cannot be
+    /// reached lets them expire), then everything stored for it, and the packets waiting
+    /// for it. Nothing more reaches the app from it; what it sends is never read.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`], store errors.
+    pub async fn forget_contact(&mut self, contact: &ContactId) -> Result<()> {
+        self.profile.contact(contact).await?;
+        let theirs: Vec<OwnQueue> = self
+            .profile
+            .store()
+            .receive_queues()
+            .await?
+            .iter()
+            .filter(|q| q.contact.as_deref() == Some(contact.as_str()))
+            .map(OwnQueue::from_record)
+            .collect::<Result<_>>()?;
+        for queue in &theirs {
+            self.delete_queue_quietly(queue).await;
+        }
+        self.unsent.retain(|u| &u.contact != contact);
+        self.profile.forget_contact(contact).await
     }
 
     /// Tells a contact that we read these of its messages (an end-to-end receipt).

@@ -1,6 +1,6 @@
 //! A batch of writes that a [`Store`](super::Store) applies atomically.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::IdentityRecord;
 use super::records::{
@@ -52,6 +52,10 @@ pub struct ChangeSet {
     /// Contacts' queues this profile writes to, to insert or replace (`Some`) or forget
     /// (`None`), by contact.
     pub send_queues: BTreeMap<String, Option<SendQueueRecord>>,
+    /// Contacts to delete together with everything stored for them: their messages,
+    /// outbox entries, attachment metadata, the queues they are read from and written
+    /// to. Applied after every other write of the set.
+    pub forgotten_contacts: BTreeSet<String>,
 }
 
 /// The identity of a message in a change set: contact, direction, message id.
@@ -81,5 +85,6 @@ impl ChangeSet {
             && self.attachments.is_empty()
             && self.receive_queues.is_empty()
             && self.send_queues.is_empty()
+            && self.forgotten_contacts.is_empty()
     }
 }

@@ -220,6 +220,15 @@ impl Store for MemoryStore {
                     None => s.send_queues.remove(&contact),
                 };
             }
+            for contact in &changes.forgotten_contacts {
+                s.contacts.remove(contact);
+                s.messages.retain(|(c, _, _), _| c != contact);
+                s.outbox.retain(|(c, _), _| c != contact);
+                s.attachments.retain(|(c, _), _| c != contact);
+                s.receive_queues
+                    .retain(|_, q| q.contact.as_deref() != Some(contact.as_str()));
+                s.send_queues.remove(contact);
+            }
         })
     }
 }

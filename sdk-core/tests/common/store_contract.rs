@@ -424,6 +424,8 @@ macro_rules! store_conformance {
                 with_receive_queue.receive_queues.insert([1; 16], None);
                 let mut with_send_queue = ChangeSet::default();
                 with_send_queue.send_queues.insert("c".into(), None);
+                let mut with_forgotten = ChangeSet::default();
+                with_forgotten.forgotten_contacts.insert("c".into());
                 singles.extend([
                     with_contact,
                     with_message,
@@ -431,6 +433,7 @@ macro_rules! store_conformance {
                     with_attachment,
                     with_receive_queue,
                     with_send_queue,
+                    with_forgotten,
                 ]);
                 for single in singles {
                     assert!(!single.is_empty(), "{single:?}");
@@ -702,6 +705,89 @@ macro_rules! store_conformance {
                     block_on(store.load_receive_queue(&contact_queue.recipient_id)).unwrap(),
                     None
                 );
+            }
+
+            #[test]
+            fn a_forgotten_contact_goes_with_everything_stored_for_it_and_only_that() {
+                let (_guard, store) = fresh($make);
+                let mut changes = ChangeSet::default();
+                for c in ["c1", "c2"] {
+                    changes.contacts.insert(c.into(), contact(c));
+                    changes.put_message(message(c, MessageDirection::Outgoing, 1, 1));
+                    changes.put_message(message(c, MessageDirection::Incoming, 2, 2));
+                    changes.outbox.insert(
+                        (c.into(), [1; 16]),
+                        Some(OutboxRecord {
+                            contact: c.into(),
+                            message_id: [1; 16],
+                            attempts: 1,
+                            next_attempt_ms: 5,
+                        }),
+                    );
+                    changes.attachments.insert(
+                        (c.into(), [2; 16]),
+                        AttachmentRecord {
+                            contact: c.into(),
+                            message_id: [2; 16],
+                            pointer: vec![9],
+                            local_file: None,
+                        },
+                    );
+                    changes.send_queues.insert(
+                        c.into(),
+                        Some(SendQueueRecord {
+                            contact: c.into(),
+                            relay: "sotto://relay".into(),
+                            sender_id: [3; 16],
+                            sender_key: vec![4; 32],
+                        }),
+                    );
+                }
+                let c1_queue = receive_queue(1, Some("c1"), None);
+                let c2_queue = receive_queue(2, Some("c2"), None);
+                let open_invitation = receive_queue(3, None, Some(7));
+                for queue in [&c1_queue, &c2_queue, &open_invitation] {
+                    changes
+                        .receive_queues
+                        .insert(queue.recipient_id, Some(queue.clone()));
+                }
+                block_on(store.apply(changes)).unwrap();
+
+                let mut forget = ChangeSet::default();
+                forget.forgotten_contacts.insert("c1".into());
+                forget.forgotten_contacts.insert("never-stored".into());
+                block_on(store.apply(forget)).unwrap();
+
+                assert_eq!(block_on(store.load_contact("c1")).unwrap(), None);
+                assert!(
+                    block_on(store.recent_messages("c1", 10))
+                        .unwrap()
+                        .is_empty()
+                );
+                assert_eq!(
+                    block_on(store.load_attachment("c1", &[2; 16])).unwrap(),
+                    None
+                );
+                assert_eq!(block_on(store.load_send_queue("c1")).unwrap(), None);
+                assert_eq!(
+                    block_on(store.receive_queues()).unwrap(),
+                    [c2_queue, open_invitation],
+                    "only c1's queue went"
+                );
+                let outbox = block_on(store.outbox()).unwrap();
+                assert_eq!(outbox.len(), 1);
+                assert_eq!(outbox[0].contact, "c2");
+                assert_eq!(
+                    block_on(store.load_contact("c2")).unwrap(),
+                    Some(contact("c2"))
+                );
+                assert_eq!(block_on(store.recent_messages("c2", 10)).unwrap().len(), 2);
+                assert!(
+                    block_on(store.load_attachment("c2", &[2; 16]))
+                        .unwrap()
+                        .is_some()
+                );
+                assert!(block_on(store.load_send_queue("c2")).unwrap().is_some());
             }
 
             #[test]

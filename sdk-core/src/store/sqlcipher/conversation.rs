@@ -284,3 +284,21 @@ pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resu
     }
     Ok(())
 }
+
+/// Deletes the change set's forgotten contacts with everything stored for them, inside the
+/// caller's transaction (after the set's other writes).
+pub(super) fn forget_contacts(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<()> {
+    for contact in &changes.forgotten_contacts {
+        for sql in [
+            "DELETE FROM contacts WHERE id = ?1",
+            "DELETE FROM messages WHERE contact = ?1",
+            "DELETE FROM outbox WHERE contact = ?1",
+            "DELETE FROM attachments WHERE contact = ?1",
+            "DELETE FROM receive_queues WHERE contact = ?1",
+            "DELETE FROM send_queues WHERE contact = ?1",
+        ] {
+            tx.prepare_cached(sql)?.execute(params![contact])?;
+        }
+    }
+    Ok(())
+}

@@ -299,7 +299,8 @@ fn write_changes(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<
         }
     }
     conversation::write(tx, changes)?;
-    queues::write(tx, changes)
+    queues::write(tx, changes)?;
+    conversation::forget_contacts(tx, changes)
 }
 
 #[async_trait(?Send)]

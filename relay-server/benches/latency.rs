@@ -14,8 +14,6 @@
 //! Prints p50 and p99 of both and their ratio. `SOTTO_BENCH_QUICK=1` runs a few messages
 //! for smoke tests. Run with `scripts/bench -p sotto-relay --bench latency`.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use sotto_core::client::ClientEvent;
@@ -26,36 +24,11 @@ use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherSto
 use sotto_core::transport::RelayClient;
 use sotto_core::{Client, ClientSettings};
 
+#[path = "../tests/common/process.rs"]
+mod process;
+use process::RunningRelay;
+
 type Person = Client<SqlCipherStore>;
-
-struct Relay(Child);
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_relay(data_dir: &std::path::Path) -> (Relay, RelayAddress) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto-relay"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the relay starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the relay prints its address");
-    let address = line
-        .split_whitespace()
-        .find_map(|word| RelayAddress::parse(word).ok())
-        .expect("an address");
-    (Relay(child), address)
-}
 
 async fn person(root: &std::path::Path, name: &str, relay: &RelayAddress) -> Person {
     Client::create(
@@ -84,7 +57,8 @@ async fn main() {
     let quick = std::env::var("SOTTO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let messages = if quick { 10 } else { 500 };
     let root = tempfile::tempdir().expect("temp dir");
-    let (_relay, address) = start_relay(&root.path().join("relay"));
+    let relay = RunningRelay::start(&["--log-level", "warn"]);
+    let address = relay.address.clone();
 
     let mut alice = person(root.path(), "alice", &address).await;
     let mut bob = person(root.path(), "bob", &address).await;

@@ -492,12 +492,10 @@ impl<S: Store> Client<S> {
                     contact: contact.clone(),
                 });
             }
-            TransportError::Relay(api) if api.kind == ErrorKind::QuotaExceeded => {
-                let relay = destination.relay.clone();
-                self.keep_unsent(contact, destination, packet);
-                self.report_network(relay, error);
-            }
-            _ if is_transient(error) => {
+            // A full queue empties as the contact reads it: kept, like a passing failure.
+            _ if is_transient(error)
+                || matches!(error, TransportError::Relay(api) if api.kind == ErrorKind::QuotaExceeded) =>
+            {
                 let relay = destination.relay.clone();
                 self.keep_unsent(contact, destination, packet);
                 self.report_network(relay, error);

@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use sotto_core::client::ClientEvent;
+use sotto_core::client::{ClientEvent, SendRoute};
 use sotto_core::invitation::Invitation;
 use sotto_core::padding::PACKET_PAYLOAD_SIZE;
 use sotto_core::relay::RelayAddress;
@@ -37,7 +37,7 @@ async fn person(root: &std::path::Path, name: &str, relay: &RelayAddress) -> Per
             passphrase: name,
             params: Argon2Params::new(8 * 1024, 1, 1).expect("params"),
         },
-        ClientSettings::new(vec![relay.clone()], name),
+        ClientSettings::new(vec![relay.clone()], name).with_route(SendRoute::Direct),
     )
     .await
     .expect("a profile")

@@ -40,7 +40,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use sotto_core::handshake::OwnQueue;
 use sotto_core::relay::{Host, QueueKeyPair, RelayAddress};
 use sotto_core::transport::RelayClient;
-use sotto_relay::config::{Limits, LogLevel, Settings};
+use sotto_relay::config::{Limits, LogLevel, MixSettings, Settings};
 use sotto_relay::server::Relay;
 use sotto_relay::storage::{
     Day, NonceBucket, QueueKeys, RelayStore as _, RequestNonce, SqliteStore,
@@ -282,10 +282,11 @@ impl RunningRelay {
             limits: Limits::default(),
             log_level: LogLevel::Error,
             insecure_plain_http: false,
+            mix: MixSettings::default(),
         };
-        let identity = RelayIdentity::load_or_create(data_dir).expect("relay identity");
+        let identity = Arc::new(RelayIdentity::load_or_create(data_dir).expect("relay identity"));
         let tls = Arc::new(identity.server_config().expect("TLS configuration"));
-        let relay = Relay::open(&settings, identity.public_key(), Arc::new(SystemClock))
+        let relay = Relay::open(&settings, Arc::clone(&identity), Arc::new(SystemClock))
             .expect("relay opens");
         let listener = TcpListener::bind(settings.listen).await.expect("bind");
         let port = listener.local_addr().expect("local address").port();

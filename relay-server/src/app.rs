@@ -43,6 +43,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, Channel, LengthLimitError, Limited};
+use sotto_core::onion::{MAX_BATCH_PACKETS, PACKET_BYTES};
 use sotto_core::relay::api::{MAX_JSON_BODY, MESSAGE_ID_HEADER};
 use sotto_core::relay::auth::MAX_CLOCK_SKEW;
 use sotto_core::relay::chunks::{
@@ -50,7 +51,7 @@ use sotto_core::relay::chunks::{
 };
 use sotto_core::relay::{
     AUTH_HEADER, ApiError, AuthError, AuthHeader, ChunkId, CreateQueue, Endpoint, ErrorKind,
-    QueueCreated, QueuePublicKey, RelayInfo, RelayKey,
+    QueueCreated, QueuePublicKey, RelayInfo, RelayKey, SenderId,
 };
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::{debug, error};
@@ -58,6 +59,7 @@ use tracing::{debug, error};
 use crate::clock::Clock;
 use crate::config::Limits;
 use crate::metrics::{Event, Metrics, endpoint_name};
+use crate::mix::{Mix, Outcome};
 use crate::storage::{
     ChunkStore, ChunkUpload, Day, Hour, NonceBucket, QueueKeys, RelayStore, RequestNonce,
     StoreError,
@@ -93,6 +95,9 @@ pub struct RelayState {
     /// Where attachment chunks live. Its quota and expiry are enforced by the store, which
     /// was opened with the same limits.
     pub chunks: Arc<dyn ChunkStore>,
+    /// Onion routing (`POST /v1/packets`, the Sphinx keys in `/v1/info`); `None` for a
+    /// relay that routes no packets.
+    pub mix: Option<Arc<Mix>>,
 }
 
 /// The relay's HTTP application: one fallback handler behind a panic layer.
@@ -140,7 +145,7 @@ async fn answer(
         Endpoint::Health => {
             Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain")], "ok").into_response())
         }
-        Endpoint::Info => Ok(json(StatusCode::OK, info_json(state))),
+        Endpoint::Info => Ok(json(StatusCode::OK, info_json(state, now))),
         Endpoint::Metrics => {
             let counts = on_store(state, |store| store.counts()).await.ok();
             let chunks = Arc::clone(&state.chunks);
@@ -184,27 +189,39 @@ async fn answer(
             check_content_type(&parts.headers, Some(OCTETS))?;
             let auth = auth_header(&parts.headers, now)?;
             let body = read_body(&parts.headers, body, state.limits.max_message_bytes).await?;
-            if body.is_empty() {
-                return Err(ApiError::new(
-                    ErrorKind::MalformedRequest,
-                    "a message has at least one byte",
-                ));
-            }
-            let sender = *sender;
-            let key = on_store(state, move |store| store.sender_key(&sender, today)).await?;
-            verify(state, &known(key)?, &auth, parts, &body)?;
-            let nonce = request_nonce(&auth);
-            let stored = on_signed_store(state, move |store| {
-                store.write_message(&sender, &body, today, &nonce)
-            })
-            .await;
-            if matches!(&stored, Err(e) if e.kind == ErrorKind::QuotaExceeded) {
-                state.metrics.record(Event::QuotaRefused);
-            }
-            stored?;
-            state.metrics.record(Event::MessageWritten);
-            debug!("message stored");
+            write_message(state, *sender, &auth, body, today).await?;
             Ok(StatusCode::CREATED.into_response())
+        }
+        Endpoint::Packets => {
+            let Some(mix) = state.mix.clone() else {
+                return Err(ApiError::new(
+                    ErrorKind::NotFound,
+                    "this relay routes no onion packets",
+                ));
+            };
+            check_content_type(&parts.headers, Some(OCTETS))?;
+            let limit = (MAX_BATCH_PACKETS * PACKET_BYTES) as u64;
+            let body = read_body(&parts.headers, body, limit).await?;
+            let opener = Arc::clone(&mix);
+            let outcomes = tokio::task::spawn_blocking(move || opener.open_batch(&body, now))
+                .await
+                .map_err(|_| internal("opening packets"))?
+                .map_err(|e| ApiError::new(ErrorKind::MalformedRequest, e.to_string()))?;
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Forward {
+                        next,
+                        delay,
+                        packet,
+                    } => mix.forward(next, delay, packet),
+                    Outcome::Deliver {
+                        sender_id,
+                        auth,
+                        body,
+                    } => deliver(state, sender_id, &auth, body, now, today).await,
+                }
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
         }
         Endpoint::Next(recipient) => {
             let recipient = *recipient;
@@ -267,6 +284,73 @@ async fn answer(
             state.metrics.record(Event::QueueDeleted);
             debug!("queue deleted");
             Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
+}
+
+/// A signed write into a queue, from a direct send or an onion packet's last hop: the
+/// queue's sender key must have signed `POST /v1/send/{sender id}` with this body for this
+/// relay, with a nonce not seen before.
+async fn write_message(
+    state: &Arc<RelayState>,
+    sender: SenderId,
+    auth: &AuthHeader,
+    body: Bytes,
+    today: Day,
+) -> Result<(), ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::new(
+            ErrorKind::MalformedRequest,
+            "a message has at least one byte",
+        ));
+    }
+    let key = on_store(state, move |store| store.sender_key(&sender, today)).await?;
+    known(key)?
+        .verify(
+            auth,
+            &state.relay_key,
+            "POST",
+            &Endpoint::Send(sender).path(),
+            &body,
+        )
+        .map_err(ApiError::from)?;
+    let nonce = request_nonce(auth);
+    let stored = on_signed_store(state, move |store| {
+        store.write_message(&sender, &body, today, &nonce)
+    })
+    .await;
+    if matches!(&stored, Err(e) if e.kind == ErrorKind::QuotaExceeded) {
+        state.metrics.record(Event::QuotaRefused);
+    }
+    stored?;
+    state.metrics.record(Event::MessageWritten);
+    debug!("message stored");
+    Ok(())
+}
+
+/// The last hop of an onion packet: its write, checked as a direct send is (the time
+/// included), or dropped and counted. Nobody is told: the sender learns of delivery from
+/// the recipient's end-to-end receipt.
+async fn deliver(
+    state: &Arc<RelayState>,
+    sender: SenderId,
+    auth: &AuthHeader,
+    body: Vec<u8>,
+    now: u64,
+    today: Day,
+) {
+    let result = match auth.check_time(now) {
+        Ok(()) if body.len() as u64 <= state.limits.max_message_bytes => {
+            write_message(state, sender, auth, Bytes::from(body), today).await
+        }
+        Ok(()) => Err(too_large(state.limits.max_message_bytes)),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => state.metrics.record(Event::PacketDelivered),
+        Err(e) => {
+            state.metrics.record(Event::PacketUndeliverable);
+            debug!(error = e.kind.code(), "an onion delivery was refused");
         }
     }
 }
@@ -598,7 +682,7 @@ fn known(key: Option<QueuePublicKey>) -> Result<QueuePublicKey, ApiError> {
 }
 
 /// The `/v1/info` body.
-fn info_json(state: &RelayState) -> Vec<u8> {
+fn info_json(state: &RelayState, now: u64) -> Vec<u8> {
     let info = RelayInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         api: API_VERSION,
@@ -610,6 +694,11 @@ fn info_json(state: &RelayState) -> Vec<u8> {
         max_chunk_bytes: state.limits.max_chunk_bytes,
         max_chunk_store_bytes: state.limits.max_chunk_store_bytes,
         chunk_expiry_hours: state.limits.chunk_expiry_hours,
+        sphinx_keys: state
+            .mix
+            .as_ref()
+            .map(|mix| mix.announcements(now))
+            .unwrap_or_default(),
     };
     serde_json::to_vec(&info).unwrap_or_default()
 }

@@ -88,6 +88,17 @@ pub struct Args {
     /// Least severe log events written to stderr [default: info].
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<LogLevel>,
+    /// Length of a Sphinx key epoch, in seconds (60 to 604800) [default: 3600].
+    #[arg(long, value_name = "SECONDS")]
+    pub sphinx_epoch_seconds: Option<u64>,
+    /// How long a Sphinx key still opens packets after its epoch ended, in seconds
+    /// (at most one epoch) [default: 600].
+    #[arg(long, value_name = "SECONDS")]
+    pub sphinx_grace_seconds: Option<u64>,
+    /// Forward onion packets to, and proxy for, loopback and private addresses too. For test
+    /// networks on one machine only.
+    #[arg(long)]
+    pub allow_private_hops: bool,
     /// Serve plain HTTP without TLS. For tests on loopback only: clients cannot pin the
     /// relay's key, and everything on the wire is readable.
     #[arg(long)]
@@ -148,6 +159,12 @@ pub struct FileSettings {
     pub chunk_expiry_hours: Option<u64>,
     /// See [`Args::log_level`].
     pub log_level: Option<LogLevel>,
+    /// Length of a Sphinx key epoch, in seconds.
+    pub sphinx_epoch_seconds: Option<u64>,
+    /// How long a Sphinx key outlives its epoch, in seconds.
+    pub sphinx_grace_seconds: Option<u64>,
+    /// Forward to loopback and private addresses (test networks).
+    pub allow_private_hops: Option<bool>,
 }
 
 impl FileSettings {
@@ -267,6 +284,51 @@ pub struct Settings {
     pub log_level: LogLevel,
     /// Serve plain HTTP (tests only).
     pub insecure_plain_http: bool,
+    /// Onion routing: key epochs and where packets may be forwarded.
+    pub mix: MixSettings,
+}
+
+/// Shortest Sphinx key epoch a relay accepts, in seconds.
+pub const MIN_SPHINX_EPOCH_SECONDS: u64 = 60;
+/// Longest Sphinx key epoch a relay accepts, in seconds (a week).
+pub const MAX_SPHINX_EPOCH_SECONDS: u64 = 604_800;
+
+/// How the relay routes onion packets (`docs/PROTOCOL.md` §19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MixSettings {
+    /// Length of a Sphinx key epoch, in seconds.
+    pub epoch_seconds: u64,
+    /// How long a key still opens packets after its epoch ended (packets in flight,
+    /// senders' clocks), in seconds.
+    pub grace_seconds: u64,
+    /// Forward to loopback and private addresses (a test network on one machine).
+    pub allow_private_hops: bool,
+}
+
+impl Default for MixSettings {
+    fn default() -> Self {
+        Self {
+            epoch_seconds: 3600,
+            grace_seconds: 600,
+            allow_private_hops: false,
+        }
+    }
+}
+
+impl MixSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(MIN_SPHINX_EPOCH_SECONDS..=MAX_SPHINX_EPOCH_SECONDS).contains(&self.epoch_seconds) {
+            return Err(ConfigError::Invalid(format!(
+                "sphinx_epoch_seconds must be {MIN_SPHINX_EPOCH_SECONDS} to {MAX_SPHINX_EPOCH_SECONDS}"
+            )));
+        }
+        if self.grace_seconds > self.epoch_seconds {
+            return Err(ConfigError::Invalid(
+                "sphinx_grace_seconds must not exceed sphinx_epoch_seconds".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Why the settings could not be resolved.
@@ -332,6 +394,22 @@ impl Settings {
         if args.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::Invalid("--data-dir must not be empty".into()));
         }
+        let default_mix = MixSettings::default();
+        let mix = MixSettings {
+            epoch_seconds: args
+                .sphinx_epoch_seconds
+                .or(file.sphinx_epoch_seconds)
+                .unwrap_or(default_mix.epoch_seconds),
+            grace_seconds: args
+                .sphinx_grace_seconds
+                .or(file.sphinx_grace_seconds)
+                .unwrap_or(default_mix.grace_seconds),
+            allow_private_hops: args.allow_private_hops
+                || file
+                    .allow_private_hops
+                    .unwrap_or(default_mix.allow_private_hops),
+        };
+        mix.validate()?;
         Ok(Self {
             data_dir: args.data_dir,
             listen,
@@ -339,6 +417,7 @@ impl Settings {
             limits,
             log_level: args.log_level.or(file.log_level).unwrap_or(LogLevel::Info),
             insecure_plain_http: args.insecure_plain_http,
+            mix,
         })
     }
 

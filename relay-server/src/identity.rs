@@ -183,6 +183,17 @@ impl RelayIdentity {
         format!("sotto://{}@{host}:{port}", self.public_key)
     }
 
+    /// Signs `message` with the identity key (Ed25519): how the relay vouches for its
+    /// Sphinx keys in `/v1/info`.
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], IdentityError> {
+        use rcgen::SigningKey as _;
+        let key_pair = KeyPair::from_pkcs8_der_and_sign_algo(&self.key, &PKCS_ED25519)?;
+        let signature = key_pair.sign(message)?;
+        signature
+            .try_into()
+            .map_err(|_| IdentityError::Certificate(rcgen::Error::RingUnspecified))
+    }
+
     /// The self-signed certificate (DER) that carries the relay key into TLS.
     pub fn certificate(&self) -> &CertificateDer<'static> {
         &self.certificate

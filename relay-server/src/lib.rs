@@ -11,6 +11,8 @@
 //!   [`storage::ChunkStore`] trait and its file backend;
 //! - [`app`]: the HTTP application (one handler, the API's checks in a fixed order);
 //! - [`metrics`]: counters for `/metrics`;
+//! - [`mix`]: onion routing: Sphinx keys per epoch, hop processing, replay tags,
+//!   forwarding in batches;
 //! - [`clock`]: the time, as a trait tests can move;
 //! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data;
 //! - [`identity`]: the relay's Ed25519 identity key and the TLS certificate bound to it;
@@ -21,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod identity;
 pub mod metrics;
+pub mod mix;
 pub mod server;
 pub mod storage;
 pub mod tls;

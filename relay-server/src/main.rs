@@ -45,7 +45,7 @@ async fn run(settings: Settings) -> ExitCode {
     // The relay's identity: made on first start, loaded afterwards. Its key names the relay
     // in its address, signs the TLS handshake and is what signed requests are bound to.
     let identity = match RelayIdentity::load_or_create(&settings.data_dir) {
-        Ok(identity) => identity,
+        Ok(identity) => Arc::new(identity),
         Err(e) => {
             error!(error = %e, "cannot load or create the relay identity");
             return ExitCode::FAILURE;
@@ -59,7 +59,7 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let relay = match Relay::open(&settings, relay_key, Arc::new(SystemClock)) {
+    let relay = match Relay::open(&settings, Arc::clone(&identity), Arc::new(SystemClock)) {
         Ok(relay) => relay,
         Err(e) => {
             error!(error = %e, "cannot open the relay");

@@ -11,7 +11,7 @@ use sotto_core::relay::Endpoint;
 use crate::storage::{ChunkCounts, StoreCounts};
 
 /// The endpoint kinds requests are counted by.
-const ENDPOINTS: [&str; 12] = [
+const ENDPOINTS: [&str; 13] = [
     "create_queue",
     "send",
     "next",
@@ -23,6 +23,7 @@ const ENDPOINTS: [&str; 12] = [
     "put_chunk",
     "get_chunk",
     "delete_chunk",
+    "packets",
     "other",
 ];
 
@@ -44,7 +45,8 @@ fn endpoint_index(endpoint: Option<&Endpoint>) -> usize {
         Some(Endpoint::PutChunk(_)) => 8,
         Some(Endpoint::GetChunk(_)) => 9,
         Some(Endpoint::DeleteChunk(_)) => 10,
-        None => 11,
+        Some(Endpoint::Packets) => 11,
+        None => 12,
     }
 }
 
@@ -92,9 +94,61 @@ pub enum Event {
     ChunkExistsRefused,
     /// A chunk request was refused for a wrong or malformed capability.
     ChunkCapabilityRefused,
+    /// An onion packet was sent on to its next hop.
+    PacketForwarded,
+    /// An onion packet could not be sent on (next hop unreachable or refusing, or its
+    /// queue full) and was dropped.
+    ForwardFailed,
+    /// An onion packet no live key opened (expired epoch, another relay's, tampered), or
+    /// one naming a next hop the relay does not forward to.
+    PacketRefused,
+    /// An onion packet was dropped as a replay.
+    PacketReplayed,
+    /// A drop packet (cover traffic) reached its last hop.
+    DropReceived,
+    /// An onion packet's delivery was written into a queue.
+    PacketDelivered,
+    /// An onion packet's delivery was refused by the queue checks (unknown queue, bad
+    /// signature, stale, replayed request, full queue) and dropped.
+    PacketUndeliverable,
 }
 
-const EVENTS: [(Event, &str, &str); 13] = [
+const EVENTS: [(Event, &str, &str); 20] = [
+    (
+        Event::PacketForwarded,
+        "sotto_relay_packets_forwarded_total",
+        "Onion packets sent on to their next hop.",
+    ),
+    (
+        Event::ForwardFailed,
+        "sotto_relay_packets_forward_failed_total",
+        "Onion packets dropped because their next hop could not take them.",
+    ),
+    (
+        Event::PacketRefused,
+        "sotto_relay_packets_refused_total",
+        "Onion packets no live key opened, or naming a next hop not forwarded to.",
+    ),
+    (
+        Event::PacketReplayed,
+        "sotto_relay_packets_replayed_total",
+        "Onion packets dropped as replays.",
+    ),
+    (
+        Event::DropReceived,
+        "sotto_relay_drop_packets_total",
+        "Drop packets (cover traffic) that reached this relay as their last hop.",
+    ),
+    (
+        Event::PacketDelivered,
+        "sotto_relay_packets_delivered_total",
+        "Onion packets whose delivery was written into a queue.",
+    ),
+    (
+        Event::PacketUndeliverable,
+        "sotto_relay_packets_undeliverable_total",
+        "Onion packets whose delivery the queue checks refused.",
+    ),
     (
         Event::QueueCreated,
         "sotto_relay_queues_created_total",

@@ -11,14 +11,15 @@ use axum::serve::Listener;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use sotto_core::relay::RelayKey;
 use tokio::sync::oneshot;
 use tracing::{debug, error, info, warn};
 
 use crate::app::{RelayState, router};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::identity::RelayIdentity;
 use crate::metrics::Metrics;
+use crate::mix::{Mix, MixError};
 use crate::storage::{
     ChunkStore, Day, FileChunkStore, Hour, NonceBucket, RelayStore, SqliteStore, StoreError,
     SweepReport,
@@ -44,6 +45,9 @@ pub enum RunError {
     /// The store could not be opened or closed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The Sphinx keys could not be loaded or made.
+    #[error("onion routing: {0}")]
+    Mix(#[from] MixError),
     /// Serving failed.
     #[error("serving failed: {0}")]
     Serve(std::io::Error),
@@ -53,19 +57,21 @@ pub enum RunError {
 pub struct Relay {
     store: Arc<SqliteStore>,
     chunks: Arc<dyn ChunkStore>,
+    mix: Arc<Mix>,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
     router: Router,
 }
 
 impl Relay {
-    /// Creates the data directory if needed (owner-only), opens the store in it and builds
-    /// the app around it.
+    /// Creates the data directory if needed (owner-only), opens the store and the Sphinx
+    /// keys in it and builds the app around them.
     pub fn open(
         settings: &Settings,
-        relay_key: RelayKey,
+        identity: Arc<RelayIdentity>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RunError> {
+        let relay_key = identity.public_key();
         create_data_dir(&settings.data_dir).map_err(RunError::DataDir)?;
         let store = Arc::new(SqliteStore::open(
             &settings.data_dir,
@@ -76,6 +82,13 @@ impl Relay {
             settings.limits.chunk_policy(),
         )?);
         let metrics = Arc::new(Metrics::new());
+        let mix = Arc::new(Mix::open(
+            &settings.data_dir,
+            settings.mix,
+            identity,
+            Arc::clone(&metrics),
+            clock.unix_seconds(),
+        )?);
         let router = router(RelayState {
             store: Arc::clone(&store) as Arc<dyn RelayStore>,
             relay_key,
@@ -83,10 +96,12 @@ impl Relay {
             clock: Arc::clone(&clock),
             metrics: Arc::clone(&metrics),
             chunks: Arc::clone(&chunks),
+            mix: Some(Arc::clone(&mix)),
         });
         Ok(Self {
             store,
             chunks,
+            mix,
             metrics,
             clock,
             router,
@@ -112,6 +127,7 @@ impl Relay {
         let Self {
             store,
             chunks,
+            mix,
             metrics,
             clock,
             router,
@@ -119,6 +135,7 @@ impl Relay {
         let sweeper = tokio::spawn(sweep_loop(
             Arc::clone(&store) as Arc<dyn RelayStore>,
             chunks,
+            mix,
             clock,
             metrics,
         ));
@@ -255,6 +272,7 @@ pub fn sweep_chunks_once(
 async fn sweep_loop(
     store: Arc<dyn RelayStore>,
     chunks: Arc<dyn ChunkStore>,
+    mix: Arc<Mix>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 ) {
@@ -262,6 +280,12 @@ async fn sweep_loop(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        let (keys, keys_clock) = (Arc::clone(&mix), Arc::clone(&clock));
+        match tokio::task::spawn_blocking(move || keys.refresh(keys_clock.unix_seconds())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => error!(error = %e, "Sphinx key rotation failed"),
+            Err(_) => error!("Sphinx key rotation task failed"),
+        }
         let (queue_store, queue_clock, queue_metrics) =
             (Arc::clone(&store), Arc::clone(&clock), Arc::clone(&metrics));
         match tokio::task::spawn_blocking(move || {

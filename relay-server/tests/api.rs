@@ -745,6 +745,7 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
             )
             .unwrap(),
         ),
+        mix: None,
     });
     let call = |request: axum::http::Request<axum::body::Body>| {
         let app = app.clone();

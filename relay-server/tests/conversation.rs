@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use sotto_core::client::{AttachmentKind, ClientEvent, Clock, TransferDirection};
+use sotto_core::client::{AttachmentKind, ClientEvent, Clock, SendRoute, TransferDirection};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::{Invitation, InvitationError};
@@ -102,9 +102,12 @@ impl Clock for TestClock {
 
 type Person = Client<SqlCipherStore>;
 
+/// Straight to the mailbox relays: these tests are about queues, receipts and the outbox
+/// (onion paths are tested in `onion.rs`).
 fn settings(relays: &[&Relay], name: &str, clock: &Arc<TestClock>) -> ClientSettings {
     let mut settings =
-        ClientSettings::new(relays.iter().map(|r| r.address.clone()).collect(), name);
+        ClientSettings::new(relays.iter().map(|r| r.address.clone()).collect(), name)
+            .with_route(SendRoute::Direct);
     settings.clock = clock.clone();
     settings
 }

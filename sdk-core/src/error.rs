@@ -162,7 +162,9 @@ impl Error {
             Error::Invitation(_) => ErrorCode::Invitation,
             #[cfg(feature = "transport")]
             Error::Transport(
-                TransportError::KeyMismatch { .. } | TransportError::NotEd25519 { .. },
+                TransportError::KeyMismatch { .. }
+                | TransportError::HopKeyMismatch { .. }
+                | TransportError::NotEd25519 { .. },
             ) => ErrorCode::RelayKeyMismatch,
             #[cfg(feature = "transport")]
             Error::Transport(_) => ErrorCode::Transport,

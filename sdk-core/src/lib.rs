@@ -13,6 +13,7 @@ pub mod error;
 pub mod handshake;
 pub mod identity;
 pub mod invitation;
+pub mod onion;
 pub mod padding;
 pub mod prekeys;
 pub mod profile;

@@ -1,11 +1,10 @@
-//! The main job: two relays on loopback, two identities that meet by invitation and
+//! The main job: five relays on loopback, two identities that meet by invitation and
 //! exchange text, an image, a file and a voice clip through them, then compare safety
 //! numbers and print the transcript. Everything goes through `sotto_core::Client`: real
 //! relay processes (`sotto-relay`, TLS pinned to the key in each relay address), real
-//! SQLCipher profile directories, end-to-end receipts.
-//!
-//! (Messages go straight to the recipient's mailbox relay for now; the onion path comes
-//! with the next issue.)
+//! SQLCipher profile directories, end-to-end receipts. Every message packet travels as a
+//! Sphinx packet over a 3-hop onion path chosen at random per packet, the last hop being
+//! the recipient's mailbox relay.
 //!
 //! Run it with `scripts/demo`. It looks for the `sotto-relay` binary next to its own
 //! executable (both are built by `scripts/demo`), or where `SOTTO_RELAY_BIN` says.
@@ -14,7 +13,9 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 
-use sotto_core::client::{AttachmentKind, ClientEvent, TransferDirection};
+use std::time::Duration;
+
+use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute, TransferDirection};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, Content};
 use sotto_core::invitation::Invitation;
@@ -27,6 +28,9 @@ use sotto_core::store::{
 use sotto_core::{Client, ClientSettings, Error};
 
 type Failure = Box<dyn std::error::Error>;
+
+/// Syncs a person tries, 100 ms apart, while packets are still on their way.
+const SYNC_TRIES: usize = 50;
 
 /// A relay process, stopped when dropped.
 struct Relay {
@@ -63,7 +67,14 @@ fn start_relay(binary: &Path, data_dir: &Path) -> Result<Relay, Failure> {
     let mut child = Command::new(binary)
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+        // A test network on one machine: hops on loopback are allowed.
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--log-level",
+            "warn",
+            "--allow-private-hops",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
@@ -86,7 +97,7 @@ struct Person {
 }
 
 impl Person {
-    async fn create(name: &'static str, root: &Path, relay: &Relay) -> Result<Self, Error> {
+    async fn create(name: &'static str, root: &Path, relays: &[Relay]) -> Result<Self, Error> {
         let directory = ProfileDirectory::new(root.join(name));
         // Passphrase mode, so the demo runs on machines without a keychain too. (Light
         // Argon2id cost for a demo; apps keep the default.)
@@ -94,7 +105,13 @@ impl Person {
             passphrase: name,
             params: Argon2Params::new(16 * 1024, 2, 1)?,
         };
-        let settings = ClientSettings::new(vec![relay.address.clone()], capitalized(name));
+        // 3-hop onion paths (the default) without mixing delays, so the demo runs fast.
+        let addresses = relays.iter().map(|relay| relay.address.clone()).collect();
+        let settings =
+            ClientSettings::new(addresses, capitalized(name)).with_route(SendRoute::Onion {
+                hops: 3,
+                mean_delay: Duration::ZERO,
+            });
         let client = Client::create(&directory, protection, settings).await?;
         Ok(Self {
             name,
@@ -109,9 +126,17 @@ impl Person {
             .ok_or_else(|| Error::UnknownContact("(not met yet)".into()))
     }
 
-    /// Syncs and prints what happened; returns the messages shown.
+    /// Syncs and prints what happened; returns the messages shown. Packets take a moment
+    /// to cross their three hops: a sync that finds nothing is tried again for a while.
     async fn sync(&mut self) -> Result<Vec<Content>, Error> {
-        let report = self.client.sync().await?;
+        let mut report = self.client.sync().await?;
+        for _ in 0..SYNC_TRIES {
+            if report.received > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            report = self.client.sync().await?;
+        }
         let mut shown = Vec::new();
         for event in self.client.take_events() {
             match event {
@@ -332,19 +357,26 @@ async fn exchange_attachment(
 }
 
 async fn run() -> Result<(), Failure> {
-    println!("Sotto demo: two relays on loopback, two identities, end-to-end encrypted.\n");
+    println!("Sotto demo: five relays on loopback, two identities, end-to-end encrypted.\n");
     let scratch = tempfile::Builder::new().prefix("sotto-demo-").tempdir()?;
     let binary = relay_binary()?;
 
-    println!("1. Two relays start (each makes its identity key and a TLS certificate bound to it)");
-    let relay_a = start_relay(&binary, &scratch.path().join("relay-a"))?;
-    let relay_b = start_relay(&binary, &scratch.path().join("relay-b"))?;
-    println!("   alice's relay: {}", relay_a.address);
-    println!("   bob's relay:   {}\n", relay_b.address);
+    println!(
+        "1. Five relays start (each makes its identity key, a TLS certificate bound to it and its Sphinx keys)"
+    );
+    let mut relays = Vec::new();
+    for n in 1..=5 {
+        let relay = start_relay(&binary, &scratch.path().join(format!("relay-{n}")))?;
+        println!("   relay {n}: {}", relay.address);
+        relays.push(relay);
+    }
+    println!(
+        "   every message packet goes over 3 of them, chosen at random per packet: two mixing hops, then the recipient's mailbox relay\n"
+    );
 
     println!("2. Identities (keys made on the device, kept in SQLCipher profile directories)");
-    let mut alice = Person::create("alice", scratch.path(), &relay_a).await?;
-    let mut bob = Person::create("bob", scratch.path(), &relay_b).await?;
+    let mut alice = Person::create("alice", scratch.path(), &relays).await?;
+    let mut bob = Person::create("bob", scratch.path(), &relays).await?;
     println!("   alice: {}", alice.client.identity().public());
     println!("   bob:   {}\n", bob.client.identity().public());
 

@@ -105,6 +105,7 @@ impl TestRelay {
             clock: Arc::clone(&clock) as Arc<dyn Clock>,
             metrics: Arc::clone(&metrics),
             chunks: Arc::clone(&chunks) as Arc<dyn ChunkStore>,
+            mix: None,
         });
         Self {
             dir,

@@ -23,6 +23,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod attachments;
 mod events;
+mod route;
 mod sync;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -36,6 +37,7 @@ use rand::seq::IndexedRandom;
 #[cfg(not(target_arch = "wasm32"))]
 pub use attachments::{AttachmentKind, attachment_of};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
+pub use route::{DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SendRoute};
 
 use crate::contacts::{Contact, ContactId};
 use crate::content::{Body, Content, MessageId, Receipt, ReceiptKind};
@@ -76,6 +78,8 @@ pub struct ClientSettings {
     pub display_name: String,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// How packets travel to contacts' relays: onion paths of 3 hops by default.
+    pub route: SendRoute,
 }
 
 impl std::fmt::Debug for ClientSettings {
@@ -83,18 +87,26 @@ impl std::fmt::Debug for ClientSettings {
         f.debug_struct("ClientSettings")
             .field("relays", &self.relays)
             .field("display_name", &self.display_name)
+            .field("route", &self.route)
             .finish_non_exhaustive()
     }
 }
 
 impl ClientSettings {
-    /// Settings with the system clock.
+    /// Settings with the system clock and the default route (3-hop onion paths).
     pub fn new(relays: Vec<RelayAddress>, display_name: impl Into<String>) -> Self {
         Self {
             relays,
             display_name: display_name.into(),
             clock: Arc::new(SystemClock),
+            route: SendRoute::default(),
         }
+    }
+
+    /// The same settings with another route.
+    pub fn with_route(mut self, route: SendRoute) -> Self {
+        self.route = route;
+        self
     }
 }
 
@@ -123,6 +135,8 @@ pub struct Client<S: Store> {
     /// until the next sync (one report, one timeout per relay, however many queues and
     /// packets it serves).
     down: HashSet<RelayAddress>,
+    /// Relays' Sphinx keys, as last fetched (signatures checked).
+    sphinx_keys: HashMap<RelayAddress, Vec<crate::onion::SphinxKeyAnnouncement>>,
 }
 
 impl<S: Store> std::fmt::Debug for Client<S> {
@@ -191,6 +205,7 @@ impl<S: Store> Client<S> {
         if settings.relays.is_empty() {
             return Err(TransportError::Unreachable("no relay configured".into()).into());
         }
+        settings.route.check(settings.relays.len())?;
         Ok(Self {
             profile,
             settings,
@@ -200,6 +215,7 @@ impl<S: Store> Client<S> {
             unsent: Vec::new(),
             attachments_dir: None,
             down: HashSet::new(),
+            sphinx_keys: HashMap::new(),
         })
     }
 
@@ -442,8 +458,8 @@ impl<S: Store> Client<S> {
         let _ = relay.delete_queue(queue, now, &mut self.rng).await;
     }
 
-    /// Writes a packet into a queue.
-    async fn write_packet(
+    /// Writes a packet straight into a queue on its relay.
+    async fn write_direct(
         &mut self,
         destination: &SendCapability,
         packet: &[u8],
@@ -459,6 +475,21 @@ impl<S: Store> Client<S> {
         })?;
         let now = self.now();
         relay.send(destination, packet, now, &mut self.rng).await
+    }
+
+    /// Writes a packet into a queue, by the configured route.
+    async fn write_packet(
+        &mut self,
+        destination: &SendCapability,
+        packet: &[u8],
+    ) -> std::result::Result<(), TransportError> {
+        match self.settings.route {
+            SendRoute::Direct => self.write_direct(destination, packet).await,
+            SendRoute::Onion { hops, mean_delay } => {
+                self.write_onion(destination, packet, hops, mean_delay)
+                    .await
+            }
+        }
     }
 
     /// Writes a freshly sealed packet to a contact's queue; a passing failure keeps it for
@@ -487,6 +518,8 @@ impl<S: Store> Client<S> {
         error: &TransportError,
     ) {
         match error {
+            // Every relay that failed on the way was reported already.
+            TransportError::NoOnionPath(_) => self.keep_unsent(contact, destination, packet),
             TransportError::Relay(api) if api.kind == ErrorKind::UnknownQueue => {
                 self.events.push_back(ClientEvent::QueueGone {
                     contact: contact.clone(),

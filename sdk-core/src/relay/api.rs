@@ -11,6 +11,7 @@
 //! | `PUT /v1/chunks/{chunk id}` | read secret | the part, `application/octet-stream`, 0 to `max_chunk_bytes` | `201` once durable |
 //! | `GET /v1/chunks/{chunk id}` | read secret | empty | `200` the part (octets); `206` from a `Range: bytes=N-` |
 //! | `DELETE /v1/chunks/{chunk id}` | delete secret | empty | `204` (the part is deleted) |
+//! | `POST /v1/packets` | none (the packets are the credential) | 1 to 64 onion packets back to back, `application/octet-stream` | `202`, empty (each packet is then processed as one hop, `docs/PROTOCOL.md` §19) |
 //! | `GET /v1/info` | none | | `200`, JSON [`RelayInfo`] |
 //! | `GET /health` | none | | `200`, `ok` |
 //! | `GET /metrics` | none | | `200`, Prometheus text (counts only) |
@@ -388,6 +389,10 @@ pub struct RelayInfo {
     /// Hours a chunk is kept after the hour it was stored.
     #[serde(default)]
     pub chunk_expiry_hours: u64,
+    /// The relay's Sphinx keys for the current and the next key epoch, signed by its
+    /// identity key; empty when the relay routes no onion packets.
+    #[serde(default)]
+    pub sphinx_keys: Vec<crate::onion::WireAnnouncement>,
 }
 
 /// One endpoint of the API, parsed from a method and a path.
@@ -409,6 +414,8 @@ pub enum Endpoint {
     GetChunk(ChunkId),
     /// `DELETE /v1/chunks/{chunk id}`
     DeleteChunk(ChunkId),
+    /// `POST /v1/packets`
+    Packets,
     /// `GET /v1/info`
     Info,
     /// `GET /health`
@@ -431,6 +438,7 @@ impl Endpoint {
             Endpoint::PutChunk(id) | Endpoint::GetChunk(id) | Endpoint::DeleteChunk(id) => {
                 format!("/v1/chunks/{}", id.to_text())
             }
+            Endpoint::Packets => "/v1/packets".into(),
             Endpoint::Info => "/v1/info".into(),
             Endpoint::Health => "/health".into(),
             Endpoint::Metrics => "/metrics".into(),
@@ -453,6 +461,7 @@ impl Endpoint {
         !matches!(
             self,
             Endpoint::Info
+                | Endpoint::Packets
                 | Endpoint::Health
                 | Endpoint::Metrics
                 | Endpoint::PutChunk(_)
@@ -493,6 +502,7 @@ impl Endpoint {
                 }
             }
             ["v1", "info"] => Endpoint::Info,
+            ["v1", "packets"] => Endpoint::Packets,
             ["health"] => Endpoint::Health,
             ["metrics"] => Endpoint::Metrics,
             _ => return Err(ApiError::new(ErrorKind::NotFound, "no such endpoint")),
@@ -525,6 +535,7 @@ mod tests {
             Endpoint::PutChunk(ChunkId::from_bytes([3; 32])),
             Endpoint::GetChunk(ChunkId::from_bytes([3; 32])),
             Endpoint::DeleteChunk(ChunkId::from_bytes([3; 32])),
+            Endpoint::Packets,
             Endpoint::Info,
             Endpoint::Health,
             Endpoint::Metrics,

@@ -89,6 +89,37 @@ impl RelayClient {
         Ok(info)
     }
 
+    /// Hands onion packets (1 to 64 of [`PACKET_BYTES`](crate::onion::PACKET_BYTES), back to
+    /// back) to this relay as their first hop. `202` means the relay took them; what
+    /// happens further down the path is told only by the recipient's end-to-end receipt.
+    pub async fn send_packets(&self, packets: Vec<u8>) -> Result<(), TransportError> {
+        let answer = self
+            .http
+            .post(self.url(&Endpoint::Packets))
+            .header("content-type", "application/octet-stream")
+            .body(packets)
+            .send()
+            .await
+            .map_err(connection_error)?;
+        let (status, _, body) = read(answer).await?;
+        expect_status(status, 202, &body)
+    }
+
+    /// The relay's Sphinx keys from its `/v1/info`, each checked against the relay's
+    /// identity key (an announcement that does not verify is an invalid answer).
+    pub async fn sphinx_keys(
+        &self,
+    ) -> Result<Vec<crate::onion::SphinxKeyAnnouncement>, TransportError> {
+        let info = self.info().await?;
+        info.sphinx_keys
+            .iter()
+            .map(|wire| {
+                crate::onion::SphinxKeyAnnouncement::from_wire(self.address.key(), wire)
+                    .map_err(|e| TransportError::InvalidAnswer(format!("Sphinx key: {e}")))
+            })
+            .collect()
+    }
+
     /// Makes a queue on this relay with fresh recipient and sender keys.
     pub async fn create_queue<R: Rng + CryptoRng>(
         &self,
@@ -439,7 +470,7 @@ fn connection_error(error: reqwest::Error) -> TransportError {
 /// rather than a refusal that will not change.
 pub fn is_transient(error: &TransportError) -> bool {
     match error {
-        TransportError::Unreachable(_) => true,
+        TransportError::Unreachable(_) | TransportError::NoOnionPath(_) => true,
         TransportError::Relay(api) => {
             matches!(api.kind, ErrorKind::Internal | ErrorKind::Unavailable)
         }

@@ -21,6 +21,13 @@ pub enum TransportError {
         /// The key in the certificate the relay presented.
         presented: RelayKey,
     },
+    /// The next hop of an onion packet presented a key whose digest is not the one in the
+    /// packet's hop address (`docs/PROTOCOL.md` §19): not the relay the sender chose.
+    #[error("hop key mismatch: the relay presented {presented}, whose digest is not the hop's")]
+    HopKeyMismatch {
+        /// The key in the certificate the relay presented.
+        presented: RelayKey,
+    },
     /// The relay's certificate carries a public key of another type than Ed25519, so it
     /// cannot be the key of any relay address.
     #[error(
@@ -43,6 +50,11 @@ pub enum TransportError {
     /// body): a broken or hostile relay.
     #[error("the relay gave an invalid answer: {0}")]
     InvalidAnswer(String),
+    /// No onion path could carry the packet: too few usable relays, a relay that cannot be
+    /// a hop, or every path tried failed (each failing relay was reported). Passing: the
+    /// packet is kept and sent at the next sync, when failed relays are tried again.
+    #[error("no onion path: {0}")]
+    NoOnionPath(String),
     /// The request was for a queue on another relay than this client's.
     #[error("this queue lives on another relay")]
     WrongRelay,

@@ -29,4 +29,6 @@ pub use client::{
 };
 pub use error::TransportError;
 #[cfg(not(target_arch = "wasm32"))]
-pub use pinning::{RelayKeyVerifier, certificate_relay_key, pinned_client_config};
+pub use pinning::{
+    RelayKeyVerifier, certificate_relay_key, hop_client_config, pinned_client_config,
+};

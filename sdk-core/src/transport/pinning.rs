@@ -16,6 +16,7 @@ use x509_cert::der::Decode as _;
 use x509_cert::spki::ObjectIdentifier;
 
 use super::{RELAY_KEY_LEN, RelayKey, TransportError};
+use crate::onion::KeyDigest;
 
 /// `id-Ed25519` (RFC 8410): the only subject key algorithm a relay certificate may carry.
 const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
@@ -36,11 +37,23 @@ fn provider() -> Arc<CryptoProvider> {
 /// Sessions resumed with this configuration were established by a handshake that passed
 /// the same pin, so resumption keeps the guarantee. Use one configuration per relay key.
 pub fn pinned_client_config(key: RelayKey) -> Result<ClientConfig, TransportError> {
+    config_with_pin(Pin::Key(key))
+}
+
+/// A rustls client configuration that connects only to a relay whose key has `digest`:
+/// how a relay forwards an onion packet to the next hop, which the packet names by a
+/// [`HopAddress`](crate::onion::HopAddress) (an IP address, a port and a key digest).
+/// Another key fails the handshake with [`TransportError::HopKeyMismatch`].
+pub fn hop_client_config(digest: KeyDigest) -> Result<ClientConfig, TransportError> {
+    config_with_pin(Pin::Digest(digest))
+}
+
+fn config_with_pin(pin: Pin) -> Result<ClientConfig, TransportError> {
     let provider = provider();
-    let verifier = Arc::new(RelayKeyVerifier::new(
-        key,
-        provider.signature_verification_algorithms,
-    ));
+    let verifier = Arc::new(RelayKeyVerifier {
+        pin,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(TransportError::Tls)?
@@ -96,30 +109,47 @@ pub fn certificate_relay_key(
 /// [`TransportError::from_error_chain`] unwrap it.
 #[derive(Debug)]
 pub struct RelayKeyVerifier {
-    key: RelayKey,
+    pin: Pin,
     algorithms: WebPkiSupportedAlgorithms,
+}
+
+/// What a verifier accepts: one key, or any key with one digest.
+#[derive(Debug, Clone, Copy)]
+enum Pin {
+    Key(RelayKey),
+    Digest(KeyDigest),
 }
 
 impl RelayKeyVerifier {
     /// A verifier pinned to `key` that checks handshake signatures with `algorithms`
     /// (normally the crypto provider's `signature_verification_algorithms`).
     pub fn new(key: RelayKey, algorithms: WebPkiSupportedAlgorithms) -> Self {
-        Self { key, algorithms }
+        Self {
+            pin: Pin::Key(key),
+            algorithms,
+        }
     }
 
-    /// The key this verifier pins.
-    pub fn key(&self) -> RelayKey {
-        self.key
-    }
-
-    /// Checks that `certificate` carries the pinned key.
+    /// Checks that `certificate` carries the pinned key (or a key with the pinned digest).
     pub fn check(&self, certificate: &CertificateDer<'_>) -> Result<(), TransportError> {
-        let presented = certificate_relay_key(certificate, self.key)?;
-        if presented != self.key {
-            return Err(TransportError::KeyMismatch {
-                expected: self.key,
-                presented,
-            });
+        match self.pin {
+            Pin::Key(key) => {
+                let presented = certificate_relay_key(certificate, key)?;
+                if presented != key {
+                    return Err(TransportError::KeyMismatch {
+                        expected: key,
+                        presented,
+                    });
+                }
+            }
+            Pin::Digest(digest) => {
+                // Error messages name the digest's relay as "expected" only for the key
+                // type check; a relay key is never all zeros.
+                let presented = certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))?;
+                if !digest.matches(&presented) {
+                    return Err(TransportError::HopKeyMismatch { presented });
+                }
+            }
         }
         Ok(())
     }

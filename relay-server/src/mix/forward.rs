@@ -1,0 +1,164 @@
+//! Forwarding packets to their next hops, in batches, over TLS pinned to the hop's key
+//! digest.
+//!
+//! Each packet waits out the delay its sender chose, then joins the queue of its next hop.
+//! One task per next hop sends that queue's packets as `POST /v1/packets` batches: whatever
+//! has gathered while the previous batch was on the wire, up to
+//! [`MAX_BATCH_PACKETS`]. A link task with nothing to send for [`LINK_IDLE`] ends (and
+//! its connection closes). A packet that cannot be sent is dropped and counted; the
+//! sender's outbox sends its message again on a new path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sotto_core::onion::{HopAddress, MAX_BATCH_PACKETS, PACKET_BYTES};
+use sotto_core::transport::hop_client_config;
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use crate::metrics::{Event, Metrics};
+
+/// Packets waiting for one next hop, at most.
+pub const LINK_QUEUE: usize = 8192;
+/// How long a link to a next hop stays open with nothing to send.
+pub const LINK_IDLE: Duration = Duration::from_secs(60);
+/// How long connecting to a next hop may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a batch may take to be answered.
+pub const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends packets on to their next hops.
+pub struct Forwarder {
+    links: Mutex<HashMap<HopAddress, mpsc::Sender<Vec<u8>>>>,
+    allow_private: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl Forwarder {
+    /// A forwarder; with `allow_private`, loopback and private next hops are allowed (a
+    /// test network on one machine).
+    pub fn new(allow_private: bool, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self {
+            links: Mutex::new(HashMap::new()),
+            allow_private,
+            metrics,
+        })
+    }
+
+    /// Holds `packet` for `delay`, then queues it for `next`.
+    pub fn forward(self: &Arc<Self>, next: HopAddress, delay: Duration, packet: Vec<u8>) {
+        if next.is_private() && !self.allow_private {
+            self.metrics.record(Event::PacketRefused);
+            debug!("dropped a packet for a private next hop");
+            return;
+        }
+        if delay.is_zero() {
+            self.enqueue(next, packet);
+            return;
+        }
+        let forwarder = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            forwarder.enqueue(next, packet);
+        });
+    }
+
+    fn enqueue(self: &Arc<Self>, next: HopAddress, packet: Vec<u8>) {
+        let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = links.entry(next).or_insert_with(|| {
+            let (sender, receiver) = mpsc::channel(LINK_QUEUE);
+            tokio::spawn(Arc::clone(self).run_link(next, receiver));
+            sender
+        });
+        if sender.try_send(packet).is_err() {
+            self.metrics.record(Event::ForwardFailed);
+            debug!("a next hop's queue is full; dropped a packet");
+        }
+    }
+
+    async fn run_link(self: Arc<Self>, next: HopAddress, mut receiver: mpsc::Receiver<Vec<u8>>) {
+        let client = match link_client(next) {
+            Ok(client) => Some(client),
+            Err(e) => {
+                debug!(error = %e, "cannot make a client for a next hop");
+                None
+            }
+        };
+        let url = format!("https://{}/v1/packets", next.socket);
+        loop {
+            let first = match tokio::time::timeout(LINK_IDLE, receiver.recv()).await {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return,
+                Err(_) => {
+                    // Idle: end the link unless a packet arrived meanwhile (senders enqueue
+                    // under the same lock, so none can slip in after the check).
+                    let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+                    if receiver.is_empty() {
+                        links.remove(&next);
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let mut batch = Vec::with_capacity(PACKET_BYTES * 4);
+            batch.extend_from_slice(&first);
+            let mut count = 1u64;
+            while count < MAX_BATCH_PACKETS as u64 {
+                match receiver.try_recv() {
+                    Ok(packet) => {
+                        batch.extend_from_slice(&packet);
+                        count += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let sent = match &client {
+                Some(client) => send_batch(client, &url, batch).await,
+                None => false,
+            };
+            let event = if sent {
+                Event::PacketForwarded
+            } else {
+                Event::ForwardFailed
+            };
+            for _ in 0..count {
+                self.metrics.record(event);
+            }
+        }
+    }
+}
+
+fn link_client(next: HopAddress) -> Result<reqwest::Client, String> {
+    let tls = hop_client_config(next.key_digest).map_err(|e| e.to_string())?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .no_proxy()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(BATCH_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+async fn send_batch(client: &reqwest::Client, url: &str, batch: Vec<u8>) -> bool {
+    let answer = client
+        .post(url)
+        .header("content-type", "application/octet-stream")
+        .body(batch)
+        .send()
+        .await;
+    match answer {
+        Ok(answer) if answer.status().as_u16() == 202 => true,
+        Ok(answer) => {
+            debug!(
+                status = answer.status().as_u16(),
+                "a next hop refused a batch"
+            );
+            false
+        }
+        Err(_) => {
+            debug!("a next hop could not be reached");
+            false
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Onion routing on the relay: Sphinx hop processing (`docs/PROTOCOL.md` §19).
+//!
+//! `POST /v1/packets` hands a batch to [`Mix::open_batch`], which, for each packet, finds
+//! the live key that opens it ([`keyring`]), drops it if its replay tag was seen in that
+//! key's epoch ([`replay`]), and says what to do: forward it after its delay
+//! ([`forward`]), write its delivery into a queue (the app does that, with the same checks
+//! as a direct send), or discard a drop packet. Nothing about a packet is logged or kept
+//! but its replay tag.
+
+pub mod forward;
+pub mod keyring;
+pub mod replay;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sotto_core::onion::{
+    Delivery, HopAddress, OnionError, Opened, SphinxSecret, WireAnnouncement, open_packet,
+    split_batch,
+};
+use sotto_core::relay::{AuthHeader, SenderId};
+
+use crate::config::MixSettings;
+use crate::identity::{IdentityError, RelayIdentity};
+use crate::metrics::{Event, Metrics};
+pub use forward::Forwarder;
+pub use keyring::SphinxKeyring;
+pub use replay::ReplayFilter;
+
+/// The folder of Sphinx keys and replay tags inside the data directory.
+pub const SPHINX_DIR: &str = "sphinx";
+
+/// Why onion routing could not start or keep its keys.
+#[derive(Debug, thiserror::Error)]
+pub enum MixError {
+    /// A key or tag file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A key file is not 32 bytes.
+    #[error("{0}: not a Sphinx key file")]
+    MalformedKey(PathBuf),
+    /// The identity could not sign a key announcement.
+    #[error("cannot sign a Sphinx key: {0}")]
+    Sign(IdentityError),
+}
+
+impl MixError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MixError + '_ {
+        move |source| MixError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What to do with one opened packet.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send it on after `delay`.
+    Forward {
+        /// The next hop.
+        next: HopAddress,
+        /// The sender's chosen delay at this hop.
+        delay: Duration,
+        /// The packet for the next hop.
+        packet: Vec<u8>,
+    },
+    /// This relay is the last hop: write into a queue, as `POST /v1/send/{sender id}`.
+    Deliver {
+        /// The queue's sender id.
+        sender_id: SenderId,
+        /// The sender key's signature.
+        auth: AuthHeader,
+        /// The message.
+        body: Vec<u8>,
+    },
+}
+
+/// The relay's onion routing: its keys, its replay tags and its links to next hops.
+pub struct Mix {
+    keyring: SphinxKeyring,
+    replay: ReplayFilter,
+    forwarder: Arc<Forwarder>,
+    metrics: Arc<Metrics>,
+}
+
+impl Mix {
+    /// Opens the keys and tags in `<data dir>/sphinx/` for `now` (Unix seconds).
+    pub fn open(
+        data_dir: &Path,
+        settings: MixSettings,
+        identity: Arc<RelayIdentity>,
+        metrics: Arc<Metrics>,
+        now: u64,
+    ) -> Result<Self, MixError> {
+        let dir = data_dir.join(SPHINX_DIR);
+        let keyring = SphinxKeyring::open(&dir, settings, identity, now)?;
+        let replay = ReplayFilter::open(&dir)?;
+        let mix = Self {
+            keyring,
+            replay,
+            forwarder: Forwarder::new(settings.allow_private_hops, Arc::clone(&metrics)),
+            metrics,
+        };
+        mix.refresh(now)?;
+        Ok(mix)
+    }
+
+    /// Makes the keys `now` needs and deletes expired ones with their replay tags.
+    pub fn refresh(&self, now: u64) -> Result<(), MixError> {
+        for epoch in self.keyring.refresh(now)? {
+            self.replay.forget(epoch)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the keys of a new epoch once one has begun (the sweeper deletes old ones).
+    /// A failure leaves the keys in use as they are; the next call tries again.
+    fn refresh_if_needed(&self, now: u64) {
+        if self.keyring.lacks_next(now) {
+            let _ = self.refresh(now);
+        }
+    }
+
+    /// The signed Sphinx keys for `/v1/info`.
+    pub fn announcements(&self, now: u64) -> Vec<WireAnnouncement> {
+        self.refresh_if_needed(now);
+        self.keyring.announcements(now)
+    }
+
+    /// Opens every packet of a batch (CPU-bound: call on the blocking pool). Packets that
+    /// no live key opens, that were seen before, or that are drop packets are counted and
+    /// left out; a failure to record replay tags drops the whole batch (nothing is acted on
+    /// without its tag kept).
+    pub fn open_batch(&self, body: &[u8], now: u64) -> Result<Vec<Outcome>, OnionError> {
+        let packets = split_batch(body)?;
+        self.refresh_if_needed(now);
+        let live = self.keyring.live(now);
+        let keys: Vec<(u64, &SphinxSecret)> = live
+            .iter()
+            .map(|(epoch, key)| (*epoch, key.as_ref()))
+            .collect();
+        let mut opened = Vec::new();
+        for packet in packets {
+            match open_packet(packet, &keys) {
+                Ok((epoch, tag, what)) => opened.push(((epoch, tag), what)),
+                Err(_) => self.metrics.record(Event::PacketRefused),
+            }
+        }
+        let tags: Vec<_> = opened.iter().map(|(tag, _)| *tag).collect();
+        let Ok(fresh) = self.replay.first_sightings(&tags) else {
+            for _ in &opened {
+                self.metrics.record(Event::PacketRefused);
+            }
+            return Ok(Vec::new());
+        };
+        let mut outcomes = Vec::with_capacity(opened.len());
+        for ((_, what), fresh) in opened.into_iter().zip(fresh) {
+            if !fresh {
+                self.metrics.record(Event::PacketReplayed);
+                continue;
+            }
+            match what {
+                Opened::Forward {
+                    next,
+                    delay,
+                    packet,
+                } => outcomes.push(Outcome::Forward {
+                    next,
+                    delay,
+                    packet,
+                }),
+                Opened::Final(Delivery::Write {
+                    sender_id,
+                    auth,
+                    body,
+                }) => outcomes.push(Outcome::Deliver {
+                    sender_id,
+                    auth,
+                    body,
+                }),
+                Opened::Final(Delivery::Drop) => self.metrics.record(Event::DropReceived),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Sends a packet on after its delay.
+    pub fn forward(&self, next: HopAddress, delay: Duration, packet: Vec<u8>) {
+        self.forwarder.forward(next, delay, packet);
+    }
+}

@@ -1,0 +1,128 @@
+//! Replay tags, per key epoch: a packet a relay has processed once is dropped the next time.
+//!
+//! Tags live in memory and are appended to `<data dir>/sphinx/<epoch>.tags` (32 bytes each)
+//! before the packets they belong to are acted on, so a restarted relay still knows them.
+//! The file is not synced per packet (that would bound the hop rate by the disk): a relay
+//! process that is killed keeps every tag in the page cache; a machine that loses power may
+//! forget the last few seconds of tags. The tags of an epoch are deleted with its key:
+//! a packet for that epoch no longer opens, so it can no longer be replayed either.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use sotto_core::onion::ReplayTag;
+
+use super::MixError;
+
+struct EpochTags {
+    seen: HashSet<ReplayTag>,
+    file: File,
+}
+
+/// The replay tags of the live epochs.
+pub struct ReplayFilter {
+    dir: PathBuf,
+    epochs: Mutex<HashMap<u64, EpochTags>>,
+}
+
+impl ReplayFilter {
+    /// Loads the tag files in `dir` (the key folder).
+    pub fn open(dir: &Path) -> Result<Self, MixError> {
+        let filter = Self {
+            dir: dir.to_path_buf(),
+            epochs: Mutex::new(HashMap::new()),
+        };
+        for entry in fs::read_dir(dir).map_err(MixError::io(dir))? {
+            let path = entry.map_err(MixError::io(dir))?.path();
+            if let Some(epoch) = epoch_of_tag_file(&path) {
+                let bytes = fs::read(&path).map_err(MixError::io(&path))?;
+                let mut epochs = filter.lock();
+                let tags = filter.epoch_entry(&mut epochs, epoch)?;
+                // A torn last tag (a crash mid-write) is ignored.
+                for tag in bytes.chunks_exact(32) {
+                    let mut array = [0u8; 32];
+                    array.copy_from_slice(tag);
+                    tags.seen.insert(array);
+                }
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Records the tags of a batch; returns, for each, whether it was new. The new ones are
+    /// appended to their epochs' files before this returns.
+    pub fn first_sightings(&self, tags: &[(u64, ReplayTag)]) -> Result<Vec<bool>, MixError> {
+        let mut epochs = self.lock();
+        let mut fresh = Vec::with_capacity(tags.len());
+        let mut appended: HashMap<u64, Vec<u8>> = HashMap::new();
+        for (epoch, tag) in tags {
+            let entry = self.epoch_entry(&mut epochs, *epoch)?;
+            let new = entry.seen.insert(*tag);
+            if new {
+                appended.entry(*epoch).or_default().extend_from_slice(tag);
+            }
+            fresh.push(new);
+        }
+        for (epoch, bytes) in appended {
+            if let Some(entry) = epochs.get_mut(&epoch) {
+                entry
+                    .file
+                    .write_all(&bytes)
+                    .map_err(MixError::io(&self.tag_path(epoch)))?;
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets an epoch's tags and deletes its file.
+    pub fn forget(&self, epoch: u64) -> Result<(), MixError> {
+        self.lock().remove(&epoch);
+        let path = self.tag_path(epoch);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(MixError::io(&path)(e)),
+        }
+    }
+
+    fn epoch_entry<'a>(
+        &self,
+        epochs: &'a mut HashMap<u64, EpochTags>,
+        epoch: u64,
+    ) -> Result<&'a mut EpochTags, MixError> {
+        match epochs.entry(epoch) {
+            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let path = self.tag_path(epoch);
+                let file = OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .map_err(MixError::io(&path))?;
+                Ok(entry.insert(EpochTags {
+                    seen: HashSet::new(),
+                    file,
+                }))
+            }
+        }
+    }
+
+    fn tag_path(&self, epoch: u64) -> PathBuf {
+        self.dir.join(format!("{epoch}.tags"))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, EpochTags>> {
+        self.epochs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn epoch_of_tag_file(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.strip_suffix(".tags")?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}

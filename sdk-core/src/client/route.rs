@@ -1,0 +1,221 @@
+//! The send path: how a sealed packet reaches a contact's queue.
+//!
+//! With [`SendRoute::Onion`] (the default) every packet is one Sphinx packet over a fresh
+//! path per packet: `hops − 1` distinct relays chosen at random from the client's relay
+//! list (never the mailbox relay, never one that failed since the last sync began), then
+//! the contact's mailbox relay, which writes it into the queue. Each hop holds the packet
+//! for a delay the client draws from an exponential distribution. The first hop learns the
+//! client's address and nothing else; the mailbox relay learns the queue and nothing of the
+//! sender. A hop that fails (its keys cannot be fetched, or the first hop does not take the
+//! packet) is reported once, left out until the next sync, and another path is tried; a
+//! packet lost further along is sent again by the outbox, on a new path, until the
+//! contact's receipt arrives.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::Rng as _;
+use rand::seq::IndexedRandom as _;
+
+use super::Client;
+use crate::onion::{DEFAULT_HOPS, Delivery, Hop, HopAddress, MAX_HOPS, build_packet};
+use crate::relay::{Endpoint, RelayAddress, SendCapability};
+use crate::store::Store;
+use crate::transport::TransportError;
+
+/// The default mean of each hop's delay.
+pub const DEFAULT_MEAN_DELAY: Duration = Duration::from_millis(100);
+/// The longest delay one hop is asked to hold a packet (the exponential's tail is cut
+/// here, so a packet stays well within the relay's clock-skew window for signed writes).
+pub const MAX_HOP_DELAY: Duration = Duration::from_secs(30);
+/// Paths tried for one packet before it waits for the next sync.
+pub const PATH_ATTEMPTS: usize = 3;
+
+/// How packets travel to a contact's mailbox relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendRoute {
+    /// Straight to the mailbox relay, which then sees the client's address. For a
+    /// one-relay setup and for tests of the queue layer.
+    Direct,
+    /// As Sphinx packets over `hops` relays (1 to 5, the last the mailbox relay), each hop
+    /// holding a packet for an exponential delay of mean `mean_delay`.
+    Onion {
+        /// Hops per path, the mailbox relay included.
+        hops: usize,
+        /// Mean of each hop's delay (zero: forward at once).
+        mean_delay: Duration,
+    },
+}
+
+impl Default for SendRoute {
+    fn default() -> Self {
+        SendRoute::Onion {
+            hops: DEFAULT_HOPS,
+            mean_delay: DEFAULT_MEAN_DELAY,
+        }
+    }
+}
+
+impl SendRoute {
+    /// Checks the route against the client's relay list: an onion path needs 1 to 5 hops
+    /// and at least `hops` relays (`hops − 1` besides any one mailbox relay).
+    pub fn check(&self, relays: usize) -> Result<(), TransportError> {
+        match *self {
+            SendRoute::Direct => Ok(()),
+            SendRoute::Onion { hops, .. } if !(1..=MAX_HOPS).contains(&hops) => {
+                Err(TransportError::NoOnionPath(format!(
+                    "an onion path has 1 to {MAX_HOPS} hops, not {hops}"
+                )))
+            }
+            SendRoute::Onion { hops, .. } if relays < hops => Err(TransportError::NoOnionPath(
+                format!("{hops}-hop onion paths need at least {hops} relays; {relays} configured"),
+            )),
+            SendRoute::Onion { .. } => Ok(()),
+        }
+    }
+}
+
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl<S: Store> Client<S> {
+    /// Sends `packet` into `destination`'s queue over an onion path, trying up to
+    /// [`PATH_ATTEMPTS`] paths.
+    pub(super) async fn write_onion(
+        &mut self,
+        destination: &SendCapability,
+        packet: &[u8],
+        hops: usize,
+        mean_delay: Duration,
+    ) -> Result<(), TransportError> {
+        for _ in 0..PATH_ATTEMPTS {
+            let path = self.choose_path(destination, hops)?;
+            match self.send_over(&path, destination, packet, mean_delay).await {
+                Ok(()) => return Ok(()),
+                Err((relay, error)) => {
+                    self.report_network(relay.clone(), &error);
+                    self.down.insert(relay);
+                }
+            }
+        }
+        Err(TransportError::NoOnionPath(format!(
+            "{PATH_ATTEMPTS} paths failed; next try at the next sync"
+        )))
+    }
+
+    /// `hops − 1` distinct usable relays at random, then the mailbox relay.
+    fn choose_path(
+        &mut self,
+        destination: &SendCapability,
+        hops: usize,
+    ) -> Result<Vec<RelayAddress>, TransportError> {
+        if self.down.contains(&destination.relay) {
+            return Err(TransportError::NoOnionPath(
+                "the contact's relay was unreachable moments ago; next try at the next sync".into(),
+            ));
+        }
+        let usable: Vec<&RelayAddress> = self
+            .settings
+            .relays
+            .iter()
+            .filter(|relay| **relay != destination.relay && !self.down.contains(*relay))
+            .collect();
+        if usable.len() + 1 < hops {
+            return Err(TransportError::NoOnionPath(format!(
+                "{} usable relays for a {hops}-hop path; next try at the next sync",
+                usable.len() + 1
+            )));
+        }
+        let mut path: Vec<RelayAddress> = usable
+            .choose_multiple(&mut self.rng, hops - 1)
+            .map(|relay| (*relay).clone())
+            .collect();
+        path.push(destination.relay.clone());
+        Ok(path)
+    }
+
+    /// Builds the packet for `path` and hands it to the first hop; a failure names the
+    /// relay it came from.
+    async fn send_over(
+        &mut self,
+        path: &[RelayAddress],
+        destination: &SendCapability,
+        packet: &[u8],
+        mean_delay: Duration,
+    ) -> Result<(), (RelayAddress, TransportError)> {
+        let now = self.now();
+        let unix = unix_seconds(now);
+        let mut hops = Vec::with_capacity(path.len());
+        for relay in path {
+            let hop = self
+                .hop(relay, unix)
+                .await
+                .map_err(|e| (relay.clone(), e))?;
+            hops.push(hop);
+        }
+        let blame_first = |error: TransportError| (path[0].clone(), error);
+        let auth = destination
+            .sender_key
+            .sign(
+                destination.relay.key(),
+                unix,
+                "POST",
+                &Endpoint::Send(destination.sender_id).path(),
+                packet,
+                &mut self.rng,
+            )
+            .map_err(|e| blame_first(TransportError::NoOnionPath(format!("signing: {e}"))))?;
+        let delivery = Delivery::Write {
+            sender_id: destination.sender_id,
+            auth,
+            body: packet.to_vec(),
+        };
+        let delays = self.draw_delays(path.len(), mean_delay);
+        let onion = build_packet(&hops, &delivery, &delays, &mut self.rng)
+            .map_err(|e| blame_first(TransportError::NoOnionPath(e.to_string())))?;
+        let first = self
+            .relay(&path[0])
+            .map_err(|e| blame_first(TransportError::Unreachable(e.to_string())))?;
+        first.send_packets(onion).await.map_err(blame_first)
+    }
+
+    /// A relay as a hop: its address and its Sphinx key for `unix`, fetched from its
+    /// `/v1/info` (signature checked) when no cached key covers the time.
+    async fn hop(&mut self, relay: &RelayAddress, unix: u64) -> Result<Hop, TransportError> {
+        let address =
+            HopAddress::of(relay).map_err(|e| TransportError::NoOnionPath(e.to_string()))?;
+        let cached = |keys: &Vec<crate::onion::SphinxKeyAnnouncement>| {
+            keys.iter().find(|key| key.covers(unix)).map(|key| key.key)
+        };
+        if let Some(key) = self.sphinx_keys.get(relay).and_then(cached) {
+            return Ok(Hop { address, key });
+        }
+        let client = self
+            .relay(relay)
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let keys = client.sphinx_keys().await?;
+        let key = cached(&keys).ok_or_else(|| {
+            TransportError::InvalidAnswer(
+                "the relay offers no Sphinx key for the current time".into(),
+            )
+        })?;
+        self.sphinx_keys.insert(relay.clone(), keys);
+        Ok(Hop { address, key })
+    }
+
+    /// One delay per hop, exponential with mean `mean`, capped at [`MAX_HOP_DELAY`]; the
+    /// last (the mailbox relay's, unused by Sphinx) is zero.
+    fn draw_delays(&mut self, hops: usize, mean: Duration) -> Vec<Duration> {
+        (0..hops)
+            .map(|hop| {
+                if hop + 1 == hops || mean.is_zero() {
+                    return Duration::ZERO;
+                }
+                // 1 − U is in (0, 1], so its logarithm is finite.
+                let uniform: f64 = 1.0 - self.rng.random::<f64>();
+                let delay = mean.as_secs_f64() * -uniform.ln();
+                Duration::from_secs_f64(delay.min(MAX_HOP_DELAY.as_secs_f64()))
+            })
+            .collect()
+    }
+}

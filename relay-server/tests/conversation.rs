@@ -3,167 +3,36 @@
 //! loopback — in order, once each, acknowledged end to end — while recipients go offline
 //! and a relay is killed mid-flight.
 
-use std::collections::{BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use sotto_core::client::{AttachmentKind, ClientEvent, Clock, SendRoute, TransferDirection};
+use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute, TransferDirection};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::{Invitation, InvitationError};
-use sotto_core::relay::RelayAddress;
-use sotto_core::store::{
-    Argon2Params, MessageDirection, MessageStatus, ProfileDirectory, Protection, SqlCipherStore,
-};
-use sotto_core::{Client, ClientSettings, Error};
+use sotto_core::store::{MessageDirection, MessageStatus};
+use sotto_core::{ClientSettings, Error};
 
+#[path = "common/people.rs"]
+mod people;
 #[path = "common/process.rs"]
 mod process;
-use process::spawn_relay_on;
-
-/// A relay process that can be killed and restarted at the same address.
-struct Relay {
-    child: Option<Child>,
-    address: RelayAddress,
-    data_dir: PathBuf,
-    log: PathBuf,
-}
-
-impl Relay {
-    fn start(root: &Path, name: &str) -> Self {
-        let data_dir = root.join(name);
-        let log = root.join(format!("{name}.log"));
-        let (child, address) = Self::spawn(&data_dir, &log, "127.0.0.1:0");
-        Self {
-            child: Some(child),
-            address,
-            data_dir,
-            log,
-        }
-    }
-
-    fn spawn(data_dir: &Path, log: &Path, listen: &str) -> (Child, RelayAddress) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let (child, address, _) = spawn_relay_on(
-            data_dir,
-            listen,
-            &["--log-level", "debug"],
-            Stdio::from(log),
-        );
-        (child, address)
-    }
-
-    /// SIGKILL: no shutdown, no flush.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        let listen = format!("127.0.0.1:{}", self.address.port());
-        let (child, address) = Self::spawn(&self.data_dir, &self.log, &listen);
-        assert_eq!(address, self.address, "a restarted relay keeps its address");
-        self.child = Some(child);
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A clock the test moves forward (to make the outbox's retry time come).
-#[derive(Default)]
-struct TestClock {
-    ahead: Mutex<Duration>,
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.ahead.lock().unwrap() += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now() + *self.ahead.lock().unwrap()
-    }
-}
-
-type Person = Client<SqlCipherStore>;
+use people::{Person, Relay, TestClock, delivered, meet, texts};
 
 /// Straight to the mailbox relays: these tests are about queues, receipts and the outbox
 /// (onion paths are tested in `onion.rs`).
 fn settings(relays: &[&Relay], name: &str, clock: &Arc<TestClock>) -> ClientSettings {
-    let mut settings =
-        ClientSettings::new(relays.iter().map(|r| r.address.clone()).collect(), name)
-            .with_route(SendRoute::Direct);
-    settings.clock = clock.clone();
-    settings
-}
-
-fn protection(name: &str) -> Protection<'_> {
-    Protection::Passphrase {
-        passphrase: name,
-        params: Argon2Params::new(8 * 1024, 1, 1).unwrap(),
-    }
+    people::settings(relays, name, clock, SendRoute::Direct)
 }
 
 async fn create(root: &Path, name: &str, relays: &[&Relay], clock: &Arc<TestClock>) -> Person {
-    let directory = ProfileDirectory::new(root.join(name));
-    Client::create(&directory, protection(name), settings(relays, name, clock))
-        .await
-        .unwrap()
+    people::create(root, name, settings(relays, name, clock)).await
 }
 
 async fn reopen(root: &Path, name: &str, relays: &[&Relay], clock: &Arc<TestClock>) -> Person {
-    let directory = ProfileDirectory::new(root.join(name));
-    Client::open(&directory, Some(name), settings(relays, name, clock))
-        .await
-        .unwrap()
-}
-
-/// Inviter and invitee meet; returns (invitee at inviter, inviter at invitee).
-async fn meet(inviter: &mut Person, invitee: &mut Person) -> (ContactId, ContactId) {
-    let link = inviter.create_invitation().await.unwrap().to_uri();
-    let invitation = Invitation::from_uri(&link).unwrap();
-    let inviter_at_invitee = invitee.accept_invitation(&invitation).await.unwrap();
-
-    inviter.sync().await.unwrap();
-    let joined: Vec<_> = inviter
-        .take_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            ClientEvent::ContactJoined {
-                contact,
-                display_name,
-            } => Some((contact, display_name)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(joined.len(), 1, "one acceptance answered");
-    let (invitee_at_inviter, _) = joined.into_iter().next().unwrap();
-
-    invitee.sync().await.unwrap();
-    assert!(
-        invitee
-            .take_events()
-            .contains(&ClientEvent::ContactAccepted {
-                contact: inviter_at_invitee.clone()
-            }),
-        "the invitee learns the inviter answered"
-    );
-    (invitee_at_inviter, inviter_at_invitee)
+    people::reopen(root, name, settings(relays, name, clock)).await
 }
 
 /// Alice (on `alice_relay`) and Bob (on `bob_relay`), new profiles under `root`, met by
@@ -180,50 +49,13 @@ async fn pair(
     (alice, bob, bob_at_alice, alice_at_bob)
 }
 
-/// Texts of the message events, in order.
-fn texts(events: &[ClientEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::Message { content, .. } => match &content.body {
-                Body::Text(text) => Some(text.clone()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-fn delivered(events: &[ClientEvent]) -> HashSet<MessageId> {
-    events
-        .iter()
-        .flat_map(|e| match e {
-            ClientEvent::Delivered { message_ids, .. } => message_ids.clone(),
-            _ => Vec::new(),
-        })
-        .collect()
-}
-
 /// Syncs both sides until neither has anything to do; returns their events.
 async fn settle(a: &mut Person, b: &mut Person) -> (Vec<ClientEvent>, Vec<ClientEvent>) {
-    let (mut ea, mut eb) = (Vec::new(), Vec::new());
-    for _ in 0..10 {
-        let ra = a.sync().await.unwrap();
-        let rb = b.sync().await.unwrap();
-        ea.extend(a.take_events());
-        eb.extend(b.take_events());
-        if ra.received + ra.sent + rb.received + rb.sent == 0 {
-            return (ea, eb);
-        }
-    }
-    panic!("the conversation did not settle in 10 rounds");
+    people::settle(a, b, Duration::ZERO).await
 }
 
 fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("sotto-conversation-")
-        .tempdir()
-        .unwrap()
+    people::tempdir("sotto-conversation-")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,401 @@
+//! Onion routing end to end: five real relay processes on loopback (a test network, so
+//! hops on loopback are allowed), two `Client`s sending over 3-hop Sphinx paths chosen at
+//! random per packet; packets built by hand to replay them, to send them with a stale key
+//! and at a wrong size; a relay killed in the middle of a run.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute};
+use sotto_core::onion::{Delivery, Hop, HopAddress, PACKET_BYTES, SphinxSecret, build_packet};
+use sotto_core::relay::{Endpoint, ErrorKind, RelayAddress, SendCapability};
+use sotto_core::transport::{RelayClient, TransportError, pinned_client_config};
+
+#[path = "common/people.rs"]
+mod people;
+#[path = "common/process.rs"]
+mod process;
+use people::{Person, Relay, TestClock, delivered, meet, settle, sync_until, texts};
+
+/// Five relays that forward to each other on loopback.
+fn network(root: &Path) -> Vec<Relay> {
+    (1..=5)
+        .map(|n| Relay::start_with(root, &format!("relay-{n}"), &["--allow-private-hops"]))
+        .collect()
+}
+
+/// 3-hop paths without mixing delays.
+const THREE_HOPS: SendRoute = SendRoute::Onion {
+    hops: 3,
+    mean_delay: Duration::ZERO,
+};
+
+/// How long both sides must be idle before a conversation counts as settled (packets
+/// take a moment to cross their hops).
+const QUIET: Duration = Duration::from_millis(600);
+
+async fn person(root: &Path, name: &str, relays: &[Relay], clock: &Arc<TestClock>) -> Person {
+    let refs: Vec<&Relay> = relays.iter().collect();
+    people::create(root, name, people::settings(&refs, name, clock, THREE_HOPS)).await
+}
+
+/// One counter from a relay's `/metrics`, over TLS pinned to its key.
+async fn metric(relay: &RelayAddress, name: &str) -> u64 {
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(pinned_client_config(*relay.key()).unwrap())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let text = client
+        .get(format!("{}/metrics", relay.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+}
+
+async fn total(relays: &[Relay], name: &str) -> u64 {
+    let mut sum = 0;
+    for relay in relays {
+        sum += metric(&relay.address, name).await;
+    }
+    sum
+}
+
+fn tempdir() -> tempfile::TempDir {
+    people::tempdir("sotto-onion-")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_and_an_attachment_cross_three_hop_paths() {
+    let root = tempdir();
+    let relays = network(root.path());
+    let clock = Arc::new(TestClock::default());
+    let mut alice = person(root.path(), "alice", &relays, &clock).await;
+    let mut bob = person(root.path(), "bob", &relays, &clock).await;
+    let (bob_at_alice, alice_at_bob) = meet(&mut alice, &mut bob).await;
+
+    let mut sent = Vec::new();
+    for n in 0..25 {
+        sent.push(
+            alice
+                .send_text(&bob_at_alice, &format!("alice {n}"))
+                .await
+                .unwrap(),
+        );
+        sent.push(
+            bob.send_text(&alice_at_bob, &format!("bob {n}"))
+                .await
+                .unwrap(),
+        );
+    }
+    let (alice_events, bob_events) = settle(&mut alice, &mut bob, QUIET).await;
+    let expect = |who: &str| (0..25).map(|n| format!("{who} {n}")).collect::<Vec<_>>();
+    assert_eq!(
+        texts(&bob_events),
+        expect("alice"),
+        "all of Alice's, in order, once"
+    );
+    assert_eq!(
+        texts(&alice_events),
+        expect("bob"),
+        "all of Bob's, in order, once"
+    );
+    let acknowledged: BTreeSet<_> = delivered(&alice_events)
+        .union(&delivered(&bob_events))
+        .copied()
+        .collect();
+    assert!(
+        sent.iter().all(|id| acknowledged.contains(id)),
+        "every message receipted"
+    );
+
+    // An attachment: its pointer travels as an onion packet; its chunks go to a relay's
+    // chunk store.
+    let source = root.path().join("photo.bin");
+    let photo: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&source, &photo).unwrap();
+    let id = alice
+        .send_attachment(
+            &bob_at_alice,
+            &source,
+            AttachmentKind::File {
+                name: "photo.bin".into(),
+                mime: "application/octet-stream".into(),
+            },
+        )
+        .await
+        .unwrap();
+    sync_until(
+        &mut bob,
+        |e| matches!(e, ClientEvent::Message { content, .. } if content.id == id),
+    )
+    .await;
+    let target = root.path().join("photo.received");
+    bob.download_attachment(&alice_at_bob, &id, &target)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), photo);
+
+    // Every message packet crossed two forwarding hops before its mailbox relay wrote it.
+    let (delivered_packets, forwarded) = (
+        total(&relays, "sotto_relay_packets_delivered_total").await,
+        total(&relays, "sotto_relay_packets_forwarded_total").await,
+    );
+    assert!(
+        delivered_packets >= 51,
+        "{delivered_packets} packets delivered"
+    );
+    assert_eq!(
+        forwarded,
+        2 * delivered_packets,
+        "two forwards per 3-hop packet"
+    );
+    assert_eq!(
+        total(&relays, "sotto_relay_packets_replayed_total").await,
+        0
+    );
+    assert_eq!(total(&relays, "sotto_relay_packets_refused_total").await, 0);
+}
+
+/// A queue on `relays[2]` and a 3-hop packet into it over relays 0, 1, 2, built by hand.
+async fn hand_built_packet(
+    relays: &[Relay],
+) -> (RelayClient, sotto_core::handshake::OwnQueue, Vec<u8>) {
+    let mut rng = rand::rng();
+    let mailbox = RelayClient::new(relays[2].address.clone()).unwrap();
+    let queue = mailbox
+        .create_queue(SystemTime::now(), &mut rng)
+        .await
+        .unwrap();
+    let destination: SendCapability = queue.capability();
+    let unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut path = Vec::new();
+    for relay in &relays[..3] {
+        let keys = RelayClient::new(relay.address.clone())
+            .unwrap()
+            .sphinx_keys()
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 2, "the current and the next epoch's keys");
+        let key = keys.iter().find(|k| k.covers(unix)).unwrap().key;
+        path.push(Hop {
+            address: HopAddress::of(&relay.address).unwrap(),
+            key,
+        });
+    }
+    let body = b"a hand-built onion message".to_vec();
+    let auth = destination
+        .sender_key
+        .sign(
+            destination.relay.key(),
+            unix,
+            "POST",
+            &Endpoint::Send(destination.sender_id).path(),
+            &body,
+            &mut rng,
+        )
+        .unwrap();
+    let delivery = Delivery::Write {
+        sender_id: destination.sender_id,
+        auth,
+        body,
+    };
+    let packet = build_packet(&path, &delivery, &[Duration::ZERO; 3], &mut rng).unwrap();
+    (mailbox, queue, packet)
+}
+
+/// Reads the queue until a message is there (or 10 s pass); acknowledges it.
+async fn take_one(
+    mailbox: &RelayClient,
+    queue: &sotto_core::handshake::OwnQueue,
+) -> Option<Vec<u8>> {
+    let mut rng = rand::rng();
+    for _ in 0..200 {
+        if let Some(message) = mailbox
+            .next(queue, SystemTime::now(), &mut rng)
+            .await
+            .unwrap()
+        {
+            mailbox
+                .ack(queue, &message.id, SystemTime::now(), &mut rng)
+                .await
+                .unwrap();
+            return Some(message.packet);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_packet_is_dropped_and_bad_packets_are_refused() {
+    let root = tempdir();
+    let relays = network(root.path());
+    let (mailbox, queue, packet) = hand_built_packet(&relays).await;
+    let first = RelayClient::new(relays[0].address.clone()).unwrap();
+
+    first.send_packets(packet.clone()).await.unwrap();
+    assert_eq!(
+        take_one(&mailbox, &queue).await.as_deref(),
+        Some(&b"a hand-built onion message"[..])
+    );
+    // The same bytes again: the first hop knows the tag and drops them (and says nothing).
+    first.send_packets(packet.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        metric(&relays[0].address, "sotto_relay_packets_replayed_total").await,
+        1
+    );
+    assert_eq!(
+        take_one_quickly(&mailbox, &queue).await,
+        None,
+        "written once only"
+    );
+
+    // A relay that is not the packet's first hop opens nothing.
+    let wrong = RelayClient::new(relays[3].address.clone()).unwrap();
+    wrong.send_packets(packet.clone()).await.unwrap();
+    // A key the relay never had (as an expired epoch's would be): refused, counted.
+    let stale_key = SphinxSecret::generate(&mut rand::rng()).public();
+    let stale = build_packet(
+        &[Hop {
+            address: HopAddress::of(&relays[4].address).unwrap(),
+            key: stale_key,
+        }],
+        &Delivery::Drop,
+        &[Duration::ZERO],
+        &mut rand::rng(),
+    )
+    .unwrap();
+    RelayClient::new(relays[4].address.clone())
+        .unwrap()
+        .send_packets(stale)
+        .await
+        .unwrap();
+    assert_eq!(
+        metric(&relays[3].address, "sotto_relay_packets_refused_total").await,
+        1
+    );
+    assert_eq!(
+        metric(&relays[4].address, "sotto_relay_packets_refused_total").await,
+        1
+    );
+
+    // Not a whole number of packets, or too many: a typed 400, nothing processed.
+    for size in [1, PACKET_BYTES - 1, PACKET_BYTES + 1, PACKET_BYTES * 65] {
+        match first.send_packets(vec![0u8; size]).await {
+            Err(TransportError::Relay(api)) => {
+                assert!(
+                    matches!(api.kind, ErrorKind::MalformedRequest | ErrorKind::TooLarge),
+                    "{size}: {api:?}"
+                );
+            }
+            other => panic!("{size} bytes: {other:?}"),
+        }
+    }
+    // A drop packet (cover traffic) over two hops is counted at its last hop.
+    let keys = |relay: &Relay| {
+        let client = RelayClient::new(relay.address.clone()).unwrap();
+        async move { client.sphinx_keys().await.unwrap()[0].key }
+    };
+    let drop = build_packet(
+        &[
+            Hop {
+                address: HopAddress::of(&relays[1].address).unwrap(),
+                key: keys(&relays[1]).await,
+            },
+            Hop {
+                address: HopAddress::of(&relays[4].address).unwrap(),
+                key: keys(&relays[4]).await,
+            },
+        ],
+        &Delivery::Drop,
+        &[Duration::ZERO; 2],
+        &mut rand::rng(),
+    )
+    .unwrap();
+    RelayClient::new(relays[1].address.clone())
+        .unwrap()
+        .send_packets(drop)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if metric(&relays[4].address, "sotto_relay_drop_packets_total").await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the drop packet did not reach its last hop");
+}
+
+/// The queue's next message if one is there now (after a short wait for stragglers).
+async fn take_one_quickly(
+    mailbox: &RelayClient,
+    queue: &sotto_core::handshake::OwnQueue,
+) -> Option<Vec<u8>> {
+    let mut rng = rand::rng();
+    mailbox
+        .next(queue, SystemTime::now(), &mut rng)
+        .await
+        .unwrap()
+        .map(|message| message.packet)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_killed_during_a_run_loses_no_message_and_shows_none_twice() {
+    let root = tempdir();
+    let mut relays = network(root.path());
+    let clock = Arc::new(TestClock::default());
+    let mut alice = person(root.path(), "alice", &relays, &clock).await;
+    let mut bob = person(root.path(), "bob", &relays, &clock).await;
+    let (bob_at_alice, _) = meet(&mut alice, &mut bob).await;
+
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        if n == 20 {
+            relays[0].kill();
+        }
+        ids.push(
+            alice
+                .send_text(&bob_at_alice, &format!("through the storm {n}"))
+                .await
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Whatever met the dead relay (as a first hop, on the way, or as the mailbox relay) is
+    // still in Alice's outbox; it comes back, and the outbox re-sends once its time comes.
+    relays[0].restart();
+    clock.advance(Duration::from_secs(31));
+    let (alice_events, bob_events) = settle(&mut alice, &mut bob, QUIET).await;
+    let expected: Vec<String> = (0..60).map(|n| format!("through the storm {n}")).collect();
+    assert_eq!(
+        texts(&bob_events),
+        expected,
+        "all delivered, in order, once"
+    );
+    let acknowledged = delivered(&alice_events);
+    assert!(
+        ids.iter().all(|id| acknowledged.contains(id)),
+        "every message receipted"
+    );
+}

@@ -26,6 +26,7 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("relay_request", fuzz_targets::relay_request),
     ("invitation", fuzz_targets::invitation),
     ("chunk_location", fuzz_targets::chunk_location),
+    ("onion_packet", fuzz_targets::onion_packet),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -127,6 +128,11 @@ fn invitation_corpus_never_panics() {
 #[test]
 fn chunk_location_corpus_never_panics() {
     replay("chunk_location");
+}
+
+#[test]
+fn onion_packet_corpus_never_panics() {
+    replay("onion_packet");
 }
 
 /// A target added to the fuzz crate, or a corpus folder added by hand, must be replayed here

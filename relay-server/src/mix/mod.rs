@@ -196,3 +196,107 @@ impl Mix {
         self.forwarder.forward(next, delay, packet);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sotto_core::onion::{Hop, SphinxKeyAnnouncement, SphinxPublicKey, build_packet};
+    use sotto_core::relay::{Host, RelayAddress};
+
+    use super::*;
+
+    const EPOCH: u64 = 3600;
+    const START: u64 = 10 * EPOCH + 5;
+
+    fn open(dir: &Path, now: u64) -> (Mix, Arc<Metrics>, RelayAddress) {
+        let identity = Arc::new(RelayIdentity::load_or_create(dir).unwrap());
+        let address =
+            RelayAddress::new(identity.public_key(), Host::V4([192, 0, 2, 1].into()), 443).unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let settings = MixSettings {
+            epoch_seconds: EPOCH,
+            grace_seconds: 600,
+            allow_private_hops: false,
+        };
+        let mix = Mix::open(dir, settings, identity, Arc::clone(&metrics), now).unwrap();
+        (mix, metrics, address)
+    }
+
+    /// A one-hop drop packet for `relay` with `key`.
+    fn drop_packet(relay: &RelayAddress, key: SphinxPublicKey) -> Vec<u8> {
+        let hop = Hop {
+            address: HopAddress::of(relay).unwrap(),
+            key,
+        };
+        build_packet(&[hop], &Delivery::Drop, &[Duration::ZERO], &mut rand::rng()).unwrap()
+    }
+
+    #[test]
+    fn keys_are_announced_signed_for_the_current_and_next_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mix, _, relay) = open(dir.path(), START);
+        let announced = mix.announcements(START);
+        let epochs: Vec<u64> = announced
+            .iter()
+            .map(|wire| {
+                let checked = SphinxKeyAnnouncement::from_wire(relay.key(), wire).unwrap();
+                assert_eq!(checked.not_after - checked.not_before, EPOCH);
+                checked.epoch
+            })
+            .collect();
+        assert_eq!(epochs, [10, 11]);
+        assert!(dir.path().join("sphinx/10.key").exists());
+        assert!(dir.path().join("sphinx/11.key").exists());
+    }
+
+    #[test]
+    fn a_replay_is_dropped_even_after_a_restart_and_an_expired_epoch_opens_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mix, metrics, relay) = open(dir.path(), START);
+        let wire = &mix.announcements(START)[0];
+        let key = SphinxKeyAnnouncement::from_wire(relay.key(), wire)
+            .unwrap()
+            .key;
+
+        let packet = drop_packet(&relay, key);
+        assert!(mix.open_batch(&packet, START).unwrap().is_empty());
+        assert_eq!(metrics.count(Event::DropReceived), 1);
+        mix.open_batch(&packet, START).unwrap();
+        assert_eq!(metrics.count(Event::PacketReplayed), 1);
+
+        // The tags outlive the process.
+        drop(mix);
+        let (mix, metrics, _) = open(dir.path(), START);
+        mix.open_batch(&packet, START).unwrap();
+        assert_eq!(
+            metrics.count(Event::PacketReplayed),
+            1,
+            "replayed after a restart"
+        );
+
+        // Epoch 10's key still opens packets during the grace period after it ends...
+        let late = 11 * EPOCH + 599;
+        mix.open_batch(&drop_packet(&relay, key), late).unwrap();
+        assert_eq!(metrics.count(Event::DropReceived), 1);
+        // ...and nothing afterwards; the rotation deletes its key and its tags.
+        let expired = 11 * EPOCH + 600;
+        mix.open_batch(&drop_packet(&relay, key), expired).unwrap();
+        assert_eq!(metrics.count(Event::PacketRefused), 1);
+        mix.refresh(expired).unwrap();
+        assert!(!dir.path().join("sphinx/10.key").exists());
+        assert!(!dir.path().join("sphinx/10.tags").exists());
+        assert!(
+            dir.path().join("sphinx/12.key").exists(),
+            "the next epoch's key is made"
+        );
+    }
+
+    #[test]
+    fn a_batch_of_the_wrong_size_is_an_error_and_garbage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mix, metrics, _) = open(dir.path(), START);
+        assert!(mix.open_batch(&[0u8; 10], START).is_err());
+        let garbage = vec![0x5Au8; sotto_core::onion::PACKET_BYTES * 2];
+        assert!(mix.open_batch(&garbage, START).unwrap().is_empty());
+        assert_eq!(metrics.count(Event::PacketRefused), 2);
+    }
+}

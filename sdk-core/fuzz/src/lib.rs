@@ -11,7 +11,7 @@ use sotto_core::{
     content::Content,
     identity::PublicIdentity,
     invitation::Invitation,
-    padding,
+    onion, padding,
     relay::{
         ApiError, AttachmentLocation, AuthHeader, ChunkId, ChunkSecret, CreateQueue, Endpoint,
         QueueCreated, RelayAddress,
@@ -138,5 +138,27 @@ pub fn chunk_location(data: &[u8]) {
         .and_then(|text| ChunkId::from_text(text).ok())
     {
         assert_eq!(ChunkId::from_text(&id.to_text()), Ok(id));
+    }
+}
+
+/// What a relay parses of an onion packet, and a client of a relay's Sphinx keys: the first
+/// byte picks the parser (a last hop's delivery, a packet or batch opened with a fixed key,
+/// a 32-byte hop address, a key announcement as JSON), the rest is its input. A delivery or
+/// hop address that parses must encode back to the same bytes.
+pub fn onion_packet(data: &[u8]) {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    match selector % 4 {
+        0 => onion::fuzz_parse_delivery(input),
+        1 => onion::fuzz_open_packet(input),
+        2 => {
+            if let Ok(bytes) = <[u8; onion::HOP_ADDRESS_LEN]>::try_from(input)
+                && let Ok(hop) = onion::HopAddress::from_bytes(&bytes)
+            {
+                assert_eq!(onion::HopAddress::from_bytes(&hop.to_bytes()), Ok(hop));
+            }
+        }
+        _ => onion::fuzz_parse_announcement(input),
     }
 }

@@ -202,6 +202,15 @@ impl SphinxKeyAnnouncement {
     }
 }
 
+/// Fuzzing entry point: parses arbitrary bytes as a relay's JSON announcement and checks it
+/// against a fixed relay key; never panics.
+pub fn fuzz_parse_announcement(bytes: &[u8]) {
+    if let Ok(wire) = serde_json::from_slice::<WireAnnouncement>(bytes) {
+        let relay = RelayKey::from_bytes([9; 32]);
+        let _ = SphinxKeyAnnouncement::from_wire(&relay, &wire);
+    }
+}
+
 fn decode<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], AnnouncementError> {
     URL_SAFE_NO_PAD
         .decode(text)

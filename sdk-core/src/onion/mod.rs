@@ -35,4 +35,5 @@ pub const MAX_HOPS: usize = sphinx_packet::constants::MAX_PATH_LENGTH;
 
 pub use delivery::fuzz_parse as fuzz_parse_delivery;
 pub use hop::is_private_ip;
+pub use keys::fuzz_parse_announcement;
 pub use packet::fuzz_open as fuzz_open_packet;

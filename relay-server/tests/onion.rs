@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute};
 use sotto_core::onion::{Delivery, Hop, HopAddress, PACKET_BYTES, SphinxSecret, build_packet};
-use sotto_core::relay::{Endpoint, ErrorKind, RelayAddress, SendCapability};
+use sotto_core::relay::{ErrorKind, RelayAddress, SendCapability};
 use sotto_core::transport::{RelayClient, TransportError, pinned_client_config};
 
 #[path = "common/people.rs"]
@@ -203,22 +203,7 @@ async fn hand_built_packet(
         });
     }
     let body = b"a hand-built onion message".to_vec();
-    let auth = destination
-        .sender_key
-        .sign(
-            destination.relay.key(),
-            unix,
-            "POST",
-            &Endpoint::Send(destination.sender_id).path(),
-            &body,
-            &mut rng,
-        )
-        .unwrap();
-    let delivery = Delivery::Write {
-        sender_id: destination.sender_id,
-        auth,
-        body,
-    };
+    let delivery = Delivery::signed_write(&destination, body, unix, &mut rng).unwrap();
     let packet = build_packet(&path, &delivery, &[Duration::ZERO; 3], &mut rng).unwrap();
     (mailbox, queue, packet)
 }

@@ -55,7 +55,7 @@ impl SphinxKeyring {
         };
         for entry in fs::read_dir(dir).map_err(MixError::io(dir))? {
             let path = entry.map_err(MixError::io(dir))?.path();
-            let Some(epoch) = epoch_of_key_file(&path) else {
+            let Some(epoch) = super::epoch_of_file(&path, ".key") else {
                 continue;
             };
             let bytes = fs::read(&path).map_err(MixError::io(&path))?;
@@ -202,14 +202,6 @@ impl SphinxKeyring {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, EpochKey>> {
         self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn epoch_of_key_file(path: &Path) -> Option<u64> {
-    let name = path.file_name()?.to_str()?;
-    let digits = name.strip_suffix(".key")?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), MixError> {

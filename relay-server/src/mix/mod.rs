@@ -59,6 +59,16 @@ impl MixError {
     }
 }
 
+/// The epoch a file in the key folder belongs to: `<epoch><suffix>`, digits only.
+fn epoch_of_file(path: &Path, suffix: &str) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.strip_suffix(suffix)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// What to do with one opened packet.
 #[derive(Debug)]
 pub enum Outcome {

@@ -37,7 +37,7 @@ impl ReplayFilter {
         };
         for entry in fs::read_dir(dir).map_err(MixError::io(dir))? {
             let path = entry.map_err(MixError::io(dir))?.path();
-            if let Some(epoch) = epoch_of_tag_file(&path) {
+            if let Some(epoch) = super::epoch_of_file(&path, ".tags") {
                 let bytes = fs::read(&path).map_err(MixError::io(&path))?;
                 let mut epochs = filter.lock();
                 let tags = filter.epoch_entry(&mut epochs, epoch)?;
@@ -117,12 +117,4 @@ impl ReplayFilter {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, EpochTags>> {
         self.epochs.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn epoch_of_tag_file(path: &Path) -> Option<u64> {
-    let name = path.file_name()?.to_str()?;
-    let digits = name.strip_suffix(".tags")?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
 }

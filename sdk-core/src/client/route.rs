@@ -18,7 +18,7 @@ use rand::seq::IndexedRandom as _;
 
 use super::Client;
 use crate::onion::{DEFAULT_HOPS, Delivery, Hop, HopAddress, MAX_HOPS, build_packet};
-use crate::relay::{Endpoint, RelayAddress, SendCapability};
+use crate::relay::{RelayAddress, SendCapability};
 use crate::store::Store;
 use crate::transport::TransportError;
 
@@ -154,22 +154,8 @@ impl<S: Store> Client<S> {
             hops.push(hop);
         }
         let blame_first = |error: TransportError| (path[0].clone(), error);
-        let auth = destination
-            .sender_key
-            .sign(
-                destination.relay.key(),
-                unix,
-                "POST",
-                &Endpoint::Send(destination.sender_id).path(),
-                packet,
-                &mut self.rng,
-            )
+        let delivery = Delivery::signed_write(destination, packet.to_vec(), unix, &mut self.rng)
             .map_err(|e| blame_first(TransportError::NoOnionPath(format!("signing: {e}"))))?;
-        let delivery = Delivery::Write {
-            sender_id: destination.sender_id,
-            auth,
-            body: packet.to_vec(),
-        };
         let delays = self.draw_delays(path.len(), mean_delay);
         let onion = build_packet(&hops, &delivery, &delays, &mut self.rng)
             .map_err(|e| blame_first(TransportError::NoOnionPath(e.to_string())))?;

@@ -14,7 +14,8 @@
 
 use crate::relay::api::ID_LEN;
 use crate::relay::auth::{NONCE_LEN, SIGNATURE_LEN};
-use crate::relay::{AuthHeader, SenderId};
+use crate::relay::{AuthError, AuthHeader, Endpoint, SendCapability, SenderId};
+use rand::{CryptoRng, Rng};
 
 const VERSION: u8 = 1;
 /// The kind byte of a write into a queue.
@@ -78,6 +79,29 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
+    /// A write of `body` into the queue `destination` names, signed with its sender key for
+    /// its relay at `unix_seconds`, exactly as a direct `POST /v1/send/{sender id}` is.
+    pub fn signed_write<R: Rng + CryptoRng>(
+        destination: &SendCapability,
+        body: Vec<u8>,
+        unix_seconds: u64,
+        rng: &mut R,
+    ) -> Result<Self, AuthError> {
+        let auth = destination.sender_key.sign(
+            destination.relay.key(),
+            unix_seconds,
+            "POST",
+            &Endpoint::Send(destination.sender_id).path(),
+            &body,
+            rng,
+        )?;
+        Ok(Delivery::Write {
+            sender_id: destination.sender_id,
+            auth,
+            body,
+        })
+    }
+
     /// The plaintext a packet carries.
     pub fn encode(&self) -> Result<Vec<u8>, DeliveryError> {
         match self {

@@ -37,7 +37,9 @@ use rand::seq::IndexedRandom;
 #[cfg(not(target_arch = "wasm32"))]
 pub use attachments::{AttachmentKind, attachment_of};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
-pub use route::{DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SendRoute};
+pub use route::{
+    DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
+};
 
 use crate::contacts::{Contact, ContactId};
 use crate::content::{Body, Content, MessageId, Receipt, ReceiptKind};
@@ -136,7 +138,7 @@ pub struct Client<S: Store> {
     /// packets it serves).
     down: HashSet<RelayAddress>,
     /// Relays' Sphinx keys, as last fetched (signatures checked).
-    sphinx_keys: HashMap<RelayAddress, Vec<crate::onion::SphinxKeyAnnouncement>>,
+    sphinx_keys: HashMap<RelayAddress, route::FetchedKeys>,
 }
 
 impl<S: Store> std::fmt::Debug for Client<S> {

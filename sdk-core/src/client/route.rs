@@ -29,6 +29,16 @@ pub const DEFAULT_MEAN_DELAY: Duration = Duration::from_millis(100);
 pub const MAX_HOP_DELAY: Duration = Duration::from_secs(30);
 /// Paths tried for one packet before it waits for the next sync.
 pub const PATH_ATTEMPTS: usize = 3;
+/// How long a relay's fetched Sphinx keys are used before they are fetched again, in
+/// seconds. Keys are announced an epoch ahead, so this bounds only how long a client keeps
+/// using keys a relay lost (a relay whose data was wiped makes new ones).
+pub const SPHINX_KEY_CACHE_SECONDS: u64 = 600;
+
+/// A relay's Sphinx keys as fetched at `fetched` (Unix seconds).
+pub(super) struct FetchedKeys {
+    fetched: u64,
+    keys: Vec<crate::onion::SphinxKeyAnnouncement>,
+}
 
 /// How packets travel to a contact's mailbox relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,10 +180,15 @@ impl<S: Store> Client<S> {
     async fn hop(&mut self, relay: &RelayAddress, unix: u64) -> Result<Hop, TransportError> {
         let address =
             HopAddress::of(relay).map_err(|e| TransportError::NoOnionPath(e.to_string()))?;
-        let cached = |keys: &Vec<crate::onion::SphinxKeyAnnouncement>| {
+        let cached = |keys: &[crate::onion::SphinxKeyAnnouncement]| {
             keys.iter().find(|key| key.covers(unix)).map(|key| key.key)
         };
-        if let Some(key) = self.sphinx_keys.get(relay).and_then(cached) {
+        let fresh = self
+            .sphinx_keys
+            .get(relay)
+            .filter(|fetched| unix.saturating_sub(fetched.fetched) < SPHINX_KEY_CACHE_SECONDS)
+            .and_then(|fetched| cached(&fetched.keys));
+        if let Some(key) = fresh {
             return Ok(Hop { address, key });
         }
         let client = self
@@ -185,7 +200,13 @@ impl<S: Store> Client<S> {
                 "the relay offers no Sphinx key for the current time".into(),
             )
         })?;
-        self.sphinx_keys.insert(relay.clone(), keys);
+        self.sphinx_keys.insert(
+            relay.clone(),
+            FetchedKeys {
+                fetched: unix,
+                keys,
+            },
+        );
         Ok(Hop { address, key })
     }
 

@@ -14,7 +14,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng as _;
-use rand::seq::IndexedRandom as _;
+use rand::seq::{IndexedRandom as _, SliceRandom as _};
 
 use super::Client;
 use crate::onion::{DEFAULT_HOPS, Delivery, Hop, HopAddress, MAX_HOPS, build_packet};
@@ -140,6 +140,8 @@ impl<S: Store> Client<S> {
             .choose_multiple(&mut self.rng, hops - 1)
             .map(|relay| (*relay).clone())
             .collect();
+        // `choose_multiple` picks at random but does not promise a random order.
+        path.shuffle(&mut self.rng);
         path.push(destination.relay.clone());
         Ok(path)
     }

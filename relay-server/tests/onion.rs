@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute};
+use sotto_core::client::{AttachmentKind, ClientEvent, CoverReport, CoverTraffic, SendRoute};
 use sotto_core::onion::{Delivery, Hop, HopAddress, PACKET_BYTES, SphinxSecret, build_packet};
 use sotto_core::relay::{ErrorKind, RelayAddress, SendCapability};
 use sotto_core::transport::{RelayClient, TransportError, pinned_client_config};
@@ -382,5 +382,161 @@ async fn a_relay_killed_during_a_run_loses_no_message_and_shows_none_twice() {
     assert!(
         ids.iter().all(|id| acknowledged.contains(id)),
         "every message receipted"
+    );
+}
+
+/// Ticks `person`'s cover traffic every 10 ms for `period`; returns the reports and the
+/// times (since the start) at which packets left.
+async fn run_cover(person: &mut Person, period: Duration) -> (Vec<CoverReport>, Vec<Duration>) {
+    let started = std::time::Instant::now();
+    let (mut reports, mut times) = (Vec::new(), Vec::new());
+    while started.elapsed() < period {
+        let report = person.cover_tick().await.unwrap();
+        let at = started.elapsed();
+        times.extend(std::iter::repeat_n(at, report.sent));
+        reports.push(report);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (reports, times)
+}
+
+fn sum(reports: &[CoverReport], field: fn(&CoverReport) -> usize) -> usize {
+    reports.iter().map(field).sum()
+}
+
+fn cover(payload: f64, loops: f64, loop_timeout: Duration) -> CoverTraffic {
+    CoverTraffic {
+        payload_per_second: payload,
+        loop_per_second: loops,
+        drop_per_second: 0.0,
+        loop_timeout,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loop_packets_come_back_and_lost_ones_are_reported() {
+    let root = tempdir();
+    let mut relays = network(root.path());
+    let clock = Arc::new(TestClock::default());
+    let refs: Vec<&Relay> = relays.iter().collect();
+    let settings = people::settings(&refs, "alice", &clock, THREE_HOPS).with_cover(cover(
+        0.0,
+        20.0,
+        Duration::from_secs(3),
+    ));
+    let mut alice = people::create(root.path(), "alice", settings).await;
+
+    let (reports, _) = run_cover(&mut alice, Duration::from_secs(2)).await;
+    let sent = sum(&reports, |r| r.sent);
+    // Let the last ones come home (loops keep going meanwhile).
+    let (more, _) = run_cover(&mut alice, Duration::from_millis(800)).await;
+    let returned = sum(&reports, |r| r.loops_returned) + sum(&more, |r| r.loops_returned);
+    assert!(sent >= 8, "about 24 loops sent in 3 s, got {sent}");
+    assert!(
+        returned >= sent,
+        "{returned} of the first {sent} loops came back"
+    );
+    assert_eq!(
+        sum(&reports, |r| r.loops_lost) + sum(&more, |r| r.loops_lost),
+        0
+    );
+    assert!(alice.take_events().is_empty(), "no problem reported");
+
+    // The loop queue lives on the one relay where Alice made a queue. Another one turns
+    // into a black hole: restarted without `--allow-private-hops`, it takes packets but
+    // forwards none on loopback. Loops through it are lost and reported once their time is
+    // up.
+    let mut loop_relay = None;
+    for (i, relay) in relays.iter().enumerate() {
+        if metric(&relay.address, "sotto_relay_queues_created_total").await == 1 {
+            loop_relay = Some(i);
+        }
+    }
+    let victim = (loop_relay.unwrap() + 1) % relays.len();
+    relays[victim].restart_with(&[]);
+    let (reports, _) = run_cover(&mut alice, Duration::from_secs(6)).await;
+    let lost = sum(&reports, |r| r.loops_lost);
+    assert!(lost > 0, "loops through the dead relay are given up on");
+    let reported = alice
+        .take_events()
+        .into_iter()
+        .filter(|e| matches!(e, ClientEvent::NetworkProblem { reason, .. } if reason.contains("loop packet")))
+        .count();
+    assert_eq!(reported, lost, "each lost loop is reported");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_cover_traffic_what_a_client_sends_does_not_depend_on_its_messages() {
+    // Modest enough that a loaded test machine keeps up with the schedule.
+    const RATE: f64 = 10.0;
+    const PERIOD: Duration = Duration::from_secs(8);
+    const REAL: usize = 40;
+    let root = tempdir();
+    let relays = network(root.path());
+    let clock = Arc::new(TestClock::default());
+    let mut alice = person(root.path(), "alice", &relays, &clock).await;
+    let mut bob = person(root.path(), "bob", &relays, &clock).await;
+    let (bob_at_alice, _) = meet(&mut alice, &mut bob).await;
+    // Alice's app restarts with cover traffic on: payload slots only.
+    drop(alice);
+    let refs: Vec<&Relay> = relays.iter().collect();
+    let settings = people::settings(&refs, "alice", &clock, THREE_HOPS).with_cover(cover(
+        RATE,
+        0.0,
+        Duration::from_secs(60),
+    ));
+    let mut alice = people::reopen(root.path(), "alice", settings).await;
+
+    // A: nothing to send. B: 40 messages written at once.
+    let (idle, idle_times) = run_cover(&mut alice, PERIOD).await;
+    for n in 0..REAL {
+        alice
+            .send_text(&bob_at_alice, &format!("hidden {n}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        alice.packets_waiting_for_cover(),
+        REAL,
+        "nothing left outside a slot"
+    );
+    let (busy, busy_times) = run_cover(&mut alice, PERIOD).await;
+
+    // The same Poisson process either way: about RATE × PERIOD = 80 packets (σ ≈ 9); had
+    // the messages gone out on their own, B would be about 120.
+    let expected = RATE * PERIOD.as_secs_f64();
+    let bound = 3.5 * expected.sqrt();
+    for (name, reports) in [("idle", &idle), ("busy", &busy)] {
+        let sent = sum(reports, |r| r.sent) as f64;
+        assert!(
+            (sent - expected).abs() <= bound,
+            "{name}: {sent} packets, expected {expected} ± {bound:.0}"
+        );
+    }
+    assert_eq!(sum(&idle, |r| r.real), 0);
+    assert_eq!(
+        sum(&busy, |r| r.real),
+        REAL,
+        "every message took a payload slot"
+    );
+    // Timing: the mean gap between packets is 1 / RATE (100 ms) either way.
+    for (name, times) in [("idle", &idle_times), ("busy", &busy_times)] {
+        let gaps: Vec<f64> = times
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64())
+            .collect();
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        assert!(
+            (mean * RATE - 1.0).abs() < 0.3,
+            "{name}: mean gap {:.1} ms",
+            mean * 1e3
+        );
+    }
+    let (_, bob_events) = settle(&mut alice, &mut bob, QUIET).await;
+    let expected: Vec<String> = (0..REAL).map(|n| format!("hidden {n}")).collect();
+    assert_eq!(
+        texts(&bob_events),
+        expected,
+        "all delivered, in order, once"
     );
 }

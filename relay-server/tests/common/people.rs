@@ -71,6 +71,13 @@ impl Relay {
         }
     }
 
+    /// Kills the relay (if running) and starts it again on the same data and port, with
+    /// these extra flags from now on.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        self.extra = extra.iter().map(|s| (*s).to_owned()).collect();
+        self.restart();
+    }
+
     /// Kills the relay (if running) and starts it again on the same data and port.
     pub fn restart(&mut self) {
         self.kill();

@@ -22,6 +22,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod attachments;
+mod cover;
 mod events;
 mod route;
 mod sync;
@@ -36,6 +37,7 @@ use rand::seq::IndexedRandom;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use attachments::{AttachmentKind, attachment_of};
+pub use cover::{CoverReport, CoverTraffic, MAX_LATENESS};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
 pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
@@ -82,6 +84,9 @@ pub struct ClientSettings {
     pub clock: Arc<dyn Clock>,
     /// How packets travel to contacts' relays: onion paths of 3 hops by default.
     pub route: SendRoute,
+    /// Cover traffic ([`CoverTraffic`]); off (`None`) unless the app turns it on — a
+    /// desktop app would, a battery-powered one would ask its user.
+    pub cover: Option<CoverTraffic>,
 }
 
 impl std::fmt::Debug for ClientSettings {
@@ -90,6 +95,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("relays", &self.relays)
             .field("display_name", &self.display_name)
             .field("route", &self.route)
+            .field("cover", &self.cover)
             .finish_non_exhaustive()
     }
 }
@@ -102,12 +108,19 @@ impl ClientSettings {
             display_name: display_name.into(),
             clock: Arc::new(SystemClock),
             route: SendRoute::default(),
+            cover: None,
         }
     }
 
     /// The same settings with another route.
     pub fn with_route(mut self, route: SendRoute) -> Self {
         self.route = route;
+        self
+    }
+
+    /// The same settings with cover traffic on at these rates.
+    pub fn with_cover(mut self, cover: CoverTraffic) -> Self {
+        self.cover = Some(cover);
         self
     }
 }
@@ -139,6 +152,8 @@ pub struct Client<S: Store> {
     down: HashSet<RelayAddress>,
     /// Relays' Sphinx keys, as last fetched (signatures checked).
     sphinx_keys: HashMap<RelayAddress, route::FetchedKeys>,
+    /// Cover traffic's schedule and the packets waiting for its payload slots.
+    cover: Option<cover::CoverState>,
 }
 
 impl<S: Store> std::fmt::Debug for Client<S> {
@@ -208,6 +223,10 @@ impl<S: Store> Client<S> {
             return Err(TransportError::Unreachable("no relay configured".into()).into());
         }
         settings.route.check(settings.relays.len())?;
+        let cover = settings
+            .cover
+            .map(|cover| cover::CoverState::new(cover, settings.route))
+            .transpose()?;
         Ok(Self {
             profile,
             settings,
@@ -218,6 +237,7 @@ impl<S: Store> Client<S> {
             attachments_dir: None,
             down: HashSet::new(),
             sphinx_keys: HashMap::new(),
+            cover,
         })
     }
 
@@ -487,6 +507,11 @@ impl<S: Store> Client<S> {
     ) -> std::result::Result<(), TransportError> {
         match self.settings.route {
             SendRoute::Direct => self.write_direct(destination, packet).await,
+            SendRoute::Onion { .. } if let Some(cover) = &mut self.cover => {
+                // Real packets go out only in cover traffic's payload slots (`cover_tick`).
+                cover.enqueue(destination, packet);
+                Ok(())
+            }
             SendRoute::Onion { hops, mean_delay } => {
                 self.write_onion(destination, packet, hops, mean_delay)
                     .await

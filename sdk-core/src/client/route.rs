@@ -88,6 +88,15 @@ fn unix_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// What a packet carries to its last hop.
+#[derive(Clone, Copy)]
+pub(super) enum Carried<'a> {
+    /// A write of these bytes into this queue (the last hop is the queue's relay).
+    Write(&'a SendCapability, &'a [u8]),
+    /// A drop packet (cover traffic): any relay may be the last hop.
+    Drop,
+}
+
 impl<S: Store> Client<S> {
     /// Sends `packet` into `destination`'s queue over an onion path, trying up to
     /// [`PATH_ATTEMPTS`] paths.
@@ -98,9 +107,22 @@ impl<S: Store> Client<S> {
         hops: usize,
         mean_delay: Duration,
     ) -> Result<(), TransportError> {
+        self.send_onion(Carried::Write(destination, packet), hops, mean_delay)
+            .await
+    }
+
+    /// Sends one packet carrying `carried` over a fresh path, trying up to
+    /// [`PATH_ATTEMPTS`] paths; each failing relay is reported and left out until the next
+    /// sync.
+    pub(super) async fn send_onion(
+        &mut self,
+        carried: Carried<'_>,
+        hops: usize,
+        mean_delay: Duration,
+    ) -> Result<(), TransportError> {
         for _ in 0..PATH_ATTEMPTS {
-            let path = self.choose_path(destination, hops)?;
-            match self.send_over(&path, destination, packet, mean_delay).await {
+            let path = self.choose_path(carried, hops)?;
+            match self.send_over(&path, carried, mean_delay).await {
                 Ok(()) => return Ok(()),
                 Err((relay, error)) => {
                     self.report_network(relay.clone(), &error);
@@ -113,13 +135,18 @@ impl<S: Store> Client<S> {
         )))
     }
 
-    /// `hops − 1` distinct usable relays at random, then the mailbox relay.
+    /// A path of `hops` distinct usable relays in random order; for a write, the last is
+    /// the queue's relay and the others are any but it.
     fn choose_path(
         &mut self,
-        destination: &SendCapability,
+        carried: Carried<'_>,
         hops: usize,
     ) -> Result<Vec<RelayAddress>, TransportError> {
-        if self.down.contains(&destination.relay) {
+        let last = match carried {
+            Carried::Write(destination, _) => Some(&destination.relay),
+            Carried::Drop => None,
+        };
+        if last.is_some_and(|relay| self.down.contains(relay)) {
             return Err(TransportError::NoOnionPath(
                 "the contact's relay was unreachable moments ago; next try at the next sync".into(),
             ));
@@ -128,21 +155,22 @@ impl<S: Store> Client<S> {
             .settings
             .relays
             .iter()
-            .filter(|relay| **relay != destination.relay && !self.down.contains(*relay))
+            .filter(|relay| Some(*relay) != last && !self.down.contains(*relay))
             .collect();
-        if usable.len() + 1 < hops {
+        let needed = hops - usize::from(last.is_some());
+        if usable.len() < needed {
             return Err(TransportError::NoOnionPath(format!(
                 "{} usable relays for a {hops}-hop path; next try at the next sync",
-                usable.len() + 1
+                usable.len() + usize::from(last.is_some())
             )));
         }
         let mut path: Vec<RelayAddress> = usable
-            .choose_multiple(&mut self.rng, hops - 1)
+            .choose_multiple(&mut self.rng, needed)
             .map(|relay| (*relay).clone())
             .collect();
         // `choose_multiple` picks at random but does not promise a random order.
         path.shuffle(&mut self.rng);
-        path.push(destination.relay.clone());
+        path.extend(last.cloned());
         Ok(path)
     }
 
@@ -151,8 +179,7 @@ impl<S: Store> Client<S> {
     async fn send_over(
         &mut self,
         path: &[RelayAddress],
-        destination: &SendCapability,
-        packet: &[u8],
+        carried: Carried<'_>,
         mean_delay: Duration,
     ) -> Result<(), (RelayAddress, TransportError)> {
         let now = self.now();
@@ -166,8 +193,14 @@ impl<S: Store> Client<S> {
             hops.push(hop);
         }
         let blame_first = |error: TransportError| (path[0].clone(), error);
-        let delivery = Delivery::signed_write(destination, packet.to_vec(), unix, &mut self.rng)
-            .map_err(|e| blame_first(TransportError::NoOnionPath(format!("signing: {e}"))))?;
+        let delivery = match carried {
+            Carried::Write(destination, packet) => {
+                Delivery::signed_write(destination, packet.to_vec(), unix, &mut self.rng).map_err(
+                    |e| blame_first(TransportError::NoOnionPath(format!("signing: {e}"))),
+                )?
+            }
+            Carried::Drop => Delivery::Drop,
+        };
         let delays = self.draw_delays(path.len(), mean_delay);
         let onion = build_packet(&hops, &delivery, &delays, &mut self.rng)
             .map_err(|e| blame_first(TransportError::NoOnionPath(e.to_string())))?;

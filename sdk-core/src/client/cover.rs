@@ -318,3 +318,28 @@ impl<S: Store> Client<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_rates_cost_about_122_mb_a_day() {
+        let bytes = CoverTraffic::default().bytes_per_day();
+        assert!((bytes - 0.3 * 4700.0 * 86_400.0).abs() < 1.0, "{bytes}");
+    }
+
+    #[test]
+    fn rates_must_be_finite_and_not_negative_and_the_route_onion() {
+        let onion = SendRoute::default();
+        assert!(CoverTraffic::default().check(onion).is_ok());
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let cover = CoverTraffic {
+                loop_per_second: bad,
+                ..CoverTraffic::default()
+            };
+            assert!(cover.check(onion).is_err(), "{bad}");
+        }
+        assert!(CoverTraffic::default().check(SendRoute::Direct).is_err());
+    }
+}

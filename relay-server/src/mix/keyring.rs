@@ -37,13 +37,12 @@ pub struct SphinxKeyring {
 }
 
 impl SphinxKeyring {
-    /// Opens (or creates) the key folder, loads the keys in it and makes the missing ones
-    /// for `now` (Unix seconds).
+    /// Opens (or creates) the key folder and loads the keys in it; [`Self::refresh`] then
+    /// makes the missing ones and deletes the expired ones.
     pub fn open(
         dir: &Path,
         settings: MixSettings,
         identity: Arc<RelayIdentity>,
-        now: u64,
     ) -> Result<Self, MixError> {
         fs::create_dir_all(dir).map_err(MixError::io(dir))?;
         set_mode(dir, 0o700)?;
@@ -72,7 +71,6 @@ impl SphinxKeyring {
                 },
             );
         }
-        keyring.refresh(now)?;
         Ok(keyring)
     }
 
@@ -82,8 +80,8 @@ impl SphinxKeyring {
     }
 
     /// Makes the current and next epochs' keys if missing and deletes the keys (and files)
-    /// whose epoch ended more than the grace period ago. Returns the epochs deleted.
-    pub fn refresh(&self, now: u64) -> Result<Vec<u64>, MixError> {
+    /// whose epoch ended more than the grace period ago.
+    pub fn refresh(&self, now: u64) -> Result<(), MixError> {
         let current = self.epoch_at(now);
         for epoch in [current, current + 1] {
             if self.lock().contains_key(&epoch) {
@@ -117,7 +115,12 @@ impl SphinxKeyring {
             self.lock().remove(epoch);
             info!(epoch, "deleted an expired Sphinx key");
         }
-        Ok(expired)
+        Ok(())
+    }
+
+    /// The epochs whose keys are held.
+    pub fn epochs(&self) -> Vec<u64> {
+        self.lock().keys().copied().collect()
     }
 
     /// The keys that open packets at `now`, each with its epoch: the current epoch first,

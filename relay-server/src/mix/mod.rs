@@ -110,7 +110,7 @@ impl Mix {
         now: u64,
     ) -> Result<Self, MixError> {
         let dir = data_dir.join(SPHINX_DIR);
-        let keyring = SphinxKeyring::open(&dir, settings, identity, now)?;
+        let keyring = SphinxKeyring::open(&dir, settings, identity)?;
         let replay = ReplayFilter::open(&dir)?;
         let mix = Self {
             keyring,
@@ -122,12 +122,11 @@ impl Mix {
         Ok(mix)
     }
 
-    /// Makes the keys `now` needs and deletes expired ones with their replay tags.
+    /// Makes the keys `now` needs and deletes expired ones with their replay tags (and any
+    /// tags left without a key).
     pub fn refresh(&self, now: u64) -> Result<(), MixError> {
-        for epoch in self.keyring.refresh(now)? {
-            self.replay.forget(epoch)?;
-        }
-        Ok(())
+        self.keyring.refresh(now)?;
+        self.replay.retain_only(&self.keyring.epochs())
     }
 
     /// Makes the keys of a new epoch once one has begun (the sweeper deletes old ones).

@@ -77,15 +77,25 @@ impl ReplayFilter {
         Ok(fresh)
     }
 
-    /// Forgets an epoch's tags and deletes its file.
-    pub fn forget(&self, epoch: u64) -> Result<(), MixError> {
-        self.lock().remove(&epoch);
-        let path = self.tag_path(epoch);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(MixError::io(&path)(e)),
+    /// Forgets the tags of every epoch but `kept` (the epochs whose keys are held) and
+    /// deletes their files: a packet no key opens cannot be replayed either.
+    pub fn retain_only(&self, kept: &[u64]) -> Result<(), MixError> {
+        let mut epochs = self.lock();
+        let gone: Vec<u64> = epochs
+            .keys()
+            .copied()
+            .filter(|e| !kept.contains(e))
+            .collect();
+        for epoch in gone {
+            epochs.remove(&epoch);
+            let path = self.tag_path(epoch);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(MixError::io(&path)(e)),
+            }
         }
+        Ok(())
     }
 
     fn epoch_entry<'a>(

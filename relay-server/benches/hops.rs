@@ -86,6 +86,7 @@ async fn start_sink(data_dir: &Path) -> Sink {
     tokio::spawn(serve(
         TlsListener::new(listener, tls),
         app,
+        None,
         std::future::pending(),
     ));
     let address = RelayAddress::new(identity.public_key(), Host::V4(Ipv4Addr::LOCALHOST), port)

@@ -110,6 +110,7 @@ pub fn router(state: RelayState) -> Router {
 
 async fn handle(State(state): State<Arc<RelayState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    crate::observe::request(&parts.extensions, parts.uri.path());
     let endpoint = Endpoint::parse(parts.method.as_str(), parts.uri.path());
     let response = match &endpoint {
         Ok(endpoint) => answer(&state, endpoint, &parts, body)
@@ -201,7 +202,14 @@ async fn answer(
             };
             check_content_type(&parts.headers, Some(OCTETS))?;
             let limit = (MAX_BATCH_PACKETS * PACKET_BYTES) as u64;
+            if declared_length(&parts.headers)?.is_some_and(|declared| declared > limit) {
+                // Read (and drop) a body of up to twice the limit before refusing it, so
+                // that a sender still writing it gets the refusal, not a reset connection.
+                discard_body(&parts.headers, body, 2 * limit).await;
+                return Err(too_large(limit));
+            }
             let body = read_body(&parts.headers, body, limit).await?;
+            crate::observe::batch(&parts.extensions, body.len() / PACKET_BYTES, body.len());
             let opener = Arc::clone(&mix);
             let outcomes = tokio::task::spawn_blocking(move || opener.open_batch(&body, now))
                 .await
@@ -213,12 +221,18 @@ async fn answer(
                         next,
                         delay,
                         packet,
-                    } => mix.forward(next, delay, packet),
+                    } => {
+                        crate::observe::forward(&parts.extensions, next.socket);
+                        mix.forward(next, delay, packet);
+                    }
                     Outcome::Deliver {
                         sender_id,
                         auth,
                         body,
-                    } => deliver(state, sender_id, &auth, body, now, today).await,
+                    } => {
+                        crate::observe::deliver(&parts.extensions, &sender_id);
+                        deliver(state, sender_id, &auth, body, now, today).await;
+                    }
                 }
             }
             Ok(StatusCode::ACCEPTED.into_response())

@@ -13,6 +13,8 @@
 //! - [`metrics`]: counters for `/metrics`;
 //! - [`mix`]: onion routing: Sphinx keys per epoch, hop processing, replay tags,
 //!   forwarding in batches;
+//! - [`proxy`]: the read path's `CONNECT` tunnels to other relays;
+//! - [`observe`]: a test-only record of what the relay saw (empty outside its tests);
 //! - [`clock`]: the time, as a trait tests can move;
 //! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data;
 //! - [`identity`]: the relay's Ed25519 identity key and the TLS certificate bound to it;
@@ -24,6 +26,8 @@ pub mod config;
 pub mod identity;
 pub mod metrics;
 pub mod mix;
+pub mod observe;
+pub mod proxy;
 pub mod server;
 pub mod storage;
 pub mod tls;

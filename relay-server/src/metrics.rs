@@ -111,9 +111,24 @@ pub enum Event {
     /// An onion packet's delivery was refused by the queue checks (unknown queue, bad
     /// signature, stale, replayed request, full queue) and dropped.
     PacketUndeliverable,
+    /// A `CONNECT` tunnel to another relay was opened (the read path's proxy).
+    TunnelOpened,
+    /// A `CONNECT` request was refused (not an IP address, a private address, not a
+    /// reachable relay).
+    TunnelRefused,
 }
 
-const EVENTS: [(Event, &str, &str); 20] = [
+const EVENTS: [(Event, &str, &str); 22] = [
+    (
+        Event::TunnelOpened,
+        "sotto_relay_tunnels_opened_total",
+        "CONNECT tunnels opened to other relays (the read path's proxy).",
+    ),
+    (
+        Event::TunnelRefused,
+        "sotto_relay_tunnels_refused_total",
+        "CONNECT requests refused.",
+    ),
     (
         Event::PacketForwarded,
         "sotto_relay_packets_forwarded_total",

@@ -2,6 +2,7 @@
 //! signal, sweep expired data meanwhile, and close the store cleanly at the end.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::serve::Listener;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
+use tower::ServiceExt as _;
 use tracing::{debug, error, info, warn};
 
 use crate::app::{RelayState, router};
@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::identity::RelayIdentity;
 use crate::metrics::Metrics;
 use crate::mix::{Mix, MixError};
+use crate::proxy::Proxy;
 use crate::storage::{
     ChunkStore, Day, FileChunkStore, Hour, NonceBucket, RelayStore, SqliteStore, StoreError,
     SweepReport,
@@ -58,6 +59,7 @@ pub struct Relay {
     store: Arc<SqliteStore>,
     chunks: Arc<dyn ChunkStore>,
     mix: Arc<Mix>,
+    proxy: Arc<Proxy>,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
     router: Router,
@@ -82,13 +84,22 @@ impl Relay {
             settings.limits.chunk_policy(),
         )?);
         let metrics = Arc::new(Metrics::new());
+        // Outgoing connections (next hops, tunnels) leave from the address the relay
+        // listens on, when it listens on one.
+        let local_ip = Some(settings.listen.ip()).filter(|ip| !ip.is_unspecified());
         let mix = Arc::new(Mix::open(
             &settings.data_dir,
             settings.mix,
             identity,
             Arc::clone(&metrics),
             clock.unix_seconds(),
+            local_ip,
         )?);
+        let proxy = Proxy::new(
+            settings.mix.allow_private_hops,
+            local_ip,
+            Arc::clone(&metrics),
+        );
         let router = router(RelayState {
             store: Arc::clone(&store) as Arc<dyn RelayStore>,
             relay_key,
@@ -102,6 +113,7 @@ impl Relay {
             store,
             chunks,
             mix,
+            proxy,
             metrics,
             clock,
             router,
@@ -122,12 +134,13 @@ impl Relay {
     ) -> Result<(), RunError>
     where
         L: Listener,
-        L::Addr: std::fmt::Debug,
+        L::Addr: Into<SocketAddr>,
     {
         let Self {
             store,
             chunks,
             mix,
+            proxy,
             metrics,
             clock,
             router,
@@ -140,7 +153,7 @@ impl Relay {
             metrics,
         ));
         let (stop, stopped) = oneshot::channel::<()>();
-        let mut server = tokio::spawn(serve(listener, router, async move {
+        let mut server = tokio::spawn(serve(listener, router, Some(proxy), async move {
             let _ = stopped.await;
         }));
         let served = tokio::select! {
@@ -184,29 +197,43 @@ impl Relay {
 ///
 /// Each connection is served by hyper's HTTP/1.1 server with a deadline for a request's
 /// headers ([`HEADER_READ_TIMEOUT`], from the first byte to the blank line), so a client
-/// trickling a header byte at a time cannot hold a connection for long.
+/// trickling a header byte at a time cannot hold a connection for long. A `CONNECT` request
+/// goes to `proxy` when there is one (its tunnel outlives the connection's HTTP part and is
+/// not waited for at shutdown); every other request goes to `app`, with the peer's address
+/// as an [`axum::extract::ConnectInfo`] extension.
 pub async fn serve<L>(
     mut listener: L,
     app: Router,
+    proxy: Option<Arc<Proxy>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
     L: Listener,
-    L::Addr: std::fmt::Debug,
+    L::Addr: Into<SocketAddr>,
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a receiver; a value sent asks them to finish, and the
+    // sender's `closed` completes once the last one has.
+    let (closing, closing_seen) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            (io, _) = listener.accept() => {
-                let service = TowerToHyperService::new(app.clone());
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+            (io, peer) = listener.accept() => {
+                let service = connection_service(app.clone(), proxy.clone(), peer.into());
+                let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
+                let mut closing = closing_seen.clone();
                 // A connection's failure (a reset, a timeout, bad HTTP) concerns it alone.
                 tokio::spawn(async move {
-                    let _ = connection.await;
+                    let mut connection = std::pin::pin!(connection);
+                    tokio::select! {
+                        _ = connection.as_mut() => {}
+                        _ = closing.changed() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
                 });
             }
             () = &mut shutdown => break,
@@ -214,8 +241,37 @@ where
     }
     // No new connections; those open finish their request in flight, then close.
     drop(listener);
-    graceful.shutdown().await;
+    drop(closing_seen);
+    let _ = closing.send(());
+    closing.closed().await;
     Ok(())
+}
+
+/// The service of one connection from `peer`: `CONNECT` to the proxy, the rest to the app.
+fn connection_service(
+    app: Router,
+    proxy: Option<Arc<Proxy>>,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        let (app, proxy) = (app.clone(), proxy.clone());
+        async move {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            if request.method() == hyper::Method::CONNECT
+                && let Some(proxy) = proxy
+            {
+                return Ok(proxy.connect(request).await);
+            }
+            app.oneshot(request.map(axum::body::Body::new)).await
+        }
+    })
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).

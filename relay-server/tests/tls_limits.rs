@@ -31,6 +31,7 @@ async fn serve(
     tokio::spawn(sotto_relay::server::serve(
         listener,
         app,
+        None,
         std::future::pending(),
     ));
     (dir, identity.public_key(), address)

@@ -9,6 +9,7 @@
 //! sender's outbox sends its message again on a new path.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -32,16 +33,18 @@ pub const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Forwarder {
     links: Mutex<HashMap<HopAddress, mpsc::Sender<Vec<u8>>>>,
     allow_private: bool,
+    local_ip: Option<IpAddr>,
     metrics: Arc<Metrics>,
 }
 
 impl Forwarder {
     /// A forwarder; with `allow_private`, loopback and private next hops are allowed (a
-    /// test network on one machine).
-    pub fn new(allow_private: bool, metrics: Arc<Metrics>) -> Arc<Self> {
+    /// test network on one machine). Links leave from `local_ip` when given.
+    pub fn new(allow_private: bool, local_ip: Option<IpAddr>, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self {
             links: Mutex::new(HashMap::new()),
             allow_private,
+            local_ip,
             metrics,
         })
     }
@@ -78,7 +81,7 @@ impl Forwarder {
     }
 
     async fn run_link(self: Arc<Self>, next: HopAddress, mut receiver: mpsc::Receiver<Vec<u8>>) {
-        let client = match link_client(next) {
+        let client = match link_client(next, self.local_ip) {
             Ok(client) => Some(client),
             Err(e) => {
                 debug!(error = %e, "cannot make a client for a next hop");
@@ -129,11 +132,12 @@ impl Forwarder {
     }
 }
 
-fn link_client(next: HopAddress) -> Result<reqwest::Client, String> {
+fn link_client(next: HopAddress, local_ip: Option<IpAddr>) -> Result<reqwest::Client, String> {
     let tls = hop_client_config(next.key_digest).map_err(|e| e.to_string())?;
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .no_proxy()
+        .local_address(local_ip.filter(|ip| ip.is_ipv4() == next.socket.is_ipv4()))
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(BATCH_TIMEOUT)
         .build()

@@ -11,6 +11,7 @@ pub mod forward;
 pub mod keyring;
 pub mod replay;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,13 +102,15 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// Opens the keys and tags in `<data dir>/sphinx/` for `now` (Unix seconds).
+    /// Opens the keys and tags in `<data dir>/sphinx/` for `now` (Unix seconds). Packets
+    /// are forwarded from `local_ip` when given (the relay's listening address).
     pub fn open(
         data_dir: &Path,
         settings: MixSettings,
         identity: Arc<RelayIdentity>,
         metrics: Arc<Metrics>,
         now: u64,
+        local_ip: Option<IpAddr>,
     ) -> Result<Self, MixError> {
         let dir = data_dir.join(SPHINX_DIR);
         let keyring = SphinxKeyring::open(&dir, settings, identity)?;
@@ -115,7 +118,7 @@ impl Mix {
         let mix = Self {
             keyring,
             replay,
-            forwarder: Forwarder::new(settings.allow_private_hops, Arc::clone(&metrics)),
+            forwarder: Forwarder::new(settings.allow_private_hops, local_ip, Arc::clone(&metrics)),
             metrics,
         };
         mix.refresh(now)?;
@@ -226,7 +229,7 @@ mod tests {
             grace_seconds: 600,
             allow_private_hops: false,
         };
-        let mix = Mix::open(dir, settings, identity, Arc::clone(&metrics), now).unwrap();
+        let mix = Mix::open(dir, settings, identity, Arc::clone(&metrics), now, None).unwrap();
         (mix, metrics, address)
     }
 

@@ -139,6 +139,10 @@ pub struct Client<S: Store> {
     profile: Profile<S>,
     settings: ClientSettings,
     relays: HashMap<RelayAddress, RelayClient>,
+    /// Clients of relays reached through a proxy relay, by (target, proxy).
+    tunnels: HashMap<(RelayAddress, RelayAddress), RelayClient>,
+    /// The relay our reads go through, while it works (`docs/PROTOCOL.md` §19).
+    proxy: Option<RelayAddress>,
     rng: StdRng,
     events: VecDeque<ClientEvent>,
     unsent: Vec<Unsent>,
@@ -231,6 +235,8 @@ impl<S: Store> Client<S> {
             profile,
             settings,
             relays: HashMap::new(),
+            tunnels: HashMap::new(),
+            proxy: None,
             rng: StdRng::from_os_rng(),
             events: VecDeque::new(),
             unsent: Vec::new(),
@@ -443,8 +449,68 @@ impl<S: Store> Client<S> {
         self.settings.clock.now()
     }
 
-    /// The client of a relay (one per relay, kept).
+    /// The client for our own business with the relay at `address`: creating, reading,
+    /// acknowledging and deleting our queues, moving attachment chunks. On an onion route
+    /// with another relay to go through, that is the relay reached through our proxy relay
+    /// (`docs/PROTOCOL.md` §19), so that it never sees our address; on the direct route (or
+    /// a one-relay list, or in the browser, which cannot open tunnels) it is the relay
+    /// itself.
     fn relay(&mut self, address: &RelayAddress) -> Result<RelayClient> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if matches!(self.settings.route, SendRoute::Onion { .. }) && self.settings.relays.len() > 1
+        {
+            let proxy = self.proxy_for(address)?;
+            let key = (address.clone(), proxy);
+            if let Some(client) = self.tunnels.get(&key) {
+                return Ok(client.clone());
+            }
+            let client = RelayClient::through_proxy(address.clone(), &key.1)?;
+            self.tunnels.insert(key, client.clone());
+            return Ok(client);
+        }
+        self.direct_relay(address)
+    }
+
+    /// The relay our reads of `target` go through: our proxy while it works and is not the
+    /// target itself, else another relay at random (which becomes our proxy if we had
+    /// none).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn proxy_for(
+        &mut self,
+        target: &RelayAddress,
+    ) -> std::result::Result<RelayAddress, TransportError> {
+        use rand::seq::IteratorRandom as _;
+        if let Some(proxy) = &self.proxy
+            && proxy != target
+            && !self.down.contains(proxy)
+        {
+            return Ok(proxy.clone());
+        }
+        let chosen = self
+            .settings
+            .relays
+            .iter()
+            .filter(|relay| *relay != target && !self.down.contains(*relay))
+            .choose(&mut self.rng)
+            .cloned()
+            .ok_or_else(|| {
+                TransportError::NoOnionPath(
+                    "no relay left to carry reads this sync; they wait for the next".into(),
+                )
+            })?;
+        if self
+            .proxy
+            .as_ref()
+            .is_none_or(|proxy| self.down.contains(proxy))
+        {
+            self.proxy = Some(chosen.clone());
+        }
+        Ok(chosen)
+    }
+
+    /// The client of a relay itself, never through a proxy (one per relay, kept): for
+    /// packets to their first hop, a relay's public info, and the direct route.
+    fn direct_relay(&mut self, address: &RelayAddress) -> Result<RelayClient> {
         if let Some(client) = self.relays.get(address) {
             return Ok(client.clone());
         }
@@ -491,7 +557,7 @@ impl<S: Store> Client<S> {
                 "the relay was unreachable moments ago; next try at the next sync".into(),
             ));
         }
-        let relay = self.relay(&destination.relay).map_err(|e| match e {
+        let relay = self.direct_relay(&destination.relay).map_err(|e| match e {
             Error::Transport(t) => t,
             other => TransportError::Unreachable(other.to_string()),
         })?;
@@ -575,8 +641,12 @@ impl<S: Store> Client<S> {
     /// Reports a relay's failure once: a passing failure also marks the relay down until
     /// the next sync.
     fn report_network(&mut self, relay: RelayAddress, error: &TransportError) {
-        if is_transient(error) && !self.down.insert(relay.clone()) {
-            return;
+        if is_transient(error) {
+            // The failure may have been our proxy's: the next read chooses one anew.
+            self.proxy = None;
+            if !self.down.insert(relay.clone()) {
+                return;
+            }
         }
         let error = Error::Transport(error.clone());
         self.events.push_back(ClientEvent::NetworkProblem {

@@ -205,7 +205,7 @@ impl<S: Store> Client<S> {
         let onion = build_packet(&hops, &delivery, &delays, &mut self.rng)
             .map_err(|e| blame_first(TransportError::NoOnionPath(e.to_string())))?;
         let first = self
-            .relay(&path[0])
+            .direct_relay(&path[0])
             .map_err(|e| blame_first(TransportError::Unreachable(e.to_string())))?;
         first.send_packets(onion).await.map_err(blame_first)
     }
@@ -227,7 +227,7 @@ impl<S: Store> Client<S> {
             return Ok(Hop { address, key });
         }
         let client = self
-            .relay(relay)
+            .direct_relay(relay)
             .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         let keys = client.sphinx_keys().await?;
         let key = cached(&keys).ok_or_else(|| {

@@ -64,6 +64,52 @@ impl RelayClient {
         Ok(Self { address, http })
     }
 
+    /// A client of the relay at `target` that reaches it through an HTTP CONNECT tunnel of
+    /// the relay at `proxy` (`docs/PROTOCOL.md` §19, the read path): TLS to the proxy pinned
+    /// to the proxy's key, `CONNECT <target ip>:<port>`, then TLS inside the tunnel pinned to
+    /// the target's key ([`proxied_client_config`](super::proxied_client_config)). The
+    /// proxy sees the target's address and the size and timing of the traffic, never a
+    /// request; the target sees the proxy's address, never the client's.
+    ///
+    /// # Errors
+    /// [`TransportError::NoOnionPath`] when either relay is named by a DNS name (a proxy is
+    /// reached, and a target named, by IP address only, as an onion hop is).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn through_proxy(
+        target: RelayAddress,
+        proxy: &RelayAddress,
+    ) -> Result<Self, TransportError> {
+        let by_ip = |relay: &RelayAddress| {
+            crate::onion::HopAddress::of(relay)
+                .map(|hop| hop.socket)
+                .map_err(|_| {
+                    TransportError::NoOnionPath(format!(
+                        "{relay}: reads go through a proxy only to and from relays named by IP address"
+                    ))
+                })
+        };
+        let proxy_socket = by_ip(proxy)?;
+        by_ip(&target)?;
+        let tunnel = reqwest::Proxy::all(format!(
+            "https://{}:{}",
+            super::PROXY_SERVER_NAME,
+            proxy_socket.port()
+        ))
+        .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(super::proxied_client_config(*proxy.key(), *target.key())?)
+            .resolve(super::PROXY_SERVER_NAME, proxy_socket)
+            .proxy(tunnel)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .build()
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        Ok(Self {
+            address: target,
+            http,
+        })
+    }
+
     /// The relay's address.
     pub fn address(&self) -> &RelayAddress {
         &self.address
@@ -461,6 +507,54 @@ fn expect_status(status: u16, expected: u16, body: &[u8]) -> Result<(), Transpor
 }
 
 /// A failed request: a TLS refusal (typed, found in the error chain) or a network failure.
+/// Checks that a TLS server at `socket` is a Sotto relay, as a proxy relay does before it
+/// opens a tunnel there: the handshake must be signed by the Ed25519 key of the server's
+/// certificate, and the server's `GET /v1/info` must name that same key. Outgoing from
+/// `local` when given. Returns the relay's key.
+///
+/// # Errors
+/// [`TransportError::Unreachable`] when nothing answers; the certificate errors of
+/// [`certificate_relay_key`](super::certificate_relay_key); [`TransportError::InvalidAnswer`]
+/// when the answer is not a relay's info or names another key.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn probe_relay(
+    socket: std::net::SocketAddr,
+    local: Option<std::net::IpAddr>,
+) -> Result<crate::relay::RelayKey, TransportError> {
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(super::any_relay_client_config()?)
+        .tls_info(true)
+        .no_proxy()
+        .local_address(local)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(READ_TIMEOUT)
+        .build()
+        .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    let answer = http
+        .get(format!("https://{socket}{}", Endpoint::Info.path()))
+        .send()
+        .await
+        .map_err(connection_error)?;
+    let certificate = answer
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .map(|der| rustls::pki_types::CertificateDer::from(der.to_vec()))
+        .ok_or_else(|| TransportError::InvalidAnswer("no certificate".into()))?;
+    let key =
+        super::certificate_relay_key(&certificate, crate::relay::RelayKey::from_bytes([0; 32]))?;
+    let (status, _, body) = read(answer).await?;
+    expect_status(status, 200, &body)?;
+    let info: RelayInfo = serde_json::from_slice(&body)
+        .map_err(|e| TransportError::InvalidAnswer(format!("info: {e}")))?;
+    if info.key != key.to_text() {
+        return Err(TransportError::InvalidAnswer(
+            "the server's info names another key than its certificate".into(),
+        ));
+    }
+    Ok(key)
+}
+
 fn connection_error(error: reqwest::Error) -> TransportError {
     TransportError::from_error_chain(&error)
         .unwrap_or_else(|| TransportError::Unreachable(error.to_string()))

@@ -12,7 +12,9 @@
 //! - [`pinned_client_config`] and [`RelayKeyVerifier`]: the rustls client side (native
 //!   targets only).
 //! - [`RelayClient`]: the queue API of one relay (create, send, next, ack, delete, info)
-//!   over that pinned connection, and the chunk store's parts (put, get, delete).
+//!   over that pinned connection, and the chunk store's parts (put, get, delete); natively
+//!   also through an HTTP CONNECT tunnel of a proxy relay ([`RelayClient::through_proxy`],
+//!   TLS end to end with the target, [`proxied_client_config`]).
 //! - [`chunks`]: a whole attachment's ciphertext up to and down from a relay's chunk store,
 //!   one part in memory at a time.
 
@@ -24,11 +26,14 @@ mod pinning;
 
 pub use crate::relay::RelayKey;
 pub use crate::relay::address::RELAY_KEY_LEN;
+#[cfg(not(target_arch = "wasm32"))]
+pub use client::probe_relay;
 pub use client::{
     CONNECT_TIMEOUT, MAX_ANSWER_BYTES, READ_TIMEOUT, ReadMessage, RelayClient, is_transient,
 };
 pub use error::TransportError;
 #[cfg(not(target_arch = "wasm32"))]
 pub use pinning::{
-    RelayKeyVerifier, certificate_relay_key, hop_client_config, pinned_client_config,
+    PROXY_SERVER_NAME, RelayKeyVerifier, any_relay_client_config, certificate_relay_key,
+    hop_client_config, pinned_client_config, proxied_client_config,
 };

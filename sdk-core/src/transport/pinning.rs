@@ -48,6 +48,32 @@ pub fn hop_client_config(digest: KeyDigest) -> Result<ClientConfig, TransportErr
     config_with_pin(Pin::Digest(digest))
 }
 
+/// The server name under which a client reaches its proxy relay (`docs/PROTOCOL.md` §19):
+/// never looked up in the DNS (the client maps it to the proxy's socket address) and never
+/// sent (no SNI); it only tells the verifier which of its two pinned keys a handshake must
+/// carry.
+pub const PROXY_SERVER_NAME: &str = "proxy.sotto.invalid";
+
+/// A rustls client configuration for reaching the relay holding `target` through an HTTP
+/// CONNECT tunnel of the relay holding `proxy`: the handshake with the server named
+/// [`PROXY_SERVER_NAME`] must carry `proxy`, every other handshake (the one inside the
+/// tunnel, named by the target's IP address) must carry `target`. So the proxy cannot
+/// answer in the target's place: TLS inside the tunnel is end to end with the target.
+pub fn proxied_client_config(
+    proxy: RelayKey,
+    target: RelayKey,
+) -> Result<ClientConfig, TransportError> {
+    config_with_pin(Pin::Proxied { proxy, target })
+}
+
+/// A rustls client configuration that connects to any relay: the certificate must carry an
+/// Ed25519 key and the handshake must be signed by it, whatever the key. How a proxy checks
+/// that a tunnel's target is a relay at all (then compares the key with the one the relay's
+/// `/v1/info` names); never how a client reaches a relay it chose.
+pub fn any_relay_client_config() -> Result<ClientConfig, TransportError> {
+    config_with_pin(Pin::AnyRelay)
+}
+
 fn config_with_pin(pin: Pin) -> Result<ClientConfig, TransportError> {
     let provider = provider();
     let verifier = Arc::new(RelayKeyVerifier {
@@ -60,6 +86,10 @@ fn config_with_pin(pin: Pin) -> Result<ClientConfig, TransportError> {
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    // Relays are reached by IP address (no SNI then) or, for a proxy, by a name that means
+    // nothing outside this process: never send it.
+    let mut config = config;
+    config.enable_sni = false;
     Ok(config)
 }
 
@@ -113,11 +143,27 @@ pub struct RelayKeyVerifier {
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-/// What a verifier accepts: one key, or any key with one digest.
+/// What a verifier accepts: one key, any key with one digest, one of two keys chosen by the
+/// server name (a tunnel through a proxy relay), or any relay key.
 #[derive(Debug, Clone, Copy)]
 enum Pin {
     Key(RelayKey),
     Digest(KeyDigest),
+    Proxied { proxy: RelayKey, target: RelayKey },
+    AnyRelay,
+}
+
+impl Pin {
+    /// The pin for a handshake with the server named `server_name`.
+    fn for_server(self, server_name: &ServerName<'_>) -> Pin {
+        match self {
+            Pin::Proxied { proxy, target } => match server_name {
+                ServerName::DnsName(name) if name.as_ref() == PROXY_SERVER_NAME => Pin::Key(proxy),
+                _ => Pin::Key(target),
+            },
+            other => other,
+        }
+    }
 }
 
 impl RelayKeyVerifier {
@@ -132,27 +178,44 @@ impl RelayKeyVerifier {
 
     /// Checks that `certificate` carries the pinned key (or a key with the pinned digest).
     pub fn check(&self, certificate: &CertificateDer<'_>) -> Result<(), TransportError> {
-        match self.pin {
-            Pin::Key(key) => {
-                let presented = certificate_relay_key(certificate, key)?;
-                if presented != key {
-                    return Err(TransportError::KeyMismatch {
-                        expected: key,
-                        presented,
-                    });
-                }
-            }
-            Pin::Digest(digest) => {
-                // Error messages name the digest's relay as "expected" only for the key
-                // type check; a relay key is never all zeros.
-                let presented = certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))?;
-                if !digest.matches(&presented) {
-                    return Err(TransportError::HopKeyMismatch { presented });
-                }
+        check_pin(self.pin, certificate)
+    }
+}
+
+/// Checks `certificate` against `pin`. A `Proxied` pin, without the server name that
+/// chooses between its keys, accepts either (rustls has already checked the certificate
+/// against the right one by name when it asks for the handshake signature).
+fn check_pin(pin: Pin, certificate: &CertificateDer<'_>) -> Result<(), TransportError> {
+    match pin {
+        Pin::Key(key) => {
+            let presented = certificate_relay_key(certificate, key)?;
+            if presented != key {
+                return Err(TransportError::KeyMismatch {
+                    expected: key,
+                    presented,
+                });
             }
         }
-        Ok(())
+        Pin::Digest(digest) => {
+            // Error messages name the digest's relay as "expected" only for the key
+            // type check; a relay key is never all zeros.
+            let presented = certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))?;
+            if !digest.matches(&presented) {
+                return Err(TransportError::HopKeyMismatch { presented });
+            }
+        }
+        Pin::Proxied { proxy, target } => {
+            if let Err(not_target) = check_pin(Pin::Key(target), certificate)
+                && check_pin(Pin::Key(proxy), certificate).is_err()
+            {
+                return Err(not_target);
+            }
+        }
+        Pin::AnyRelay => {
+            certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))?;
+        }
     }
+    Ok(())
 }
 
 /// Wraps a verifier refusal so that rustls carries it to the caller.
@@ -165,11 +228,11 @@ impl ServerCertVerifier for RelayKeyVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
+        server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.check(end_entity).map_err(refusal)?;
+        check_pin(self.pin.for_server(server_name), end_entity).map_err(refusal)?;
         Ok(ServerCertVerified::assertion())
     }
 

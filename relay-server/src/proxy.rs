@@ -1,0 +1,274 @@
+//! The read path's proxy: `CONNECT <ip>:<port>` tunnels to other relays
+//! (`docs/PROTOCOL.md` §19).
+//!
+//! A client reads and acknowledges its queues and moves attachment chunks through one
+//! proxy relay, so that the relay holding its queues sees the proxy's address instead of
+//! the client's. TLS runs end to end inside the tunnel, pinned to the target relay's key:
+//! the proxy sees which relay a client talks to, when, and how much, never a request.
+//!
+//! The proxy opens a tunnel only
+//! - to an IP address and port (no DNS name: the proxy looks nothing up for anyone);
+//! - to a public address, unless `--allow-private-hops` (a test network on one machine);
+//! - to a Sotto relay: before the first tunnel to a target (and again an hour later) it
+//!   connects there itself and checks that the server's certificate carries an Ed25519 key,
+//!   that the handshake is signed by it and that the server's `/v1/info` names that key
+//!   ([`sotto_core::transport::probe_relay`]); a target that fails is refused for a minute;
+//! - for TLS: the first bytes a client sends through the tunnel must open a TLS record
+//!   (a handshake); anything else closes the tunnel.
+//!
+//! A tunnel with no byte either way for [`TUNNEL_IDLE`] is closed.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use sotto_core::onion::is_private_ip;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+use tracing::debug;
+
+use crate::metrics::{Event, Metrics};
+
+/// How long a tunnel stays open with no byte either way.
+pub const TUNNEL_IDLE: Duration = Duration::from_secs(60);
+/// How long connecting to a target may take.
+pub const TARGET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a target checked to be a relay stays trusted as one.
+pub const RELAY_CHECK_TTL: Duration = Duration::from_secs(3600);
+/// How long a target that failed the check stays refused.
+pub const REFUSAL_TTL: Duration = Duration::from_secs(60);
+/// Most targets remembered (checked or refused); beyond, the oldest are forgotten.
+pub const MAX_REMEMBERED_TARGETS: usize = 4096;
+/// The first byte of a TLS record carrying a handshake message (RFC 8446 §5.1).
+const TLS_HANDSHAKE_RECORD: u8 = 22;
+
+/// What the proxy remembers of a target it checked.
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    is_relay: bool,
+    until: Instant,
+}
+
+/// The relay's CONNECT proxy.
+pub struct Proxy {
+    allow_private: bool,
+    /// The address outgoing connections leave from (the relay's listening address when it
+    /// listens on one), so that other relays see one address per relay.
+    local_ip: Option<IpAddr>,
+    checked: Mutex<HashMap<SocketAddr, Checked>>,
+    metrics: Arc<Metrics>,
+}
+
+/// Why a CONNECT request was refused, as its HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Not `<ip>:<port>`.
+    NotAnAddress,
+    /// A loopback, private or otherwise non-public address.
+    PrivateTarget,
+    /// Not a relay, or not reachable.
+    NotARelay,
+}
+
+impl Refusal {
+    fn answer(self) -> Response<Body> {
+        let (status, text) = match self {
+            Refusal::NotAnAddress => (
+                StatusCode::BAD_REQUEST,
+                "a tunnel's target is an IP address and a port",
+            ),
+            Refusal::PrivateTarget => (
+                StatusCode::FORBIDDEN,
+                "this proxy opens no tunnel to a private address",
+            ),
+            Refusal::NotARelay => (
+                StatusCode::BAD_GATEWAY,
+                "the target is not a reachable relay",
+            ),
+        };
+        let mut answer = Response::new(Body::from(text));
+        *answer.status_mut() = status;
+        answer
+    }
+}
+
+impl Proxy {
+    /// A proxy; with `allow_private`, tunnels to loopback and private addresses are allowed
+    /// (a test network on one machine). Outgoing connections leave from `local_ip` when set.
+    pub fn new(allow_private: bool, local_ip: Option<IpAddr>, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self {
+            allow_private,
+            local_ip,
+            checked: Mutex::new(HashMap::new()),
+            metrics,
+        })
+    }
+
+    /// Answers a `CONNECT` request: `200` and a tunnel to the target once the connection
+    /// upgrades, or a refusal (`400`, `403`, `502`).
+    pub async fn connect(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        match self
+            .open_target(request.uri().authority().map(|a| a.as_str()))
+            .await
+        {
+            Ok((target, stream)) => {
+                self.metrics.record(Event::TunnelOpened);
+                crate::observe::tunnel(request.extensions(), target);
+                let proxy = Arc::clone(&self);
+                tokio::spawn(async move {
+                    match hyper::upgrade::on(request).await {
+                        Ok(upgraded) => proxy.relay_bytes(TokioIo::new(upgraded), stream).await,
+                        Err(e) => debug!(error = %e, "a tunnel's connection did not upgrade"),
+                    }
+                });
+                Response::new(Body::empty())
+            }
+            Err(refusal) => {
+                self.metrics.record(Event::TunnelRefused);
+                refusal.answer()
+            }
+        }
+    }
+
+    /// Checks the target named by a CONNECT request and connects to it.
+    async fn open_target(
+        &self,
+        authority: Option<&str>,
+    ) -> Result<(SocketAddr, TcpStream), Refusal> {
+        let target: SocketAddr = authority
+            .and_then(|authority| authority.parse().ok())
+            .filter(|target: &SocketAddr| target.port() != 0)
+            .ok_or(Refusal::NotAnAddress)?;
+        if is_private_ip(target.ip()) && !self.allow_private {
+            return Err(Refusal::PrivateTarget);
+        }
+        if !self.is_relay(target).await {
+            return Err(Refusal::NotARelay);
+        }
+        self.connect_to(target)
+            .await
+            .map(|stream| (target, stream))
+            .map_err(|_| Refusal::NotARelay)
+    }
+
+    /// Whether `target` is a relay, from memory or by checking it now.
+    async fn is_relay(&self, target: SocketAddr) -> bool {
+        let now = Instant::now();
+        if let Some(checked) = self.remembered(target, now) {
+            return checked.is_relay;
+        }
+        let is_relay = match sotto_core::transport::probe_relay(target, self.local_ip).await {
+            Ok(_) => true,
+            Err(e) => {
+                debug!(error = %e, "a tunnel's target is not a relay");
+                false
+            }
+        };
+        let ttl = if is_relay {
+            RELAY_CHECK_TTL
+        } else {
+            REFUSAL_TTL
+        };
+        self.remember(
+            target,
+            Checked {
+                is_relay,
+                until: now + ttl,
+            },
+        );
+        is_relay
+    }
+
+    fn remembered(&self, target: SocketAddr, now: Instant) -> Option<Checked> {
+        let checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
+        checked.get(&target).copied().filter(|c| c.until > now)
+    }
+
+    fn remember(&self, target: SocketAddr, what: Checked) {
+        let mut checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
+        if checked.len() >= MAX_REMEMBERED_TARGETS {
+            let now = Instant::now();
+            checked.retain(|_, c| c.until > now);
+            if checked.len() >= MAX_REMEMBERED_TARGETS
+                && let Some(oldest) = checked.iter().min_by_key(|(_, c)| c.until).map(|(t, _)| *t)
+            {
+                checked.remove(&oldest);
+            }
+        }
+        checked.insert(target, what);
+    }
+
+    async fn connect_to(&self, target: SocketAddr) -> std::io::Result<TcpStream> {
+        let socket = if target.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        if let Some(local) = self.local_ip.filter(|ip| ip.is_ipv4() == target.is_ipv4()) {
+            socket.bind(SocketAddr::new(local, 0))?;
+        }
+        tokio::time::timeout(TARGET_CONNECT_TIMEOUT, socket.connect(target))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+    }
+
+    /// Copies bytes both ways until both sides close, either fails, or the tunnel is idle
+    /// for [`TUNNEL_IDLE`]. The client's first bytes must open a TLS handshake record.
+    async fn relay_bytes<C>(&self, client: C, target: TcpStream)
+    where
+        C: AsyncRead + AsyncWrite + Unpin,
+    {
+        match pipe(client, target, TUNNEL_IDLE).await {
+            Ok(()) => {}
+            Err(e) => debug!(error = %e, "a tunnel ended with an error"),
+        }
+    }
+}
+
+/// Copies bytes between `client` and `target` (see [`Proxy::relay_bytes`]).
+async fn pipe<C>(client: C, target: TcpStream, idle: Duration) -> std::io::Result<()>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut client_read, mut client_write) = tokio::io::split(client);
+    let (mut target_read, mut target_write) = target.into_split();
+    let mut from_client = vec![0u8; 16 * 1024];
+    let mut from_target = vec![0u8; 16 * 1024];
+    let (mut client_open, mut target_open, mut first) = (true, true, true);
+    while client_open || target_open {
+        tokio::select! {
+            read = client_read.read(&mut from_client), if client_open => match read? {
+                0 => {
+                    client_open = false;
+                    target_write.shutdown().await?;
+                }
+                n => {
+                    if first && from_client[0] != TLS_HANDSHAKE_RECORD {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "a tunnel must carry TLS",
+                        ));
+                    }
+                    first = false;
+                    target_write.write_all(&from_client[..n]).await?;
+                }
+            },
+            read = target_read.read(&mut from_target), if target_open => match read? {
+                0 => {
+                    target_open = false;
+                    client_write.shutdown().await?;
+                }
+                n => client_write.write_all(&from_target[..n]).await?,
+            },
+            () = tokio::time::sleep(idle) => {
+                return Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
+            }
+        }
+    }
+    Ok(())
+}

@@ -19,7 +19,7 @@ use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings};
 
-use super::process::spawn_relay_on;
+use super::process::spawn_relay_with_env;
 
 /// A relay process that can be killed and restarted at the same address.
 pub struct Relay {
@@ -27,6 +27,8 @@ pub struct Relay {
     pub address: RelayAddress,
     pub data_dir: PathBuf,
     pub log: PathBuf,
+    /// Where the relay records what it saw (`SOTTO_RELAY_OBSERVATIONS`), if it does.
+    pub observations: Option<PathBuf>,
     extra: Vec<String>,
 }
 
@@ -38,20 +40,47 @@ impl Relay {
 
     /// The same, with extra flags.
     pub fn start_with(root: &Path, name: &str, extra: &[&str]) -> Self {
+        Self::start_full(root, name, "127.0.0.1", extra, None)
+    }
+
+    /// A relay listening on `ip` (another loopback address than the clients' 127.0.0.1)
+    /// that records what it saw into `<root>/<name>.seen` (the test-only observation
+    /// record, `src/observe.rs`).
+    pub fn start_observed(root: &Path, name: &str, ip: &str, extra: &[&str]) -> Self {
+        let seen = root.join(format!("{name}.seen"));
+        Self::start_full(root, name, ip, extra, Some(seen))
+    }
+
+    fn start_full(
+        root: &Path,
+        name: &str,
+        ip: &str,
+        extra: &[&str],
+        observations: Option<PathBuf>,
+    ) -> Self {
         let data_dir = root.join(name);
         let log = root.join(format!("{name}.log"));
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-        let (child, address) = Self::spawn(&data_dir, &log, "127.0.0.1:0", &extra);
+        let listen = format!("{ip}:0");
+        let (child, address) =
+            Self::spawn(&data_dir, &log, &listen, &extra, observations.as_deref());
         Self {
             child: Some(child),
             address,
             data_dir,
             log,
+            observations,
             extra,
         }
     }
 
-    fn spawn(data_dir: &Path, log: &Path, listen: &str, extra: &[String]) -> (Child, RelayAddress) {
+    fn spawn(
+        data_dir: &Path,
+        log: &Path,
+        listen: &str,
+        extra: &[String],
+        observations: Option<&Path>,
+    ) -> (Child, RelayAddress) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -59,7 +88,12 @@ impl Relay {
             .unwrap();
         let mut flags = vec!["--log-level", "debug"];
         flags.extend(extra.iter().map(String::as_str));
-        let (child, address, _) = spawn_relay_on(data_dir, listen, &flags, Stdio::from(log));
+        let env: Vec<(&str, &Path)> = observations
+            .map(|path| ("SOTTO_RELAY_OBSERVATIONS", path))
+            .into_iter()
+            .collect();
+        let (child, address, _) =
+            spawn_relay_with_env(data_dir, listen, &flags, Stdio::from(log), &env);
         (child, address)
     }
 
@@ -81,8 +115,14 @@ impl Relay {
     /// Kills the relay (if running) and starts it again on the same data and port.
     pub fn restart(&mut self) {
         self.kill();
-        let listen = format!("127.0.0.1:{}", self.address.port());
-        let (child, address) = Self::spawn(&self.data_dir, &self.log, &listen, &self.extra);
+        let listen = format!("{}:{}", self.address.host(), self.address.port());
+        let (child, address) = Self::spawn(
+            &self.data_dir,
+            &self.log,
+            &listen,
+            &self.extra,
+            self.observations.as_deref(),
+        );
         assert_eq!(address, self.address, "a restarted relay keeps its address");
         self.child = Some(child);
     }

@@ -28,7 +28,19 @@ pub fn spawn_relay_on(
     extra: &[&str],
     stderr: Stdio,
 ) -> (Child, RelayAddress, String) {
+    spawn_relay_with_env(data_dir, listen, extra, stderr, &[])
+}
+
+/// As [`spawn_relay_on`], with environment variables set for the relay.
+pub fn spawn_relay_with_env(
+    data_dir: &Path,
+    listen: &str,
+    extra: &[&str],
+    stderr: Stdio,
+    env: &[(&str, &Path)],
+) -> (Child, RelayAddress, String) {
     let mut child = Command::new(BINARY)
+        .envs(env.iter().copied())
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--listen", listen])

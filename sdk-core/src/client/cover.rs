@@ -16,7 +16,8 @@
 //! Every one of them is a 4700-byte Sphinx packet like any other; a relay learns that a
 //! packet is a drop only as its last hop, and a loop is a write into a queue like any other.
 //! The app drives the schedule by calling [`Client::cover_tick`] often (every 50–100 ms):
-//! each call sends what has come due and collects returned loops. Events missed by more
+//! each call sends what has come due and, while loops are out, reads the loop queue
+//! at most every [`LOOP_READ_INTERVAL`]. Events missed by more
 //! than [`MAX_LATENESS`] (the app stopped ticking) are skipped, never sent in a burst.
 //! Cover traffic needs onion routing ([`SendRoute::Onion`]).
 
@@ -36,6 +37,9 @@ use crate::transport::TransportError;
 
 /// Length of a loop packet's tag.
 const LOOP_TAG_LEN: usize = 16;
+/// How often the loop queue is read while loops are out (a read is a request through
+/// the proxy relay: reading at every tick would cost more than the loops themselves).
+pub const LOOP_READ_INTERVAL: Duration = Duration::from_secs(1);
 /// How late an event may fire. Events missed by more (the app did not tick: suspended,
 /// busy) are skipped rather than sent in a burst, which would stand out on the wire.
 pub const MAX_LATENESS: Duration = Duration::from_secs(1);
@@ -115,6 +119,8 @@ pub(super) struct CoverState {
     waiting: VecDeque<(SendCapability, Vec<u8>)>,
     loop_queue: Option<OwnQueue>,
     loops: HashMap<[u8; LOOP_TAG_LEN], SystemTime>,
+    /// When the loop queue was last read.
+    loops_read: Option<SystemTime>,
 }
 
 impl CoverState {
@@ -126,6 +132,7 @@ impl CoverState {
             waiting: VecDeque::new(),
             loop_queue: None,
             loops: HashMap::new(),
+            loops_read: None,
         })
     }
 
@@ -265,9 +272,19 @@ impl<S: Store> Client<S> {
         sent
     }
 
-    /// Reads the loop queue: every loop that came back is crossed off; those overdue are
-    /// reported once each.
+    /// Reads the loop queue (while loops are out, at most every [`LOOP_READ_INTERVAL`]):
+    /// every loop that came back is crossed off; those overdue are reported once each.
     async fn collect_loops(&mut self, cover: &mut CoverState, report: &mut CoverReport) {
+        let now = self.now();
+        let due = cover
+            .loops_read
+            .is_none_or(|read| read + LOOP_READ_INTERVAL <= now);
+        if !due || cover.loops.is_empty() {
+            // Overdue loops are counted only right after a read, so that one that came
+            // back since the last read is not taken for lost.
+            return;
+        }
+        cover.loops_read = Some(now);
         if let Some(queue) = cover.loop_queue.clone()
             && !self.down.contains(&queue.relay)
             && let Ok(relay) = self.relay(&queue.relay)

@@ -139,9 +139,12 @@ pub struct Client<S: Store> {
     profile: Profile<S>,
     settings: ClientSettings,
     relays: HashMap<RelayAddress, RelayClient>,
-    /// Clients of relays reached through a proxy relay, by (target, proxy).
+    /// Clients of relays reached through a proxy relay, by (target, proxy). (The browser
+    /// reads directly.)
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     tunnels: HashMap<(RelayAddress, RelayAddress), RelayClient>,
     /// The relay our reads go through, while it works (`docs/PROTOCOL.md` §19).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     proxy: Option<RelayAddress>,
     rng: StdRng,
     events: VecDeque<ClientEvent>,

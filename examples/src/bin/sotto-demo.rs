@@ -4,7 +4,8 @@
 //! relay processes (`sotto-relay`, TLS pinned to the key in each relay address), real
 //! SQLCipher profile directories, end-to-end receipts. Every message packet travels as a
 //! Sphinx packet over a 3-hop onion path chosen at random per packet, the last hop being
-//! the recipient's mailbox relay.
+//! the recipient's mailbox relay; queues are read, and attachment chunks moved, through
+//! a proxy relay (an HTTP CONNECT tunnel with TLS end to end to the relay holding them).
 //!
 //! Run it with `scripts/demo`. It looks for the `sotto-relay` binary next to its own
 //! executable (both are built by `scripts/demo`), or where `SOTTO_RELAY_BIN` says.
@@ -371,7 +372,7 @@ async fn run() -> Result<(), Failure> {
         relays.push(relay);
     }
     println!(
-        "   every message packet goes over 3 of them, chosen at random per packet: two mixing hops, then the recipient's mailbox relay\n"
+        "   every message packet goes over 3 of them, chosen at random per packet: two mixing hops, then the recipient's mailbox relay;\n   queues are read and attachments moved through a proxy relay (a CONNECT tunnel, TLS end to end)\n"
     );
 
     println!("2. Identities (keys made on the device, kept in SQLCipher profile directories)");

@@ -19,14 +19,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute};
+use sotto_core::client::SendRoute;
 use sotto_core::onion::PACKET_BYTES;
 
 #[path = "common/people.rs"]
 mod people;
 #[path = "common/process.rs"]
 mod process;
-use people::{Person, Relay, TestClock, meet, settle, sync_until, texts};
+use people::{Person, Relay, TestClock, meet, settle, texts};
 
 /// 3-hop paths without mixing delays.
 const THREE_HOPS: SendRoute = SendRoute::Onion {
@@ -110,30 +110,15 @@ async fn each_relay_sees_only_its_neighbours_and_no_proxy_sees_a_queue() {
     let (alice_events, bob_events) = settle(&mut alice, &mut bob, Duration::from_millis(600)).await;
     assert_eq!(texts(&bob_events).len(), 10, "{bob_events:?}");
     assert_eq!(texts(&alice_events).len(), 10, "{alice_events:?}");
-    let source = root.path().join("note.bin");
     let attachment: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    std::fs::write(&source, &attachment).unwrap();
-    let id = alice
-        .send_attachment(
-            &bob_at_alice,
-            &source,
-            AttachmentKind::File {
-                name: "note.bin".into(),
-                mime: "application/octet-stream".into(),
-            },
-        )
-        .await
-        .unwrap();
-    sync_until(
+    people::attachment_round_trip(
+        root.path(),
+        &mut alice,
         &mut bob,
-        |e| matches!(e, ClientEvent::Message { content, .. } if content.id == id),
+        (&bob_at_alice, &alice_at_bob),
+        &attachment,
     )
     .await;
-    let target = root.path().join("note.received");
-    bob.download_attachment(&alice_at_bob, &id, &target)
-        .await
-        .unwrap();
-    assert_eq!(std::fs::read(&target).unwrap(), attachment);
 
     let sockets: Vec<SocketAddr> = relays.iter().map(socket_of).collect();
     let relay_ips: HashSet<IpAddr> = sockets.iter().map(SocketAddr::ip).collect();

@@ -8,16 +8,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sotto_core::client::{AttachmentKind, ClientEvent, CoverReport, CoverTraffic, SendRoute};
+use sotto_core::client::{ClientEvent, CoverReport, CoverTraffic, SendRoute};
 use sotto_core::onion::{Delivery, Hop, HopAddress, PACKET_BYTES, SphinxSecret, build_packet};
-use sotto_core::relay::{ErrorKind, RelayAddress, SendCapability};
-use sotto_core::transport::{RelayClient, TransportError, pinned_client_config};
+use sotto_core::relay::{ErrorKind, SendCapability};
+use sotto_core::transport::{RelayClient, TransportError};
 
 #[path = "common/people.rs"]
 mod people;
 #[path = "common/process.rs"]
 mod process;
-use people::{Person, Relay, TestClock, delivered, meet, settle, sync_until, texts};
+use people::{Person, Relay, TestClock, delivered, meet, metric, settle, texts};
 
 /// Five relays that forward to each other on loopback.
 fn network(root: &Path) -> Vec<Relay> {
@@ -39,32 +39,6 @@ const QUIET: Duration = Duration::from_millis(600);
 async fn person(root: &Path, name: &str, relays: &[Relay], clock: &Arc<TestClock>) -> Person {
     let refs: Vec<&Relay> = relays.iter().collect();
     people::create(root, name, people::settings(&refs, name, clock, THREE_HOPS)).await
-}
-
-/// One counter from a relay's `/metrics`, over TLS pinned to its key.
-async fn metric(relay: &RelayAddress, name: &str) -> u64 {
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(pinned_client_config(*relay.key()).unwrap())
-        .no_proxy()
-        .build()
-        .unwrap();
-    let text = client
-        .get(format!("{}/metrics", relay.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no {name} in the metrics"))
 }
 
 async fn total(relays: &[Relay], name: &str) -> u64 {
@@ -125,32 +99,17 @@ async fn messages_and_an_attachment_cross_three_hop_paths() {
 
     // An attachment: its pointer travels as an onion packet; its chunks go to a relay's
     // chunk store.
-    let source = root.path().join("photo.bin");
     let photo: Vec<u8> = (0..300_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    std::fs::write(&source, &photo).unwrap();
-    let id = alice
-        .send_attachment(
-            &bob_at_alice,
-            &source,
-            AttachmentKind::File {
-                name: "photo.bin".into(),
-                mime: "application/octet-stream".into(),
-            },
-        )
-        .await
-        .unwrap();
-    sync_until(
+    people::attachment_round_trip(
+        root.path(),
+        &mut alice,
         &mut bob,
-        |e| matches!(e, ClientEvent::Message { content, .. } if content.id == id),
+        (&bob_at_alice, &alice_at_bob),
+        &photo,
     )
     .await;
-    let target = root.path().join("photo.received");
-    bob.download_attachment(&alice_at_bob, &id, &target)
-        .await
-        .unwrap();
-    assert_eq!(std::fs::read(&target).unwrap(), photo);
 
     // Every message packet crossed two forwarding hops before its mailbox relay wrote it.
     let (delivered_packets, forwarded) = (

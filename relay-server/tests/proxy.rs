@@ -15,6 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+#[path = "common/people.rs"]
+mod people;
 #[path = "common/process.rs"]
 mod process;
 use process::RunningRelay;
@@ -116,25 +118,13 @@ async fn a_test_network_proxy_tunnels_only_tls_to_relays() {
     let through = RelayClient::through_proxy(target.address.clone(), &proxy.address).unwrap();
     let info = through.info().await.unwrap();
     assert_eq!(info.key, target.address.key().to_text());
-    let metrics = reqwest::Client::builder()
-        .use_preconfigured_tls(pinned_client_config(*proxy.address.key()).unwrap())
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("{}/metrics", proxy.address.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("sotto_relay_tunnels_opened_total 2"),
-        "{metrics}"
+    assert_eq!(
+        people::metric(&proxy.address, "sotto_relay_tunnels_opened_total").await,
+        2
     );
-    assert!(
-        metrics.contains("sotto_relay_tunnels_refused_total 2"),
-        "{metrics}"
+    assert_eq!(
+        people::metric(&proxy.address, "sotto_relay_tunnels_refused_total").await,
+        2
     );
 }
 

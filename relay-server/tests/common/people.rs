@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use sotto_core::client::{ClientEvent, Clock, SendRoute};
+use sotto_core::client::{AttachmentKind, ClientEvent, Clock, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::Invitation;
@@ -294,6 +294,68 @@ pub async fn settle(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// `sender` sends `bytes` as a file attachment to `recipient` (`to_recipient` at the
+/// sender, `to_sender` at the recipient), who syncs until its message arrives and
+/// downloads it; checks that the same bytes came out.
+pub async fn attachment_round_trip(
+    root: &Path,
+    sender: &mut Person,
+    recipient: &mut Person,
+    (to_recipient, to_sender): (&ContactId, &ContactId),
+    bytes: &[u8],
+) {
+    let source = root.join("attachment.bin");
+    std::fs::write(&source, bytes).unwrap();
+    let id = sender
+        .send_attachment(
+            to_recipient,
+            &source,
+            AttachmentKind::File {
+                name: "attachment.bin".into(),
+                mime: "application/octet-stream".into(),
+            },
+        )
+        .await
+        .unwrap();
+    sync_until(
+        recipient,
+        |e| matches!(e, ClientEvent::Message { content, .. } if content.id == id),
+    )
+    .await;
+    let target = root.join("attachment.received");
+    recipient
+        .download_attachment(to_sender, &id, &target)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), bytes);
+}
+
+/// One counter from a relay's `/metrics`, over TLS pinned to its key.
+pub async fn metric(relay: &RelayAddress, name: &str) -> u64 {
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(sotto_core::transport::pinned_client_config(*relay.key()).unwrap())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let text = client
+        .get(format!("{}/metrics", relay.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
 }
 
 pub fn tempdir(prefix: &str) -> tempfile::TempDir {

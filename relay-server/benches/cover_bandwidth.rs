@@ -3,12 +3,12 @@
 //! bytes per packet, nothing else) in one run.
 //!
 //! Five `sotto-relay` processes listen on 127.0.0.11 to 127.0.0.15 and send from there. In
-//! front of each, a counting TCP forwarder on 127.0.0.21 to 127.0.0.25 is the address the
-//! client knows the relay by (same key: TLS passes through untouched), so every byte the
-//! client exchanges with the network crosses one of them; the forwarders count the bytes
-//! of connections from the client's address (127.0.0.1) both ways — TLS records with their
-//! HTTP requests and answers, not TCP/IP headers — and pass the relays' own connections to
-//! each other (next hops, tunnels) uncounted. One `sotto_core::Client` with cover traffic
+//! front of each, a tap (a counting TCP forwarder, `tests/common/tap.rs`) on 127.0.0.21 to
+//! 127.0.0.25 is the address the client knows the relay by (same key: TLS passes through
+//! untouched), so every byte the client exchanges with the network crosses one of them.
+//! The taps count by the connecting side's address; the bench takes the client's
+//! (127.0.0.1), both ways — TLS records with their HTTP requests and answers, not TCP/IP
+//! headers — and leaves out the relays' connections to each other (next hops, tunnels). One `sotto_core::Client` with cover traffic
 //! on at the default rates (0.2 payload + 0.05 loop + 0.05 drop packets per second, 3-hop
 //! paths) and no messages calls `cover_tick` every 50 ms for [`FULL`] ([`QUICK`] with
 //! `SOTTO_BENCH_QUICK=1`); that includes reading its loops back through its proxy relay.
@@ -19,19 +19,17 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Child, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sotto_core::client::{CoverTraffic, SendRoute};
 use sotto_core::relay::{Host, RelayAddress};
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
 
 #[path = "../tests/common/process.rs"]
 mod process;
+#[path = "../tests/common/tap.rs"]
+mod tap;
 
 /// How long the full measurement runs.
 const FULL: Duration = Duration::from_secs(300);
@@ -52,68 +50,12 @@ impl Drop for RelayProcess {
     }
 }
 
-/// Bytes the client sent and received.
-#[derive(Default)]
-struct Counted {
-    up: AtomicU64,
-    down: AtomicU64,
-}
-
-/// Copies `from` into `to`, adding what passed to `count` when given.
-async fn copy(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    count: Option<(Arc<Counted>, bool)>,
-) {
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(read) => read,
-        };
-        if let Some((counted, up)) = &count {
-            let total = if *up { &counted.up } else { &counted.down };
-            total.fetch_add(read as u64, Ordering::Relaxed);
-        }
-        if to.write_all(&buffer[..read]).await.is_err() {
-            break;
-        }
-    }
-    let _ = to.shutdown().await;
-}
-
-/// A forwarder on `listen` to `relay`, counting connections from the client.
-async fn forwarder(listen: IpAddr, relay: SocketAddr, counted: Arc<Counted>) -> SocketAddr {
-    let listener = TcpListener::bind(SocketAddr::new(listen, 0))
-        .await
-        .expect("a forwarder's port");
-    let address = listener.local_addr().expect("its address");
-    tokio::spawn(async move {
-        while let Ok((client, peer)) = listener.accept().await {
-            let counted = Arc::clone(&counted);
-            tokio::spawn(async move {
-                let Ok(upstream) = TcpStream::connect(relay).await else {
-                    return;
-                };
-                let count = (peer.ip() == CLIENT_IP).then_some(counted);
-                let (client_read, client_write) = client.into_split();
-                let (relay_read, relay_write) = upstream.into_split();
-                tokio::join!(
-                    copy(client_read, relay_write, count.clone().map(|c| (c, true))),
-                    copy(relay_read, client_write, count.map(|c| (c, false))),
-                );
-            });
-        }
-    });
-    address
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quick = std::env::var("SOTTO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let duration = if quick { QUICK } else { FULL };
     let root = tempfile::tempdir().expect("temp dir");
-    let counted = Arc::new(Counted::default());
+    let counts = tap::Counts::default();
     let mut relays = Vec::new();
     let mut addresses = Vec::new();
     for n in 1..=5u8 {
@@ -128,10 +70,10 @@ async fn main() {
             address.host().to_string().parse().expect("an IP"),
             address.port(),
         );
-        let front = forwarder(
+        let front = tap::tap(
             IpAddr::V4(Ipv4Addr::new(127, 0, 0, 20 + n)),
             relay,
-            Arc::clone(&counted),
+            counts.clone(),
         )
         .await;
         let Host::V4(_) = address.host() else {
@@ -152,7 +94,7 @@ async fn main() {
         mean_delay: Duration::ZERO,
     };
     let name = "cover";
-    let mut client: Client<SqlCipherStore> = Client::create(
+    let mut person: Client<SqlCipherStore> = Client::create(
         &ProfileDirectory::new(root.path().join(name)),
         Protection::Passphrase {
             passphrase: name,
@@ -168,7 +110,7 @@ async fn main() {
     let started = Instant::now();
     let (mut sent, mut loops_returned, mut loops_lost) = (0usize, 0usize, 0usize);
     while started.elapsed() < duration {
-        let report = client.cover_tick().await.expect("a cover tick");
+        let report = person.cover_tick().await.expect("a cover tick");
         sent += report.sent;
         loops_returned += report.loops_returned;
         loops_lost += report.loops_lost;
@@ -177,10 +119,11 @@ async fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     // Let the last answers through the forwarders.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (up, down) = (
-        counted.up.load(Ordering::Relaxed),
-        counted.down.load(Ordering::Relaxed),
-    );
+    let client = tap::snapshot(&counts)
+        .get(&CLIENT_IP)
+        .copied()
+        .unwrap_or_default();
+    let (up, down) = (client.up, client.down);
     let per_day = (up + down) as f64 / elapsed * 86_400.0;
     let computed = cover.bytes_per_day();
     println!(
@@ -202,6 +145,5 @@ async fn main() {
         computed / 1e6,
         per_day / computed
     );
-    drop(client);
     drop(relays);
 }

@@ -10,22 +10,31 @@
 //! - a relay sees requests for its queues and chunks only from another relay (the proxy),
 //!   never from a client; and no relay but the one holding a queue or chunk sees its id,
 //!   neither in what it saw nor in its log;
-//! - every packet between relays, and from clients, has the same size.
+//! - every packet between relays, and from clients, has the same size;
+//!
+//! and, captured on the wire between relays (taps in front of three relays count the TLS
+//! bytes of every connection by the side that opened it): a packet carrying a one-byte
+//! message, one carrying a 4096-byte message and a drop packet cost exactly the same bytes
+//! on every link.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use sotto_core::client::SendRoute;
-use sotto_core::onion::PACKET_BYTES;
+use sotto_core::onion::{Delivery, Hop, HopAddress, PACKET_BYTES, build_packet};
+use sotto_core::relay::{Host, RelayAddress};
+use sotto_core::transport::RelayClient;
 
 #[path = "common/people.rs"]
 mod people;
 #[path = "common/process.rs"]
 mod process;
+#[path = "common/tap.rs"]
+mod tap;
 use people::{Person, Relay, TestClock, meet, settle, texts};
 
 /// 3-hop paths without mixing delays.
@@ -211,5 +220,145 @@ async fn each_relay_sees_only_its_neighbours_and_no_proxy_sees_a_queue() {
                 );
             }
         }
+    }
+}
+
+/// What one round of packets cost on the links between relays: bytes by relay address.
+type LinkBytes = Vec<(IpAddr, tap::Bytes)>;
+
+/// The bytes each relay of `from` sent and received on its links since `before`.
+fn link_bytes(
+    counts: &tap::Counts,
+    before: &HashMap<IpAddr, tap::Bytes>,
+    from: &[IpAddr],
+) -> LinkBytes {
+    let now = tap::snapshot(counts);
+    from.iter()
+        .map(|ip| {
+            let (then, now) = (
+                before.get(ip).copied().unwrap_or_default(),
+                now.get(ip).copied().unwrap_or_default(),
+            );
+            (
+                *ip,
+                tap::Bytes {
+                    up: now.up - then.up,
+                    down: now.down - then.down,
+                },
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_wire_long_and_short_messages_and_drop_packets_look_the_same() {
+    let root = people::tempdir("sotto-wire-");
+    let counts = tap::Counts::default();
+    let mut relays = Vec::new();
+    let mut tapped = Vec::new();
+    for n in 1..=3u8 {
+        let relay = Relay::start_with_ip(
+            root.path(),
+            &format!("relay-{n}"),
+            &format!("127.0.0.{}", 30 + n),
+            &["--allow-private-hops"],
+        );
+        let tap = tap::tap(
+            IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 40 + n)),
+            socket_of(&relay),
+            counts.clone(),
+        )
+        .await;
+        let IpAddr::V4(tap_ip) = tap.ip() else {
+            unreachable!("an IPv4 tap")
+        };
+        tapped.push(RelayAddress::new(*relay.address.key(), Host::V4(tap_ip), tap.port()).unwrap());
+        relays.push(relay);
+    }
+    let relay_ips: Vec<IpAddr> = relays.iter().map(|r| socket_of(r).ip()).collect();
+
+    // A fixed path 1 → 2 → 3 (so that every link is open before the rounds are counted),
+    // a queue on relay 3, and packets built by hand.
+    let mut rng = rand::rng();
+    let mailbox = RelayClient::new(tapped[2].clone()).unwrap();
+    let queue = mailbox
+        .create_queue(SystemTime::now(), &mut rng)
+        .await
+        .unwrap();
+    let unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut path = Vec::new();
+    for relay in &tapped {
+        let keys = RelayClient::new(relay.clone())
+            .unwrap()
+            .sphinx_keys()
+            .await
+            .unwrap();
+        path.push(Hop {
+            address: HopAddress::of(relay).unwrap(),
+            key: keys.iter().find(|k| k.covers(unix)).unwrap().key,
+        });
+    }
+    let first = RelayClient::new(tapped[0].clone()).unwrap();
+    let write = |len: usize| {
+        Delivery::signed_write(&queue.capability(), vec![0x5A; len], unix, &mut rand::rng())
+            .unwrap()
+    };
+    // Sends packets one at a time, each once the previous one reached its last hop.
+    let send = |delivery: Delivery| {
+        let (first, path, last) = (&first, &path, &tapped[2]);
+        async move {
+            let counter = match delivery {
+                Delivery::Drop => "sotto_relay_drop_packets_total",
+                Delivery::Write { .. } => "sotto_relay_packets_delivered_total",
+            };
+            let before = people::metric(last, counter).await;
+            let packet =
+                build_packet(path, &delivery, &[Duration::ZERO; 3], &mut rand::rng()).unwrap();
+            first.send_packets(packet).await.unwrap();
+            for _ in 0..200 {
+                if people::metric(last, counter).await == before + 1 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("a packet did not reach its last hop");
+        }
+    };
+    // Open the links.
+    send(write(1)).await;
+    send(Delivery::Drop).await;
+
+    let mut rounds = Vec::new();
+    for (label, delivery) in [
+        ("1-byte messages", write(1)),
+        ("4096-byte messages", write(4096)),
+        ("drop packets", Delivery::Drop),
+    ] {
+        let before = tap::snapshot(&counts);
+        for _ in 0..10 {
+            let delivery = match &delivery {
+                Delivery::Write { body, .. } => write(body.len()),
+                Delivery::Drop => Delivery::Drop,
+            };
+            send(delivery).await;
+        }
+        rounds.push((label, link_bytes(&counts, &before, &relay_ips[..2])));
+    }
+    for (label, bytes) in &rounds {
+        for (ip, link) in bytes {
+            assert!(
+                link.up >= 10 * PACKET_BYTES as u64,
+                "{label}: relay {ip} sent {} bytes for 10 packets",
+                link.up
+            );
+        }
+        assert_eq!(
+            bytes, &rounds[0].1,
+            "{label} and {} differ on the wire between relays",
+            rounds[0].0
+        );
     }
 }

@@ -43,6 +43,12 @@ impl Relay {
         Self::start_full(root, name, "127.0.0.1", extra, None)
     }
 
+    /// A relay listening on (and sending from) `ip`, another loopback address than the
+    /// clients' 127.0.0.1.
+    pub fn start_with_ip(root: &Path, name: &str, ip: &str, extra: &[&str]) -> Self {
+        Self::start_full(root, name, ip, extra, None)
+    }
+
     /// A relay listening on `ip` (another loopback address than the clients' 127.0.0.1)
     /// that records what it saw into `<root>/<name>.seen` (the test-only observation
     /// record, `src/observe.rs`).

@@ -17,17 +17,16 @@
 //! bytes per day and their ratio. Run with `scripts/bench -p sotto-relay --bench
 //! cover_bandwidth`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::{Child, Stdio};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use sotto_core::client::{CoverTraffic, SendRoute};
-use sotto_core::relay::{Host, RelayAddress};
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings};
 
 #[path = "../tests/common/process.rs"]
 mod process;
+use process::RunningRelay;
 #[path = "../tests/common/tap.rs"]
 mod tap;
 
@@ -40,16 +39,6 @@ const TICK: Duration = Duration::from_millis(50);
 /// The client's address: what the kernel picks to reach any loopback address.
 const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// A relay process, killed on drop.
-struct RelayProcess(Child);
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quick = std::env::var("SOTTO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -59,33 +48,18 @@ async fn main() {
     let mut relays = Vec::new();
     let mut addresses = Vec::new();
     for n in 1..=5u8 {
-        let (child, address, _) = process::spawn_relay_on(
-            &root.path().join(format!("relay-{n}")),
+        let relay = RunningRelay::start_on(
             &format!("127.0.0.{}:0", 10 + n),
             &["--log-level", "warn", "--allow-private-hops"],
-            Stdio::null(),
         );
-        relays.push(RelayProcess(child));
-        let relay = SocketAddr::new(
-            address.host().to_string().parse().expect("an IP"),
-            address.port(),
-        );
-        let front = tap::tap(
-            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 20 + n)),
-            relay,
+        let at_tap = tap::tap_relay(
+            Ipv4Addr::new(127, 0, 0, 20 + n),
+            &relay.address,
             counts.clone(),
         )
         .await;
-        let Host::V4(_) = address.host() else {
-            panic!("an IPv4 relay");
-        };
-        let IpAddr::V4(front_ip) = front.ip() else {
-            panic!("an IPv4 forwarder");
-        };
-        addresses.push(
-            RelayAddress::new(*address.key(), Host::V4(front_ip), front.port())
-                .expect("the forwarder's address"),
-        );
+        addresses.push(at_tap);
+        relays.push(relay);
     }
 
     let cover = CoverTraffic::default();

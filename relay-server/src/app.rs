@@ -202,12 +202,6 @@ async fn answer(
             };
             check_content_type(&parts.headers, Some(OCTETS))?;
             let limit = (MAX_BATCH_PACKETS * PACKET_BYTES) as u64;
-            if declared_length(&parts.headers)?.is_some_and(|declared| declared > limit) {
-                // Read (and drop) a body of up to twice the limit before refusing it, so
-                // that a sender still writing it gets the refusal, not a reset connection.
-                discard_body(&parts.headers, body, 2 * limit).await;
-                return Err(too_large(limit));
-            }
             let body = read_body(&parts.headers, body, limit).await?;
             crate::observe::batch(&parts.extensions, body.len() / PACKET_BYTES, body.len());
             let opener = Arc::clone(&mix);
@@ -392,7 +386,7 @@ async fn put_chunk(
     result
 }
 
-/// Reads and drops a refused upload's body, at most `limit` bytes within
+/// Reads and drops a refused request's body, at most `limit` bytes within
 /// [`BODY_TIMEOUT`]; a body declared larger is left unread.
 async fn discard_body(headers: &HeaderMap, body: Body, limit: u64) {
     match declared_length(headers) {
@@ -791,10 +785,13 @@ where
 }
 
 /// Reads the whole body, at most `limit` bytes (a larger declared or actual body is
-/// `too_large`), within [`BODY_TIMEOUT`].
+/// `too_large`), within [`BODY_TIMEOUT`]. A body declared larger but at most twice the limit
+/// is read and dropped before the refusal, so that a sender still writing it gets the
+/// refusal rather than a reset connection; a larger one is left unread.
 async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, ApiError> {
     let too_large = || too_large(limit);
     if declared_length(headers)?.is_some_and(|declared| declared > limit) {
+        discard_body(headers, body, limit.saturating_mul(2)).await;
         return Err(too_large());
     }
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);

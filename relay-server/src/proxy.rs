@@ -119,11 +119,15 @@ impl Proxy {
             Ok((target, stream)) => {
                 self.metrics.record(Event::TunnelOpened);
                 crate::observe::tunnel(request.extensions(), target);
-                let proxy = Arc::clone(&self);
                 tokio::spawn(async move {
-                    match hyper::upgrade::on(request).await {
-                        Ok(upgraded) => proxy.relay_bytes(TokioIo::new(upgraded), stream).await,
-                        Err(e) => debug!(error = %e, "a tunnel's connection did not upgrade"),
+                    let upgraded = match hyper::upgrade::on(request).await {
+                        Ok(upgraded) => upgraded,
+                        Err(e) => {
+                            return debug!(error = %e, "a tunnel's connection did not upgrade");
+                        }
+                    };
+                    if let Err(e) = pipe(TokioIo::new(upgraded), stream, TUNNEL_IDLE).await {
+                        debug!(error = %e, "a tunnel ended with an error");
                     }
                 });
                 Response::new(Body::empty())
@@ -216,21 +220,11 @@ impl Proxy {
             .await
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
     }
-
-    /// Copies bytes both ways until both sides close, either fails, or the tunnel is idle
-    /// for [`TUNNEL_IDLE`]. The client's first bytes must open a TLS handshake record.
-    async fn relay_bytes<C>(&self, client: C, target: TcpStream)
-    where
-        C: AsyncRead + AsyncWrite + Unpin,
-    {
-        match pipe(client, target, TUNNEL_IDLE).await {
-            Ok(()) => {}
-            Err(e) => debug!(error = %e, "a tunnel ended with an error"),
-        }
-    }
 }
 
-/// Copies bytes between `client` and `target` (see [`Proxy::relay_bytes`]).
+/// Copies bytes both ways between `client` and `target` until both sides close, either
+/// fails, or nothing passes for `idle`. The client's first bytes must open a TLS handshake
+/// record.
 async fn pipe<C>(client: C, target: TcpStream, idle: Duration) -> std::io::Result<()>
 where
     C: AsyncRead + AsyncWrite + Unpin,

@@ -26,7 +26,6 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use sotto_core::client::SendRoute;
 use sotto_core::onion::{Delivery, Hop, HopAddress, PACKET_BYTES, build_packet};
-use sotto_core::relay::{Host, RelayAddress};
 use sotto_core::transport::RelayClient;
 
 #[path = "common/people.rs"]
@@ -52,10 +51,7 @@ async fn person(root: &Path, name: &str, relays: &[Relay], clock: &Arc<TestClock
 }
 
 fn socket_of(relay: &Relay) -> SocketAddr {
-    SocketAddr::new(
-        relay.address.host().to_string().parse().unwrap(),
-        relay.address.port(),
-    )
+    HopAddress::of(&relay.address).unwrap().socket
 }
 
 /// What a relay recorded, a JSON value per line.
@@ -263,16 +259,14 @@ async fn on_the_wire_long_and_short_messages_and_drop_packets_look_the_same() {
             &format!("127.0.0.{}", 30 + n),
             &["--allow-private-hops"],
         );
-        let tap = tap::tap(
-            IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 40 + n)),
-            socket_of(&relay),
-            counts.clone(),
-        )
-        .await;
-        let IpAddr::V4(tap_ip) = tap.ip() else {
-            unreachable!("an IPv4 tap")
-        };
-        tapped.push(RelayAddress::new(*relay.address.key(), Host::V4(tap_ip), tap.port()).unwrap());
+        tapped.push(
+            tap::tap_relay(
+                std::net::Ipv4Addr::new(127, 0, 0, 40 + n),
+                &relay.address,
+                counts.clone(),
+            )
+            .await,
+        );
         relays.push(relay);
     }
     let relay_ips: Vec<IpAddr> = relays.iter().map(|r| socket_of(r).ip()).collect();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
+use sotto_core::onion::HopAddress;
 use sotto_core::relay::RelayAddress;
 use sotto_core::transport::{RelayClient, TransportError, pinned_client_config};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -22,7 +23,7 @@ mod process;
 use process::RunningRelay;
 
 fn socket_of(relay: &RelayAddress) -> SocketAddr {
-    SocketAddr::new(relay.host().to_string().parse().unwrap(), relay.port())
+    HopAddress::of(relay).unwrap().socket
 }
 
 /// TLS to `proxy`, pinned to its key.

@@ -72,8 +72,14 @@ pub struct RunningRelay {
 impl RunningRelay {
     /// Starts a relay with `extra` flags.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    /// Starts a relay listening on (and sending from) `listen` with `extra` flags.
+    pub fn start_on(listen: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (child, address, _) = spawn_relay(&dir.path().join("relay"), extra, Stdio::null());
+        let (child, address, _) =
+            spawn_relay_on(&dir.path().join("relay"), listen, extra, Stdio::null());
         Self {
             child,
             address,

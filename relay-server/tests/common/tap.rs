@@ -7,9 +7,11 @@
 #![allow(dead_code)] // Each test or bench uses its own part.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use sotto_core::onion::HopAddress;
+use sotto_core::relay::{Host, RelayAddress};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -50,6 +52,14 @@ pub async fn tap(listen: IpAddr, relay: SocketAddr, counts: Counts) -> SocketAdd
         }
     });
     address
+}
+
+/// Starts a tap on `listen` in front of `relay` (named by an IP address); returns the
+/// relay's address at the tap (the same key), which clients and packets can use instead.
+pub async fn tap_relay(listen: Ipv4Addr, relay: &RelayAddress, counts: Counts) -> RelayAddress {
+    let socket = HopAddress::of(relay).expect("a relay named by IP").socket;
+    let tap = tap(IpAddr::V4(listen), socket, counts).await;
+    RelayAddress::new(*relay.key(), Host::V4(listen), tap.port()).expect("the tap's address")
 }
 
 /// Copies `from` into `to`, counting for `peer` in the direction `up`.

@@ -123,16 +123,7 @@ impl RelayClient {
             .send()
             .await
             .map_err(connection_error)?;
-        let (status, _, body) = read(answer).await?;
-        expect_status(status, 200, &body)?;
-        let info: RelayInfo = serde_json::from_slice(&body)
-            .map_err(|e| TransportError::InvalidAnswer(format!("info: {e}")))?;
-        if info.key != self.address.key().to_text() {
-            return Err(TransportError::InvalidAnswer(
-                "the relay's info names another key than its certificate".into(),
-            ));
-        }
-        Ok(info)
+        info_naming(answer, self.address.key()).await
     }
 
     /// Hands onion packets (1 to 64 of [`PACKET_BYTES`](crate::onion::PACKET_BYTES), back to
@@ -506,7 +497,6 @@ fn expect_status(status: u16, expected: u16, body: &[u8]) -> Result<(), Transpor
     }
 }
 
-/// A failed request: a TLS refusal (typed, found in the error chain) or a network failure.
 /// Checks that a TLS server at `socket` is a Sotto relay, as a proxy relay does before it
 /// opens a tunnel there: the handshake must be signed by the Ed25519 key of the server's
 /// certificate, and the server's `GET /v1/info` must name that same key. Outgoing from
@@ -541,20 +531,30 @@ pub async fn probe_relay(
         .and_then(|info| info.peer_certificate())
         .map(|der| rustls::pki_types::CertificateDer::from(der.to_vec()))
         .ok_or_else(|| TransportError::InvalidAnswer("no certificate".into()))?;
-    let key =
-        super::certificate_relay_key(&certificate, crate::relay::RelayKey::from_bytes([0; 32]))?;
+    let key = super::pinning::presented_relay_key(&certificate)?;
+    info_naming(answer, &key).await?;
+    Ok(key)
+}
+
+/// The `/v1/info` in `answer`, which must name `key` (the key of the certificate the
+/// connection was made with).
+async fn info_naming(
+    answer: reqwest::Response,
+    key: &crate::relay::RelayKey,
+) -> Result<RelayInfo, TransportError> {
     let (status, _, body) = read(answer).await?;
     expect_status(status, 200, &body)?;
     let info: RelayInfo = serde_json::from_slice(&body)
         .map_err(|e| TransportError::InvalidAnswer(format!("info: {e}")))?;
     if info.key != key.to_text() {
         return Err(TransportError::InvalidAnswer(
-            "the server's info names another key than its certificate".into(),
+            "the relay's info names another key than its certificate".into(),
         ));
     }
-    Ok(key)
+    Ok(info)
 }
 
+/// A failed request: a TLS refusal (typed, found in the error chain) or a network failure.
 fn connection_error(error: reqwest::Error) -> TransportError {
     TransportError::from_error_chain(&error)
         .unwrap_or_else(|| TransportError::Unreachable(error.to_string()))

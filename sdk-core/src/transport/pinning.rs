@@ -126,6 +126,16 @@ pub fn certificate_relay_key(
     Ok(RelayKey::from_bytes(bytes))
 }
 
+/// The relay key a certificate carries, whatever it is (as [`certificate_relay_key`]; its
+/// errors name no expected key).
+pub(crate) fn presented_relay_key(
+    certificate: &CertificateDer<'_>,
+) -> Result<RelayKey, TransportError> {
+    // A relay key is never all zeros: errors that name this one as "expected" say that
+    // no particular key was expected.
+    certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))
+}
+
 /// The rustls server certificate verifier of a pinned relay connection.
 ///
 /// It accepts the end-entity certificate if and only if its subject public key is the
@@ -197,9 +207,7 @@ fn check_pin(pin: Pin, certificate: &CertificateDer<'_>) -> Result<(), Transport
             }
         }
         Pin::Digest(digest) => {
-            // Error messages name the digest's relay as "expected" only for the key
-            // type check; a relay key is never all zeros.
-            let presented = certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))?;
+            let presented = presented_relay_key(certificate)?;
             if !digest.matches(&presented) {
                 return Err(TransportError::HopKeyMismatch { presented });
             }
@@ -212,7 +220,7 @@ fn check_pin(pin: Pin, certificate: &CertificateDer<'_>) -> Result<(), Transport
             }
         }
         Pin::AnyRelay => {
-            certificate_relay_key(certificate, RelayKey::from_bytes([0; 32]))?;
+            presented_relay_key(certificate)?;
         }
     }
     Ok(())

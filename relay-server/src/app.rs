@@ -44,7 +44,7 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, Channel, LengthLimitError, Limited};
 use sotto_core::onion::{MAX_BATCH_PACKETS, PACKET_BYTES};
-use sotto_core::relay::api::{MAX_JSON_BODY, MESSAGE_ID_HEADER};
+use sotto_core::relay::api::{MAX_JSON_BODY, MAX_WAIT_SECONDS, MESSAGE_ID_HEADER, WAIT_HEADER};
 use sotto_core::relay::auth::MAX_CLOCK_SKEW;
 use sotto_core::relay::chunks::{
     CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER, ChunkSecret,
@@ -64,6 +64,7 @@ use crate::storage::{
     ChunkStore, ChunkUpload, Day, Hour, NonceBucket, QueueKeys, RelayStore, RequestNonce,
     StoreError,
 };
+use crate::wait::Waiters;
 
 /// The API version this relay speaks.
 pub const API_VERSION: u32 = 1;
@@ -98,6 +99,8 @@ pub struct RelayState {
     /// Onion routing (`POST /v1/packets`, the Sphinx keys in `/v1/info`); `None` for a
     /// relay that routes no packets.
     pub mix: Option<Arc<Mix>>,
+    /// Reads waiting for a message (`Sotto-Wait`); a write wakes those of its queue.
+    pub waiters: Arc<Waiters>,
 }
 
 /// The relay's HTTP application: one fallback handler behind a panic layer.
@@ -233,11 +236,22 @@ async fn answer(
         }
         Endpoint::Next(recipient) => {
             let recipient = *recipient;
+            let wait = wait_header(&parts.headers)?;
             let nonce = recipient_request(state, parts, body, &recipient, now).await?;
-            let next = on_signed_store(state, move |store| {
+            // Registered before the queue is looked at, so no write slips between.
+            let waiter = wait.and_then(|_| state.waiters.register(recipient));
+            let armed = waiter.as_ref().map(crate::wait::Waiter::armed);
+            let mut next = on_signed_store(state, move |store| {
                 store.next_message(&recipient, today, &nonce)
             })
             .await?;
+            if next.is_none()
+                && let (Some(waiter), Some(armed), Some(wait)) = (&waiter, armed, wait)
+            {
+                let mut armed = std::pin::pin!(armed);
+                waiter.wait(armed.as_mut(), wait).await;
+                next = read_after_wait(state, recipient).await?;
+            }
             match next {
                 Some(message) => {
                     state.metrics.record(Event::MessageRead);
@@ -330,10 +344,60 @@ async fn write_message(
     if matches!(&stored, Err(e) if e.kind == ErrorKind::QuotaExceeded) {
         state.metrics.record(Event::QuotaRefused);
     }
-    stored?;
+    let written = stored?;
+    state.waiters.wake(&written.queue);
     state.metrics.record(Event::MessageWritten);
     debug!("message stored");
     Ok(())
+}
+
+/// The `Sotto-Wait` header of a read: how long an empty queue's read may wait for a message
+/// (whole seconds, 1 to [`MAX_WAIT_SECONDS`]; `0` or no header: answer at once).
+fn wait_header(headers: &HeaderMap) -> Result<Option<Duration>, ApiError> {
+    let mut values = headers.get_all(WAIT_HEADER).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(None),
+        (Some(value), None) => value,
+        (Some(_), Some(_)) => return Err(malformed_wait()),
+    };
+    let seconds: u64 = value
+        .to_str()
+        .ok()
+        .filter(|text| {
+            !text.is_empty() && text.len() <= 3 && text.bytes().all(|b| b.is_ascii_digit())
+        })
+        .and_then(|text| text.parse().ok())
+        .filter(|seconds| *seconds <= MAX_WAIT_SECONDS)
+        .ok_or_else(malformed_wait)?;
+    Ok((seconds > 0).then(|| Duration::from_secs(seconds)))
+}
+
+fn malformed_wait() -> ApiError {
+    ApiError::new(
+        ErrorKind::MalformedRequest,
+        "Sotto-Wait is one header of whole seconds, 0 to 25",
+    )
+}
+
+/// The read that ends a wait. The request's own nonce was recorded by the first look, so
+/// this look records a fresh random one of the relay's (the store records a nonce with
+/// every read; nobody can send this one again).
+async fn read_after_wait(
+    state: &Arc<RelayState>,
+    recipient: sotto_core::relay::RecipientId,
+) -> Result<Option<crate::storage::StoredMessage>, ApiError> {
+    let now = state.clock.unix_seconds();
+    let today = Day::from_unix_seconds(now);
+    let mut nonce = [0u8; sotto_core::relay::auth::NONCE_LEN];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+    let nonce = RequestNonce {
+        nonce,
+        expires: NonceBucket::from_unix_seconds(now.saturating_add(MAX_CLOCK_SKEW)),
+    };
+    on_store(state, move |store| {
+        store.next_message(&recipient, today, &nonce)
+    })
+    .await
 }
 
 /// The last hop of an onion packet: its write, checked as a direct send is (the time

@@ -18,7 +18,8 @@
 //! - [`clock`]: the time, as a trait tests can move;
 //! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data;
 //! - [`identity`]: the relay's Ed25519 identity key and the TLS certificate bound to it;
-//! - [`tls`]: serving over TLS with that certificate.
+//! - [`tls`]: serving over TLS with that certificate;
+//! - [`wait`]: reads held until a message arrives (real-time delivery).
 
 pub mod app;
 pub mod clock;
@@ -31,6 +32,7 @@ pub mod proxy;
 pub mod server;
 pub mod storage;
 pub mod tls;
+pub mod wait;
 
 pub use app::{RelayState, router};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -25,6 +25,7 @@ use crate::storage::{
     ChunkStore, Day, FileChunkStore, Hour, NonceBucket, RelayStore, SqliteStore, StoreError,
     SweepReport,
 };
+use crate::wait::Waiters;
 
 /// The chunk store's folder inside the data directory.
 pub const CHUNK_DIR: &str = "chunks";
@@ -63,6 +64,7 @@ pub struct Relay {
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
     router: Router,
+    waiters: Arc<Waiters>,
 }
 
 impl Relay {
@@ -100,6 +102,7 @@ impl Relay {
             local_ip,
             Arc::clone(&metrics),
         );
+        let waiters = Arc::new(Waiters::new());
         let router = router(RelayState {
             store: Arc::clone(&store) as Arc<dyn RelayStore>,
             relay_key,
@@ -108,6 +111,7 @@ impl Relay {
             metrics: Arc::clone(&metrics),
             chunks: Arc::clone(&chunks),
             mix: Some(Arc::clone(&mix)),
+            waiters: Arc::clone(&waiters),
         });
         Ok(Self {
             store,
@@ -117,6 +121,7 @@ impl Relay {
             metrics,
             clock,
             router,
+            waiters,
         })
     }
 
@@ -144,6 +149,7 @@ impl Relay {
             metrics,
             clock,
             router,
+            waiters,
         } = self;
         let sweeper = tokio::spawn(sweep_loop(
             Arc::clone(&store) as Arc<dyn RelayStore>,
@@ -159,6 +165,8 @@ impl Relay {
         let served = tokio::select! {
             () = shutdown => {
                 info!("shutting down: finishing requests in flight");
+                // Waiting reads answer now (an empty queue), instead of holding the grace.
+                waiters.close();
                 let _ = stop.send(());
                 match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
                     Ok(joined) => joined,

@@ -693,7 +693,7 @@ impl RelayStore for BrokenStore {
         _: &[u8],
         _: Day,
         _: &RequestNonce,
-    ) -> Result<RelayMessageId, StoreError> {
+    ) -> Result<sotto_relay::storage::Written, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
     fn next_message(
@@ -746,6 +746,7 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
             .unwrap(),
         ),
         mix: None,
+        waiters: Default::default(),
     });
     let call = |request: axum::http::Request<axum::body::Body>| {
         let app = app.clone();

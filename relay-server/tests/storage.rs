@@ -51,7 +51,8 @@ fn a_stored_message_and_a_nonce_survive_reopening_the_store() {
     let queue = store.create_queue(&keys, TODAY, &nonce()).unwrap();
     let id = store
         .write_message(&queue.sender_id, b"durable", TODAY, &nonce())
-        .unwrap();
+        .unwrap()
+        .id;
     assert!(store.remember_nonce(&[7; 16], NonceBucket(10)).unwrap());
     store.close().unwrap();
     assert!(
@@ -137,7 +138,8 @@ fn an_acknowledged_message_leaves_no_trace_in_the_file() {
     let marker = b"MARKER-4f1d2c-sealed-bytes-MARKER";
     let id = store
         .write_message(&queue.sender_id, marker, TODAY, &nonce())
-        .unwrap();
+        .unwrap()
+        .id;
     store
         .ack_message(&queue.recipient_id, &id, TODAY, &nonce())
         .unwrap();

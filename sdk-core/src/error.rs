@@ -93,6 +93,14 @@ pub enum Error {
     /// Any other failure inside libsignal, with its message.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The handle was shut down (or its background thread is gone): nothing more can be
+    /// done with it; open the profile again.
+    #[error("the messenger is shut down")]
+    ShutDown,
+    /// A bug in Sotto stopped this call (a panic, caught at the handle). The profile on
+    /// disk is intact: every change is applied atomically or not at all.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Stable numeric codes, one per class of [`Error`], shared by every boundary (C, UniFFI,
@@ -145,6 +153,10 @@ pub enum ErrorCode {
     UnknownQueue = 33,
     /// Malformed, altered or used invitation.
     Invitation = 40,
+    /// [`Error::ShutDown`].
+    ShutDown = 50,
+    /// [`Error::Internal`].
+    Internal = 51,
 }
 
 impl Error {
@@ -179,6 +191,8 @@ impl Error {
             Error::IdentityKeyPending(_) => ErrorCode::IdentityKeyPending,
             Error::NoIdentityKeyPending(_) => ErrorCode::NoIdentityKeyPending,
             Error::UnknownQueue(_) => ErrorCode::UnknownQueue,
+            Error::ShutDown => ErrorCode::ShutDown,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod error;
 pub mod handshake;
 pub mod identity;
 pub mod invitation;
+#[cfg(all(feature = "transport", not(target_arch = "wasm32")))]
+pub mod messenger;
 pub mod onion;
 pub mod padding;
 pub mod prekeys;
@@ -31,4 +33,6 @@ pub mod transport;
 pub use client::{Client, ClientEvent, ClientSettings};
 pub use error::{Error, ErrorCode, Result};
 pub use identity::{Identity, PublicIdentity};
+#[cfg(all(feature = "transport", not(target_arch = "wasm32")))]
+pub use messenger::{DeliveryStatus, Event, Messenger, Subscription};
 pub use profile::Profile;

@@ -1,6 +1,8 @@
 //! The main job: five relays on loopback, two identities that meet by invitation and
 //! exchange text, an image, a file and a voice clip through them, then compare safety
-//! numbers and print the transcript. Everything goes through `sotto_core::Client`: real
+//! numbers and print the transcript. Everything goes through `sotto_core::Messenger`, the
+//! handle apps use: its background work reads every queue with a waiting read and pushes
+//! events as messages land (no polling loop here). Real
 //! relay processes (`sotto-relay`, TLS pinned to the key in each relay address), real
 //! SQLCipher profile directories, end-to-end receipts. Every message packet travels as a
 //! Sphinx packet over a 3-hop onion path chosen at random per packet, the last hop being
@@ -14,24 +16,23 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute, TransferDirection};
+use sotto_core::client::{AttachmentKind, SendRoute, TransferDirection};
 use sotto_core::contacts::ContactId;
-use sotto_core::content::{Body, Content};
+use sotto_core::content::{Body, Content, MessageId};
 use sotto_core::invitation::Invitation;
+use sotto_core::messenger::{DeliveryStatus, Event, OwnedProtection, Subscription};
 use sotto_core::padding::PACKET_PAYLOAD_SIZE;
 use sotto_core::relay::RelayAddress;
 use sotto_core::safety::Comparison;
-use sotto_core::store::{
-    Argon2Params, MessageDirection, ProfileDirectory, Protection, SqlCipherStore,
-};
-use sotto_core::{Client, ClientSettings, Error};
+use sotto_core::store::{Argon2Params, MessageDirection, ProfileDirectory, SqlCipherStore};
+use sotto_core::{ClientSettings, Error, Messenger};
 
 type Failure = Box<dyn std::error::Error>;
 
-/// Syncs a person tries, 100 ms apart, while packets are still on their way.
-const SYNC_TRIES: usize = 50;
+/// How long a person waits for an event before the demo gives up.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A relay process, stopped when dropped.
 struct Relay {
@@ -89,12 +90,16 @@ fn start_relay(binary: &Path, data_dir: &Path) -> Result<Relay, Failure> {
     Ok(Relay { child, address })
 }
 
-/// One side of the conversation.
+/// One side of the conversation: a `Messenger` with its background work on, and the
+/// events it pushes.
 struct Person {
     name: &'static str,
-    client: Client<SqlCipherStore>,
+    messenger: Messenger<SqlCipherStore>,
+    events: Subscription,
     /// The other person, as a contact of this profile.
     peer: Option<ContactId>,
+    /// The last progress step printed (in quarters), per transfer.
+    progress: Option<(MessageId, u64)>,
 }
 
 impl Person {
@@ -102,8 +107,8 @@ impl Person {
         let directory = ProfileDirectory::new(root.join(name));
         // Passphrase mode, so the demo runs on machines without a keychain too. (Light
         // Argon2id cost for a demo; apps keep the default.)
-        let protection = Protection::Passphrase {
-            passphrase: name,
+        let protection = OwnedProtection::Passphrase {
+            passphrase: name.to_owned().into(),
             params: Argon2Params::new(16 * 1024, 2, 1)?,
         };
         // 3-hop onion paths (the default) without mixing delays, so the demo runs fast.
@@ -113,11 +118,17 @@ impl Person {
                 hops: 3,
                 mean_delay: Duration::ZERO,
             });
-        let client = Client::create(&directory, protection, settings).await?;
+        let messenger = Messenger::create(directory, protection, settings).await?;
+        let events = messenger.subscribe();
+        // Waiting reads through proxy relays, outbox retries, prekey rotation: from now on
+        // messages arrive by themselves and are pushed as events.
+        messenger.start().await?;
         Ok(Self {
             name,
-            client,
+            messenger,
+            events,
             peer: None,
+            progress: None,
         })
     }
 
@@ -127,84 +138,77 @@ impl Person {
             .ok_or_else(|| Error::UnknownContact("(not met yet)".into()))
     }
 
-    /// Syncs and prints what happened; returns the messages shown. Packets take a moment
-    /// to cross their three hops: a sync that finds nothing is tried again for a while.
-    async fn sync(&mut self) -> Result<Vec<Content>, Error> {
-        let mut report = self.client.sync().await?;
-        for _ in 0..SYNC_TRIES {
-            if report.received > 0 {
-                break;
+    /// Prints the events pushed to this person until one matches `wanted`, and returns it.
+    /// Nobody polls: each event arrives when the network brings it.
+    async fn until(&mut self, wanted: impl Fn(&Event) -> bool) -> Result<Event, Failure> {
+        let waiting = tokio::time::timeout(PATIENCE, async {
+            while let Some(event) = self.events.next().await {
+                self.print(&event);
+                if wanted(&event) {
+                    return Some(event);
+                }
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            report = self.client.sync().await?;
+            None
+        });
+        match waiting.await {
+            Ok(Some(event)) => Ok(event),
+            Ok(None) => Err(format!("{}'s messenger stopped", self.name).into()),
+            Err(_) => Err(format!("{} waited {PATIENCE:?} in vain", self.name).into()),
         }
-        let mut shown = Vec::new();
-        for event in self.client.take_events() {
-            match event {
-                ClientEvent::Message { content, .. } => {
-                    println!("   {} shows: {}", self.name, describe(&content));
-                    shown.push(content);
-                }
-                ClientEvent::Delivered { message_ids, .. } => println!(
-                    "   {} <- end-to-end receipt: {} message(s) delivered",
-                    self.name,
-                    message_ids.len()
-                ),
-                ClientEvent::ContactJoined {
-                    contact,
-                    display_name,
-                } => {
-                    println!(
-                        "   {} answered the acceptance of \"{display_name}\"",
-                        self.name
-                    );
-                    self.peer = Some(contact);
-                }
-                ClientEvent::ContactAccepted { .. } => {
-                    println!(
-                        "   {} got the inviter's answer: the contact is complete",
-                        self.name
-                    );
-                }
-                other => println!("   {}: {other:?}", self.name),
-            }
-        }
-        if report.received + report.sent > 0 {
-            println!(
-                "   ({} sync: {} packet(s) read, {} written)",
-                self.name, report.received, report.sent
-            );
-        }
-        Ok(shown)
     }
 
-    /// Prints upload or download progress in 25 % steps.
-    fn print_progress(&mut self, label: &str) {
-        let mut last = None;
-        for event in self.client.take_events() {
-            if let ClientEvent::Progress {
+    /// Waits for the message `id` and returns it, with the time it took to arrive.
+    async fn receive(&mut self, id: MessageId, since: Instant) -> Result<Content, Failure> {
+        let event = self
+            .until(|e| matches!(e, Event::MessageReceived { content, .. } if content.id == id))
+            .await?;
+        let Event::MessageReceived { content, .. } = event else {
+            unreachable!("matched above")
+        };
+        println!(
+            "      (pushed {} ms after it was sent)",
+            since.elapsed().as_millis()
+        );
+        Ok(content)
+    }
+
+    fn print(&mut self, event: &Event) {
+        let name = self.name;
+        match event {
+            Event::MessageReceived { content, .. } => {
+                println!("   {name} <- {}", describe(content));
+            }
+            Event::StatusChanged {
+                message_ids,
+                status,
+                ..
+            } => println!("   {name}: {} message(s) {status:?}", message_ids.len()),
+            Event::ContactAdded { display_name, .. } => {
+                println!("   {name}: \"{display_name}\" accepted the invitation (answered)");
+            }
+            Event::ContactReady { .. } => {
+                println!("   {name}: got the inviter's answer, the contact is complete");
+            }
+            Event::TransferProgress {
+                message_id,
                 direction,
                 done,
                 total,
-                ..
-            } = &event
-            {
-                let (direction, done, total) = (*direction, *done, *total);
-                let quarter = (done * 4).checked_div(total).unwrap_or(4);
-                if last != Some(quarter) {
+            } => {
+                let quarter = (done * 4).checked_div(*total).unwrap_or(4);
+                if self.progress != Some((*message_id, quarter)) {
                     let verb = match direction {
                         TransferDirection::Upload => "uploaded",
                         TransferDirection::Download => "downloaded",
                     };
                     println!(
-                        "      {label}: {verb} {:>3}% ({done}/{total} bytes)",
+                        "      {name}: {verb} {:>3}% ({done}/{total} bytes)",
                         quarter * 25
                     );
-                    last = Some(quarter);
+                    self.progress = Some((*message_id, quarter));
                 }
-            } else {
-                println!("   {}: {event:?}", self.name);
             }
+            other => println!("   {name}: {other:?}"),
         }
     }
 }
@@ -319,8 +323,8 @@ fn describe(content: &Content) -> String {
     }
 }
 
-/// Sends an attachment from `from` to its peer, lets the recipient sync, download and
-/// compare it with the original.
+/// Sends an attachment from `from` to its peer; the recipient's messenger brings it, the
+/// recipient downloads it and compares it with the original.
 async fn exchange_attachment(
     from: &mut Person,
     to: &mut Person,
@@ -332,19 +336,18 @@ async fn exchange_attachment(
     let source = scratch.join(format!("{label}.original"));
     std::fs::write(&source, original)?;
     let peer = from.peer()?;
-    let id = from.client.send_attachment(&peer, &source, kind).await?;
-    from.print_progress(label);
-    let shown = to.sync().await?;
-    let content = shown
-        .iter()
-        .find(|c| c.id == id)
-        .ok_or("the attachment message did not arrive")?;
+    let sent_at = Instant::now();
+    let id = from.messenger.send_attachment(&peer, &source, kind).await?;
+    let content = to.receive(id, sent_at).await?;
     let target = scratch.join(format!("{label}.received"));
     let size = to
-        .client
+        .messenger
         .download_attachment(&to.peer()?, &content.id, &target)
         .await?;
-    to.print_progress(label);
+    // The download's progress events, pushed while it ran.
+    while let Some(event) = to.events.try_next() {
+        to.print(&event);
+    }
     let same = std::fs::read(&target)? == original;
     println!(
         "   {} opened {}'s {label}: {size} bytes, identical to the original: {same}",
@@ -353,8 +356,12 @@ async fn exchange_attachment(
     if !same {
         return Err(format!("the {label} arrived altered").into());
     }
-    from.sync().await?;
+    from.until(|e| delivered(e, id)).await?;
     Ok(())
+}
+
+fn delivered(event: &Event, id: MessageId) -> bool {
+    matches!(event, Event::StatusChanged { message_ids, status: DeliveryStatus::Delivered, .. } if message_ids.contains(&id))
 }
 
 async fn run() -> Result<(), Failure> {
@@ -378,11 +385,14 @@ async fn run() -> Result<(), Failure> {
     println!("2. Identities (keys made on the device, kept in SQLCipher profile directories)");
     let mut alice = Person::create("alice", scratch.path(), &relays).await?;
     let mut bob = Person::create("bob", scratch.path(), &relays).await?;
-    println!("   alice: {}", alice.client.identity().public());
-    println!("   bob:   {}\n", bob.client.identity().public());
+    println!("   alice: {}", alice.messenger.identity());
+    println!("   bob:   {}", bob.messenger.identity());
+    println!(
+        "   each runs a Messenger: its own thread reads every queue with a waiting read\n   through a proxy relay, so messages are pushed as events the moment they land\n"
+    );
 
     println!("3. Alice invites Bob (a one-time link and the same bytes as a QR code)");
-    let invitation = alice.client.create_invitation().await?;
+    let invitation = alice.messenger.create_invitation().await?;
     let link = invitation.to_uri();
     println!(
         "   link: {}... ({} characters); QR: {} byte PNG, {} byte SVG",
@@ -392,28 +402,37 @@ async fn run() -> Result<(), Failure> {
         invitation.qr_svg()?.len()
     );
     let scanned = Invitation::from_uri(&link)?;
-    bob.peer = Some(bob.client.accept_invitation(&scanned).await?);
+    bob.peer = Some(bob.messenger.accept_invitation(&scanned).await?);
     println!("   bob accepted: PQXDH session, his own queue on his relay, acceptance sent");
-    alice.sync().await?;
-    bob.sync().await?;
-    match bob.client.accept_invitation(&scanned).await {
+    let Event::ContactAdded { contact, .. } = alice
+        .until(|e| matches!(e, Event::ContactAdded { .. }))
+        .await?
+    else {
+        unreachable!("matched above")
+    };
+    alice.peer = Some(contact);
+    bob.until(|e| matches!(e, Event::ContactReady { .. }))
+        .await?;
+    match bob.messenger.accept_invitation(&scanned).await {
         Err(e) => println!("   the link is used up: accepting it again is refused ({e})\n"),
         Ok(_) => return Err("a used invitation was accepted".into()),
     }
 
     println!("4. Text both ways (every packet is {PACKET_PAYLOAD_SIZE} bytes on the wire)");
-    let alice_peer = alice.peer()?;
-    alice
-        .client
-        .send_text(&alice_peer, "Hi Bob, it's Alice. This is Sotto.")
+    let sent_at = Instant::now();
+    let id = alice
+        .messenger
+        .send_text(&alice.peer()?, "Hi Bob, it's Alice. This is Sotto.")
         .await?;
-    bob.sync().await?;
-    let bob_peer = bob.peer()?;
-    bob.client
-        .send_text(&bob_peer, "Hi Alice! Got it, sealed and padded.")
+    bob.receive(id, sent_at).await?;
+    alice.until(|e| delivered(e, id)).await?;
+    let sent_at = Instant::now();
+    let id = bob
+        .messenger
+        .send_text(&bob.peer()?, "Hi Alice! Got it, sealed and padded.")
         .await?;
-    alice.sync().await?;
-    bob.sync().await?;
+    alice.receive(id, sent_at).await?;
+    bob.until(|e| delivered(e, id)).await?;
 
     println!("\n5. An image (PNG; encrypted, uploaded to a relay's chunk store, pointer sent)");
     let picture = sample_png(800, 600, true);
@@ -465,27 +484,25 @@ async fn run() -> Result<(), Failure> {
     .await?;
 
     println!("\n8. Everything acknowledged end to end");
-    alice.sync().await?;
-    bob.sync().await?;
     for person in [&alice, &bob] {
         println!(
             "   {}: outbox holds {} message(s)",
             person.name,
-            person.client.unacknowledged().await?
+            person.messenger.unacknowledged().await?
         );
     }
 
     println!("\n9. Safety numbers (compare in person, or scan the QR)");
-    let alice_view = alice.client.safety_number(&alice.peer()?).await?;
-    let bob_view = bob.client.safety_number(&bob.peer()?).await?;
+    let alice_view = alice.messenger.safety_number(&alice.peer()?).await?;
+    let bob_view = bob.messenger.safety_number(&bob.peer()?).await?;
     println!("   alice sees: {alice_view}");
     println!("   bob sees:   {bob_view}");
     let verdict = bob
-        .client
+        .messenger
         .compare_safety_code(&bob.peer()?, alice_view.scannable())
         .await?;
     if verdict == Comparison::Match {
-        bob.client.mark_verified(&bob.peer()?).await?;
+        bob.messenger.mark_verified(&bob.peer()?).await?;
     }
     println!(
         "   alice's QR: {} byte PNG; bob scans it: {}",
@@ -499,7 +516,7 @@ async fn run() -> Result<(), Failure> {
     );
 
     println!("\n10. Transcript (alice's history, oldest first; status from end-to-end receipts)");
-    let mut history = alice.client.history(&alice.peer()?, 100).await?;
+    let mut history = alice.messenger.history(&alice.peer()?, 100).await?;
     history.reverse();
     for (direction, status, content) in history {
         let (from, to) = match direction {
@@ -511,6 +528,10 @@ async fn run() -> Result<(), Failure> {
             describe(&content)
         );
     }
+
+    println!("\n11. Both messengers shut down (calls finished, stores closed)");
+    alice.messenger.shutdown().await?;
+    bob.messenger.shutdown().await?;
     Ok(())
 }
 

@@ -105,6 +105,15 @@ pub struct NewQueue {
     pub sender_id: SenderId,
 }
 
+/// A message just written: its id and the queue it went into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The id the recipient will acknowledge it by.
+    pub id: RelayMessageId,
+    /// The queue's recipient id.
+    pub queue: RecipientId,
+}
+
 /// One message as read from a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
@@ -248,14 +257,15 @@ pub trait RelayStore: Send + Sync {
     /// Appends a message to the queue with this sender id under a fresh random message id,
     /// if the [`Policy`] quota leaves room for it ([`StoreError::QuotaExceeded`] otherwise).
     /// Marks the queue used on `today`. Records `nonce` (see
-    /// [Signed requests](RelayStore#signed-requests)). Durable when it returns `Ok`.
+    /// [Signed requests](RelayStore#signed-requests)). Durable when it returns `Ok`, which
+    /// names the message and the queue it went into (so that waiting reads can be woken).
     fn write_message(
         &self,
         sender: &SenderId,
         body: &[u8],
         today: Day,
         nonce: &RequestNonce,
-    ) -> Result<RelayMessageId, StoreError>;
+    ) -> Result<Written, StoreError>;
 
     /// The oldest unexpired message of the queue, or `None` when it holds none. Marks the
     /// queue used on `today`. Records `nonce` (see

@@ -29,7 +29,7 @@ use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
 
 use super::{
     Day, NewQueue, NonceBucket, Policy, QueueKeys, RelayStore, RequestNonce, StoreCounts,
-    StoreError, StoredMessage, SweepReport,
+    StoreError, StoredMessage, SweepReport, Written,
 };
 
 /// Name of the data file inside the data directory.
@@ -546,7 +546,7 @@ impl RelayStore for SqliteStore {
         body: &[u8],
         today: Day,
         nonce: &RequestNonce,
-    ) -> Result<RelayMessageId, StoreError> {
+    ) -> Result<Written, StoreError> {
         let (sender, body) = (*sender, body.to_vec());
         let (policy, expires) = (self.policy, self.expiry(today));
         self.signed(nonce, move |conn| {
@@ -657,7 +657,7 @@ fn write_message_in(
     body: &[u8],
     today: Day,
     expires: i64,
-) -> Result<RelayMessageId, StoreError> {
+) -> Result<Written, StoreError> {
     let queue: Option<Vec<u8>> = tx
         .query_row(
             "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
@@ -704,7 +704,10 @@ fn write_message_in(
     let id = stored
         .ok_or_else(|| StoreError::Backend("storing a message: no fresh random id".into()))?;
     touch_queue(tx, &queue, today, expires)?;
-    Ok(RelayMessageId::from_bytes(id))
+    Ok(Written {
+        id: RelayMessageId::from_bytes(id),
+        queue: RecipientId::from_bytes(queue),
+    })
 }
 
 /// The oldest unexpired message of the queue; marks the queue used.

@@ -106,6 +106,7 @@ impl TestRelay {
             metrics: Arc::clone(&metrics),
             chunks: Arc::clone(&chunks) as Arc<dyn ChunkStore>,
             mix: None,
+            waiters: Default::default(),
         });
         Self {
             dir,

@@ -165,8 +165,10 @@ impl<S: Store> Client<S> {
             .profile
             .send_as(contact, message_id, body, now, &mut self.rng)
             .await?;
-        if let Some(packet) = outgoing.packet {
-            self.transmit(contact, packet).await?;
+        if let Some(packet) = outgoing.packet
+            && self.transmit(contact, packet).await?
+        {
+            self.sent(contact, outgoing.id);
         }
         Ok(outgoing.id)
     }

@@ -146,6 +146,11 @@ impl CoverState {
     pub(super) fn waiting(&self) -> usize {
         self.waiting.len()
     }
+
+    /// The earliest scheduled event of the three streams (`None` before the first tick).
+    pub(super) fn next_due(&self) -> Option<SystemTime> {
+        self.next.and_then(|next| next.into_iter().min())
+    }
 }
 
 /// The three streams, in the order of [`CoverState::next`].

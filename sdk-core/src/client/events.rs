@@ -27,6 +27,14 @@ pub enum ClientEvent {
         /// The message (text, image, file or voice clip).
         content: Content,
     },
+    /// One of our messages was handed to the network (written into the contact's queue, or
+    /// to the first hop of its onion path). Only an end-to-end receipt says it arrived.
+    Sent {
+        /// The contact.
+        contact: ContactId,
+        /// Our message.
+        message_id: MessageId,
+    },
     /// The contact's device received these messages of ours (an end-to-end receipt).
     Delivered {
         /// The contact.

@@ -353,11 +353,27 @@ impl<S: Store> Client<S> {
     /// [`ClientEvent::NetworkProblem`] says so).
     pub async fn send(&mut self, contact: &ContactId, body: Body) -> Result<MessageId> {
         let now = self.now();
+        let shown = is_user_content(&body);
         let outgoing = self.profile.send(contact, body, now, &mut self.rng).await?;
-        if let Some(packet) = outgoing.packet {
-            self.transmit(contact, packet).await?;
+        if let Some(packet) = outgoing.packet
+            && self.transmit(contact, packet).await?
+            && shown
+        {
+            self.sent(contact, outgoing.id);
         }
         Ok(outgoing.id)
+    }
+
+    /// Tells the app that a message of its went to the network ([`ClientEvent::Sent`]).
+    /// With cover traffic on, a written packet only waits for a payload slot: not sent yet,
+    /// and not reported.
+    fn sent(&mut self, contact: &ContactId, message_id: MessageId) {
+        if self.cover.is_none() {
+            self.events.push_back(ClientEvent::Sent {
+                contact: contact.clone(),
+                message_id,
+            });
+        }
     }
 
     /// Deletes a contact: its queues on their relays (best effort: a relay that cannot be
@@ -450,6 +466,80 @@ impl<S: Store> Client<S> {
 
     fn now(&self) -> SystemTime {
         self.settings.clock.now()
+    }
+
+    /// The settings this client runs with.
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    /// The queues this profile reads (contacts' and open invitations'), for waiting reads.
+    pub async fn own_queues(&self) -> Result<Vec<OwnQueue>> {
+        self.profile.own_queues().await
+    }
+
+    /// The client that reads `queue` (through the proxy relay on an onion route), for a
+    /// waiting read ([`RelayClient::next_waiting`]) whose message goes to
+    /// [`Client::receive_read`].
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when no relay is left to carry the read.
+    pub fn reader(&mut self, queue: &OwnQueue) -> Result<RelayClient> {
+        self.relay(&queue.relay)
+    }
+
+    /// Reports a failed waiting read of a queue on `relay` as a network problem (once per
+    /// relay until the next sync) and lets the next read choose its proxy anew.
+    pub fn waiting_read_failed(&mut self, relay: RelayAddress, error: &TransportError) {
+        self.report_network(relay, error);
+    }
+
+    /// Forgets which relays failed (they are tried again): what a sync does first, for the
+    /// background work's retries between syncs.
+    pub fn retry_relays(&mut self) {
+        self.down.clear();
+    }
+
+    /// When the outbox has something to transmit next: now for packets that failed for a
+    /// passing reason, else the earliest retry time; `None` when nothing waits.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn next_send_due(&self) -> Result<Option<SystemTime>> {
+        if !self.unsent.is_empty() {
+            return Ok(Some(self.now()));
+        }
+        let earliest = self
+            .profile
+            .store()
+            .outbox()
+            .await?
+            .iter()
+            .map(|entry| entry.next_attempt_ms)
+            .min();
+        Ok(earliest.map(|ms| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)))
+    }
+
+    /// When cover traffic next has something to send (`None` when it is off; now when it
+    /// has not started).
+    pub fn next_cover_due(&self) -> Option<SystemTime> {
+        let cover = self.cover.as_ref()?;
+        Some(cover.next_due().unwrap_or_else(|| self.now()))
+    }
+
+    /// Replaces the signed and Kyber prekeys that are due and deletes expired ones (the
+    /// handle's background work does this daily).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn rotate_prekeys(
+        &mut self,
+        policy: crate::prekeys::RotationPolicy,
+    ) -> Result<crate::prekeys::RotationOutcome> {
+        let now = self.now();
+        self.profile
+            .rotate_prekeys(policy, now, &mut self.rng)
+            .await
     }
 
     /// The client for our own business with the relay at `address`: creating, reading,

@@ -46,8 +46,58 @@ impl<S: Store> Client<S> {
         let mut report = SyncReport::default();
         let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
         for queue in self.profile.own_queues().await? {
-            self.read_queue(&queue, &mut receipts, &mut report).await?;
+            self.read_queue(&queue, None, &mut receipts, &mut report)
+                .await?;
         }
+        self.send_receipts(receipts, &mut report).await?;
+        self.flush_outbox(&mut report).await?;
+        report.unreachable = self.down.len();
+        Ok(report)
+    }
+
+    /// Takes a message that a waiting read returned from `queue`
+    /// ([`RelayClient::next_waiting`](crate::transport::RelayClient::next_waiting)): opens
+    /// and stores it as [`Client::sync`] would, reads the rest of the queue, sends the
+    /// receipts and acknowledges. The outbox is left for [`Client::send_due`].
+    ///
+    /// # Errors
+    /// As [`Client::sync`].
+    pub async fn receive_read(
+        &mut self,
+        queue: &OwnQueue,
+        message: ReadMessage,
+    ) -> Result<SyncReport> {
+        // The relay just answered: whatever failed before does not hold it back now.
+        self.down.remove(&queue.relay);
+        let mut report = SyncReport::default();
+        let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
+        self.read_queue(queue, Some(message), &mut receipts, &mut report)
+            .await?;
+        self.send_receipts(receipts, &mut report).await?;
+        report.unreachable = self.down.len();
+        Ok(report)
+    }
+
+    /// Transmits what the outbox holds and is due (unsent packets, then retries) without
+    /// reading any queue: the background work's retry step, when waiting reads do the
+    /// reading.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn send_due(&mut self) -> Result<SyncReport> {
+        self.down.clear();
+        let mut report = SyncReport::default();
+        self.flush_outbox(&mut report).await?;
+        report.unreachable = self.down.len();
+        Ok(report)
+    }
+
+    /// Sends the end-to-end delivery receipts gathered while reading.
+    async fn send_receipts(
+        &mut self,
+        receipts: BTreeMap<ContactId, Vec<MessageId>>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         for (contact, ids) in receipts {
             for batch in ids.chunks(MAX_RECEIPT_IDS) {
                 let receipt = Receipt {
@@ -64,15 +114,15 @@ impl<S: Store> Client<S> {
                 }
             }
         }
-        self.flush_outbox(&mut report).await?;
-        report.unreachable = self.down.len();
-        Ok(report)
+        Ok(())
     }
 
-    /// Reads one queue until it is empty (or a packet must stay).
+    /// Reads one queue until it is empty (or a packet must stay), starting with `first`
+    /// when a waiting read already returned it.
     async fn read_queue(
         &mut self,
         queue: &OwnQueue,
+        mut first: Option<ReadMessage>,
         receipts: &mut BTreeMap<ContactId, Vec<MessageId>>,
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -82,7 +132,11 @@ impl<S: Store> Client<S> {
         let relay = self.relay(&queue.relay)?;
         loop {
             let now = self.now();
-            let message = match relay.next(queue, now, &mut self.rng).await {
+            let read = match first.take() {
+                Some(message) => Ok(Some(message)),
+                None => relay.next(queue, now, &mut self.rng).await,
+            };
+            let message = match read {
                 Ok(Some(message)) => message,
                 Ok(None) => return Ok(()),
                 Err(error) => {
@@ -102,10 +156,15 @@ impl<S: Store> Client<S> {
                 return Ok(());
             }
             let now = self.now();
-            if let Err(error) = relay.ack(queue, &message.id, now, &mut self.rng).await {
-                // Stored but not acknowledged: it comes again and is recognised then.
-                self.queue_unreadable(queue, &error).await?;
-                return Ok(());
+            match relay.ack(queue, &message.id, now, &mut self.rng).await {
+                Ok(()) => {}
+                // Acknowledged already (by a read that overlapped this one): gone, as wanted.
+                Err(TransportError::Relay(api)) if api.kind == ErrorKind::UnknownMessage => {}
+                Err(error) => {
+                    // Stored but not acknowledged: it comes again and is recognised then.
+                    self.queue_unreadable(queue, &error).await?;
+                    return Ok(());
+                }
             }
             if let Outcome::InvitationUsed = outcome {
                 // The link is dead at the relay too. Whatever else arrived on the queue
@@ -289,7 +348,16 @@ impl<S: Store> Client<S> {
         }
         let now = self.now();
         for due in self.profile.due_packets(now, &mut self.rng).await? {
-            report.sent += usize::from(self.transmit(&due.contact, due.packet).await?);
+            if self.transmit(&due.contact, due.packet).await? {
+                report.sent += 1;
+                if !self
+                    .user_messages(&due.contact, vec![due.message_id])
+                    .await?
+                    .is_empty()
+                {
+                    self.sent(&due.contact, due.message_id);
+                }
+            }
         }
         Ok(())
     }

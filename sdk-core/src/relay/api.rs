@@ -5,7 +5,7 @@
 //! | --- | --- | --- | --- |
 //! | `POST /v1/queues` | recipient key | JSON [`CreateQueue`] | `201`, JSON [`QueueCreated`] |
 //! | `POST /v1/send/{sender id}` | sender key | the message, `application/octet-stream`, 1 to `max_message_bytes` | `201`, empty |
-//! | `POST /v1/queues/{recipient id}/next` | recipient key | empty | `200`, the oldest message (octets) with header `Sotto-Message-Id`; `204` when the queue is empty |
+//! | `POST /v1/queues/{recipient id}/next` | recipient key | empty; optional header `Sotto-Wait: <seconds>` | `200`, the oldest message (octets) with header `Sotto-Message-Id`; `204` when the queue is empty (after waiting up to `Sotto-Wait` seconds for a message to arrive) |
 //! | `POST /v1/queues/{recipient id}/ack/{message id}` | recipient key | empty | `204` (the message is deleted) |
 //! | `DELETE /v1/queues/{recipient id}` | recipient key | empty | `204` (the queue and its messages are deleted) |
 //! | `PUT /v1/chunks/{chunk id}` | read secret | the part, `application/octet-stream`, 0 to `max_chunk_bytes` | `201` once durable |
@@ -33,6 +33,10 @@ use super::chunks::ChunkId;
 pub const ID_LEN: usize = 16;
 /// Name of the response header carrying a read message's id.
 pub const MESSAGE_ID_HEADER: &str = "Sotto-Message-Id";
+/// Name of the request header asking a read of an empty queue to wait for a message.
+pub const WAIT_HEADER: &str = "Sotto-Wait";
+/// Longest wait a read may ask for, in seconds (below the clients' 30 s read timeout).
+pub const MAX_WAIT_SECONDS: u64 = 25;
 /// Largest JSON request body the relay reads, in bytes.
 pub const MAX_JSON_BODY: usize = 4096;
 

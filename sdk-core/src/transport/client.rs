@@ -14,7 +14,7 @@ use rand::{CryptoRng, Rng};
 use super::TransportError;
 use crate::handshake::OwnQueue;
 use crate::relay::PartSecrets;
-use crate::relay::api::MESSAGE_ID_HEADER;
+use crate::relay::api::{MAX_WAIT_SECONDS, MESSAGE_ID_HEADER, WAIT_HEADER};
 use crate::relay::chunks::{CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER};
 use crate::relay::{
     AUTH_HEADER, ApiError, CreateQueue, Endpoint, ErrorKind, QueueCreated, QueueKeyPair,
@@ -175,6 +175,7 @@ impl RelayClient {
                 &Endpoint::CreateQueue,
                 &recipient_key,
                 Some("application/json"),
+                None,
                 body,
                 now,
                 rng,
@@ -209,6 +210,7 @@ impl RelayClient {
                 &Endpoint::Send(to.sender_id),
                 &to.sender_key,
                 Some("application/octet-stream"),
+                None,
                 packet.to_vec(),
                 now,
                 rng,
@@ -225,8 +227,45 @@ impl RelayClient {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Option<ReadMessage>, TransportError> {
+        self.read_next(queue, None, now, rng).await
+    }
+
+    /// Like [`RelayClient::next`], but a read of an empty queue waits at the relay for up
+    /// to `wait` (at most [`MAX_WAIT_SECONDS`]) and returns as soon as a message arrives
+    /// (`docs/PROTOCOL.md` §20). `None` when the wait ended with the queue still empty.
+    pub async fn next_waiting<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        wait: std::time::Duration,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Option<ReadMessage>, TransportError> {
+        let seconds = wait.as_secs().clamp(1, MAX_WAIT_SECONDS);
+        self.read_next(queue, Some(seconds), now, rng).await
+    }
+
+    async fn read_next<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        wait_seconds: Option<u64>,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Option<ReadMessage>, TransportError> {
+        if queue.relay != self.address {
+            return Err(TransportError::WrongRelay);
+        }
+        let endpoint = Endpoint::Next(queue.recipient_id);
+        let wait = wait_seconds.map(|seconds| (WAIT_HEADER, seconds.to_string()));
         let (status, id, answer) = self
-            .as_recipient(queue, &Endpoint::Next(queue.recipient_id), now, rng)
+            .signed(
+                &endpoint,
+                &queue.recipient_key,
+                None,
+                wait,
+                Vec::new(),
+                now,
+                rng,
+            )
             .await?;
         if status == 204 {
             return Ok(None);
@@ -371,20 +410,31 @@ impl RelayClient {
         if queue.relay != self.address {
             return Err(TransportError::WrongRelay);
         }
-        self.signed(endpoint, &queue.recipient_key, None, Vec::new(), now, rng)
-            .await
+        self.signed(
+            endpoint,
+            &queue.recipient_key,
+            None,
+            None,
+            Vec::new(),
+            now,
+            rng,
+        )
+        .await
     }
 
     fn url(&self, endpoint: &Endpoint) -> String {
         format!("{}{}", self.address.base_url(), endpoint.path())
     }
 
-    /// One signed request; the status, the message-id header and the body of the answer.
+    /// One signed request (with one unsigned extra header, if given); the status, the
+    /// message-id header and the body of the answer.
+    #[allow(clippy::too_many_arguments)]
     async fn signed<R: Rng + CryptoRng>(
         &self,
         endpoint: &Endpoint,
         key: &QueueKeyPair,
         content_type: Option<&str>,
+        extra_header: Option<(&str, String)>,
         body: Vec<u8>,
         now: SystemTime,
         rng: &mut R,
@@ -413,6 +463,9 @@ impl RelayClient {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
+        if let Some((name, value)) = extra_header {
+            request = request.header(name, value);
+        }
         let answer = request.send().await.map_err(connection_error)?;
         read(answer).await
     }
@@ -434,13 +487,15 @@ async fn read(answer: reqwest::Response) -> Result<(u16, Option<String>, Vec<u8>
             "the answer is too large".into(),
         ));
     }
-    let body = answer.bytes().await.map_err(connection_error)?;
-    if body.len() > MAX_ANSWER_BYTES {
-        return Err(TransportError::InvalidAnswer(
+    let mut body = Vec::new();
+    match stream_body(answer, MAX_ANSWER_BYTES as u64, &mut body).await {
+        Ok(_) => Ok((status, id, body)),
+        // Stopped at the limit: a relay cannot make the client buffer without bound.
+        Err(TransportError::InvalidAnswer(_)) => Err(TransportError::InvalidAnswer(
             "the answer is too large".into(),
-        ));
+        )),
+        Err(other) => Err(other),
     }
-    Ok((status, id, body.to_vec()))
 }
 
 fn wrong_length() -> TransportError {

@@ -1,0 +1,436 @@
+//! The `Messenger` handle end to end against real relay processes: two people meet and
+//! talk with the background work on (waiting reads through proxy relays, pushed events, no
+//! polling loop in the test); the handle from 8 threads at once; a waiting read across a
+//! relay's SIGKILL and restart; a shutdown and reopen; a call dropped half-way.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sotto_core::client::{ClientSettings, SendRoute};
+use sotto_core::contacts::ContactId;
+use sotto_core::content::{Body, MessageId};
+use sotto_core::invitation::Invitation;
+use sotto_core::messenger::{DeliveryStatus, Event, OwnedProtection, Subscription};
+use sotto_core::store::{Argon2Params, MessageStatus, ProfileDirectory, SqlCipherStore};
+use sotto_core::{Error, Messenger};
+
+#[path = "common/people.rs"]
+mod people;
+#[path = "common/process.rs"]
+mod process;
+use people::{Relay, TestClock};
+
+type Handle = Messenger<SqlCipherStore>;
+
+/// 3-hop paths without mixing delays.
+const THREE_HOPS: SendRoute = SendRoute::Onion {
+    hops: 3,
+    mean_delay: Duration::ZERO,
+};
+
+/// How long a test waits for an event before it fails.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+fn network(root: &Path, n: usize) -> Vec<Relay> {
+    (1..=n)
+        .map(|i| Relay::start_with(root, &format!("relay-{i}"), &["--allow-private-hops"]))
+        .collect()
+}
+
+fn settings(
+    relays: &[Relay],
+    name: &str,
+    clock: &Arc<TestClock>,
+    route: SendRoute,
+) -> ClientSettings {
+    let refs: Vec<&Relay> = relays.iter().collect();
+    people::settings(&refs, name, clock, route)
+}
+
+fn passphrase(name: &str) -> OwnedProtection {
+    OwnedProtection::Passphrase {
+        passphrase: name.to_owned().into(),
+        params: Argon2Params::new(8 * 1024, 1, 1).unwrap(),
+    }
+}
+
+async fn create(root: &Path, name: &str, settings: ClientSettings) -> Handle {
+    Messenger::create(
+        ProfileDirectory::new(root.join(name)),
+        passphrase(name),
+        settings,
+    )
+    .await
+    .unwrap()
+}
+
+async fn reopen(root: &Path, name: &str, settings: ClientSettings) -> Handle {
+    Messenger::open(
+        ProfileDirectory::new(root.join(name)),
+        Some(name.to_owned()),
+        settings,
+    )
+    .await
+    .unwrap()
+}
+
+/// Takes events until one matches; returns every event taken, the match last.
+async fn until(events: &mut Subscription, wanted: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(PATIENCE, async {
+        while let Some(event) = events.next().await {
+            let done = wanted(&event);
+            seen.push(event);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(found, Ok(true)),
+        "no wanted event within {PATIENCE:?}; seen: {seen:?}"
+    );
+    seen
+}
+
+/// Alice invites Bob; both with the background work on. Returns (Bob at Alice, Alice at Bob).
+async fn meet(
+    alice: &Handle,
+    alice_events: &mut Subscription,
+    bob: &Handle,
+    bob_events: &mut Subscription,
+) -> (ContactId, ContactId) {
+    let link = alice.create_invitation().await.unwrap().to_uri();
+    let alice_at_bob = bob
+        .accept_invitation(&Invitation::from_uri(&link).unwrap())
+        .await
+        .unwrap();
+    let seen = until(alice_events, |e| matches!(e, Event::ContactAdded { .. })).await;
+    let Some(Event::ContactAdded { contact, .. }) = seen.last() else {
+        unreachable!()
+    };
+    let ready = Event::ContactReady {
+        contact: alice_at_bob.clone(),
+    };
+    until(bob_events, |e| *e == ready).await;
+    (contact.clone(), alice_at_bob)
+}
+
+fn text_of(event: &Event) -> Option<String> {
+    match event {
+        Event::MessageReceived { content, .. } => match &content.body {
+            Body::Text(text) => Some(text.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Takes events until `count` texts arrived; returns them in order of arrival.
+async fn texts(events: &mut Subscription, count: usize) -> Vec<String> {
+    let mut texts = Vec::new();
+    tokio::time::timeout(PATIENCE, async {
+        while texts.len() < count {
+            let event = events.next().await.expect("the messenger is running");
+            texts.extend(text_of(&event));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "{} of {count} texts within {PATIENCE:?}: {texts:?}",
+            texts.len()
+        )
+    });
+    texts
+}
+
+/// Every message id that reached `status` in the events taken until all of `ids` did.
+async fn until_status(events: &mut Subscription, ids: &HashSet<MessageId>, status: DeliveryStatus) {
+    let mut reached = HashSet::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !ids.is_subset(&reached) {
+            if let Some(Event::StatusChanged {
+                message_ids,
+                status: s,
+                ..
+            }) = events.next().await
+                && s == status
+            {
+                reached.extend(message_ids);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{} of {} reached {status:?}", reached.len(), ids.len()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_messengers_talk_with_pushed_events_and_no_polling() {
+    let root = people::tempdir("sotto-messenger-");
+    let relays = network(root.path(), 5);
+    let clock = Arc::new(TestClock::default());
+    let alice = create(
+        root.path(),
+        "alice",
+        settings(&relays, "alice", &clock, THREE_HOPS),
+    )
+    .await;
+    let bob = create(
+        root.path(),
+        "bob",
+        settings(&relays, "bob", &clock, THREE_HOPS),
+    )
+    .await;
+    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let (bob_at_alice, alice_at_bob) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+
+    let mut sent = HashSet::new();
+    for i in 0..10 {
+        sent.insert(
+            alice
+                .send_text(&bob_at_alice, &format!("hello {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    let expected: Vec<String> = (0..10).map(|i| format!("hello {i}")).collect();
+    assert_eq!(
+        texts(&mut bob_events, 10).await,
+        expected,
+        "in order, once each"
+    );
+    until_status(&mut alice_events, &sent, DeliveryStatus::Delivered).await;
+
+    // Bob answers; Alice's waiting read brings it without any call of hers.
+    bob.send_text(&alice_at_bob, "hi alice").await.unwrap();
+    assert_eq!(
+        texts(&mut alice_events, 1).await,
+        vec!["hi alice".to_owned()]
+    );
+
+    // The history is in the store, typed and in order.
+    let history = bob.history(&alice_at_bob, 50).await.unwrap();
+    assert_eq!(history.len(), 11);
+    assert!(matches!(history.first(), Some((_, _, c)) if c.body == Body::Text("hi alice".into())));
+
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
+    assert!(matches!(alice.contacts().await, Err(Error::ShutDown)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handle_serves_eight_threads_at_once() {
+    let root = people::tempdir("sotto-messenger-");
+    let relays = network(root.path(), 5);
+    let clock = Arc::new(TestClock::default());
+    let alice = create(
+        root.path(),
+        "alice",
+        settings(&relays, "alice", &clock, THREE_HOPS),
+    )
+    .await;
+    let bob = create(
+        root.path(),
+        "bob",
+        settings(&relays, "bob", &clock, THREE_HOPS),
+    )
+    .await;
+    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let (bob_at_alice, _) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+
+    const THREADS: usize = 8;
+    const EACH: usize = 5;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (alice, bob_at_alice) = (alice.clone(), bob_at_alice.clone());
+            std::thread::spawn(move || {
+                // Each thread with a runtime of its own: the handle needs none of the caller.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let mut ids = Vec::new();
+                    for i in 0..EACH {
+                        ids.push(
+                            alice
+                                .send_text(&bob_at_alice, &format!("{t}:{i}"))
+                                .await
+                                .unwrap(),
+                        );
+                        alice.history(&bob_at_alice, 20).await.unwrap();
+                        alice.contacts().await.unwrap();
+                    }
+                    ids
+                })
+            })
+        })
+        .collect();
+    let mut sent = HashSet::new();
+    for thread in threads {
+        sent.extend(thread.join().unwrap());
+    }
+    assert_eq!(sent.len(), THREADS * EACH, "every send has its own id");
+
+    let arrived = texts(&mut bob_events, THREADS * EACH).await;
+    let unique: HashSet<&String> = arrived.iter().collect();
+    assert_eq!(
+        unique.len(),
+        THREADS * EACH,
+        "each message shown once: {arrived:?}"
+    );
+    // Per thread, in the order that thread sent them.
+    let mut per_thread: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for text in &arrived {
+        let (t, i) = text.split_once(':').unwrap();
+        per_thread
+            .entry(t.to_owned())
+            .or_default()
+            .push(i.parse().unwrap());
+    }
+    for (t, order) in per_thread {
+        assert_eq!(order, (0..EACH).collect::<Vec<_>>(), "thread {t} in order");
+    }
+    until_status(&mut alice_events, &sent, DeliveryStatus::Delivered).await;
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_read_survives_its_relays_sigkill_and_restart() {
+    let root = people::tempdir("sotto-messenger-");
+    let mut relays = network(root.path(), 1);
+    let clock = Arc::new(TestClock::default());
+    let direct = |name| settings(&relays, name, &clock, SendRoute::Direct);
+    let alice = create(root.path(), "alice", direct("alice")).await;
+    let bob = create(root.path(), "bob", direct("bob")).await;
+    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let (bob_at_alice, _) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    alice.send_text(&bob_at_alice, "before").await.unwrap();
+    assert_eq!(texts(&mut bob_events, 1).await, vec!["before".to_owned()]);
+
+    relays[0].kill();
+    let down = until(&mut bob_events, |e| {
+        matches!(
+            e,
+            Event::NetworkChanged {
+                reachable: false,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(!down.iter().any(|e| text_of(e).is_some()));
+    // Sent while the relay is down: kept in Alice's outbox.
+    for i in 0..3 {
+        alice
+            .send_text(&bob_at_alice, &format!("during {i}"))
+            .await
+            .unwrap();
+    }
+    relays[0].restart();
+
+    let arrived = texts(&mut bob_events, 3).await;
+    assert_eq!(
+        arrived,
+        vec!["during 0", "during 1", "during 2"],
+        "nothing lost, in order"
+    );
+    // Nothing shown twice: a last message, then nothing else before it.
+    alice.send_text(&bob_at_alice, "after").await.unwrap();
+    assert_eq!(texts(&mut bob_events, 1).await, vec!["after".to_owned()]);
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
+    let root = people::tempdir("sotto-messenger-");
+    let relays = network(root.path(), 5);
+    let clock = Arc::new(TestClock::default());
+    let alice = create(
+        root.path(),
+        "alice",
+        settings(&relays, "alice", &clock, THREE_HOPS),
+    )
+    .await;
+    let bob = create(
+        root.path(),
+        "bob",
+        settings(&relays, "bob", &clock, THREE_HOPS),
+    )
+    .await;
+    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let (bob_at_alice, alice_at_bob) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    alice.send_text(&bob_at_alice, "one").await.unwrap();
+    assert_eq!(texts(&mut bob_events, 1).await, vec!["one".to_owned()]);
+
+    // Bob goes away; Alice writes on.
+    bob.shutdown().await.unwrap();
+    assert!(
+        bob_events.next().await.is_none(),
+        "the subscription ends with the messenger"
+    );
+    alice.send_text(&bob_at_alice, "two").await.unwrap();
+    // A call dropped after it was made: it still completes on the messenger's thread.
+    let dropped = alice.send_text(&bob_at_alice, "three");
+    let _ = tokio::time::timeout(Duration::ZERO, dropped).await;
+
+    let bob = reopen(
+        root.path(),
+        "bob",
+        settings(&relays, "bob", &clock, THREE_HOPS),
+    )
+    .await;
+    let mut bob_events = bob.subscribe();
+    bob.start().await.unwrap();
+    assert_eq!(texts(&mut bob_events, 2).await, vec!["two", "three"]);
+
+    // Bob's history holds all three, once each; Alice's shows them delivered.
+    let shown: Vec<Body> = bob
+        .history(&alice_at_bob, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, content)| content.body)
+        .collect();
+    assert_eq!(
+        shown,
+        ["three", "two", "one"]
+            .map(|t| Body::Text(t.into()))
+            .to_vec()
+    );
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let statuses: Vec<MessageStatus> = alice
+            .history(&bob_at_alice, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, status, _)| status)
+            .collect();
+        if statuses.len() == 3 && statuses.iter().all(|s| *s == MessageStatus::Delivered) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "statuses: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
+}

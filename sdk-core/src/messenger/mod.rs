@@ -1,0 +1,491 @@
+//! [`Messenger`]: the handle every shell wraps. One per open profile.
+//!
+//! A `Messenger` is `Clone + Send + Sync`; every method takes `&self` and may be called
+//! from any thread at once. Behind it one thread of its own owns the [`Client`] and runs
+//! the background work ([`actor`]): waiting reads that deliver messages as soon as a relay
+//! has them, the outbox's retries with backoff, cover traffic, prekey rotation. Calls are
+//! queued to that thread and run one at a time, in the order they were made; the app's
+//! threads and event loop never run protocol or store work.
+//!
+//! - **Lifecycle**: [`Messenger::create`] / [`Messenger::open`] open the profile (Argon2
+//!   and SQLCipher run on the messenger's thread); [`Messenger::start`] turns the background
+//!   work on; [`Messenger::shutdown`] finishes the calls already made, stops the
+//!   background work, closes the store (every change was durable when its call returned)
+//!   and ends the thread. Without `start`, nothing happens unless the app calls
+//!   [`Messenger::sync`].
+//! - **Cancellation**: a call whose future is dropped still runs to its end on the
+//!   messenger's thread (its result is dropped), so a message being sent is stored with
+//!   its outbox entry or not at all, never half.
+//! - **Events** are pushed to every [`Subscription`] ([`Messenger::subscribe`], an async
+//!   stream) and callback ([`Messenger::on_event`]), in order. Nothing depends on anybody
+//!   listening: messages and statuses are in the store.
+
+mod actor;
+mod event;
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use actor::{FIRST_BACKOFF, MAX_BACKOFF, PREKEY_CHECK, WAIT};
+pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
+
+use actor::{Actor, CatchUnwind, Job, LocalFuture};
+use event::Subscribers;
+
+use crate::client::{AttachmentKind, Client, ClientSettings, SyncReport};
+use crate::contacts::{Contact, ContactId};
+use crate::content::{Content, MessageId};
+use crate::error::{Error, Result};
+use crate::identity::PublicIdentity;
+use crate::invitation::Invitation;
+use crate::safety::{Comparison, SafetyNumber};
+use crate::store::{MessageDirection, MessageStatus, Store};
+
+/// The handle of one open profile. See the module documentation.
+pub struct Messenger<S: Store + 'static> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: Store + 'static> Clone for Messenger<S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<S: Store + 'static> std::fmt::Debug for Messenger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messenger")
+            .field("identity", &self.shared.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the handles share: the way to the actor and the subscribers.
+struct Shared<S: Store + 'static> {
+    /// The calls' way to the actor; taken by `shutdown` (the actor ends when it closes).
+    jobs: Mutex<Option<mpsc::UnboundedSender<Job<S>>>>,
+    subscribers: Arc<Subscribers>,
+    identity: PublicIdentity,
+    /// Becomes `true` once the thread has dropped the client (the store is closed).
+    closed: watch::Receiver<bool>,
+    _store: PhantomData<fn() -> S>,
+}
+
+#[cfg(feature = "sqlcipher")]
+impl Messenger<crate::store::SqlCipherStore> {
+    /// Creates a new profile (a new identity) in an empty profile directory and opens a
+    /// messenger on it. `settings.display_name` becomes the identity's local label.
+    ///
+    /// # Errors
+    /// As [`Client::create`]; the directory is left as it was on any error.
+    pub async fn create(
+        directory: crate::store::ProfileDirectory,
+        protection: OwnedProtection,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        Self::with_client(move || {
+            Box::pin(async move {
+                use crate::store::Protection;
+                match protection {
+                    #[cfg(feature = "keychain")]
+                    OwnedProtection::Keychain(kind) => {
+                        let keychain = crate::store::Keychain::open(kind)?;
+                        Client::create(&directory, Protection::Keychain(&keychain), settings).await
+                    }
+                    OwnedProtection::Passphrase { passphrase, params } => {
+                        let protection = Protection::Passphrase {
+                            passphrase: passphrase.as_str(),
+                            params,
+                        };
+                        Client::create(&directory, protection, settings).await
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// Opens the profile in a profile directory (`passphrase` for a passphrase-protected
+    /// one).
+    ///
+    /// # Errors
+    /// As [`Client::open`]; nothing on disk changes on an error.
+    pub async fn open(
+        directory: crate::store::ProfileDirectory,
+        passphrase: Option<String>,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        Self::with_client(move || {
+            Box::pin(async move { Client::open(&directory, passphrase.as_deref(), settings).await })
+        })
+        .await
+    }
+}
+
+/// How a new profile's database key is protected, owned (so that it can move to the
+/// messenger's thread): [`crate::store::Protection`] without the borrows.
+#[cfg(feature = "sqlcipher")]
+#[derive(Clone)]
+pub enum OwnedProtection {
+    /// The key sealed in this OS keychain (opened on the messenger's thread).
+    #[cfg(feature = "keychain")]
+    Keychain(crate::store::KeychainStore),
+    /// The key derived from a passphrase with Argon2id.
+    Passphrase {
+        /// The passphrase (wiped when dropped).
+        passphrase: zeroize::Zeroizing<String>,
+        /// Argon2id's cost.
+        params: crate::store::Argon2Params,
+    },
+}
+
+#[cfg(feature = "sqlcipher")]
+impl std::fmt::Debug for OwnedProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            #[cfg(feature = "keychain")]
+            Self::Keychain(kind) => f.debug_tuple("Keychain").field(kind).finish(),
+            Self::Passphrase { params, .. } => f
+                .debug_struct("Passphrase")
+                .field("params", params)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl<S: Store + 'static> Messenger<S> {
+    /// Starts a messenger around the client that `open` makes on the messenger's own
+    /// thread (for stores other than a profile directory, and for tests).
+    ///
+    /// # Errors
+    /// What `open` returns; [`Error::Internal`] if the thread cannot start.
+    pub async fn with_client<F>(open: F) -> Result<Self>
+    where
+        F: FnOnce() -> LocalFuture<'static, Result<Client<S>>> + Send + 'static,
+    {
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        let subscribers = Arc::new(Subscribers::default());
+        let (opened, opening) = oneshot::channel();
+        let (closing, closed) = watch::channel(false);
+        let thread_subscribers = Arc::clone(&subscribers);
+        std::thread::Builder::new()
+            .name("sotto-messenger".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = opened.send(Err(Error::Internal(format!(
+                            "cannot start the messenger's runtime: {error}"
+                        ))));
+                        return;
+                    }
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
+                    let client = match CatchUnwind(open()).await {
+                        Ok(Ok(client)) => client,
+                        Ok(Err(error)) => {
+                            let _ = opened.send(Err(error));
+                            return;
+                        }
+                        Err(panic) => {
+                            let _ = opened.send(Err(Error::Internal(panic)));
+                            return;
+                        }
+                    };
+                    if opened.send(Ok(client.identity().public())).is_err() {
+                        return;
+                    }
+                    actor::run(client, thread_subscribers, receiver).await;
+                });
+                drop(local);
+                drop(runtime);
+                let _ = closing.send(true);
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the messenger's thread: {e}")))?;
+        let identity = match opening.await {
+            Ok(Ok(identity)) => identity,
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Err(Error::Internal("the messenger's thread ended".into())),
+        };
+        Ok(Self {
+            shared: Arc::new(Shared {
+                jobs: Mutex::new(Some(jobs)),
+                subscribers,
+                identity,
+                closed,
+                _store: PhantomData,
+            }),
+        })
+    }
+
+    /// Runs `work` on the messenger's thread and returns its result. The work runs to its
+    /// end even if this future is dropped.
+    async fn call<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Actor<S>) -> LocalFuture<'a, Result<T>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job<S> = Box::new(move |actor| {
+            Box::pin(async move {
+                let result = match CatchUnwind(work(&mut *actor)).await {
+                    Ok(result) => result,
+                    Err(panic) => Err(Error::Internal(panic)),
+                };
+                actor.publish_client_events();
+                let _ = reply.send(result);
+            })
+        });
+        self.jobs()
+            .ok_or(Error::ShutDown)?
+            .send(job)
+            .map_err(|_| Error::ShutDown)?;
+        answer.await.map_err(|_| Error::ShutDown)?
+    }
+
+    fn jobs(&self) -> Option<mpsc::UnboundedSender<Job<S>>> {
+        self.shared
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The local identity (known without a call).
+    pub fn identity(&self) -> PublicIdentity {
+        self.shared.identity
+    }
+
+    /// A new subscription to the events from now on.
+    pub fn subscribe(&self) -> Subscription {
+        self.shared.subscribers.subscribe()
+    }
+
+    /// Calls `callback` with every event from now on, in order, on a thread of the
+    /// messenger's (never the caller's). A panic in `callback` is caught; the deliveries go
+    /// on.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if the delivery thread cannot start.
+    pub fn on_event(&self, callback: impl Fn(Event) + Send + Sync + 'static) -> Result<()> {
+        event::deliver_to(self.subscribe(), Arc::new(callback))
+            .map_err(|e| Error::Internal(format!("cannot start the event thread: {e}")))
+    }
+
+    /// Turns the background work on: a sync first, then waiting reads on every queue, the
+    /// outbox's retries, cover traffic (if on), prekey rotation.
+    ///
+    /// # Errors
+    /// Store errors of the first sync (the background work is on regardless).
+    pub async fn start(&self) -> Result<()> {
+        self.call(|actor| Box::pin(actor.start())).await
+    }
+
+    /// Finishes every call already made, stops the background work, closes the store and
+    /// ends the messenger's thread. Subscriptions end after their last event. Every handle
+    /// answers [`Error::ShutDown`] afterwards. Calling it again just waits for the close.
+    pub async fn shutdown(&self) -> Result<()> {
+        let jobs = self
+            .shared
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        // The actor finishes what is queued, then sees the queue closed and stops.
+        drop(jobs);
+        let mut closed = self.shared.closed.clone();
+        // An error means the thread is gone already, which is just as closed.
+        let _ = closed.wait_for(|closed| *closed).await;
+        Ok(())
+    }
+
+    /// Reads every queue, opens and stores what arrived, sends receipts and the outbox:
+    /// for apps that drive the network themselves instead of calling `start`.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        self.call(|actor| Box::pin(actor.client.sync())).await
+    }
+
+    /// Makes a one-time invitation (a fresh queue on one of our relays).
+    pub async fn create_invitation(&self) -> Result<Invitation> {
+        self.call(|actor| {
+            actor.queues_changed();
+            Box::pin(actor.client.create_invitation())
+        })
+        .await
+    }
+
+    /// Accepts someone's invitation: a new contact, ready once the inviter answers
+    /// ([`Event::ContactReady`]).
+    pub async fn accept_invitation(&self, invitation: &Invitation) -> Result<ContactId> {
+        let invitation = invitation.clone();
+        self.call(move |actor| {
+            actor.queues_changed();
+            Box::pin(async move { actor.client.accept_invitation(&invitation).await })
+        })
+        .await
+    }
+
+    /// Sends a text. Returns its id once it is stored with its outbox entry
+    /// ([`DeliveryStatus::Sending`]); the network part follows as events.
+    pub async fn send_text(&self, contact: &ContactId, text: &str) -> Result<MessageId> {
+        let (contact, text) = (contact.clone(), text.to_owned());
+        self.call(move |actor| {
+            Box::pin(async move {
+                let id = actor.client.send_text(&contact, &text).await?;
+                actor.publish(sending(contact, id));
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    /// Sends the file at `source` as an image, a file or a voice clip: encrypted, uploaded
+    /// (with [`Event::TransferProgress`]), then sent.
+    pub async fn send_attachment(
+        &self,
+        contact: &ContactId,
+        source: &Path,
+        kind: AttachmentKind,
+    ) -> Result<MessageId> {
+        let (contact, source) = (contact.clone(), source.to_owned());
+        self.call(move |actor| {
+            Box::pin(async move {
+                let id = actor
+                    .client
+                    .send_attachment(&contact, &source, kind)
+                    .await?;
+                actor.publish(sending(contact, id));
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    /// Downloads the attachment of a contact's message into `destination` (written only
+    /// once complete and checked). Returns its size.
+    pub async fn download_attachment(
+        &self,
+        contact: &ContactId,
+        message_id: &MessageId,
+        destination: &Path,
+    ) -> Result<u64> {
+        let (contact, message_id, destination): (ContactId, MessageId, PathBuf) =
+            (contact.clone(), *message_id, destination.to_owned());
+        self.call(move |actor| {
+            Box::pin(async move {
+                actor
+                    .client
+                    .download_attachment(&contact, &message_id, &destination)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Tells a contact we read these of its messages (an end-to-end receipt).
+    pub async fn mark_read(&self, contact: &ContactId, ids: Vec<MessageId>) -> Result<()> {
+        let contact = contact.clone();
+        self.call(move |actor| Box::pin(async move { actor.client.mark_read(&contact, ids).await }))
+            .await
+    }
+
+    /// Deletes a contact: its queues on the relays, then everything stored for it.
+    pub async fn forget_contact(&self, contact: &ContactId) -> Result<()> {
+        let contact = contact.clone();
+        self.call(move |actor| {
+            actor.queues_changed();
+            Box::pin(async move { actor.client.forget_contact(&contact).await })
+        })
+        .await
+    }
+
+    /// The newest `limit` messages of a conversation, newest first.
+    pub async fn history(
+        &self,
+        contact: &ContactId,
+        limit: usize,
+    ) -> Result<Vec<(MessageDirection, MessageStatus, Content)>> {
+        let contact = contact.clone();
+        self.call(move |actor| Box::pin(async move { actor.client.history(&contact, limit).await }))
+            .await
+    }
+
+    /// How many of our messages no end-to-end receipt has acknowledged yet.
+    pub async fn unacknowledged(&self) -> Result<usize> {
+        self.call(|actor| Box::pin(actor.client.unacknowledged()))
+            .await
+    }
+
+    /// Every contact.
+    pub async fn contacts(&self) -> Result<Vec<Contact>> {
+        self.call(|actor| Box::pin(actor.client.contacts())).await
+    }
+
+    /// One contact.
+    pub async fn contact(&self, contact: &ContactId) -> Result<Contact> {
+        let contact = contact.clone();
+        self.call(move |actor| Box::pin(async move { actor.client.contact(&contact).await }))
+            .await
+    }
+
+    /// The safety number of a contact (digits and QR).
+    pub async fn safety_number(&self, contact: &ContactId) -> Result<SafetyNumber> {
+        let contact = contact.clone();
+        self.call(move |actor| Box::pin(async move { actor.client.safety_number(&contact).await }))
+            .await
+    }
+
+    /// Compares a scanned safety-number QR code with the contact's.
+    pub async fn compare_safety_code(
+        &self,
+        contact: &ContactId,
+        scanned: &[u8],
+    ) -> Result<Comparison> {
+        let (contact, scanned) = (contact.clone(), scanned.to_vec());
+        self.call(move |actor| {
+            Box::pin(async move { actor.client.compare_safety_code(&contact, &scanned).await })
+        })
+        .await
+    }
+
+    /// Marks a contact verified (after comparing safety numbers).
+    pub async fn mark_verified(&self, contact: &ContactId) -> Result<()> {
+        let contact = contact.clone();
+        self.call(move |actor| Box::pin(async move { actor.client.mark_verified(&contact).await }))
+            .await
+    }
+
+    /// Accepts a contact's new identity key: its held messages flow, its queue is read
+    /// again.
+    pub async fn accept_identity_key(&self, contact: &ContactId) -> Result<()> {
+        let contact = contact.clone();
+        self.call(move |actor| {
+            actor.queues_changed();
+            Box::pin(async move { actor.client.accept_identity_key(&contact).await })
+        })
+        .await
+    }
+}
+
+fn sending(contact: ContactId, id: MessageId) -> Event {
+    Event::StatusChanged {
+        contact,
+        message_ids: vec![id],
+        status: DeliveryStatus::Sending,
+    }
+}
+
+// The handle crosses threads whatever the store (the store itself never does).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Messenger<crate::store::MemoryStore>>();
+};

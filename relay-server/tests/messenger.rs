@@ -8,12 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sotto_core::client::{ClientSettings, SendRoute};
+use sotto_core::client::{ClientSettings, HistoryFrom, HistoryMessage, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::Invitation;
 use sotto_core::messenger::{DeliveryStatus, Event, OwnedProtection, Subscription};
-use sotto_core::store::{Argon2Params, MessageStatus, ProfileDirectory, SqlCipherStore};
+use sotto_core::store::{
+    Argon2Params, MessageDirection, MessageStatus, ProfileDirectory, SqlCipherStore,
+};
 use sotto_core::{Error, Messenger};
 
 #[path = "common/people.rs"]
@@ -215,10 +217,48 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
         vec!["hi alice".to_owned()]
     );
 
-    // The history is in the store, typed and in order.
-    let history = bob.history(&alice_at_bob, 50).await.unwrap();
-    assert_eq!(history.len(), 11);
-    assert!(matches!(history.first(), Some((_, _, c)) if c.body == Body::Text("hi alice".into())));
+    // The history is in the store, typed, in order and paged by exact counts (receipts,
+    // of which there are many, are not counted).
+    let newest = bob
+        .history(&alice_at_bob, HistoryFrom::Newest, 4)
+        .await
+        .unwrap();
+    let bodies = |page: &[HistoryMessage]| -> Vec<Body> {
+        page.iter().map(|m| m.content.body.clone()).collect()
+    };
+    assert_eq!(
+        bodies(&newest),
+        ["hi alice", "hello 9", "hello 8", "hello 7"]
+            .map(|t| Body::Text(t.into()))
+            .to_vec()
+    );
+    assert_eq!(newest[0].direction, MessageDirection::Outgoing);
+    let last = newest.last().unwrap().content.id;
+    let older = bob
+        .history(&alice_at_bob, HistoryFrom::Before(last), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&older),
+        (0..7)
+            .rev()
+            .map(|i| Body::Text(format!("hello {i}")))
+            .collect::<Vec<_>>()
+    );
+    let oldest = bob
+        .history(&alice_at_bob, HistoryFrom::Oldest, 2)
+        .await
+        .unwrap();
+    let after = bob
+        .history(&alice_at_bob, HistoryFrom::After(oldest[1].content.id), 1)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&after), vec![Body::Text("hello 2".into())]);
+    assert!(matches!(
+        bob.history(&alice_at_bob, HistoryFrom::Before(MessageId::random()), 5)
+            .await,
+        Err(Error::UnknownMessage(_))
+    ));
 
     alice.shutdown().await.unwrap();
     bob.shutdown().await.unwrap();
@@ -267,7 +307,10 @@ async fn the_handle_serves_eight_threads_at_once() {
                                 .await
                                 .unwrap(),
                         );
-                        alice.history(&bob_at_alice, 20).await.unwrap();
+                        alice
+                            .history(&bob_at_alice, HistoryFrom::Newest, 20)
+                            .await
+                            .unwrap();
                         alice.contacts().await.unwrap();
                     }
                     ids
@@ -401,11 +444,11 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
 
     // Bob's history holds all three, once each; Alice's shows them delivered.
     let shown: Vec<Body> = bob
-        .history(&alice_at_bob, 10)
+        .history(&alice_at_bob, HistoryFrom::Newest, 10)
         .await
         .unwrap()
         .into_iter()
-        .map(|(_, _, content)| content.body)
+        .map(|m| m.content.body)
         .collect();
     assert_eq!(
         shown,
@@ -416,11 +459,11 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let statuses: Vec<MessageStatus> = alice
-            .history(&bob_at_alice, 10)
+            .history(&bob_at_alice, HistoryFrom::Newest, 10)
             .await
             .unwrap()
             .into_iter()
-            .map(|(_, status, _)| status)
+            .map(|m| m.status)
             .collect();
         if statuses.len() == 3 && statuses.iter().all(|s| *s == MessageStatus::Delivered) {
             break;

@@ -570,6 +570,9 @@ impl<S: Store> Profile<S> {
                         break;
                     }
                     early.status = MessageStatus::Shown;
+                    // A conversation is ordered by time: an early arrival takes its place
+                    // when it is shown, after the message that unblocked it.
+                    early.at_ms = millis(now);
                     record.shown_through = early.sequence;
                     events.push(Event::Message(Content::decode(&early.frame)?));
                     view.stage(|changes| changes.put_message(early));

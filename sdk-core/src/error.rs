@@ -93,6 +93,9 @@ pub enum Error {
     /// Any other failure inside libsignal, with its message.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// No message with this id in the conversation.
+    #[error("no message {0} in this conversation")]
+    UnknownMessage(String),
     /// The handle was shut down (or its background thread is gone): nothing more can be
     /// done with it; open the profile again.
     #[error("the messenger is shut down")]
@@ -153,6 +156,8 @@ pub enum ErrorCode {
     UnknownQueue = 33,
     /// Malformed, altered or used invitation.
     Invitation = 40,
+    /// [`Error::UnknownMessage`].
+    UnknownMessage = 34,
     /// [`Error::ShutDown`].
     ShutDown = 50,
     /// [`Error::Internal`].
@@ -191,6 +196,7 @@ impl Error {
             Error::IdentityKeyPending(_) => ErrorCode::IdentityKeyPending,
             Error::NoIdentityKeyPending(_) => ErrorCode::NoIdentityKeyPending,
             Error::UnknownQueue(_) => ErrorCode::UnknownQueue,
+            Error::UnknownMessage(_) => ErrorCode::UnknownMessage,
             Error::ShutDown => ErrorCode::ShutDown,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -18,7 +18,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 
 use std::time::{Duration, Instant};
 
-use sotto_core::client::{AttachmentKind, SendRoute, TransferDirection};
+use sotto_core::client::{AttachmentKind, HistoryFrom, SendRoute, TransferDirection};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, Content, MessageId};
 use sotto_core::invitation::Invitation;
@@ -516,16 +516,19 @@ async fn run() -> Result<(), Failure> {
     );
 
     println!("\n10. Transcript (alice's history, oldest first; status from end-to-end receipts)");
-    let mut history = alice.messenger.history(&alice.peer()?, 100).await?;
-    history.reverse();
-    for (direction, status, content) in history {
-        let (from, to) = match direction {
+    let history = alice
+        .messenger
+        .history(&alice.peer()?, HistoryFrom::Oldest, 100)
+        .await?;
+    for message in history {
+        let (from, to) = match message.direction {
             MessageDirection::Outgoing => ("alice", "bob"),
             MessageDirection::Incoming => ("bob", "alice"),
         };
         println!(
-            "   {from:>5} -> {to:<5} [{status:?}] {}",
-            describe(&content)
+            "   {from:>5} -> {to:<5} [{:?}] {}",
+            message.status,
+            describe(&message.content)
         );
     }
 

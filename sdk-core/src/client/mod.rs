@@ -24,6 +24,7 @@
 mod attachments;
 mod cover;
 mod events;
+mod history;
 mod route;
 mod sync;
 
@@ -39,6 +40,7 @@ use rand::seq::IndexedRandom;
 pub use attachments::{AttachmentKind, attachment_of};
 pub use cover::{CoverReport, CoverTraffic, MAX_LATENESS};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
+pub use history::{HistoryFrom, HistoryMessage};
 pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
 };
@@ -413,15 +415,19 @@ impl<S: Store> Client<S> {
     }
 
     /// The newest `limit` messages of a conversation, newest first, with direction and
-    /// status (receipts and contact-accept frames left out).
+    /// status (receipts and contact-accept frames left out; exactly `limit` when there are
+    /// that many). [`Client::history_page`] pages further, with typed messages.
     pub async fn history(
         &self,
         contact: &ContactId,
         limit: usize,
     ) -> Result<Vec<(MessageDirection, MessageStatus, Content)>> {
-        let mut shown = self.profile.history(contact, limit).await?;
-        shown.retain(|(_, _, content)| is_user_content(&content.body));
-        Ok(shown)
+        Ok(self
+            .history_page(contact, HistoryFrom::Newest, limit)
+            .await?
+            .into_iter()
+            .map(|m| (m.direction, m.status, m.content))
+            .collect())
     }
 
     /// How many of our messages no end-to-end receipt has acknowledged yet (the outbox).

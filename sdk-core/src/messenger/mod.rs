@@ -35,14 +35,16 @@ pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
 use actor::{Actor, CatchUnwind, Job, LocalFuture};
 use event::Subscribers;
 
-use crate::client::{AttachmentKind, Client, ClientSettings, SyncReport};
+use crate::client::{
+    AttachmentKind, Client, ClientSettings, HistoryFrom, HistoryMessage, SyncReport,
+};
 use crate::contacts::{Contact, ContactId};
-use crate::content::{Content, MessageId};
+use crate::content::MessageId;
 use crate::error::{Error, Result};
 use crate::identity::PublicIdentity;
 use crate::invitation::Invitation;
 use crate::safety::{Comparison, SafetyNumber};
-use crate::store::{MessageDirection, MessageStatus, Store};
+use crate::store::Store;
 
 /// The handle of one open profile. See the module documentation.
 pub struct Messenger<S: Store + 'static> {
@@ -408,15 +410,19 @@ impl<S: Store + 'static> Messenger<S> {
         .await
     }
 
-    /// The newest `limit` messages of a conversation, newest first.
+    /// Up to `limit` messages of a conversation from `from` (exactly `limit` when there
+    /// are that many): [`HistoryFrom::Newest`] for the latest, `Before(id)` to scroll back.
     pub async fn history(
         &self,
         contact: &ContactId,
+        from: HistoryFrom,
         limit: usize,
-    ) -> Result<Vec<(MessageDirection, MessageStatus, Content)>> {
+    ) -> Result<Vec<HistoryMessage>> {
         let contact = contact.clone();
-        self.call(move |actor| Box::pin(async move { actor.client.history(&contact, limit).await }))
-            .await
+        self.call(move |actor| {
+            Box::pin(async move { actor.client.history_page(&contact, from, limit).await })
+        })
+        .await
     }
 
     /// How many of our messages no end-to-end receipt has acknowledged yet.

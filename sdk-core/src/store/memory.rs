@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AttachmentRecord, ChangeSet, ContactRecord, IdentityRecord, KyberBaseKeyUse, MessageDirection,
-    MessageKey, MessageRecord, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Store,
-    StoreError,
+    AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, IdentityRecord, KyberBaseKeyUse,
+    MessageDirection, MessageKey, MessageRecord, OutboxRecord, ReceiveQueueRecord, SendQueueRecord,
+    Store, StoreError, Towards,
 };
 
 #[derive(Default)]
@@ -154,6 +154,34 @@ impl Store for MemoryStore {
             conversation.sort_by_key(|m| std::cmp::Reverse((m.at_ms, m.direction, m.sequence)));
             conversation.truncate(limit);
             conversation
+        })
+    }
+
+    async fn messages_page(
+        &self,
+        contact: &str,
+        from: Option<ConversationPlace>,
+        towards: Towards,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.with(|s| {
+            let mut page: Vec<MessageRecord> = s
+                .messages
+                .values()
+                .filter(|m| m.contact == contact)
+                .filter(|m| match (from, towards) {
+                    (None, _) => true,
+                    (Some(from), Towards::Older) => m.place() < from,
+                    (Some(from), Towards::Newer) => m.place() > from,
+                })
+                .cloned()
+                .collect();
+            match towards {
+                Towards::Older => page.sort_by_key(|m| std::cmp::Reverse(m.place())),
+                Towards::Newer => page.sort_by_key(MessageRecord::place),
+            }
+            page.truncate(limit);
+            page
         })
     }
 

@@ -51,8 +51,8 @@ pub use passphrase::{
     Argon2Params, PassphraseKdf, SALT_LEN, create_with_passphrase, unseal_with_passphrase,
 };
 pub use records::{
-    AttachmentRecord, ContactRecord, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
-    ReceiveQueueRecord, SendQueueRecord,
+    AttachmentRecord, ContactRecord, ConversationPlace, MessageDirection, MessageRecord,
+    MessageStatus, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Towards,
 };
 pub use signal::SignalStore;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
@@ -187,6 +187,16 @@ pub trait Store {
     async fn recent_messages(
         &self,
         contact: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+    /// Up to `limit` messages of a conversation strictly beyond `from` (from either end
+    /// without it): [`Towards::Older`] newest first, [`Towards::Newer`] oldest first, in
+    /// the order of [`ConversationPlace`]. What paging history reads.
+    async fn messages_page(
+        &self,
+        contact: &str,
+        from: Option<ConversationPlace>,
+        towards: Towards,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError>;
     /// Every outbox entry, ordered by contact and message id.

@@ -73,6 +73,38 @@ pub struct MessageRecord {
     pub status: MessageStatus,
 }
 
+impl MessageRecord {
+    /// Where the message stands in its conversation's order.
+    pub fn place(&self) -> ConversationPlace {
+        ConversationPlace {
+            at_ms: self.at_ms,
+            direction: self.direction,
+            sequence: self.sequence,
+        }
+    }
+}
+
+/// A place in a conversation's order, which is `(at_ms, direction, sequence)` ascending
+/// (of two messages stored in the same millisecond the incoming one comes first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConversationPlace {
+    /// [`MessageRecord::at_ms`].
+    pub at_ms: u64,
+    /// [`MessageRecord::direction`].
+    pub direction: MessageDirection,
+    /// [`MessageRecord::sequence`].
+    pub sequence: u64,
+}
+
+/// Which way a page of a conversation goes from its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Towards {
+    /// Older messages, newest first.
+    Older,
+    /// Newer messages, oldest first.
+    Newer,
+}
+
 /// Delivery state of one outgoing message that no receipt has acknowledged yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRecord {

@@ -202,8 +202,8 @@ macro_rules! store_conformance {
             use std::collections::BTreeMap;
 
             use sotto_core::store::{
-                AttachmentRecord, ChangeSet, MessageDirection, MessageStatus, OutboxRecord,
-                ReceiveQueueRecord, SendQueueRecord, Store,
+                AttachmentRecord, ChangeSet, MessageDirection, MessageRecord, MessageStatus,
+                OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Store, Towards,
             };
 
             use crate::common::block_on;
@@ -600,6 +600,78 @@ macro_rules! store_conformance {
                 );
                 assert!(block_on(store.recent_messages("c3", 5)).unwrap().is_empty());
                 assert!(block_on(store.recent_messages("c1", 0)).unwrap().is_empty());
+            }
+
+            #[test]
+            fn message_pages_go_either_way_from_a_place_and_never_repeat() {
+                let (_guard, store) = fresh($make);
+                let mut changes = ChangeSet::default();
+                for n in 1..=30u8 {
+                    let direction = if n % 3 == 0 {
+                        MessageDirection::Outgoing
+                    } else {
+                        MessageDirection::Incoming
+                    };
+                    changes.put_message(message("c1", direction, n, 1000 + u64::from(n) / 2));
+                    changes.put_message(message("c2", direction, n, 1000 + u64::from(n)));
+                }
+                block_on(store.apply(changes)).unwrap();
+                let ids =
+                    |page: &[MessageRecord]| -> Vec<u8> { page.iter().map(|m| m.id[0]).collect() };
+                // Walking back 7 at a time visits every message of c1 once, newest first.
+                let mut seen = Vec::new();
+                let mut from = None;
+                loop {
+                    let page =
+                        block_on(store.messages_page("c1", from, Towards::Older, 7)).unwrap();
+                    assert!(page.len() <= 7);
+                    assert!(page.iter().all(|m| m.contact == "c1"));
+                    let Some(last) = page.last() else { break };
+                    from = Some(last.place());
+                    seen.extend(ids(&page));
+                }
+                let mut newest_first = block_on(store.recent_messages("c1", 100)).unwrap();
+                assert_eq!(seen, ids(&newest_first));
+                // And forward from the oldest, oldest first.
+                let mut seen = Vec::new();
+                let mut from = None;
+                loop {
+                    let page =
+                        block_on(store.messages_page("c1", from, Towards::Newer, 4)).unwrap();
+                    let Some(last) = page.last() else { break };
+                    from = Some(last.place());
+                    seen.extend(ids(&page));
+                }
+                newest_first.reverse();
+                assert_eq!(seen, ids(&newest_first));
+                // From a place in the middle, strictly beyond it.
+                let middle = newest_first[10].place();
+                let older =
+                    block_on(store.messages_page("c1", Some(middle), Towards::Older, 3)).unwrap();
+                assert_eq!(
+                    ids(&older),
+                    [
+                        newest_first[9].id[0],
+                        newest_first[8].id[0],
+                        newest_first[7].id[0]
+                    ]
+                );
+                let newer =
+                    block_on(store.messages_page("c1", Some(middle), Towards::Newer, 2)).unwrap();
+                assert_eq!(
+                    ids(&newer),
+                    [newest_first[11].id[0], newest_first[12].id[0]]
+                );
+                assert!(
+                    block_on(store.messages_page("c3", None, Towards::Older, 5))
+                        .unwrap()
+                        .is_empty()
+                );
+                assert!(
+                    block_on(store.messages_page("c1", None, Towards::Newer, 0))
+                        .unwrap()
+                        .is_empty()
+                );
             }
 
             #[test]

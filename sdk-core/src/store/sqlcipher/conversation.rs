@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::error::sqlite_error;
 use crate::store::{
-    AttachmentRecord, ChangeSet, ContactRecord, MessageDirection, MessageRecord, MessageStatus,
-    OutboxRecord, StoreError,
+    AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, MessageDirection, MessageRecord,
+    MessageStatus, OutboxRecord, StoreError, Towards,
 };
 
 fn direction_code(direction: MessageDirection) -> i64 {
@@ -173,6 +173,51 @@ pub(super) fn recent_messages(
         rows.collect()
     };
     run().map_err(sqlite_error("loading recent messages"))
+}
+
+pub(super) fn messages_page(
+    conn: &Connection,
+    contact: &str,
+    from: Option<ConversationPlace>,
+    towards: Towards,
+    limit: usize,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let (beyond, order) = match towards {
+        Towards::Older => ("<", "DESC"),
+        Towards::Newer => (">", "ASC"),
+    };
+    let run = || -> rusqlite::Result<Vec<MessageRecord>> {
+        match from {
+            None => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE contact = ?1 \
+                     ORDER BY at_ms {order}, direction {order}, sequence {order} LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![contact, limit], message_row)?;
+                rows.collect()
+            }
+            Some(from) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE contact = ?1 \
+                     AND (at_ms, direction, sequence) {beyond} (?2, ?3, ?4) \
+                     ORDER BY at_ms {order}, direction {order}, sequence {order} LIMIT ?5"
+                ))?;
+                let rows = stmt.query_map(
+                    params![
+                        contact,
+                        to_sql_u64(from.at_ms)?,
+                        direction_code(from.direction),
+                        to_sql_u64(from.sequence)?,
+                        limit
+                    ],
+                    message_row,
+                )?;
+                rows.collect()
+            }
+        }
+    };
+    run().map_err(sqlite_error("loading a page of messages"))
 }
 
 pub(super) fn outbox(conn: &Connection) -> Result<Vec<OutboxRecord>, StoreError> {

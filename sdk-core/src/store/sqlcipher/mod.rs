@@ -23,9 +23,9 @@ use self::connection::{Access, configure, open_keyed, sidecar};
 use self::error::{io_error, sqlite_error};
 use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
 use super::{
-    AttachmentRecord, ChangeSet, ContactRecord, DatabaseKey, IdentityRecord, KyberBaseKeyUse,
-    MessageDirection, MessageRecord, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Store,
-    StoreError,
+    AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, DatabaseKey, IdentityRecord,
+    KyberBaseKeyUse, MessageDirection, MessageRecord, OutboxRecord, ReceiveQueueRecord,
+    SendQueueRecord, Store, StoreError, Towards,
 };
 
 /// SQLCipher's page size under `cipher_compatibility = 4`: every store file is at least
@@ -411,6 +411,16 @@ impl Store for SqlCipherStore {
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         self.with(|conn| conversation::recent_messages(conn, contact, limit))
+    }
+
+    async fn messages_page(
+        &self,
+        contact: &str,
+        from: Option<ConversationPlace>,
+        towards: Towards,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.with(|conn| conversation::messages_page(conn, contact, from, towards, limit))
     }
 
     async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError> {

@@ -1,0 +1,118 @@
+//! Paging a conversation's history: typed messages, exactly `limit` of what the user sees
+//! (receipts, contact-accept frames and early arrivals not counted), anchored at a message.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{Client, is_user_content};
+use crate::contacts::ContactId;
+use crate::content::{Content, MessageId};
+use crate::error::{Error, Result};
+use crate::store::{
+    ConversationPlace, MessageDirection, MessageRecord, MessageStatus, Store, Towards,
+};
+
+/// Records read from the store per step while a page fills.
+const STEP: usize = 200;
+
+/// One message of a conversation, as the app shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryMessage {
+    /// Which way it went.
+    pub direction: MessageDirection,
+    /// Where it stands (for ours: queued, delivered, read; theirs: shown).
+    pub status: MessageStatus,
+    /// When it was stored on this device (sent or received).
+    pub at: SystemTime,
+    /// The message.
+    pub content: Content,
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryFrom {
+    /// The newest messages, newest first.
+    Newest,
+    /// The oldest messages, oldest first.
+    Oldest,
+    /// The messages before this one, newest first (scrolling back).
+    Before(MessageId),
+    /// The messages after this one, oldest first.
+    After(MessageId),
+}
+
+impl<S: Store> Client<S> {
+    /// Up to `limit` messages of a conversation from `from`: exactly `limit` when the
+    /// conversation has that many user-visible messages that way.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`]; [`Error::UnknownMessage`] when the anchor is not a
+    /// message of this conversation; store errors.
+    pub async fn history_page(
+        &self,
+        contact: &ContactId,
+        from: HistoryFrom,
+        limit: usize,
+    ) -> Result<Vec<HistoryMessage>> {
+        self.profile.contact(contact).await?;
+        let (mut place, towards) = match from {
+            HistoryFrom::Newest => (None, Towards::Older),
+            HistoryFrom::Oldest => (None, Towards::Newer),
+            HistoryFrom::Before(id) => (Some(self.place_of(contact, &id).await?), Towards::Older),
+            HistoryFrom::After(id) => (Some(self.place_of(contact, &id).await?), Towards::Newer),
+        };
+        let mut page = Vec::new();
+        while page.len() < limit {
+            let records = self
+                .profile
+                .store()
+                .messages_page(contact.as_str(), place, towards, STEP)
+                .await?;
+            let exhausted = records.len() < STEP;
+            place = records.last().map(MessageRecord::place);
+            for record in records {
+                if let Some(message) = shown(record)? {
+                    page.push(message);
+                    if page.len() == limit {
+                        break;
+                    }
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        Ok(page)
+    }
+
+    /// The place of a message of this conversation (ours or theirs).
+    async fn place_of(&self, contact: &ContactId, id: &MessageId) -> Result<ConversationPlace> {
+        for direction in [MessageDirection::Incoming, MessageDirection::Outgoing] {
+            if let Some(message) = self
+                .profile
+                .store()
+                .load_message(contact.as_str(), direction, &id.to_bytes())
+                .await?
+            {
+                return Ok(message.place());
+            }
+        }
+        Err(Error::UnknownMessage(id.to_string()))
+    }
+}
+
+/// The message as shown, or `None` for what the user does not see.
+fn shown(record: MessageRecord) -> Result<Option<HistoryMessage>> {
+    if record.status == MessageStatus::Early {
+        return Ok(None);
+    }
+    let content = Content::decode(&record.frame)?;
+    if !is_user_content(&content.body) {
+        return Ok(None);
+    }
+    Ok(Some(HistoryMessage {
+        direction: record.direction,
+        status: record.status,
+        at: UNIX_EPOCH + Duration::from_millis(record.at_ms),
+        content,
+    }))
+}

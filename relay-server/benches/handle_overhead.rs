@@ -1,0 +1,209 @@
+//! What the `Messenger` handle costs over driving `sotto_core::Client` directly: the same
+//! messages sent and received both ways, in one run.
+//!
+//! One `sotto-relay` process on loopback; two pairs of people (SQLCipher profile
+//! directories) who met by invitation, writing straight to each other's queues
+//! (`SendRoute::Direct`, so that the relay path is short and the handle's own cost shows):
+//!
+//! - **Client** (the baseline): the sender's `send_text` for every message, then the
+//!   recipient's `sync` until all have been shown, as an app driving the core itself would.
+//! - **Handle**: the sender's `Messenger::send_text` for every message (each call a trip to
+//!   the messenger's thread and back), while the recipient's messenger receives them with
+//!   its background work (waiting reads) and pushes `MessageReceived` events, until all
+//!   have arrived.
+//!
+//! Each contender sends [`FULL`] messages ([`QUICK`] with `SOTTO_BENCH_QUICK=1`), timed from
+//! the first send to the last message shown. Prints messages per second of both and their
+//! ratio (target: the handle at least 0.9x the client). Run with
+//! `scripts/bench -p sotto-relay --bench handle_overhead`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sotto_core::client::{ClientEvent, SendRoute};
+use sotto_core::contacts::ContactId;
+use sotto_core::invitation::Invitation;
+use sotto_core::messenger::{Event, OwnedProtection};
+use sotto_core::relay::RelayAddress;
+use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
+use sotto_core::{Client, ClientSettings, Messenger};
+
+#[path = "../tests/common/process.rs"]
+mod process;
+use process::RunningRelay;
+
+const FULL: usize = 10_000;
+const QUICK: usize = 20;
+
+fn settings(relay: &RelayAddress, name: &str) -> ClientSettings {
+    ClientSettings::new(vec![relay.clone()], name).with_route(SendRoute::Direct)
+}
+
+fn params() -> Argon2Params {
+    Argon2Params::new(8 * 1024, 1, 1).expect("params")
+}
+
+async fn client(root: &Path, name: &str, relay: &RelayAddress) -> Client<SqlCipherStore> {
+    let protection = Protection::Passphrase {
+        passphrase: name,
+        params: params(),
+    };
+    Client::create(
+        &ProfileDirectory::new(root.join(name)),
+        protection,
+        settings(relay, name),
+    )
+    .await
+    .expect("a profile")
+}
+
+async fn messenger(root: &Path, name: &str, relay: &RelayAddress) -> Messenger<SqlCipherStore> {
+    let protection = OwnedProtection::Passphrase {
+        passphrase: name.to_owned().into(),
+        params: params(),
+    };
+    Messenger::create(
+        ProfileDirectory::new(root.join(name)),
+        protection,
+        settings(relay, name),
+    )
+    .await
+    .expect("a profile")
+}
+
+/// Sends `count` texts through two `Client`s; returns the time to the last one shown.
+async fn through_clients(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
+    let mut sender = client(root, "client-sender", relay).await;
+    let mut recipient = client(root, "client-recipient", relay).await;
+    let link = sender
+        .create_invitation()
+        .await
+        .expect("invitation")
+        .to_uri();
+    recipient
+        .accept_invitation(&Invitation::from_uri(&link).expect("link"))
+        .await
+        .expect("accepted");
+    let mut to: Option<ContactId> = None;
+    while to.is_none() {
+        sender.sync().await.expect("sync");
+        to = sender.take_events().into_iter().find_map(|e| match e {
+            ClientEvent::ContactJoined { contact, .. } => Some(contact),
+            _ => None,
+        });
+    }
+    recipient.sync().await.expect("sync");
+    recipient.take_events();
+    let to = to.expect("met");
+
+    let started = Instant::now();
+    for i in 0..count {
+        sender
+            .send_text(&to, &format!("message {i}"))
+            .await
+            .expect("sent");
+    }
+    let mut shown = 0;
+    while shown < count {
+        recipient.sync().await.expect("sync");
+        shown += recipient
+            .take_events()
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Message { .. }))
+            .count();
+    }
+    started.elapsed()
+}
+
+/// Sends `count` texts through two `Messenger`s; returns the time to the last one shown.
+async fn through_handles(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
+    let sender = messenger(root, "handle-sender", relay).await;
+    let recipient = messenger(root, "handle-recipient", relay).await;
+    let (mut sender_events, mut recipient_events) = (sender.subscribe(), recipient.subscribe());
+    sender.start().await.expect("started");
+    recipient.start().await.expect("started");
+    let link = sender
+        .create_invitation()
+        .await
+        .expect("invitation")
+        .to_uri();
+    recipient
+        .accept_invitation(&Invitation::from_uri(&link).expect("link"))
+        .await
+        .expect("accepted");
+    let to = loop {
+        if let Some(Event::ContactAdded { contact, .. }) = sender_events.next().await {
+            break contact;
+        }
+    };
+    while !matches!(
+        recipient_events.next().await,
+        Some(Event::ContactReady { .. })
+    ) {}
+    drop(sender_events);
+
+    let started = Instant::now();
+    let receiving = tokio::spawn(async move {
+        let mut shown = 0;
+        while shown < count {
+            if let Some(Event::MessageReceived { .. }) = recipient_events.next().await {
+                shown += 1;
+            }
+        }
+    });
+    for i in 0..count {
+        sender
+            .send_text(&to, &format!("message {i}"))
+            .await
+            .expect("sent");
+    }
+    receiving.await.expect("received");
+    let elapsed = started.elapsed();
+    sender.shutdown().await.expect("shut down");
+    recipient.shutdown().await.expect("shut down");
+    elapsed
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let quick = std::env::var("SOTTO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let count = if quick { QUICK } else { FULL };
+    let root = tempfile::tempdir().expect("temp dir");
+    // Room for every message of the baseline at once (it sends all before it reads).
+    let relay = RunningRelay::start(&[
+        "--log-level",
+        "warn",
+        "--max-queue-messages",
+        "50000",
+        "--max-queue-bytes",
+        "1000000000",
+    ]);
+    // The client pair runs on a thread of its own (its futures are not `Send`).
+    let (client_root, client_relay) = (root.path().to_owned(), relay.address.clone());
+    let baseline = tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(through_clients(&client_root, &client_relay, count))
+    })
+    .await
+    .expect("the client run");
+    let handle = through_handles(root.path(), &relay.address, count).await;
+    let rate = |d: Duration| count as f64 / d.as_secs_f64();
+    println!("{count} texts sent and shown, direct writes to one relay");
+    println!(
+        "  Client driven by the app (send all, then sync): {:.1} s, {:.0} messages/s",
+        baseline.as_secs_f64(),
+        rate(baseline)
+    );
+    println!(
+        "  Messenger handle (background receiving):        {:.1} s, {:.0} messages/s",
+        handle.as_secs_f64(),
+        rate(handle)
+    );
+    println!(
+        "  handle / client: {:.2}x (target at least 0.9x)",
+        rate(handle) / rate(baseline)
+    );
+}

@@ -56,8 +56,8 @@ async fn trace_logs_of_a_queues_whole_life_hold_no_ids_keys_or_nonces() {
         queue.sender_id.as_bytes().to_vec(),
         queue.recipient.public().to_bytes(),
         queue.sender.public().to_bytes(),
-        queue.sender.private_bytes(),
-        queue.recipient.private_bytes(),
+        queue.sender.private_bytes().to_vec(),
+        queue.recipient.private_bytes().to_vec(),
     ];
     let body = b"opaque sealed bytes";
     let send = relay.send_request(&queue, body);
@@ -140,7 +140,7 @@ async fn trace_logs_of_a_queues_whole_life_hold_no_ids_keys_or_nonces() {
         }
         built
     };
-    let read = ("sotto-chunk-read", part.read.to_text());
+    let read = ("sotto-chunk-read", part.read.to_text().to_string());
     let put_headers = [
         read.clone(),
         (
@@ -167,21 +167,21 @@ async fn trace_logs_of_a_queues_whole_life_hold_no_ids_keys_or_nonces() {
     relay
         .call(chunk_request(
             "GET",
-            &[("sotto-chunk-read", part.delete.to_text())],
+            &[("sotto-chunk-read", part.delete.to_text().to_string())],
             b"",
         ))
         .await;
     relay
         .call(chunk_request(
             "DELETE",
-            &[("sotto-chunk-delete", part.read.to_text())],
+            &[("sotto-chunk-delete", part.read.to_text().to_string())],
             b"",
         ))
         .await;
     relay
         .call(chunk_request(
             "DELETE",
-            &[("sotto-chunk-delete", part.delete.to_text())],
+            &[("sotto-chunk-delete", part.delete.to_text().to_string())],
             b"",
         ))
         .await;

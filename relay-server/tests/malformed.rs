@@ -203,7 +203,7 @@ async fn malformed_chunk_requests_are_4xx_and_the_stored_chunk_stays() {
     let part = ChunkSeed::random(&mut rand::rng()).part(0);
     let other = ChunkSeed::random(&mut rand::rng()).part(3);
     let id = part.id().to_text();
-    let read = part.read.to_text();
+    let read = part.read.to_text().to_string();
     let delete_hash = URL_SAFE_NO_PAD.encode(part.delete.hash());
     let path = format!("/v1/chunks/{id}");
     let mut stored = request(
@@ -247,8 +247,8 @@ async fn malformed_chunk_requests_are_4xx_and_the_stored_chunk_stays() {
         None,
         Some(String::new()),
         Some(read.clone()),
-        Some(other.read.to_text()),
-        Some(part.read.to_text()[..42].to_owned()),
+        Some(other.read.to_text().to_string()),
+        Some(part.read.to_text().to_string()[..42].to_owned()),
         Some(format!("{read}=")),
         Some(format!("{read}A")),
         Some(read.replace(|c: char| c.is_ascii_alphabetic(), "+")),
@@ -261,7 +261,7 @@ async fn malformed_chunk_requests_are_4xx_and_the_stored_chunk_stays() {
         Some(String::new()),
         Some(read.clone()),
         Some(delete_hash.clone()),
-        Some(other.delete.to_text()),
+        Some(other.delete.to_text().to_string()),
         Some("!".repeat(43)),
     ];
     let ranges = [

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sotto_core::client::{ClientSettings, HistoryFrom, HistoryMessage, SendRoute};
+use sotto_core::client::{AttachmentKind, ClientSettings, HistoryFrom, HistoryMessage, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::Invitation;
@@ -259,6 +259,50 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
             .await,
         Err(Error::UnknownMessage(_))
     ));
+
+    // An attachment: the call returns at once with the id; the upload's progress, the
+    // message and its statuses follow as events.
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let source = root.path().join("report.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let kind = AttachmentKind::File {
+        name: "report.bin".into(),
+        mime: "application/octet-stream".into(),
+    };
+    let id = alice
+        .send_attachment(&bob_at_alice, &source, kind)
+        .await
+        .unwrap();
+    let seen = until(&mut alice_events, |e| {
+        matches!(e, Event::StatusChanged { message_ids, status: DeliveryStatus::Sent, .. } if message_ids.contains(&id))
+    })
+    .await;
+    let uploaded: Vec<(u64, u64)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferProgress {
+                message_id,
+                done,
+                total,
+                ..
+            } if *message_id == id => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(uploaded.last(), Some((done, total)) if done == total),
+        "{uploaded:?}"
+    );
+    until(
+        &mut bob_events,
+        |e| matches!(e, Event::MessageReceived { content, .. } if content.id == id),
+    )
+    .await;
+    let target = root.path().join("report.received");
+    bob.download_attachment(&alice_at_bob, &id, &target)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), bytes);
 
     alice.shutdown().await.unwrap();
     bob.shutdown().await.unwrap();

@@ -88,9 +88,9 @@ impl OwnQueue {
         ReceiveQueueRecord {
             recipient_id: *self.recipient_id.as_bytes(),
             relay: self.relay.to_string(),
-            recipient_key: self.recipient_key.private_bytes(),
+            recipient_key: self.recipient_key.private_bytes().to_vec(),
             sender_id: *self.sender_id.as_bytes(),
-            sender_key: self.sender_key.private_bytes(),
+            sender_key: self.sender_key.private_bytes().to_vec(),
             contact: contact.map(str::to_owned),
             invitation_pre_key,
             invitation_used: false,
@@ -104,7 +104,7 @@ pub(crate) fn send_queue_record(contact: &str, queue: &SendCapability) -> SendQu
         contact: contact.to_owned(),
         relay: queue.relay.to_string(),
         sender_id: *queue.sender_id.as_bytes(),
-        sender_key: queue.sender_key.private_bytes(),
+        sender_key: queue.sender_key.private_bytes().to_vec(),
     }
 }
 
@@ -356,7 +356,7 @@ impl<S: Store> Profile<S> {
             .ok_or_else(|| not_an_invitation_queue("no such queue"))?;
         Ok(match queue.invitation_pre_key {
             Some(_) if !queue.invitation_used => None,
-            _ => queue.contact.map(ContactId::new),
+            _ => queue.contact.clone().map(ContactId::new),
         })
     }
 }

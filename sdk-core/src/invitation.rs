@@ -304,7 +304,7 @@ fn to_wire(
         pre_key: pre_key.serialize().to_vec(),
         relay: queue.relay.to_string(),
         sender_id: queue.sender_id.as_bytes().to_vec(),
-        sender_key: queue.sender_key.private_bytes(),
+        sender_key: queue.sender_key.private_bytes().to_vec(),
         signature: Vec::new(),
     })
 }

@@ -156,7 +156,7 @@ fn wire_accept_base() -> wire::ContactAccept {
         display_name: String::new(),
         reply_relay: queue.relay.to_string(),
         reply_sender_id: queue.sender_id.as_bytes().to_vec(),
-        reply_sender_key: queue.sender_key.private_bytes(),
+        reply_sender_key: queue.sender_key.private_bytes().to_vec(),
     }
 }
 

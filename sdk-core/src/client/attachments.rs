@@ -104,6 +104,54 @@ impl Drop for Scratch {
     }
 }
 
+/// An attachment encrypted into the profile's folder and ready to upload: the first step
+/// of sending one ([`Client::prepare_attachment`]). Uploading it needs no `Client`
+/// ([`PreparedAttachment::upload`]), so a handle can upload while it does other work; then
+/// [`Client::finish_attachment`] sends the message. Dropping it deletes the ciphertext.
+pub struct PreparedAttachment {
+    contact: ContactId,
+    message_id: MessageId,
+    body: Body,
+    relay: crate::transport::RelayClient,
+    seed: ChunkSeed,
+    total: u64,
+    scratch: Scratch,
+}
+
+impl std::fmt::Debug for PreparedAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedAttachment")
+            .field("message_id", &self.message_id)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedAttachment {
+    /// The id the message will have.
+    pub fn message_id(&self) -> MessageId {
+        self.message_id
+    }
+
+    /// The contact it goes to.
+    pub fn contact(&self) -> &ContactId {
+        &self.contact
+    }
+
+    /// Uploads the ciphertext to the chunk store, calling `progress(done, total)` as it
+    /// goes.
+    ///
+    /// # Errors
+    /// [`Error::Attachment`] if the ciphertext cannot be read back; [`Error::Transport`] if
+    /// the upload fails (nothing was sent: prepare it again).
+    pub async fn upload(&self, progress: impl FnMut(u64, u64)) -> Result<()> {
+        let ciphertext =
+            BufReader::new(fs::File::open(&self.scratch.0).map_err(AttachmentError::from)?);
+        upload_attachment(&self.relay, &self.seed, ciphertext, self.total, progress).await?;
+        Ok(())
+    }
+}
+
 impl<S: Store> Client<S> {
     /// Sends the file at `source` as an image, a file or a voice clip: encrypts it (into
     /// the profile's attachment folder), uploads the ciphertext to one of our relays'
@@ -120,6 +168,34 @@ impl<S: Store> Client<S> {
         source: &Path,
         kind: AttachmentKind,
     ) -> Result<MessageId> {
+        let prepared = self.prepare_attachment(contact, source, kind).await?;
+        let message_id = prepared.message_id;
+        let events = &mut self.events;
+        prepared
+            .upload(|done, total| {
+                events.push_back(ClientEvent::Progress {
+                    message_id,
+                    direction: TransferDirection::Upload,
+                    done,
+                    total,
+                });
+            })
+            .await?;
+        self.finish_attachment(prepared).await
+    }
+
+    /// The first step of [`Client::send_attachment`]: checks the contact and the message's
+    /// fields, encrypts the file into the profile's attachment folder and chooses the relay
+    /// whose chunk store will hold it.
+    ///
+    /// # Errors
+    /// As [`Client::send_attachment`], but for the upload.
+    pub async fn prepare_attachment(
+        &mut self,
+        contact: &ContactId,
+        source: &Path,
+        kind: AttachmentKind,
+    ) -> Result<PreparedAttachment> {
         self.profile.contact(contact).await?;
         let message_id = MessageId::random();
         let scratch = Scratch(self.attachment_path(&message_id, "upload"));
@@ -144,31 +220,41 @@ impl<S: Store> Client<S> {
         // The body is checked before anything leaves the device.
         let body = kind.body(pointer.clone());
         Content::new(1, 0, body.clone()).validate()?;
-
-        let relay = self.relay(&relay_address)?;
-        let total = pointer.ciphertext_size();
-        let ciphertext = BufReader::new(fs::File::open(&scratch.0).map_err(AttachmentError::from)?);
-        let events = &mut self.events;
-        upload_attachment(&relay, &location.seed, ciphertext, total, |done, total| {
-            events.push_back(ClientEvent::Progress {
-                message_id,
-                direction: TransferDirection::Upload,
-                done,
-                total,
-            });
+        Ok(PreparedAttachment {
+            contact: contact.clone(),
+            message_id,
+            body,
+            relay: self.relay(&relay_address)?,
+            seed: location.seed,
+            total: pointer.ciphertext_size(),
+            scratch,
         })
-        .await?;
-        drop(scratch);
+    }
 
+    /// The last step of [`Client::send_attachment`], once [`PreparedAttachment::upload`]
+    /// succeeded: stores the message with its outbox entry and sends it as
+    /// [`Client::send`] does. Returns its id.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`] (forgotten meanwhile), store errors.
+    pub async fn finish_attachment(&mut self, prepared: PreparedAttachment) -> Result<MessageId> {
+        let PreparedAttachment {
+            contact,
+            message_id,
+            body,
+            scratch,
+            ..
+        } = prepared;
+        drop(scratch);
         let now = self.now();
         let outgoing = self
             .profile
-            .send_as(contact, message_id, body, now, &mut self.rng)
+            .send_as(&contact, message_id, body, now, &mut self.rng)
             .await?;
         if let Some(packet) = outgoing.packet
-            && self.transmit(contact, packet).await?
+            && self.transmit(&contact, packet).await?
         {
-            self.sent(contact, outgoing.id);
+            self.sent(&contact, outgoing.id);
         }
         Ok(outgoing.id)
     }

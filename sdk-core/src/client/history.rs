@@ -42,18 +42,18 @@ pub enum HistoryFrom {
 
 impl<S: Store> Client<S> {
     /// Up to `limit` messages of a conversation from `from`: exactly `limit` when the
-    /// conversation has that many user-visible messages that way.
+    /// conversation has that many user-visible messages that way (none for a contact that
+    /// does not exist, or no longer: forgetting a contact deletes its history).
     ///
     /// # Errors
-    /// [`Error::UnknownContact`]; [`Error::UnknownMessage`] when the anchor is not a
-    /// message of this conversation; store errors.
+    /// [`Error::UnknownMessage`] when the anchor is not a message of this conversation;
+    /// store errors.
     pub async fn history_page(
         &self,
         contact: &ContactId,
         from: HistoryFrom,
         limit: usize,
     ) -> Result<Vec<HistoryMessage>> {
-        self.profile.contact(contact).await?;
         let (mut place, towards) = match from {
             HistoryFrom::Newest => (None, Towards::Older),
             HistoryFrom::Oldest => (None, Towards::Newer),

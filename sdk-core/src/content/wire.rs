@@ -52,7 +52,7 @@ pub(super) fn to_frame(content: &Content) -> proto::Frame {
             display_name: accept.display_name.clone(),
             reply_relay: accept.reply_queue.relay.to_string(),
             reply_sender_id: accept.reply_queue.sender_id.as_bytes().to_vec(),
-            reply_sender_key: accept.reply_queue.sender_key.private_bytes(),
+            reply_sender_key: accept.reply_queue.sender_key.private_bytes().to_vec(),
         }),
     };
     proto::Frame {

@@ -27,8 +27,10 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::event::{Event, Subscribers};
-use crate::client::{Client, ClientEvent, Clock};
+use super::event::{DeliveryStatus, Event, Subscribers};
+use crate::client::{Client, ClientEvent, Clock, PreparedAttachment, TransferDirection};
+use crate::contacts::ContactId;
+use crate::content::MessageId;
 use crate::error::{Error, Result};
 use crate::handshake::OwnQueue;
 use crate::prekeys::RotationPolicy;
@@ -62,6 +64,14 @@ enum Woken {
     Reachable(RelayAddress),
     /// The read failed.
     Failed(OwnQueue, TransportError),
+    /// An attachment upload moved on.
+    Progress {
+        message_id: crate::content::MessageId,
+        done: u64,
+        total: u64,
+    },
+    /// An attachment upload ended.
+    Uploaded(PreparedAttachment, Result<()>),
 }
 
 /// A waiting read in flight, or the time its next attempt is due.
@@ -88,6 +98,8 @@ pub(super) struct Actor<S: Store> {
     next_prekey_check: SystemTime,
     /// Set when the set of queues may have changed (an invitation, a contact forgotten).
     queues_changed: bool,
+    /// Attachment uploads in flight, by message id.
+    uploads: HashMap<MessageId, (ContactId, AbortHandle)>,
 }
 
 /// Runs a messenger's actor on the current thread until every handle is gone or
@@ -112,6 +124,7 @@ pub(super) async fn run<S: Store + 'static>(
         next_prekey_check: clock.now(),
         clock,
         queues_changed: true,
+        uploads: HashMap::new(),
     };
     loop {
         let deadline = actor.next_deadline().await;
@@ -133,7 +146,21 @@ pub(super) async fn run<S: Store + 'static>(
         actor.refresh_readers().await;
     }
     actor.stop_background();
+    // Uploads still running are given up: their messages were never stored, so the app
+    // hears that they failed and may send them again.
+    for (message_id, (contact, upload)) in std::mem::take(&mut actor.uploads) {
+        upload.abort();
+        actor.publish(failed(contact, message_id));
+    }
     actor.subscribers.close();
+}
+
+fn failed(contact: ContactId, message_id: MessageId) -> Event {
+    Event::StatusChanged {
+        contact,
+        message_ids: vec![message_id],
+        status: DeliveryStatus::Failed,
+    }
 }
 
 impl<S: Store + 'static> Actor<S> {
@@ -156,6 +183,29 @@ impl<S: Store + 'static> Actor<S> {
                 task.abort();
             }
         }
+    }
+
+    /// Uploads a prepared attachment in a task of its own (progress as events); the message
+    /// is sent when the upload is done, or reported failed.
+    pub(super) fn upload(&mut self, prepared: PreparedAttachment) {
+        let message_id = prepared.message_id();
+        let contact = prepared.contact().clone();
+        let woken = self.woken.clone();
+        let task = tokio::task::spawn_local(async move {
+            let progress = woken.clone();
+            let result = prepared
+                .upload(|done, total| {
+                    let _ = progress.send(Woken::Progress {
+                        message_id,
+                        done,
+                        total,
+                    });
+                })
+                .await;
+            let _ = woken.send(Woken::Uploaded(prepared, result));
+        });
+        self.uploads
+            .insert(message_id, (contact, task.abort_handle()));
     }
 
     /// The set of queues may have changed: look at it at the next turn of the loop.
@@ -209,6 +259,28 @@ impl<S: Store + 'static> Actor<S> {
 
     async fn on_woken(&mut self, woken: Woken) {
         match woken {
+            Woken::Progress {
+                message_id,
+                done,
+                total,
+            } => self.publish(Event::TransferProgress {
+                message_id,
+                direction: TransferDirection::Upload,
+                done,
+                total,
+            }),
+            Woken::Uploaded(prepared, result) => {
+                let (message_id, contact) = (prepared.message_id(), prepared.contact().clone());
+                self.uploads.remove(&message_id);
+                let sent = match result {
+                    Ok(()) => self.client.finish_attachment(prepared).await.map(drop),
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = sent {
+                    self.publish(failed(contact, message_id));
+                    self.background_failed(&error);
+                }
+            }
             Woken::Reachable(relay) => self.reachable(relay),
             Woken::Message(queue, message) => {
                 self.readers.remove(&queue.recipient_id);

@@ -350,8 +350,16 @@ impl<S: Store + 'static> Messenger<S> {
         .await
     }
 
-    /// Sends the file at `source` as an image, a file or a voice clip: encrypted, uploaded
-    /// (with [`Event::TransferProgress`]), then sent.
+    /// Sends the file at `source` as an image, a file or a voice clip. Returns the
+    /// message's id once the file is encrypted into the profile's folder
+    /// ([`DeliveryStatus::Sending`]); the upload runs in the background with
+    /// [`Event::TransferProgress`], then the message is stored and sent
+    /// ([`DeliveryStatus::Sent`]). If the upload fails, or the messenger shuts down first,
+    /// the message is [`DeliveryStatus::Failed`] and was never stored: send it again.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`]; [`Error::Attachment`] if the file cannot be read or is
+    /// too large; content errors for invalid fields (all before anything is uploaded).
     pub async fn send_attachment(
         &self,
         contact: &ContactId,
@@ -361,11 +369,13 @@ impl<S: Store + 'static> Messenger<S> {
         let (contact, source) = (contact.clone(), source.to_owned());
         self.call(move |actor| {
             Box::pin(async move {
-                let id = actor
+                let prepared = actor
                     .client
-                    .send_attachment(&contact, &source, kind)
+                    .prepare_attachment(&contact, &source, kind)
                     .await?;
+                let id = prepared.message_id();
                 actor.publish(sending(contact, id));
+                actor.upload(prepared);
                 Ok(id)
             })
         })

@@ -102,9 +102,10 @@ impl QueueKeyPair {
         QueuePublicKey(self.0.public_key)
     }
 
-    /// The private key's 32 bytes (to store, or to hand over in an invitation).
-    pub fn private_bytes(&self) -> Vec<u8> {
-        self.0.private_key.serialize()
+    /// The private key's 32 bytes (to store, or to hand over in an invitation), wiped
+    /// when dropped.
+    pub fn private_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(self.0.private_key.serialize())
     }
 
     /// Rebuilds a key pair from its private key bytes.

@@ -152,9 +152,9 @@ impl ChunkSecret {
         ChunkId(self.hash())
     }
 
-    /// Unpadded base64url (43 characters), the header form.
-    pub fn to_text(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
+    /// Unpadded base64url (43 characters), the header form; wiped when dropped.
+    pub fn to_text(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0))
     }
 
     /// Parses exactly 43 characters of unpadded base64url; anything else is

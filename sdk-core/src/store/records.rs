@@ -154,6 +154,19 @@ pub struct ReceiveQueueRecord {
     pub invitation_used: bool,
 }
 
+impl Drop for ReceiveQueueRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.recipient_key);
+        zeroize::Zeroize::zeroize(&mut self.sender_key);
+    }
+}
+
+impl Drop for SendQueueRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.sender_key);
+    }
+}
+
 impl std::fmt::Debug for ReceiveQueueRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReceiveQueueRecord")

@@ -322,7 +322,7 @@ impl RelayClient {
         let answer = self
             .http
             .put(self.url(&endpoint))
-            .header(CHUNK_READ_HEADER, part.read.to_text())
+            .header(CHUNK_READ_HEADER, part.read.to_text().as_str())
             .header(CHUNK_DELETE_HASH_HEADER, delete_hash)
             .header("content-type", "application/octet-stream")
             .body(bytes)
@@ -360,7 +360,7 @@ impl RelayClient {
         let mut request = self
             .http
             .get(self.url(&endpoint))
-            .header(CHUNK_READ_HEADER, part.read.to_text());
+            .header(CHUNK_READ_HEADER, part.read.to_text().as_str());
         let expected_status = if offset > 0 {
             request = request.header("range", format!("bytes={offset}-"));
             206
@@ -391,7 +391,7 @@ impl RelayClient {
         let answer = self
             .http
             .delete(self.url(&endpoint))
-            .header(CHUNK_DELETE_HEADER, part.delete.to_text())
+            .header(CHUNK_DELETE_HEADER, part.delete.to_text().as_str())
             .send()
             .await
             .map_err(connection_error)?;

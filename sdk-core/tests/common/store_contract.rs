@@ -203,7 +203,7 @@ macro_rules! store_conformance {
 
             use sotto_core::store::{
                 AttachmentRecord, ChangeSet, MessageDirection, MessageRecord, MessageStatus,
-                OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Store, Towards,
+                OutboxRecord, SendQueueRecord, Store, Towards,
             };
 
             use crate::common::block_on;
@@ -755,11 +755,9 @@ macro_rules! store_conformance {
                     "ordered by recipient id"
                 );
                 // The invitation is used and now serves a contact.
-                let used = ReceiveQueueRecord {
-                    contact: Some("c2".into()),
-                    invitation_used: true,
-                    ..invitation.clone()
-                };
+                let mut used = invitation.clone();
+                used.contact = Some("c2".into());
+                used.invitation_used = true;
                 let mut changes = ChangeSet::default();
                 changes
                     .receive_queues

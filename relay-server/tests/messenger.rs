@@ -12,7 +12,9 @@ use sotto_core::client::{AttachmentKind, ClientSettings, HistoryFrom, HistoryMes
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::Invitation;
-use sotto_core::messenger::{DeliveryStatus, Event, OwnedProtection, Subscription};
+use sotto_core::messenger::{
+    DeliveryStatus, Event, NetworkSettings, OwnedProtection, Subscription,
+};
 use sotto_core::store::{
     Argon2Params, MessageDirection, MessageStatus, ProfileDirectory, SqlCipherStore,
 };
@@ -259,6 +261,56 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
             .await,
         Err(Error::UnknownMessage(_))
     ));
+
+    // Names are local; the network settings change while running.
+    alice
+        .rename_contact(&bob_at_alice, Some("Bobby".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        alice
+            .contact(&bob_at_alice)
+            .await
+            .unwrap()
+            .display_name
+            .as_deref(),
+        Some("Bobby")
+    );
+    let mut network = alice.network_settings().await.unwrap();
+    assert_eq!(network.route, THREE_HOPS);
+    let too_long = NetworkSettings {
+        route: SendRoute::Onion {
+            hops: 6,
+            mean_delay: Duration::ZERO,
+        },
+        ..network.clone()
+    };
+    assert!(matches!(
+        alice.set_network_settings(too_long).await,
+        Err(Error::Transport(_))
+    ));
+    assert_eq!(
+        alice.network_settings().await.unwrap(),
+        network,
+        "unchanged"
+    );
+    network.route = SendRoute::Direct;
+    alice.set_network_settings(network.clone()).await.unwrap();
+    alice
+        .send_text(&bob_at_alice, "written straight")
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&mut bob_events, 1).await,
+        vec!["written straight".to_owned()]
+    );
+    network.route = THREE_HOPS;
+    alice.set_network_settings(network).await.unwrap();
+    bob.send_text(&alice_at_bob, "still there?").await.unwrap();
+    assert_eq!(
+        texts(&mut alice_events, 1).await,
+        vec!["still there?".to_owned()]
+    );
 
     // An attachment: the call returns at once with the id; the upload's progress, the
     // message and its statuses follow as events.

@@ -230,6 +230,16 @@ impl<S: Store> Profile<S> {
         Ok(self.store().apply(changes).await?)
     }
 
+    /// Gives the contact a name of the user's choosing (local only, never sent); `None`
+    /// removes it.
+    pub async fn rename_contact(&self, id: &ContactId, name: Option<String>) -> Result<()> {
+        let mut record = self.contact_record(id).await?;
+        record.display_name = name.filter(|name| !name.trim().is_empty());
+        let mut changes = ChangeSet::default();
+        changes.contacts.insert(record.id.clone(), record);
+        Ok(self.store().apply(changes).await?)
+    }
+
     /// Accepts the new identity key a contact presented: it becomes the trusted key (not
     /// verified), the conversation's sequence numbers restart (a new device starts from 1),
     /// and held messages are queued to be sent by [`Profile::due_packets`] once a session

@@ -28,6 +28,7 @@ use rand::Rng as _;
 
 use super::route::Carried;
 use super::{Client, ClientEvent, SendRoute};
+use crate::contacts::ContactId;
 use crate::error::{Error, Result};
 use crate::handshake::OwnQueue;
 use crate::padding::PACKET_PAYLOAD_SIZE;
@@ -116,7 +117,7 @@ pub struct CoverReport {
 pub(super) struct CoverState {
     settings: CoverTraffic,
     next: Option<[SystemTime; 3]>,
-    waiting: VecDeque<(SendCapability, Vec<u8>)>,
+    waiting: VecDeque<(ContactId, SendCapability, Vec<u8>)>,
     loop_queue: Option<OwnQueue>,
     loops: HashMap<[u8; LOOP_TAG_LEN], SystemTime>,
     /// When the loop queue was last read.
@@ -137,14 +138,29 @@ impl CoverState {
     }
 
     /// Keeps a real packet for the next payload slot.
-    pub(super) fn enqueue(&mut self, destination: &SendCapability, packet: &[u8]) {
+    pub(super) fn enqueue(
+        &mut self,
+        contact: &ContactId,
+        destination: &SendCapability,
+        packet: &[u8],
+    ) {
         self.waiting
-            .push_back((destination.clone(), packet.to_vec()));
+            .push_back((contact.clone(), destination.clone(), packet.to_vec()));
+    }
+
+    /// Drops the packets waiting for a forgotten contact.
+    pub(super) fn forget(&mut self, contact: &ContactId) {
+        self.waiting.retain(|(to, _, _)| to != contact);
     }
 
     /// Real packets waiting for a slot.
     pub(super) fn waiting(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// The real packets still waiting for a slot (cover traffic is being replaced).
+    pub(super) fn into_waiting(self) -> Vec<(ContactId, SendCapability, Vec<u8>)> {
+        self.waiting.into_iter().collect()
     }
 
     /// The earliest scheduled event of the three streams (`None` before the first tick).
@@ -203,7 +219,7 @@ impl<S: Store> Client<S> {
                 next[i] += self.interval(&cover.settings, stream);
                 let sent = match stream {
                     Stream::Payload => match cover.waiting.pop_front() {
-                        Some((destination, packet)) => {
+                        Some((contact, destination, packet)) => {
                             let sent = self
                                 .write_onion(&destination, &packet, hops, mean_delay)
                                 .await;
@@ -211,7 +227,7 @@ impl<S: Store> Client<S> {
                                 report.real += 1;
                             } else {
                                 // The slot is used (as seen from outside); the packet takes the next.
-                                cover.waiting.push_front((destination, packet));
+                                cover.waiting.push_front((contact, destination, packet));
                             }
                             sent
                         }

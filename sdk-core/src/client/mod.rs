@@ -319,7 +319,7 @@ impl<S: Store> Client<S> {
             }
         };
         match self
-            .write_packet(&accepted.destination, &accepted.packet)
+            .write_packet(&accepted.contact, &accepted.destination, &accepted.packet)
             .await
         {
             Ok(()) => {}
@@ -399,6 +399,9 @@ impl<S: Store> Client<S> {
             self.delete_queue_quietly(queue).await;
         }
         self.unsent.retain(|u| &u.contact != contact);
+        if let Some(cover) = &mut self.cover {
+            cover.forget(contact);
+        }
         self.profile.forget_contact(contact).await
     }
 
@@ -462,6 +465,51 @@ impl<S: Store> Client<S> {
     /// Marks a contact verified (after comparing safety numbers).
     pub async fn mark_verified(&self, contact: &ContactId) -> Result<()> {
         self.profile.mark_verified(contact).await
+    }
+
+    /// Names a contact (local only); `None` or a blank name removes the name.
+    pub async fn rename_contact(&self, contact: &ContactId, name: Option<String>) -> Result<()> {
+        self.profile.rename_contact(contact, name).await
+    }
+
+    /// Changes the relays, the route or cover traffic while running. New queues go to the
+    /// new relays; existing queues stay where they are (their contacts hold their send
+    /// capabilities). Packets waiting for a cover slot are sent at once on the new route
+    /// when cover traffic is turned off; cover traffic starts a fresh schedule.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when the settings name no relay or fewer relays than the
+    /// route's hops, or the cover rates are invalid; nothing changes then.
+    pub fn reconfigure(
+        &mut self,
+        relays: Vec<RelayAddress>,
+        route: SendRoute,
+        cover: Option<CoverTraffic>,
+    ) -> Result<()> {
+        if relays.is_empty() {
+            return Err(TransportError::Unreachable("no relay configured".into()).into());
+        }
+        route.check(relays.len())?;
+        let new_cover = cover
+            .map(|c| cover::CoverState::new(c, route))
+            .transpose()?;
+        let waiting = self
+            .cover
+            .take()
+            .map(cover::CoverState::into_waiting)
+            .unwrap_or_default();
+        self.settings.relays = relays;
+        self.settings.route = route;
+        self.settings.cover = cover;
+        self.cover = new_cover;
+        self.proxy = None;
+        self.down.clear();
+        // Real packets that waited for a payload slot go out at the next transmission, on
+        // the new route or in the new schedule's slots.
+        for (contact, destination, packet) in waiting {
+            self.keep_unsent(&contact, destination, packet);
+        }
+        Ok(())
     }
 
     /// Accepts a contact's new identity key: its held messages flow and its queue is read
@@ -667,6 +715,7 @@ impl<S: Store> Client<S> {
     /// Writes a packet into a queue, by the configured route.
     async fn write_packet(
         &mut self,
+        contact: &ContactId,
         destination: &SendCapability,
         packet: &[u8],
     ) -> std::result::Result<(), TransportError> {
@@ -674,7 +723,7 @@ impl<S: Store> Client<S> {
             SendRoute::Direct => self.write_direct(destination, packet).await,
             SendRoute::Onion { .. } if let Some(cover) = &mut self.cover => {
                 // Real packets go out only in cover traffic's payload slots (`cover_tick`).
-                cover.enqueue(destination, packet);
+                cover.enqueue(contact, destination, packet);
                 Ok(())
             }
             SendRoute::Onion { hops, mean_delay } => {
@@ -691,7 +740,7 @@ impl<S: Store> Client<S> {
             // No queue yet (awaiting the inviter's answer): the outbox holds the message.
             return Ok(false);
         };
-        match self.write_packet(&destination, &packet).await {
+        match self.write_packet(contact, &destination, &packet).await {
             Ok(()) => Ok(true),
             Err(error) => {
                 self.handle_write_failure(contact, destination, packet, &error);

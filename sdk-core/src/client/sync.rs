@@ -317,7 +317,10 @@ impl<S: Store> Client<S> {
             contact: joined.contact.clone(),
             display_name: joined.display_name.clone(),
         });
-        match self.write_packet(&joined.destination, &joined.packet).await {
+        match self
+            .write_packet(&joined.contact, &joined.destination, &joined.packet)
+            .await
+        {
             Ok(()) => report.sent += 1,
             Err(error) => {
                 self.handle_write_failure(
@@ -334,7 +337,10 @@ impl<S: Store> Client<S> {
     /// Writes unsent packets, then every message the outbox says is due.
     async fn flush_outbox(&mut self, report: &mut SyncReport) -> Result<()> {
         for unsent in std::mem::take(&mut self.unsent) {
-            match self.write_packet(&unsent.destination, &unsent.packet).await {
+            match self
+                .write_packet(&unsent.contact, &unsent.destination, &unsent.packet)
+                .await
+            {
                 Ok(()) => report.sent += 1,
                 Err(error) => {
                     self.handle_write_failure(

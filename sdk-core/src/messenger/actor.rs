@@ -208,6 +208,18 @@ impl<S: Store + 'static> Actor<S> {
             .insert(message_id, (contact, task.abort_handle()));
     }
 
+    /// Ends every waiting read and starts them anew at the next turn (the route or the
+    /// relays changed, so their proxy may have).
+    pub(super) fn restart_readers(&mut self) {
+        for (_, reader) in self.readers.drain() {
+            if let Reader::Running(task) = reader {
+                task.abort();
+            }
+        }
+        self.failed.clear();
+        self.queues_changed = true;
+    }
+
     /// The set of queues may have changed: look at it at the next turn of the loop.
     pub(super) fn queues_changed(&mut self) {
         self.queues_changed = true;

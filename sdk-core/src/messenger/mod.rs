@@ -480,6 +480,46 @@ impl<S: Store + 'static> Messenger<S> {
             .await
     }
 
+    /// Names a contact (local only, never sent); `None` or a blank name removes it.
+    pub async fn rename_contact(&self, contact: &ContactId, name: Option<String>) -> Result<()> {
+        let contact = contact.clone();
+        self.call(move |actor| {
+            Box::pin(async move { actor.client.rename_contact(&contact, name).await })
+        })
+        .await
+    }
+
+    /// The relays, route and cover traffic in force.
+    pub async fn network_settings(&self) -> Result<NetworkSettings> {
+        self.call(|actor| {
+            let settings = actor.client.settings();
+            let current = NetworkSettings {
+                relays: settings.relays.clone(),
+                route: settings.route,
+                cover: settings.cover,
+            };
+            Box::pin(async move { Ok(current) })
+        })
+        .await
+    }
+
+    /// Changes the relays, the route or cover traffic at runtime (see
+    /// [`Client::reconfigure`]); the waiting reads choose their proxy anew.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] for settings that cannot work (no relay, fewer relays than
+    /// hops, invalid cover rates); nothing changes then.
+    pub async fn set_network_settings(&self, settings: NetworkSettings) -> Result<()> {
+        self.call(move |actor| {
+            let result = actor
+                .client
+                .reconfigure(settings.relays, settings.route, settings.cover);
+            actor.restart_readers();
+            Box::pin(async move { result })
+        })
+        .await
+    }
+
     /// Accepts a contact's new identity key: its held messages flow, its queue is read
     /// again.
     pub async fn accept_identity_key(&self, contact: &ContactId) -> Result<()> {
@@ -490,6 +530,18 @@ impl<S: Store + 'static> Messenger<S> {
         })
         .await
     }
+}
+
+/// How a messenger reaches the network: the part of [`ClientSettings`] an app may change
+/// while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSettings {
+    /// The relays new queues are made on (and onion hops and proxies are chosen from).
+    pub relays: Vec<crate::relay::RelayAddress>,
+    /// How packets travel.
+    pub route: crate::client::SendRoute,
+    /// Cover traffic, or `None` for off.
+    pub cover: Option<crate::client::CoverTraffic>,
 }
 
 fn sending(contact: ContactId, id: MessageId) -> Event {

@@ -12,9 +12,13 @@
 //!   its background work (waiting reads) and pushes `MessageReceived` events, until all
 //!   have arrived.
 //!
+//! - **Handle, same pattern**: two `Messenger`s without background work, called exactly as
+//!   the baseline calls its clients (every send, then the recipient's `sync` until all are
+//!   shown): what the handle itself costs, call for call.
+//!
 //! Each contender sends [`FULL`] messages ([`QUICK`] with `SOTTO_BENCH_QUICK=1`), timed from
-//! the first send to the last message shown. Prints messages per second of both and their
-//! ratio (target: the handle at least 0.9x the client). Run with
+//! the first send to the last message shown. Prints messages per second of each and the
+//! ratios to the baseline (target: the handle at least 0.9x the client). Run with
 //! `scripts/bench -p sotto-relay --bench handle_overhead`.
 
 use std::path::Path;
@@ -115,6 +119,48 @@ async fn through_clients(root: &Path, relay: &RelayAddress, count: usize) -> Dur
     started.elapsed()
 }
 
+/// Sends `count` texts through two `Messenger`s without background work, in the pattern
+/// of the client baseline (send all, then `sync` until shown): the handle's own cost, call
+/// for call.
+async fn through_handles_like_clients(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
+    let sender = messenger(root, "manual-sender", relay).await;
+    let recipient = messenger(root, "manual-recipient", relay).await;
+    let mut sender_events = sender.subscribe();
+    let link = sender
+        .create_invitation()
+        .await
+        .expect("invitation")
+        .to_uri();
+    recipient
+        .accept_invitation(&Invitation::from_uri(&link).expect("link"))
+        .await
+        .expect("accepted");
+    let to = loop {
+        sender.sync().await.expect("sync");
+        if let Some(Event::ContactAdded { contact, .. }) = sender_events.try_next() {
+            break contact;
+        }
+    };
+    drop(sender_events);
+    recipient.sync().await.expect("sync");
+
+    let started = Instant::now();
+    for i in 0..count {
+        sender
+            .send_text(&to, &format!("message {i}"))
+            .await
+            .expect("sent");
+    }
+    let mut shown = 0;
+    while shown < count {
+        shown += recipient.sync().await.expect("sync").shown;
+    }
+    let elapsed = started.elapsed();
+    sender.shutdown().await.expect("shut down");
+    recipient.shutdown().await.expect("shut down");
+    elapsed
+}
+
 /// Sends `count` texts through two `Messenger`s; returns the time to the last one shown.
 async fn through_handles(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
     let sender = messenger(root, "handle-sender", relay).await;
@@ -146,8 +192,11 @@ async fn through_handles(root: &Path, relay: &RelayAddress, count: usize) -> Dur
     let receiving = tokio::spawn(async move {
         let mut shown = 0;
         while shown < count {
-            if let Some(Event::MessageReceived { .. }) = recipient_events.next().await {
-                shown += 1;
+            match recipient_events.next().await {
+                Some(Event::MessageReceived { .. }) => shown += 1,
+                Some(Event::Missed { count }) => panic!("the subscription missed {count} events"),
+                Some(_) => {}
+                None => panic!("the messenger stopped"),
             }
         }
     });
@@ -189,6 +238,7 @@ async fn main() {
     })
     .await
     .expect("the client run");
+    let manual = through_handles_like_clients(root.path(), &relay.address, count).await;
     let handle = through_handles(root.path(), &relay.address, count).await;
     let rate = |d: Duration| count as f64 / d.as_secs_f64();
     println!("{count} texts sent and shown, direct writes to one relay");
@@ -198,12 +248,18 @@ async fn main() {
         rate(baseline)
     );
     println!(
-        "  Messenger handle (background receiving):        {:.1} s, {:.0} messages/s",
+        "  Messenger, same pattern (send all, then sync):  {:.1} s, {:.0} messages/s",
+        manual.as_secs_f64(),
+        rate(manual)
+    );
+    println!(
+        "  Messenger with its background work (waiting reads): {:.1} s, {:.0} messages/s",
         handle.as_secs_f64(),
         rate(handle)
     );
     println!(
-        "  handle / client: {:.2}x (target at least 0.9x)",
+        "  handle / client, same pattern: {:.2}x (target at least 0.9x); with background receiving: {:.2}x",
+        rate(manual) / rate(baseline),
         rate(handle) / rate(baseline)
     );
 }

@@ -212,6 +212,39 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
     );
     until_status(&mut alice_events, &sent, DeliveryStatus::Delivered).await;
 
+    // Unread until Bob reads them; reading tells Alice.
+    assert_eq!(
+        bob.unread_counts().await.unwrap(),
+        vec![(alice_at_bob.clone(), 10)]
+    );
+    let oldest: Vec<MessageId> = bob
+        .history(&alice_at_bob, HistoryFrom::Oldest, 4)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.content.id)
+        .collect();
+    bob.mark_read(&alice_at_bob, oldest.clone()).await.unwrap();
+    assert_eq!(
+        bob.unread_counts().await.unwrap(),
+        vec![(alice_at_bob.clone(), 6)]
+    );
+    until_status(
+        &mut alice_events,
+        &oldest.into_iter().collect(),
+        DeliveryStatus::Read,
+    )
+    .await;
+    let found = bob.search(&alice_at_bob, "HELLO 3", 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].content.body, Body::Text("hello 3".into()));
+    assert!(
+        bob.search(&alice_at_bob, "nowhere", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // Bob answers; Alice's waiting read brings it without any call of hers.
     bob.send_text(&alice_at_bob, "hi alice").await.unwrap();
     assert_eq!(

@@ -186,8 +186,18 @@ impl<S: Store> Client<S> {
     ///
     /// # Errors
     /// None today beyond the profile's own; network failures are events.
+    ///
+    /// Dropping the call part-way does not turn cover traffic off: the next tick starts a
+    /// fresh schedule (the real packets that were waiting for a slot are then re-sent by
+    /// the outbox at their retry time).
     pub async fn cover_tick(&mut self) -> Result<CoverReport> {
-        let Some(mut cover) = self.cover.take() else {
+        let cover = match (self.cover.take(), self.settings.cover) {
+            (Some(cover), _) => Some(cover),
+            // A tick was dropped while it held the state.
+            (None, Some(rates)) => Some(CoverState::new(rates, self.settings.route)?),
+            (None, None) => None,
+        };
+        let Some(mut cover) = cover else {
             return Ok(CoverReport::default());
         };
         let result = self.run_cover(&mut cover).await;

@@ -41,6 +41,75 @@ pub enum HistoryFrom {
 }
 
 impl<S: Store> Client<S> {
+    /// How many of each contact's messages the user has not read yet (incoming, shown, not
+    /// marked read with [`Client::mark_read`]); contacts with none are left out.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn unread_counts(&self) -> Result<Vec<(ContactId, usize)>> {
+        let mut counts = Vec::new();
+        for contact in self.profile.store().contacts().await? {
+            let mut unread = 0;
+            for record in self
+                .profile
+                .store()
+                .messages_with_status(
+                    &contact.id,
+                    MessageDirection::Incoming,
+                    MessageStatus::Shown,
+                )
+                .await?
+            {
+                unread += usize::from(shown(record)?.is_some());
+            }
+            if unread > 0 {
+                counts.push((ContactId::new(contact.id.clone()), unread));
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Searches one conversation, newest first, for messages whose text (or file name, or
+    /// MIME type of an attachment) contains `query`, ignoring case; at most `limit`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn search(
+        &self,
+        contact: &ContactId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<HistoryMessage>> {
+        let needle = query.to_lowercase();
+        let mut found = Vec::new();
+        let mut place = None;
+        while found.len() < limit && !needle.is_empty() {
+            let records = self
+                .profile
+                .store()
+                .messages_page(contact.as_str(), place, Towards::Older, STEP)
+                .await?;
+            let exhausted = records.len() < STEP;
+            place = records.last().map(MessageRecord::place);
+            for record in records {
+                if let Some(message) = shown(record)?
+                    && searchable_text(&message.content)
+                        .to_lowercase()
+                        .contains(&needle)
+                {
+                    found.push(message);
+                    if found.len() == limit {
+                        break;
+                    }
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
     /// Up to `limit` messages of a conversation from `from`: exactly `limit` when the
     /// conversation has that many user-visible messages that way (none for a contact that
     /// does not exist, or no longer: forgetting a contact deletes its history).
@@ -97,6 +166,18 @@ impl<S: Store> Client<S> {
             }
         }
         Err(Error::UnknownMessage(id.to_string()))
+    }
+}
+
+/// The words of a message a search looks at.
+fn searchable_text(content: &Content) -> String {
+    use crate::content::Body;
+    match &content.body {
+        Body::Text(text) => text.clone(),
+        Body::File(file) => format!("{} {}", file.name, file.mime),
+        Body::Image(image) => image.mime.clone(),
+        Body::VoiceClip(clip) => clip.codec.clone(),
+        Body::Receipt(_) | Body::ContactAccept(_) => String::new(),
     }
 }
 

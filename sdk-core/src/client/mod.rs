@@ -44,6 +44,7 @@ pub use history::{HistoryFrom, HistoryMessage};
 pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
 };
+pub use sync::RECEIVE_BATCH;
 
 use crate::contacts::{Contact, ContactId};
 use crate::content::{Body, Content, MessageId, Receipt, ReceiptKind};
@@ -405,9 +406,40 @@ impl<S: Store> Client<S> {
         self.profile.forget_contact(contact).await
     }
 
-    /// Tells a contact that we read these of its messages (an end-to-end receipt).
+    /// Marks these of a contact's messages read: stored as read here (they leave the
+    /// unread count), then the contact is told with an end-to-end receipt. Ids that are
+    /// not the contact's shown messages are left out of both.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`], store errors.
     pub async fn mark_read(&mut self, contact: &ContactId, ids: Vec<MessageId>) -> Result<()> {
-        for batch in ids.chunks(crate::content::MAX_RECEIPT_IDS) {
+        self.profile.contact(contact).await?;
+        let mut changes = crate::store::ChangeSet::default();
+        let mut read = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(mut message) = self
+                .profile
+                .store()
+                .load_message(contact.as_str(), MessageDirection::Incoming, &id.to_bytes())
+                .await?
+            else {
+                continue;
+            };
+            match message.status {
+                MessageStatus::Shown => {
+                    message.status = MessageStatus::Read;
+                    changes.put_message(message);
+                    read.push(id);
+                }
+                // Read before: told again (a lost receipt is made good), nothing to store.
+                MessageStatus::Read => read.push(id),
+                _ => {}
+            }
+        }
+        if !changes.is_empty() {
+            self.profile.store().apply(changes).await?;
+        }
+        for batch in read.chunks(crate::content::MAX_RECEIPT_IDS) {
             let receipt = Receipt {
                 kind: ReceiptKind::Read,
                 message_ids: batch.to_vec(),
@@ -577,8 +609,9 @@ impl<S: Store> Client<S> {
     /// When cover traffic next has something to send (`None` when it is off; now when it
     /// has not started).
     pub fn next_cover_due(&self) -> Option<SystemTime> {
-        let cover = self.cover.as_ref()?;
-        Some(cover.next_due().unwrap_or_else(|| self.now()))
+        self.settings.cover?;
+        let next = self.cover.as_ref().and_then(cover::CoverState::next_due);
+        Some(next.unwrap_or_else(|| self.now()))
     }
 
     /// Replaces the signed and Kyber prekeys that are due and deletes expired ones (the

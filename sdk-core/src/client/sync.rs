@@ -18,6 +18,9 @@ use crate::relay::ErrorKind;
 use crate::store::{MessageDirection, Store};
 use crate::transport::{ReadMessage, TransportError};
 
+/// Most packets [`Client::receive_read`] takes from a queue in one call.
+pub const RECEIVE_BATCH: usize = 64;
+
 /// What became of one packet read from a queue.
 enum Outcome {
     /// Its effect is stored: acknowledge it.
@@ -46,7 +49,7 @@ impl<S: Store> Client<S> {
         let mut report = SyncReport::default();
         let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
         for queue in self.profile.own_queues().await? {
-            self.read_queue(&queue, None, &mut receipts, &mut report)
+            self.read_queue(&queue, None, None, &mut receipts, &mut report)
                 .await?;
         }
         self.send_receipts(receipts, &mut report).await?;
@@ -57,8 +60,10 @@ impl<S: Store> Client<S> {
 
     /// Takes a message that a waiting read returned from `queue`
     /// ([`RelayClient::next_waiting`](crate::transport::RelayClient::next_waiting)): opens
-    /// and stores it as [`Client::sync`] would, reads the rest of the queue, sends the
-    /// receipts and acknowledges. The outbox is left for [`Client::send_due`].
+    /// and stores it as [`Client::sync`] would, reads on in the queue (at most
+    /// [`RECEIVE_BATCH`] packets in all, so that one busy queue never holds the caller for
+    /// long; the next waiting read returns at once with what is left), acknowledges and
+    /// sends the receipts. The outbox is left for [`Client::send_due`].
     ///
     /// # Errors
     /// As [`Client::sync`].
@@ -71,8 +76,14 @@ impl<S: Store> Client<S> {
         self.down.remove(&queue.relay);
         let mut report = SyncReport::default();
         let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
-        self.read_queue(queue, Some(message), &mut receipts, &mut report)
-            .await?;
+        self.read_queue(
+            queue,
+            Some(message),
+            Some(RECEIVE_BATCH),
+            &mut receipts,
+            &mut report,
+        )
+        .await?;
         self.send_receipts(receipts, &mut report).await?;
         report.unreachable = self.down.len();
         Ok(report)
@@ -117,12 +128,13 @@ impl<S: Store> Client<S> {
         Ok(())
     }
 
-    /// Reads one queue until it is empty (or a packet must stay), starting with `first`
-    /// when a waiting read already returned it.
+    /// Reads one queue until it is empty (or a packet must stay, or `limit` packets were
+    /// read), starting with `first` when a waiting read already returned it.
     async fn read_queue(
         &mut self,
         queue: &OwnQueue,
         mut first: Option<ReadMessage>,
+        limit: Option<usize>,
         receipts: &mut BTreeMap<ContactId, Vec<MessageId>>,
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -130,7 +142,12 @@ impl<S: Store> Client<S> {
             return Ok(());
         }
         let relay = self.relay(&queue.relay)?;
+        let mut read_here = 0usize;
         loop {
+            if limit.is_some_and(|limit| read_here >= limit) {
+                return Ok(());
+            }
+            read_here += 1;
             let now = self.now();
             let read = match first.take() {
                 Some(message) => Ok(Some(message)),
@@ -335,12 +352,20 @@ impl<S: Store> Client<S> {
     }
 
     /// Writes unsent packets, then every message the outbox says is due.
+    ///
+    /// Cancellation-safe for the packets held in memory: each stays in `unsent` until its
+    /// write has succeeded or failed, so a sync dropped mid-write loses none of them.
     async fn flush_outbox(&mut self, report: &mut SyncReport) -> Result<()> {
-        for unsent in std::mem::take(&mut self.unsent) {
-            match self
+        // Only those held now: a failure below puts its packet back at the end.
+        for _ in 0..self.unsent.len() {
+            let Some(unsent) = self.unsent.first().cloned() else {
+                break;
+            };
+            let written = self
                 .write_packet(&unsent.contact, &unsent.destination, &unsent.packet)
-                .await
-            {
+                .await;
+            self.unsent.remove(0);
+            match written {
                 Ok(()) => report.sent += 1,
                 Err(error) => {
                     self.handle_write_failure(

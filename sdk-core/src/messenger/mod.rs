@@ -403,7 +403,8 @@ impl<S: Store + 'static> Messenger<S> {
         .await
     }
 
-    /// Tells a contact we read these of its messages (an end-to-end receipt).
+    /// Marks these of a contact's messages read: they leave the unread count, and the
+    /// contact gets an end-to-end read receipt.
     pub async fn mark_read(&self, contact: &ContactId, ids: Vec<MessageId>) -> Result<()> {
         let contact = contact.clone();
         self.call(move |actor| Box::pin(async move { actor.client.mark_read(&contact, ids).await }))
@@ -431,6 +432,26 @@ impl<S: Store + 'static> Messenger<S> {
         let contact = contact.clone();
         self.call(move |actor| {
             Box::pin(async move { actor.client.history_page(&contact, from, limit).await })
+        })
+        .await
+    }
+
+    /// Unread messages per contact (contacts with none left out).
+    pub async fn unread_counts(&self) -> Result<Vec<(ContactId, usize)>> {
+        self.call(|actor| Box::pin(actor.client.unread_counts()))
+            .await
+    }
+
+    /// Searches one conversation, newest first, for `query` in texts and file names.
+    pub async fn search(
+        &self,
+        contact: &ContactId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<HistoryMessage>> {
+        let (contact, query) = (contact.clone(), query.to_owned());
+        self.call(move |actor| {
+            Box::pin(async move { actor.client.search(&contact, &query, limit).await })
         })
         .await
     }

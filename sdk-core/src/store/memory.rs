@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, IdentityRecord, KyberBaseKeyUse,
-    MessageDirection, MessageKey, MessageRecord, OutboxRecord, ReceiveQueueRecord, SendQueueRecord,
-    Store, StoreError, Towards,
+    MessageDirection, MessageKey, MessageRecord, MessageStatus, OutboxRecord, ReceiveQueueRecord,
+    SendQueueRecord, Store, StoreError, Towards,
 };
 
 #[derive(Default)]
@@ -182,6 +182,24 @@ impl Store for MemoryStore {
             }
             page.truncate(limit);
             page
+        })
+    }
+
+    async fn messages_with_status(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        status: MessageStatus,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.with(|s| {
+            let mut found: Vec<MessageRecord> = s
+                .messages
+                .values()
+                .filter(|m| m.contact == contact && m.direction == direction && m.status == status)
+                .cloned()
+                .collect();
+            found.sort_by_key(MessageRecord::place);
+            found
         })
     }
 

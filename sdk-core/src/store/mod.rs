@@ -199,6 +199,14 @@ pub trait Store {
         towards: Towards,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError>;
+    /// Every message of a conversation in one direction with one status, in conversation
+    /// order (what unread counts read: incoming messages still `Shown`, not `Read`).
+    async fn messages_with_status(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        status: MessageStatus,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
     /// Every outbox entry, ordered by contact and message id.
     async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError>;
     /// The attachment metadata of one message.

@@ -603,6 +603,52 @@ macro_rules! store_conformance {
             }
 
             #[test]
+            fn messages_are_found_by_direction_and_status_in_conversation_order() {
+                let (_guard, store) = fresh($make);
+                let mut changes = ChangeSet::default();
+                for n in 1..=12u8 {
+                    let mut m = message("c1", MessageDirection::Incoming, n, 2000 - u64::from(n));
+                    m.status = if n % 3 == 0 {
+                        MessageStatus::Read
+                    } else {
+                        MessageStatus::Shown
+                    };
+                    changes.put_message(m);
+                }
+                changes.put_message(message("c1", MessageDirection::Outgoing, 40, 10));
+                changes.put_message(message("c2", MessageDirection::Incoming, 41, 10));
+                block_on(store.apply(changes)).unwrap();
+                let shown = block_on(store.messages_with_status(
+                    "c1",
+                    MessageDirection::Incoming,
+                    MessageStatus::Shown,
+                ))
+                .unwrap();
+                let ids: Vec<u8> = shown.iter().map(|m| m.id[0]).collect();
+                assert_eq!(
+                    ids,
+                    [11, 10, 8, 7, 5, 4, 2, 1],
+                    "oldest first, read ones left out"
+                );
+                let read = block_on(store.messages_with_status(
+                    "c1",
+                    MessageDirection::Incoming,
+                    MessageStatus::Read,
+                ))
+                .unwrap();
+                assert_eq!(read.len(), 4);
+                assert!(
+                    block_on(store.messages_with_status(
+                        "c3",
+                        MessageDirection::Incoming,
+                        MessageStatus::Shown,
+                    ))
+                    .unwrap()
+                    .is_empty()
+                );
+            }
+
+            #[test]
             fn message_pages_go_either_way_from_a_place_and_never_repeat() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();

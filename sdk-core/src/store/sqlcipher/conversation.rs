@@ -220,6 +220,27 @@ pub(super) fn messages_page(
     run().map_err(sqlite_error("loading a page of messages"))
 }
 
+pub(super) fn messages_with_status(
+    conn: &Connection,
+    contact: &str,
+    direction: MessageDirection,
+    status: MessageStatus,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let run = || -> rusqlite::Result<Vec<MessageRecord>> {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE contact = ?1 AND direction = ?2 AND status = ?3 \
+             ORDER BY at_ms, direction, sequence"
+        ))?;
+        let rows = stmt.query_map(
+            params![contact, direction_code(direction), status_code(status)],
+            message_row,
+        )?;
+        rows.collect()
+    };
+    run().map_err(sqlite_error("loading messages by status"))
+}
+
 pub(super) fn outbox(conn: &Connection) -> Result<Vec<OutboxRecord>, StoreError> {
     let run = || -> rusqlite::Result<Vec<OutboxRecord>> {
         let mut stmt = conn.prepare_cached(

@@ -24,8 +24,8 @@ use self::error::{io_error, sqlite_error};
 use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
 use super::{
     AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, DatabaseKey, IdentityRecord,
-    KyberBaseKeyUse, MessageDirection, MessageRecord, OutboxRecord, ReceiveQueueRecord,
-    SendQueueRecord, Store, StoreError, Towards,
+    KyberBaseKeyUse, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
+    ReceiveQueueRecord, SendQueueRecord, Store, StoreError, Towards,
 };
 
 /// SQLCipher's page size under `cipher_compatibility = 4`: every store file is at least
@@ -421,6 +421,15 @@ impl Store for SqlCipherStore {
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         self.with(|conn| conversation::messages_page(conn, contact, from, towards, limit))
+    }
+
+    async fn messages_with_status(
+        &self,
+        contact: &str,
+        direction: MessageDirection,
+        status: MessageStatus,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.with(|conn| conversation::messages_with_status(conn, contact, direction, status))
     }
 
     async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError> {

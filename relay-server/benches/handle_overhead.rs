@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use sotto_core::client::{ClientEvent, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::invitation::Invitation;
-use sotto_core::messenger::{Event, OwnedProtection};
+use sotto_core::messenger::{Event, OwnedProtection, Subscription};
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings, Messenger};
@@ -61,7 +61,9 @@ async fn client(root: &Path, name: &str, relay: &RelayAddress) -> Client<SqlCiph
     .expect("a profile")
 }
 
-async fn messenger(root: &Path, name: &str, relay: &RelayAddress) -> Messenger<SqlCipherStore> {
+type Handle = Messenger<SqlCipherStore>;
+
+async fn messenger(root: &Path, name: &str, relay: &RelayAddress) -> Handle {
     let protection = OwnedProtection::Passphrase {
         passphrase: name.to_owned().into(),
         params: params(),
@@ -119,13 +121,17 @@ async fn through_clients(root: &Path, relay: &RelayAddress, count: usize) -> Dur
     started.elapsed()
 }
 
-/// Sends `count` texts through two `Messenger`s without background work, in the pattern
-/// of the client baseline (send all, then `sync` until shown): the handle's own cost, call
-/// for call.
-async fn through_handles_like_clients(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
-    let sender = messenger(root, "manual-sender", relay).await;
-    let recipient = messenger(root, "manual-recipient", relay).await;
-    let mut sender_events = sender.subscribe();
+/// Two messengers, `<tag>-sender` and `<tag>-recipient`, that met by invitation (driven by
+/// `sync` calls, background work off); returns them with the sender's name for the
+/// recipient and the recipient's subscription.
+async fn met_messengers(
+    root: &Path,
+    tag: &str,
+    relay: &RelayAddress,
+) -> (Handle, Handle, ContactId, Subscription) {
+    let sender = messenger(root, &format!("{tag}-sender"), relay).await;
+    let recipient = messenger(root, &format!("{tag}-recipient"), relay).await;
+    let (mut sender_events, mut recipient_events) = (sender.subscribe(), recipient.subscribe());
     let link = sender
         .create_invitation()
         .await
@@ -141,16 +147,22 @@ async fn through_handles_like_clients(root: &Path, relay: &RelayAddress, count: 
             break contact;
         }
     };
-    drop(sender_events);
-    recipient.sync().await.expect("sync");
-
-    let started = Instant::now();
-    for i in 0..count {
-        sender
-            .send_text(&to, &format!("message {i}"))
-            .await
-            .expect("sent");
+    loop {
+        recipient.sync().await.expect("sync");
+        if let Some(Event::ContactReady { .. }) = recipient_events.try_next() {
+            break;
+        }
     }
+    (sender, recipient, to, recipient_events)
+}
+
+/// Sends `count` texts through two `Messenger`s without background work, in the pattern
+/// of the client baseline (send all, then `sync` until shown): the handle's own cost, call
+/// for call.
+async fn through_handles_like_clients(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
+    let (sender, recipient, to, _) = met_messengers(root, "manual", relay).await;
+    let started = Instant::now();
+    send_all(&sender, &to, count).await;
     let mut shown = 0;
     while shown < count {
         shown += recipient.sync().await.expect("sync").shown;
@@ -161,33 +173,12 @@ async fn through_handles_like_clients(root: &Path, relay: &RelayAddress, count: 
     elapsed
 }
 
-/// Sends `count` texts through two `Messenger`s; returns the time to the last one shown.
+/// Sends `count` texts through two `Messenger`s with their background work on; returns
+/// the time to the last one shown.
 async fn through_handles(root: &Path, relay: &RelayAddress, count: usize) -> Duration {
-    let sender = messenger(root, "handle-sender", relay).await;
-    let recipient = messenger(root, "handle-recipient", relay).await;
-    let (mut sender_events, mut recipient_events) = (sender.subscribe(), recipient.subscribe());
+    let (sender, recipient, to, mut recipient_events) = met_messengers(root, "handle", relay).await;
     sender.start().await.expect("started");
     recipient.start().await.expect("started");
-    let link = sender
-        .create_invitation()
-        .await
-        .expect("invitation")
-        .to_uri();
-    recipient
-        .accept_invitation(&Invitation::from_uri(&link).expect("link"))
-        .await
-        .expect("accepted");
-    let to = loop {
-        if let Some(Event::ContactAdded { contact, .. }) = sender_events.next().await {
-            break contact;
-        }
-    };
-    while !matches!(
-        recipient_events.next().await,
-        Some(Event::ContactReady { .. })
-    ) {}
-    drop(sender_events);
-
     let started = Instant::now();
     let receiving = tokio::spawn(async move {
         let mut shown = 0;
@@ -200,17 +191,21 @@ async fn through_handles(root: &Path, relay: &RelayAddress, count: usize) -> Dur
             }
         }
     });
-    for i in 0..count {
-        sender
-            .send_text(&to, &format!("message {i}"))
-            .await
-            .expect("sent");
-    }
+    send_all(&sender, &to, count).await;
     receiving.await.expect("received");
     let elapsed = started.elapsed();
     sender.shutdown().await.expect("shut down");
     recipient.shutdown().await.expect("shut down");
     elapsed
+}
+
+async fn send_all(sender: &Handle, to: &ContactId, count: usize) {
+    for i in 0..count {
+        sender
+            .send_text(to, &format!("message {i}"))
+            .await
+            .expect("sent");
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -124,6 +124,39 @@ async fn meet(
     (contact.clone(), alice_at_bob)
 }
 
+/// Alice and Bob: started messengers with their subscriptions, who have met.
+struct Pair {
+    alice: Handle,
+    bob: Handle,
+    alice_events: Subscription,
+    bob_events: Subscription,
+    bob_at_alice: ContactId,
+    alice_at_bob: ContactId,
+}
+
+/// Creates Alice and Bob over `relays`, subscribes, starts them, and lets them meet.
+async fn started_pair(
+    root: &Path,
+    relays: &[Relay],
+    clock: &Arc<TestClock>,
+    route: SendRoute,
+) -> Pair {
+    let alice = create(root, "alice", settings(relays, "alice", clock, route)).await;
+    let bob = create(root, "bob", settings(relays, "bob", clock, route)).await;
+    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let (bob_at_alice, alice_at_bob) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    Pair {
+        alice,
+        bob,
+        alice_events,
+        bob_events,
+        bob_at_alice,
+        alice_at_bob,
+    }
+}
+
 fn text_of(event: &Event) -> Option<String> {
     match event {
         Event::MessageReceived { content, .. } => match &content.body {
@@ -178,22 +211,14 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
     let root = people::tempdir("sotto-messenger-");
     let relays = network(root.path(), 5);
     let clock = Arc::new(TestClock::default());
-    let alice = create(
-        root.path(),
-        "alice",
-        settings(&relays, "alice", &clock, THREE_HOPS),
-    )
-    .await;
-    let bob = create(
-        root.path(),
-        "bob",
-        settings(&relays, "bob", &clock, THREE_HOPS),
-    )
-    .await;
-    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
-    alice.start().await.unwrap();
-    bob.start().await.unwrap();
-    let (bob_at_alice, alice_at_bob) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let Pair {
+        alice,
+        bob,
+        mut alice_events,
+        mut bob_events,
+        bob_at_alice,
+        alice_at_bob,
+    } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
 
     let mut sent = HashSet::new();
     for i in 0..10 {
@@ -399,22 +424,14 @@ async fn the_handle_serves_eight_threads_at_once() {
     let root = people::tempdir("sotto-messenger-");
     let relays = network(root.path(), 5);
     let clock = Arc::new(TestClock::default());
-    let alice = create(
-        root.path(),
-        "alice",
-        settings(&relays, "alice", &clock, THREE_HOPS),
-    )
-    .await;
-    let bob = create(
-        root.path(),
-        "bob",
-        settings(&relays, "bob", &clock, THREE_HOPS),
-    )
-    .await;
-    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
-    alice.start().await.unwrap();
-    bob.start().await.unwrap();
-    let (bob_at_alice, _) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let Pair {
+        alice,
+        bob,
+        mut alice_events,
+        mut bob_events,
+        bob_at_alice,
+        ..
+    } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
 
     const THREADS: usize = 8;
     const EACH: usize = 5;
@@ -482,13 +499,13 @@ async fn a_waiting_read_survives_its_relays_sigkill_and_restart() {
     let root = people::tempdir("sotto-messenger-");
     let mut relays = network(root.path(), 1);
     let clock = Arc::new(TestClock::default());
-    let direct = |name| settings(&relays, name, &clock, SendRoute::Direct);
-    let alice = create(root.path(), "alice", direct("alice")).await;
-    let bob = create(root.path(), "bob", direct("bob")).await;
-    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
-    alice.start().await.unwrap();
-    bob.start().await.unwrap();
-    let (bob_at_alice, _) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let Pair {
+        alice,
+        bob,
+        mut bob_events,
+        bob_at_alice,
+        ..
+    } = started_pair(root.path(), &relays, &clock, SendRoute::Direct).await;
     alice.send_text(&bob_at_alice, "before").await.unwrap();
     assert_eq!(texts(&mut bob_events, 1).await, vec!["before".to_owned()]);
 
@@ -531,22 +548,14 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
     let root = people::tempdir("sotto-messenger-");
     let relays = network(root.path(), 5);
     let clock = Arc::new(TestClock::default());
-    let alice = create(
-        root.path(),
-        "alice",
-        settings(&relays, "alice", &clock, THREE_HOPS),
-    )
-    .await;
-    let bob = create(
-        root.path(),
-        "bob",
-        settings(&relays, "bob", &clock, THREE_HOPS),
-    )
-    .await;
-    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
-    alice.start().await.unwrap();
-    bob.start().await.unwrap();
-    let (bob_at_alice, alice_at_bob) = meet(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let Pair {
+        alice,
+        bob,
+        mut bob_events,
+        bob_at_alice,
+        alice_at_bob,
+        ..
+    } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
     alice.send_text(&bob_at_alice, "one").await.unwrap();
     assert_eq!(texts(&mut bob_events, 1).await, vec!["one".to_owned()]);
 

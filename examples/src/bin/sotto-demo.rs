@@ -338,6 +338,10 @@ async fn exchange_attachment(
     let peer = from.peer()?;
     let sent_at = Instant::now();
     let id = from.messenger.send_attachment(&peer, &source, kind).await?;
+    // The call returned as soon as the file was encrypted; the upload goes on meanwhile.
+    while let Some(event) = from.events.try_next() {
+        from.print(&event);
+    }
     let content = to.receive(id, sent_at).await?;
     let target = scratch.join(format!("{label}.received"));
     let size = to

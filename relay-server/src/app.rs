@@ -159,6 +159,7 @@ async fn answer(
                 .and_then(Result::ok);
             let mut text = state.metrics.render(counts);
             text.push_str(&state.metrics.render_chunks(chunk_counts));
+            text.push_str(&state.metrics.render_waiting(state.waiters.held()));
             Ok((
                 StatusCode::OK,
                 [(CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -277,6 +277,16 @@ impl Metrics {
         self.expired_chunks.fetch_add(chunks, Ordering::Relaxed);
     }
 
+    /// The Prometheus text of the reads waiting for a message now (a gauge); appended to
+    /// [`Metrics::render`]'s.
+    pub fn render_waiting(&self, held: usize) -> String {
+        format!(
+            "# HELP sotto_relay_waiting_reads Reads held until a message arrives (Sotto-Wait).\n\
+             # TYPE sotto_relay_waiting_reads gauge\n\
+             sotto_relay_waiting_reads {held}\n"
+        )
+    }
+
     /// The Prometheus text of the chunk store's counters and, when it could be read, its
     /// current totals; appended to [`Metrics::render`]'s.
     pub fn render_chunks(&self, store: Option<ChunkCounts>) -> String {

@@ -219,6 +219,22 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
         bob_at_alice,
         alice_at_bob,
     } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
+    // Each of them now has a read waiting at the relay holding its queue.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut waiting = 0;
+        for relay in &relays {
+            waiting += people::metric(&relay.address, "sotto_relay_waiting_reads").await;
+        }
+        if waiting >= 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{waiting} waiting reads"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let mut sent = HashSet::new();
     for i in 0..10 {

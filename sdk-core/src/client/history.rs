@@ -81,33 +81,15 @@ impl<S: Store> Client<S> {
         limit: usize,
     ) -> Result<Vec<HistoryMessage>> {
         let needle = query.to_lowercase();
-        let mut found = Vec::new();
-        let mut place = None;
-        while found.len() < limit && !needle.is_empty() {
-            let records = self
-                .profile
-                .store()
-                .messages_page(contact.as_str(), place, Towards::Older, STEP)
-                .await?;
-            let exhausted = records.len() < STEP;
-            place = records.last().map(MessageRecord::place);
-            for record in records {
-                if let Some(message) = shown(record)?
-                    && searchable_text(&message.content)
-                        .to_lowercase()
-                        .contains(&needle)
-                {
-                    found.push(message);
-                    if found.len() == limit {
-                        break;
-                    }
-                }
-            }
-            if exhausted {
-                break;
-            }
+        if needle.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(found)
+        self.scan(contact, None, Towards::Older, limit, |message| {
+            searchable_text(&message.content)
+                .to_lowercase()
+                .contains(&needle)
+        })
+        .await
     }
 
     /// Up to `limit` messages of a conversation from `from`: exactly `limit` when the
@@ -123,14 +105,27 @@ impl<S: Store> Client<S> {
         from: HistoryFrom,
         limit: usize,
     ) -> Result<Vec<HistoryMessage>> {
-        let (mut place, towards) = match from {
+        let (place, towards) = match from {
             HistoryFrom::Newest => (None, Towards::Older),
             HistoryFrom::Oldest => (None, Towards::Newer),
             HistoryFrom::Before(id) => (Some(self.place_of(contact, &id).await?), Towards::Older),
             HistoryFrom::After(id) => (Some(self.place_of(contact, &id).await?), Towards::Newer),
         };
-        let mut page = Vec::new();
-        while page.len() < limit {
+        self.scan(contact, place, towards, limit, |_| true).await
+    }
+
+    /// Up to `limit` shown messages beyond `place` that `keep` accepts, read from the
+    /// store [`STEP`] records at a time: what history pages and searches both walk.
+    async fn scan(
+        &self,
+        contact: &ContactId,
+        mut place: Option<ConversationPlace>,
+        towards: Towards,
+        limit: usize,
+        keep: impl Fn(&HistoryMessage) -> bool,
+    ) -> Result<Vec<HistoryMessage>> {
+        let mut found = Vec::new();
+        while found.len() < limit {
             let records = self
                 .profile
                 .store()
@@ -139,9 +134,11 @@ impl<S: Store> Client<S> {
             let exhausted = records.len() < STEP;
             place = records.last().map(MessageRecord::place);
             for record in records {
-                if let Some(message) = shown(record)? {
-                    page.push(message);
-                    if page.len() == limit {
+                if let Some(message) = shown(record)?
+                    && keep(&message)
+                {
+                    found.push(message);
+                    if found.len() == limit {
                         break;
                     }
                 }
@@ -150,7 +147,7 @@ impl<S: Store> Client<S> {
                 break;
             }
         }
-        Ok(page)
+        Ok(found)
     }
 
     /// The place of a message of this conversation (ours or theirs).

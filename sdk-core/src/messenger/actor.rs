@@ -178,6 +178,10 @@ impl<S: Store + 'static> Actor<S> {
     /// nothing is lost).
     pub(super) fn stop_background(&mut self) {
         self.background = false;
+        self.abort_readers();
+    }
+
+    fn abort_readers(&mut self) {
         for (_, reader) in self.readers.drain() {
             if let Reader::Running(task) = reader {
                 task.abort();
@@ -211,11 +215,7 @@ impl<S: Store + 'static> Actor<S> {
     /// Ends every waiting read and starts them anew at the next turn (the route or the
     /// relays changed, so their proxy may have).
     pub(super) fn restart_readers(&mut self) {
-        for (_, reader) in self.readers.drain() {
-            if let Reader::Running(task) = reader {
-                task.abort();
-            }
-        }
+        self.abort_readers();
         self.failed.clear();
         self.queues_changed = true;
     }
@@ -411,13 +411,14 @@ impl<S: Store + 'static> Actor<S> {
             keep
         });
         self.failed.retain(|id, _| current.contains(id));
+        // Reads about to start (anew, or after a backoff) may use any relay again.
+        self.client.retry_relays();
         for queue in queues {
             match self.readers.get(&queue.recipient_id) {
                 Some(Reader::Running(_)) => continue,
                 Some(Reader::Backoff { until, .. }) if *until > Instant::now() => continue,
                 _ => {}
             }
-            self.client.retry_relays();
             let relay = match self.client.reader(&queue) {
                 Ok(relay) => relay,
                 Err(error) => {

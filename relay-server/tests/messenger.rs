@@ -336,6 +336,39 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
         Err(Error::UnknownMessage(_))
     ));
 
+    // Deleting is local: an unread message leaves the count, search and history at once,
+    // and still anchors a page.
+    let eight = newest[2].content.id;
+    bob.delete_message(&alice_at_bob, &eight).await.unwrap();
+    assert_eq!(
+        bob.unread_counts().await.unwrap(),
+        vec![(alice_at_bob.clone(), 5)]
+    );
+    assert!(
+        bob.search(&alice_at_bob, "hello 8", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        bodies(
+            &bob.history(&alice_at_bob, HistoryFrom::Newest, 3)
+                .await
+                .unwrap()
+        ),
+        ["hi alice", "hello 9", "hello 7"]
+            .map(|t| Body::Text(t.into()))
+            .to_vec()
+    );
+    assert_eq!(
+        bodies(
+            &bob.history(&alice_at_bob, HistoryFrom::Before(eight), 1)
+                .await
+                .unwrap()
+        ),
+        vec![Body::Text("hello 7".into())]
+    );
+
     // Names are local; the network settings change while running.
     alice
         .rename_contact(&bob_at_alice, Some("Bobby".into()))

@@ -194,6 +194,7 @@ fn store_receive(store: &SqlCipherStore, contacts: &[Contact], messages: &[Incom
             at_ms: m.at_ms,
             frame: m.frame.clone(),
             status: MessageStatus::Shown,
+            deleted: false,
         });
         changes
             .contacts

@@ -360,6 +360,7 @@ impl<S: Store> Profile<S> {
                     (false, true) => MessageStatus::Queued,
                     (false, false) => MessageStatus::Sent,
                 },
+                deleted: false,
             });
             if acknowledged || held {
                 changes.outbox.insert(
@@ -563,6 +564,7 @@ impl<S: Store> Profile<S> {
                 } else {
                     MessageStatus::Early
                 },
+                deleted: false,
             };
             view.stage(|changes| changes.put_message(stored));
             if !in_order {
@@ -647,6 +649,11 @@ impl<S: Store> Profile<S> {
                 (_, MessageStatus::Read) | (ReceiptKind::Read, _) => MessageStatus::Read,
                 (ReceiptKind::Delivered, _) => MessageStatus::Delivered,
             };
+            if message.deleted {
+                // Deleted while it was still being sent: now that it left the outbox, its
+                // content can go too.
+                message.frame.clear();
+            }
             view.stage(|changes| {
                 changes
                     .outbox
@@ -655,6 +662,53 @@ impl<S: Store> Profile<S> {
             });
         }
         Ok(())
+    }
+
+    /// Deletes one message of a conversation (ours or theirs) on this device: it leaves
+    /// history, search and unread counts at once, and its content is wiped from the store
+    /// (SQLCipher's `secure_delete` overwrites the freed bytes). Nothing is sent: the
+    /// contact keeps their copy. The row stays as a tombstone, so a re-sent copy is not
+    /// shown again and a late receipt does not bring it back. One of ours still in the
+    /// outbox keeps its content until a receipt takes it out: the contact's device shows
+    /// messages in order and waits for every sequence number. Deleting a deleted message
+    /// does nothing.
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`]; [`Error::UnknownMessage`] when no shown message of this
+    /// conversation has this id; store errors.
+    pub async fn delete_message(&self, contact: &ContactId, id: &MessageId) -> Result<()> {
+        self.contact_record(contact).await?;
+        let mut found = None;
+        for direction in [MessageDirection::Incoming, MessageDirection::Outgoing] {
+            if let Some(message) = self
+                .store()
+                .load_message(contact.as_str(), direction, &id.to_bytes())
+                .await?
+            {
+                found = Some(message);
+                break;
+            }
+        }
+        let mut message = match found {
+            Some(message) if message.status != MessageStatus::Early => message,
+            _ => return Err(Error::UnknownMessage(id.to_string())),
+        };
+        if message.deleted {
+            return Ok(());
+        }
+        let in_outbox = self
+            .store()
+            .outbox()
+            .await?
+            .iter()
+            .any(|entry| entry.contact == contact.as_str() && entry.message_id == message.id);
+        message.deleted = true;
+        if !in_outbox {
+            message.frame.clear();
+        }
+        let mut changes = ChangeSet::default();
+        changes.put_message(message);
+        Ok(self.store().apply(changes).await?)
     }
 
     /// The newest `limit` messages of a conversation, newest first, with direction and
@@ -666,7 +720,7 @@ impl<S: Store> Profile<S> {
     ) -> Result<Vec<(MessageDirection, MessageStatus, Content)>> {
         let mut out = Vec::new();
         for message in self.store().recent_messages(id.as_str(), limit).await? {
-            if message.status == MessageStatus::Early {
+            if message.status == MessageStatus::Early || message.deleted {
                 continue;
             }
             out.push((

@@ -281,6 +281,7 @@ impl<S: Store> Profile<S> {
                 at_ms: millis(now),
                 frame: accept.encode(),
                 status: MessageStatus::Shown,
+                deleted: false,
             });
             stage_queued(changes, contact.as_str(), &reply, now);
             changes.send_queues.insert(
@@ -394,6 +395,7 @@ fn stage_queued(changes: &mut ChangeSet, contact: &str, content: &Content, now: 
         at_ms: millis(now),
         frame: content.encode(),
         status: MessageStatus::Queued,
+        deleted: false,
     });
     changes.outbox.insert(
         (contact.to_owned(), content.id.to_bytes()),

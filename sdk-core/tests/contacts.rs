@@ -301,3 +301,103 @@ fn unknown_contacts_are_typed_errors() {
         Err(Error::UnknownContact(_))
     ));
 }
+
+/// The texts of a conversation's history, oldest first.
+fn history_texts(person: &Person, contact: &ContactId) -> Vec<String> {
+    let mut texts: Vec<String> = block_on(person.profile.history(contact, 100))
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, _, content)| match content.body {
+            Body::Text(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    texts.reverse();
+    texts
+}
+
+#[test]
+fn a_deleted_message_stays_gone_and_what_the_contact_waits_for_still_arrives() {
+    let (mut alice, bob_c, mut bob, alice_c) = alice_and_bob();
+    let (one, first) = alice.send_text(&bob_c, "one", now());
+    let (two, _lost) = alice.send_text(&bob_c, "two", now());
+    bob.receive(&alice_c, &first.unwrap(), now());
+
+    // Bob deletes a message he received: gone from his history, its content wiped.
+    block_on(bob.profile.delete_message(&alice_c, &one)).unwrap();
+    assert!(history_texts(&bob, &alice_c).is_empty());
+    let stored = block_on(bob.profile.store().load_message(
+        alice_c.as_str(),
+        MessageDirection::Incoming,
+        &one.to_bytes(),
+    ))
+    .unwrap()
+    .expect("a tombstone stays");
+    assert!(stored.deleted && stored.frame.is_empty());
+    block_on(bob.profile.delete_message(&alice_c, &one)).expect("deleting twice does nothing");
+
+    // Alice deletes "two" while it is still in her outbox: it leaves her history, but
+    // Bob waits for its sequence number, so the outbox still delivers it.
+    block_on(alice.profile.delete_message(&bob_c, &two)).unwrap();
+    assert_eq!(history_texts(&alice, &bob_c), ["one"]);
+    let later = now() + retry_delay(1) + Duration::from_secs(1);
+    let due = block_on(alice.profile.due_packets(later, &mut rand::rng())).unwrap();
+    assert_eq!(due.len(), 2, "both are re-sent, the deleted one included");
+    // The re-sent copy of the message Bob deleted is not shown again.
+    let events = bob.receive(&alice_c, &due[0].packet, later);
+    assert!(matches!(events[..], [Event::Duplicate(id)] if id == one));
+    assert_eq!(
+        shown_texts(&bob.receive(&alice_c, &due[1].packet, later)),
+        ["two"]
+    );
+    assert_eq!(history_texts(&bob, &alice_c), ["two"]);
+
+    // The receipt takes "two" out of Alice's outbox; it stays deleted and its content
+    // goes now.
+    let receipt = Body::Receipt(Receipt {
+        kind: ReceiptKind::Read,
+        message_ids: vec![one, two],
+    });
+    let out = block_on(bob.profile.send(&alice_c, receipt, later, &mut rand::rng())).unwrap();
+    alice.receive(&bob_c, &out.packet.unwrap(), later);
+    assert!(block_on(alice.profile.store().outbox()).unwrap().is_empty());
+    assert_eq!(history_texts(&alice, &bob_c), ["one"]);
+    let stored = block_on(alice.profile.store().load_message(
+        bob_c.as_str(),
+        MessageDirection::Outgoing,
+        &two.to_bytes(),
+    ))
+    .unwrap()
+    .unwrap();
+    assert!(stored.deleted && stored.frame.is_empty());
+    assert_eq!(stored.status, MessageStatus::Read);
+}
+
+#[test]
+fn deleting_what_is_not_shown_is_a_typed_error() {
+    let (mut alice, bob_c, bob, alice_c) = alice_and_bob();
+    let (_, first) = alice.send_text(&bob_c, "first", now());
+    let (early, second) = alice.send_text(&bob_c, "second", now());
+    bob.receive(&alice_c, &second.unwrap(), now());
+    assert!(
+        matches!(
+            block_on(bob.profile.delete_message(&alice_c, &early)),
+            Err(Error::UnknownMessage(_))
+        ),
+        "an early arrival is not shown yet, so it cannot be deleted"
+    );
+    let nothing = sotto_core::content::MessageId::random();
+    assert!(matches!(
+        block_on(bob.profile.delete_message(&alice_c, &nothing)),
+        Err(Error::UnknownMessage(_))
+    ));
+    assert!(matches!(
+        block_on(bob.profile.delete_message(&ContactId::new("0000"), &early)),
+        Err(Error::UnknownContact(_))
+    ));
+    // Nothing was lost: the early arrival is shown once its predecessor comes.
+    assert_eq!(
+        shown_texts(&bob.receive(&alice_c, &first.unwrap(), now())),
+        ["first", "second"]
+    );
+}

@@ -80,6 +80,7 @@ fn v2_message(
         at_ms,
         frame: format!("fixture v2 frame {n}").into_bytes(),
         status,
+        deleted: false,
     }
 }
 

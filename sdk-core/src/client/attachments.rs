@@ -337,6 +337,7 @@ impl<S: Store> Client<S> {
                 &message_id.to_bytes(),
             )
             .await?
+            .filter(|message| !message.deleted)
             .ok_or_else(|| no_attachment("no such message from this contact"))?;
         let content = Content::decode(&message.frame)?;
         attachment_of(&content.body)

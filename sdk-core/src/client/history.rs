@@ -180,7 +180,7 @@ fn searchable_text(content: &Content) -> String {
 
 /// The message as shown, or `None` for what the user does not see.
 fn shown(record: MessageRecord) -> Result<Option<HistoryMessage>> {
-    if record.status == MessageStatus::Early {
+    if record.status == MessageStatus::Early || record.deleted {
         return Ok(None);
     }
     let content = Content::decode(&record.frame)?;

@@ -425,6 +425,9 @@ impl<S: Store> Client<S> {
             else {
                 continue;
             };
+            if message.deleted {
+                continue;
+            }
             match message.status {
                 MessageStatus::Shown => {
                     message.status = MessageStatus::Read;
@@ -497,6 +500,14 @@ impl<S: Store> Client<S> {
     /// Marks a contact verified (after comparing safety numbers).
     pub async fn mark_verified(&self, contact: &ContactId) -> Result<()> {
         self.profile.mark_verified(contact).await
+    }
+
+    /// Deletes one message on this device: see [`Profile::delete_message`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`], [`Error::UnknownMessage`], store errors.
+    pub async fn delete_message(&self, contact: &ContactId, id: &MessageId) -> Result<()> {
+        self.profile.delete_message(contact, id).await
     }
 
     /// Names a contact (local only); `None` or a blank name removes the name.

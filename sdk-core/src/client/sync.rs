@@ -407,6 +407,7 @@ impl<S: Store> Client<S> {
                 .load_message(contact.as_str(), MessageDirection::Outgoing, &id.to_bytes())
                 .await?;
             if let Some(message) = stored
+                && !message.deleted
                 && Content::decode(&message.frame).is_ok_and(|c| is_user_content(&c.body))
             {
                 mine.push(id);

@@ -212,6 +212,20 @@ impl<S: Store + 'static> Actor<S> {
             .insert(message_id, (contact, task.abort_handle()));
     }
 
+    /// Gives up the upload of one of this contact's attachments, if it is still running
+    /// (its message was never stored; the ciphertext staged for it is removed). Whether
+    /// there was one.
+    pub(super) fn cancel_upload(&mut self, contact: &ContactId, message_id: &MessageId) -> bool {
+        match self.uploads.get(message_id) {
+            Some((owner, upload)) if owner == contact => {
+                upload.abort();
+                self.uploads.remove(message_id);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Ends every waiting read and starts them anew at the next turn (the route or the
     /// relays changed, so their proxy may have).
     pub(super) fn restart_readers(&mut self) {

@@ -411,6 +411,25 @@ impl<S: Store + 'static> Messenger<S> {
             .await
     }
 
+    /// Deletes one message on this device ([`Client::delete_message`]): it leaves history,
+    /// search and unread counts, its content is wiped, the contact keeps their copy. An
+    /// attachment still uploading is given up instead (it was never sent).
+    ///
+    /// # Errors
+    /// [`Error::UnknownContact`], [`Error::UnknownMessage`], store errors.
+    pub async fn delete_message(&self, contact: &ContactId, id: &MessageId) -> Result<()> {
+        let (contact, id) = (contact.clone(), *id);
+        self.call(move |actor| {
+            Box::pin(async move {
+                if actor.cancel_upload(&contact, &id) {
+                    return Ok(());
+                }
+                actor.client.delete_message(&contact, &id).await
+            })
+        })
+        .await
+    }
+
     /// Deletes a contact: its queues on the relays, then everything stored for it.
     pub async fn forget_contact(&self, contact: &ContactId) -> Result<()> {
         let contact = contact.clone();

@@ -71,6 +71,11 @@ pub struct MessageRecord {
     pub frame: Vec<u8>,
     /// Where it stands.
     pub status: MessageStatus,
+    /// Deleted on this device by the user: left out of history, search and unread counts.
+    /// The row stays as a tombstone, so a re-sent copy is still recognised and a late
+    /// receipt does not bring the message back. Its frame is empty, except while the
+    /// message is still in the outbox (a sequence number the contact waits for).
+    pub deleted: bool,
 }
 
 impl MessageRecord {

@@ -192,6 +192,7 @@ pub fn message(contact: &str, direction: MessageDirection, n: u8, at_ms: u64) ->
             MessageDirection::Incoming => MessageStatus::Shown,
             MessageDirection::Outgoing => MessageStatus::Queued,
         },
+        deleted: false,
     }
 }
 
@@ -534,9 +535,12 @@ macro_rules! store_conformance {
                         .unwrap(),
                     None
                 );
-                // Replacing updates the status in place.
+                // Replacing updates the status in place (and a tombstone's flag and
+                // emptied frame).
                 let mut delivered = message("c1", MessageDirection::Outgoing, 1, 100);
                 delivered.status = MessageStatus::Delivered;
+                delivered.deleted = true;
+                delivered.frame.clear();
                 let mut changes = ChangeSet::default();
                 changes.put_message(delivered.clone());
                 block_on(store.apply(changes)).unwrap();

@@ -1,4 +1,4 @@
-//! The conversation records (schema versions 2 and 3): contacts, messages, the outbox and
+//! The conversation records (schema versions 2, 3 and 5): contacts, messages, the outbox and
 //! attachment metadata (reads, and the writes of a change set).
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -87,7 +87,7 @@ fn contact_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "contact, direction, id, sequence, at_ms, frame, status";
+const MESSAGE_COLUMNS: &str = "contact, direction, id, sequence, at_ms, frame, status, deleted";
 
 fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -98,6 +98,7 @@ fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
         at_ms: get_u64(row, 4)?,
         frame: row.get(5)?,
         status: status_from(row.get(6)?)?,
+        deleted: row.get(7)?,
     })
 }
 
@@ -305,9 +306,10 @@ pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resu
     }
     if !changes.messages.is_empty() {
         let mut stmt = tx.prepare_cached(&format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
              ON CONFLICT (contact, direction, id) DO UPDATE SET sequence = excluded.sequence, \
-             at_ms = excluded.at_ms, frame = excluded.frame, status = excluded.status"
+             at_ms = excluded.at_ms, frame = excluded.frame, status = excluded.status, \
+             deleted = excluded.deleted"
         ))?;
         for m in changes.messages.values() {
             stmt.execute(params![
@@ -317,7 +319,8 @@ pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resu
                 to_sql_u64(m.sequence)?,
                 to_sql_u64(m.at_ms)?,
                 m.frame,
-                status_code(m.status)
+                status_code(m.status),
+                m.deleted
             ])?;
         }
     }

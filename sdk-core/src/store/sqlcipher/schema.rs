@@ -62,6 +62,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         description: "relay queues: receive queues and contacts' send queues",
         step: Step::Sql(include_str!("migrations/v4.sql")),
     },
+    Migration {
+        version: 5,
+        description: "messages deleted on this device (tombstones)",
+        step: Step::Sql(include_str!("migrations/v5.sql")),
+    },
 ];
 
 /// The schema version this build writes and the newest it can open.

@@ -16,7 +16,7 @@ use sotto_core::messenger::{
     DeliveryStatus, Event, NetworkSettings, OwnedProtection, Subscription,
 };
 use sotto_core::store::{
-    Argon2Params, MessageDirection, MessageStatus, ProfileDirectory, SqlCipherStore,
+    Argon2Params, KeyError, MessageDirection, MessageStatus, ProfileDirectory, SqlCipherStore,
 };
 use sotto_core::{Error, Messenger};
 
@@ -64,16 +64,6 @@ async fn create(root: &Path, name: &str, settings: ClientSettings) -> Handle {
     Messenger::create(
         ProfileDirectory::new(root.join(name)),
         passphrase(name),
-        settings,
-    )
-    .await
-    .unwrap()
-}
-
-async fn reopen(root: &Path, name: &str, settings: ClientSettings) -> Handle {
-    Messenger::open(
-        ProfileDirectory::new(root.join(name)),
-        Some(name.to_owned()),
         settings,
     )
     .await
@@ -608,6 +598,11 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
     alice.send_text(&bob_at_alice, "one").await.unwrap();
     assert_eq!(texts(&mut bob_events, 1).await, vec!["one".to_owned()]);
 
+    // Bob picks a new passphrase while his messenger runs.
+    bob.change_protection(passphrase("bob, renewed"))
+        .await
+        .unwrap();
+
     // Bob goes away; Alice writes on.
     bob.shutdown().await.unwrap();
     assert!(
@@ -619,12 +614,16 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
     let dropped = alice.send_text(&bob_at_alice, "three");
     let _ = tokio::time::timeout(Duration::ZERO, dropped).await;
 
-    let bob = reopen(
-        root.path(),
-        "bob",
-        settings(&relays, "bob", &clock, THREE_HOPS),
-    )
-    .await;
+    // Only the new passphrase opens his profile, with everything in it.
+    let bob_directory = ProfileDirectory::new(root.path().join("bob"));
+    let bob_settings = || settings(&relays, "bob", &clock, THREE_HOPS);
+    assert!(matches!(
+        Messenger::open(bob_directory.clone(), Some("bob".into()), bob_settings()).await,
+        Err(Error::Key(KeyError::WrongPassphrase))
+    ));
+    let bob = Messenger::open(bob_directory, Some("bob, renewed".into()), bob_settings())
+        .await
+        .unwrap();
     let mut bob_events = bob.subscribe();
     bob.start().await.unwrap();
     assert_eq!(texts(&mut bob_events, 2).await, vec!["two", "three"]);

@@ -217,6 +217,24 @@ impl Client<crate::store::SqlCipherStore> {
         Ok(Self::new(Profile::load(store).await?, settings)?.with_attachments_dir(directory))
     }
 
+    /// Protects the profile with a new key: a new passphrase, or a move between the
+    /// keychain and a passphrase; nothing stored changes
+    /// ([`ProfileDirectory::change_protection`](crate::store::ProfileDirectory::change_protection),
+    /// crash-safe). The next opening needs what `protection` says.
+    ///
+    /// # Errors
+    /// Making the new key ([`Error::Key`]), re-encrypting ([`Error::Store`]); on an error
+    /// the old protection stays in force.
+    pub fn change_protection(&self, protection: crate::store::Protection<'_>) -> Result<()> {
+        let store = self.profile.store();
+        let root = store.path().parent().ok_or_else(|| {
+            Error::Store(crate::store::StoreError::Backend(
+                "the database has no profile directory".into(),
+            ))
+        })?;
+        crate::store::ProfileDirectory::new(root).change_protection(store, protection)
+    }
+
     fn with_attachments_dir(mut self, directory: &crate::store::ProfileDirectory) -> Self {
         self.attachments_dir = Some(directory.attachments_dir());
         self

@@ -127,6 +127,37 @@ impl Messenger<crate::store::SqlCipherStore> {
         })
         .await
     }
+
+    /// Protects the profile with a new key: a new passphrase, or a move between the
+    /// keychain and a passphrase, without losing anything and safe against a crash half
+    /// way ([`Client::change_protection`]). Argon2 and the re-encryption of the database run
+    /// on the messenger's thread; the background work waits meanwhile.
+    ///
+    /// # Errors
+    /// As [`Client::change_protection`]; on an error the old protection stays in force.
+    pub async fn change_protection(&self, protection: OwnedProtection) -> Result<()> {
+        self.call(move |actor| {
+            Box::pin(async move {
+                use crate::store::Protection;
+                match protection {
+                    #[cfg(feature = "keychain")]
+                    OwnedProtection::Keychain(kind) => {
+                        let keychain = crate::store::Keychain::open(kind)?;
+                        actor
+                            .client
+                            .change_protection(Protection::Keychain(&keychain))
+                    }
+                    OwnedProtection::Passphrase { passphrase, params } => {
+                        actor.client.change_protection(Protection::Passphrase {
+                            passphrase: passphrase.as_str(),
+                            params,
+                        })
+                    }
+                }
+            })
+        })
+        .await
+    }
 }
 
 /// How a new profile's database key is protected, owned (so that it can move to the

@@ -20,6 +20,15 @@
 //!   ([`KeyError::PassphraseRequired`]), a wrong passphrase ([`KeyError::WrongPassphrase`]),
 //!   a wrong key ([`StoreError::WrongKey`]) or a malformed header are typed errors, and no
 //!   byte in the directory is written, changed or deleted on any of those paths.
+//! - **Changing the protection** (a new passphrase, or from the keychain to a passphrase
+//!   and back) makes a new key and writes its header durably beside the old one
+//!   (`key.json.next`), re-encrypts the database under it (SQLCipher's `rekey`, one
+//!   transaction), renames the new header over `key.json` and only then deletes the old
+//!   keychain entry. A crash between two steps leaves both headers: opening tries the new
+//!   one's key, then the old one's, against the database (reading only), and finishes or
+//!   undoes the change by what the database accepts. Whichever passphrase opens the
+//!   database is the right one, so a user who typed the new passphrase just before the
+//!   crash and one who types the old one after it are both served.
 //! - **Deleting** removes the key first (so a half-done deletion leaves nothing
 //!   readable), then only the files named above.
 
@@ -44,6 +53,9 @@ pub const ATTACHMENTS_DIR: &str = "attachments";
 
 /// Temporary name of a key header being written (renamed to [`KEY_HEADER_FILE`]).
 const KEY_HEADER_TEMP: &str = "key.json.new";
+/// The header of a key change in progress ([`ProfileDirectory::change_protection`]):
+/// written before the database is re-encrypted, renamed over [`KEY_HEADER_FILE`] after.
+const KEY_HEADER_NEXT: &str = "key.json.next";
 
 /// How a new profile's database key is protected. There is no default: the application
 /// chooses, and Sotto never falls back from one to the other.
@@ -104,20 +116,11 @@ impl ProfileDirectory {
     /// ([`KeyInfo::needs_passphrase`]) before asking the user for one. A directory without
     /// a header is [`StoreError::NotFound`].
     pub fn key_info(&self) -> Result<KeyInfo> {
-        let path = self.key_header_path();
-        let file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound { path }.into());
-            }
-            Err(e) => return Err(io_error(&format!("reading {}", path.display()), &e)),
-        };
-        // One byte more than the limit, so an oversized header is reported as such.
-        let mut bytes = Vec::new();
-        file.take(MAX_KEY_INFO_LEN as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io_error(&format!("reading {}", path.display()), &e))?;
-        Ok(KeyInfo::decode(&bytes)?)
+        read_header(&self.key_header_path())
+    }
+
+    fn next_header_path(&self) -> PathBuf {
+        self.root.join(KEY_HEADER_NEXT)
     }
 
     /// Creates a new, empty profile store protected as chosen. The directory must not
@@ -193,8 +196,13 @@ impl ProfileDirectory {
     /// header, a missing keychain entry, a missing or wrong passphrase, or
     /// [`StoreError::WrongKey`] for a keychain key the database refuses.
     pub fn open(&self, passphrase: Option<&str>) -> Result<SqlCipherStore> {
-        let info = self.key_info()?;
-        let key = info.unseal(passphrase)?;
+        let (key, info) = match self.settle_key_change(passphrase)? {
+            Some(verified) => verified,
+            None => {
+                let info = self.key_info()?;
+                (info.unseal(passphrase)?, info)
+            }
+        };
         let store = SqlCipherStore::open(self.database_path(), &key).map_err(|e| {
             match (e, info.mode()) {
                 (StoreError::WrongKey, KeyMode::Passphrase(_)) => {
@@ -208,6 +216,128 @@ impl ProfileDirectory {
             create_private_dir(&self.attachments_dir())?;
         }
         Ok(store)
+    }
+
+    /// Protects the profile's database with a new key: a new passphrase, or a move from
+    /// the keychain to a passphrase or back (see the module documentation for the steps
+    /// and what a crash between them leaves). `store` is this directory's open store;
+    /// everything in it stays as it was. The old keychain entry, if any, is deleted at the
+    /// end.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when `store` is not this directory's database; the errors
+    /// of making the new key ([`KeyError`]) and of re-encrypting. On an error before the
+    /// database took the new key, the old key and header stay in force and the new ones
+    /// are removed.
+    pub fn change_protection(
+        &self,
+        store: &SqlCipherStore,
+        protection: Protection<'_>,
+    ) -> Result<()> {
+        let database = std::path::absolute(self.database_path())
+            .map_err(|e| io_error("resolving the database path", &e))?;
+        if store.path() != database {
+            return Err(StoreError::Backend(format!(
+                "the store at {} is not the database of this profile directory",
+                store.path().display()
+            ))
+            .into());
+        }
+        let current = self.key_info()?;
+        // What a change that failed before its re-encryption may have left (the open
+        // store proves the current key is the one in force).
+        self.discard_next_header()?;
+        let (key, next) = make_key(protection)?;
+        let next_path = self.next_header_path();
+        let undo = |error: Error| {
+            let _ = fs::remove_file(&next_path);
+            let _ = next.delete_key();
+            error
+        };
+        write_durably(&next_path, &next.encode())
+            .and_then(|()| sync_dir(&self.root))
+            .map_err(undo)?;
+        if let Err(error) = store.rekey(&key) {
+            // The re-encryption is one transaction: it happened wholly or not at all.
+            if !SqlCipherStore::key_opens(&database, &key).unwrap_or(false) {
+                return Err(undo(error.into()));
+            }
+        }
+        self.install_next_header(&current)
+    }
+
+    /// Finishes or undoes a key change a crash interrupted (a `key.json.next` beside the
+    /// header), by which header's key the database accepts. Returns that key with its
+    /// header, or `None` when there was nothing to settle, or no key could be tried (the
+    /// caller then goes on with `key.json`).
+    fn settle_key_change(
+        &self,
+        passphrase: Option<&str>,
+    ) -> Result<Option<(DatabaseKey, KeyInfo)>> {
+        let next = match read_header(&self.next_header_path()) {
+            Ok(next) => next,
+            Err(Error::Store(StoreError::NotFound { .. })) => return Ok(None),
+            // Written only in part: the crash came before the re-encryption, which starts
+            // after the header is durable.
+            Err(Error::Key(_)) => {
+                remove_file_if_present(&self.next_header_path())?;
+                return Ok(None);
+            }
+            Err(other) => return Err(other),
+        };
+        let current = self.key_info()?;
+        if let Some(key) = self.try_key(&next, passphrase)? {
+            self.install_next_header(&current)?;
+            return Ok(Some((key, next)));
+        }
+        if let Some(key) = self.try_key(&current, passphrase)? {
+            self.discard_next_header()?;
+            return Ok(Some((key, current)));
+        }
+        if next.needs_passphrase() && passphrase.is_none() {
+            // Possibly the key in force: the user must be asked for the passphrase.
+            return Err(KeyError::PassphraseRequired.into());
+        }
+        Ok(None)
+    }
+
+    /// The key of `info` if the database accepts it (checked reading only); `None` when
+    /// it does not, or when it cannot be had (no passphrase given, no keychain entry).
+    fn try_key(&self, info: &KeyInfo, passphrase: Option<&str>) -> Result<Option<DatabaseKey>> {
+        let key = match info.unseal(passphrase) {
+            Ok(key) => key,
+            Err(KeyError::PassphraseRequired | KeyError::KeychainEntryMissing { .. }) => {
+                return Ok(None);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        Ok(SqlCipherStore::key_opens(self.database_path(), &key)?.then_some(key))
+    }
+
+    /// Makes the pending header the profile's header (the database already took its key)
+    /// and deletes the key of the header it replaces.
+    fn install_next_header(&self, replaced: &KeyInfo) -> Result<()> {
+        fs::rename(self.next_header_path(), self.key_header_path())
+            .map_err(|e| io_error("installing the new key header", &e))?;
+        sync_dir(&self.root)?;
+        // Best effort: a keychain entry no header names any more opens nothing.
+        let _ = replaced.delete_key();
+        Ok(())
+    }
+
+    /// Removes a pending header whose key the database never took, with its keychain
+    /// entry.
+    fn discard_next_header(&self) -> Result<()> {
+        let path = self.next_header_path();
+        match read_header(&path) {
+            Ok(next) => {
+                let _ = next.delete_key();
+            }
+            Err(Error::Store(StoreError::NotFound { .. })) => return Ok(()),
+            Err(_) => {}
+        }
+        remove_file_if_present(&path)?;
+        sync_dir(&self.root)
     }
 
     /// Deletes the profile: its key first (the keychain entry; in passphrase mode there is
@@ -224,10 +354,14 @@ impl ProfileDirectory {
             Err(Error::Store(StoreError::NotFound { .. })) => {}
             Err(other) => return Err(other),
         }
+        if let Ok(next) = read_header(&self.next_header_path()) {
+            next.delete_key()?;
+        }
         let database = self.database_path();
         for file in [
             self.key_header_path(),
             self.root.join(KEY_HEADER_TEMP),
+            self.next_header_path(),
             sidecar(&database, "-wal"),
             sidecar(&database, "-shm"),
             sidecar(&database, "-journal"),
@@ -244,6 +378,26 @@ impl ProfileDirectory {
         let _ = fs::remove_dir(&self.root);
         Ok(())
     }
+}
+
+/// Reads and checks a key header; a missing file is [`StoreError::NotFound`].
+fn read_header(path: &Path) -> Result<KeyInfo> {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::NotFound {
+                path: path.to_path_buf(),
+            }
+            .into());
+        }
+        Err(e) => return Err(io_error(&format!("reading {}", path.display()), &e)),
+    };
+    // One byte more than the limit, so an oversized header is reported as such.
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_INFO_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(&format!("reading {}", path.display()), &e))?;
+    Ok(KeyInfo::decode(&bytes)?)
 }
 
 fn make_key(protection: Protection<'_>) -> Result<(DatabaseKey, KeyInfo)> {

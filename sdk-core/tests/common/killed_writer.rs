@@ -22,6 +22,20 @@ pub fn run_and_kill(
     kill_after: usize,
     log: &Path,
 ) -> Vec<String> {
+    run_and_kill_with_jitter(writer, env, spec, kill_after, Duration::ZERO, log)
+}
+
+/// [`run_and_kill`], with the SIGKILL sent a random time of up to `jitter` after the
+/// `kill_after`th acknowledgement (so that it lands anywhere inside the next write, not
+/// only at its start). Acknowledgements arriving meanwhile are collected too.
+pub fn run_and_kill_with_jitter(
+    writer: &str,
+    env: &str,
+    spec: &str,
+    kill_after: usize,
+    jitter: Duration,
+    log: &Path,
+) -> Vec<String> {
     let exe = std::env::current_exe().expect("test binary");
     let mut child = Command::new(exe)
         .args([writer, "--exact", "--nocapture", "--test-threads=1"])
@@ -50,6 +64,12 @@ pub fn run_and_kill(
                     acked.push(payload.to_owned());
                 }
                 if !killed && acked.len() >= kill_after {
+                    if !jitter.is_zero() {
+                        let micros = u64::try_from(jitter.as_micros()).unwrap_or(u64::MAX);
+                        std::thread::sleep(Duration::from_micros(
+                            rand::random::<u64>() % micros.max(1),
+                        ));
+                    }
                     child.kill().expect("SIGKILL the writer");
                     killed = true;
                 }

@@ -146,10 +146,21 @@ fn immutable_uri(path: &Path) -> Result<String, StoreError> {
 
 /// `PRAGMA key = "x'<64 hex>'";`, wiped from memory when dropped.
 fn key_pragma(key: &DatabaseKey) -> Zeroizing<String> {
+    raw_key_pragma("key", key)
+}
+
+/// `PRAGMA rekey` with a raw key: re-encrypts every page under `key`.
+pub(super) fn rekey_pragma(key: &DatabaseKey) -> Zeroizing<String> {
+    raw_key_pragma("rekey", key)
+}
+
+fn raw_key_pragma(pragma: &str, key: &DatabaseKey) -> Zeroizing<String> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // Sized up front: a reallocation would leave an unwiped copy of the key behind.
     let mut statement = Zeroizing::new(String::with_capacity(96));
-    statement.push_str("PRAGMA key = \"x'");
+    statement.push_str("PRAGMA ");
+    statement.push_str(pragma);
+    statement.push_str(" = \"x'");
     for byte in key.as_bytes() {
         statement.push(char::from(HEX[usize::from(byte >> 4)]));
         statement.push(char::from(HEX[usize::from(byte & 0x0F)]));

@@ -135,6 +135,33 @@ impl SqlCipherStore {
         })
     }
 
+    /// Whether `key` opens the store at `path`, found out by reading only (what
+    /// [`SqlCipherStore::open`] checks before it writes anything): `Ok(false)` for a key
+    /// the database refuses.
+    pub fn key_opens(path: impl AsRef<Path>, key: &DatabaseKey) -> Result<bool, StoreError> {
+        let path = absolute(path.as_ref())?;
+        match open_keyed(&path, key, Access::Probe) {
+            Ok(_) => Ok(true),
+            Err(StoreError::WrongKey) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Re-encrypts the whole database under `key` (SQLCipher's `PRAGMA rekey`, one
+    /// transaction: afterwards the file opens with `key` only; on an error, still with the
+    /// old one). Then, as far as it goes, the write-ahead log is moved into the file and
+    /// emptied, so that the pages encrypted with the old key are overwritten at once.
+    pub fn rekey(&self, key: &DatabaseKey) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute_batch(&connection::rekey_pragma(key))
+                .map_err(sqlite_error("re-encrypting the database under a new key"))?;
+            // Best effort: the new key is in force either way, and the next checkpoint
+            // overwrites the old pages.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            Ok(())
+        })
+    }
+
     /// The database file (absolute). Its write-ahead log is this path with `-wal`
     /// appended, the shared-memory index with `-shm`.
     pub fn path(&self) -> &Path {

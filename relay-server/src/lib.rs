@@ -35,7 +35,7 @@ pub mod tls;
 pub mod wait;
 
 pub use app::{RelayState, router};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, process_clock};
 pub use config::{Args, Limits, Settings};
 pub use identity::{IdentityError, RelayIdentity};
 pub use metrics::Metrics;

@@ -9,7 +9,7 @@ use clap::Parser as _;
 use sotto_relay::config::{Args, LogLevel, Settings};
 use sotto_relay::server::{Relay, shutdown_signal};
 use sotto_relay::tls::TlsListener;
-use sotto_relay::{RelayIdentity, SystemClock};
+use sotto_relay::{RelayIdentity, process_clock};
 use tokio::net::TcpListener;
 use tracing::{error, warn};
 
@@ -59,7 +59,7 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let relay = match Relay::open(&settings, Arc::clone(&identity), Arc::new(SystemClock)) {
+    let relay = match Relay::open(&settings, Arc::clone(&identity), process_clock()) {
         Ok(relay) => relay,
         Err(e) => {
             error!(error = %e, "cannot open the relay");

@@ -663,3 +663,101 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
     alice.shutdown().await.unwrap();
     bob.shutdown().await.unwrap();
 }
+
+/// The signed prekey an invitation hands out.
+fn signed_pre_key(invitation: &Invitation) -> u32 {
+    invitation.bundle().signed_pre_key_id().unwrap().into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prekeys_rotate_on_schedule_and_earlier_contacts_still_reach_the_profile() {
+    let root = people::tempdir("sotto-messenger-");
+    let mut relays = network(root.path(), 5);
+    let clock = Arc::new(TestClock::default());
+    let Pair {
+        alice,
+        bob,
+        bob_at_alice,
+        alice_at_bob,
+        ..
+    } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
+    // An invitation handed out now and accepted after the rotation.
+    let early = alice.create_invitation().await.unwrap();
+
+    // Eight days on (the relays' clocks too), a start replaces the week-old prekeys.
+    let week = Duration::from_secs(8 * 24 * 3600);
+    let move_clocks = |relays: &mut Vec<Relay>, ahead: Duration| {
+        clock.advance(week);
+        for relay in relays.iter_mut() {
+            relay.restart_ahead(ahead);
+        }
+    };
+    move_clocks(&mut relays, week);
+    alice.shutdown().await.unwrap();
+    let alice = Messenger::open(
+        ProfileDirectory::new(root.path().join("alice")),
+        Some("alice".into()),
+        settings(&relays, "alice", &clock, THREE_HOPS),
+    )
+    .await
+    .unwrap();
+    let mut alice_events = alice.subscribe();
+    alice.start().await.unwrap();
+    let rotated = alice.create_invitation().await.unwrap();
+    assert_ne!(
+        signed_pre_key(&rotated),
+        signed_pre_key(&early),
+        "start replaced the week-old signed prekey"
+    );
+    assert_ne!(
+        rotated.bundle().kyber_pre_key_id().unwrap(),
+        early.bundle().kyber_pre_key_id().unwrap(),
+        "and the Kyber prekey"
+    );
+
+    // A contact made before the rotation still reaches her.
+    bob.send_text(&alice_at_bob, "a week later").await.unwrap();
+    assert_eq!(texts(&mut alice_events, 1).await, vec!["a week later"]);
+    alice.send_text(&bob_at_alice, "still here").await.unwrap();
+
+    // So does one made from the invitation of before: the replaced prekeys are kept.
+    let carol = create(
+        root.path(),
+        "carol",
+        settings(&relays, "carol", &clock, THREE_HOPS),
+    )
+    .await;
+    let mut carol_events = carol.subscribe();
+    carol.start().await.unwrap();
+    let alice_at_carol = carol.accept_invitation(&early).await.unwrap();
+    let ready = Event::ContactReady {
+        contact: alice_at_carol.clone(),
+    };
+    until(&mut carol_events, |e| *e == ready).await;
+    carol
+        .send_text(&alice_at_carol, "from an old invitation")
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&mut alice_events, 1).await,
+        vec!["from an old invitation"]
+    );
+
+    // A week later again, the daily check replaces them while the messenger runs.
+    move_clocks(&mut relays, week * 2);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let now = alice.create_invitation().await.unwrap();
+        if signed_pre_key(&now) != signed_pre_key(&rotated) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no rotation a week after the last one"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for handle in [&alice, &bob, &carol] {
+        handle.shutdown().await.unwrap();
+    }
+}

@@ -30,6 +30,9 @@ pub struct Relay {
     /// Where the relay records what it saw (`SOTTO_RELAY_OBSERVATIONS`), if it does.
     pub observations: Option<PathBuf>,
     extra: Vec<String>,
+    /// How far ahead of the system's clock the relay's clock runs, in seconds (the
+    /// test-only `SOTTO_RELAY_CLOCK_AHEAD_SECONDS`).
+    clock_ahead: u64,
 }
 
 impl Relay {
@@ -69,7 +72,7 @@ impl Relay {
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         let listen = format!("{ip}:0");
         let (child, address) =
-            Self::spawn(&data_dir, &log, &listen, &extra, observations.as_deref());
+            Self::spawn(&data_dir, &log, &listen, &extra, observations.as_deref(), 0);
         Self {
             child: Some(child),
             address,
@@ -77,6 +80,7 @@ impl Relay {
             log,
             observations,
             extra,
+            clock_ahead: 0,
         }
     }
 
@@ -86,6 +90,7 @@ impl Relay {
         listen: &str,
         extra: &[String],
         observations: Option<&Path>,
+        clock_ahead: u64,
     ) -> (Child, RelayAddress) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -94,10 +99,14 @@ impl Relay {
             .unwrap();
         let mut flags = vec!["--log-level", "debug"];
         flags.extend(extra.iter().map(String::as_str));
-        let env: Vec<(&str, &Path)> = observations
-            .map(|path| ("SOTTO_RELAY_OBSERVATIONS", path))
+        let ahead = clock_ahead.to_string();
+        let mut env: Vec<(&str, &std::ffi::OsStr)> = observations
+            .map(|path| ("SOTTO_RELAY_OBSERVATIONS", path.as_os_str()))
             .into_iter()
             .collect();
+        if clock_ahead > 0 {
+            env.push(("SOTTO_RELAY_CLOCK_AHEAD_SECONDS", ahead.as_ref()));
+        }
         let (child, address, _) =
             spawn_relay_with_env(data_dir, listen, &flags, Stdio::from(log), &env);
         (child, address)
@@ -118,6 +127,14 @@ impl Relay {
         self.restart();
     }
 
+    /// Kills the relay (if running) and starts it again on the same data and port, its
+    /// clock running `ahead` of the system's from now on (a test that moves its clients'
+    /// clock by days moves the relays' with it).
+    pub fn restart_ahead(&mut self, ahead: Duration) {
+        self.clock_ahead = ahead.as_secs();
+        self.restart();
+    }
+
     /// Kills the relay (if running) and starts it again on the same data and port.
     pub fn restart(&mut self) {
         self.kill();
@@ -128,6 +145,7 @@ impl Relay {
             &listen,
             &self.extra,
             self.observations.as_deref(),
+            self.clock_ahead,
         );
         assert_eq!(address, self.address, "a restarted relay keeps its address");
         self.child = Some(child);

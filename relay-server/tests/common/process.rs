@@ -37,7 +37,7 @@ pub fn spawn_relay_with_env(
     listen: &str,
     extra: &[&str],
     stderr: Stdio,
-    env: &[(&str, &Path)],
+    env: &[(&str, &std::ffi::OsStr)],
 ) -> (Child, RelayAddress, String) {
     let mut child = Command::new(BINARY)
         .envs(env.iter().copied())

@@ -169,6 +169,8 @@ impl<S: Store + 'static> Actor<S> {
     pub(super) async fn start(&mut self) -> Result<()> {
         self.background = true;
         self.queues_changed = true;
+        // A profile opened after a week away replaces its prekeys at once.
+        self.rotate_prekeys().await;
         let result = self.client.sync().await.map(drop);
         self.publish_client_events();
         result
@@ -363,10 +365,16 @@ impl<S: Store + 'static> Actor<S> {
             }
         }
         if now >= self.next_prekey_check {
-            self.next_prekey_check = now + PREKEY_CHECK;
-            if let Err(error) = self.client.rotate_prekeys(RotationPolicy::default()).await {
-                self.background_failed(&error);
-            }
+            self.rotate_prekeys().await;
+        }
+    }
+
+    /// Replaces the signed and Kyber prekeys that are due ([`RotationPolicy::default`]:
+    /// weekly, the replaced ones kept 30 days) and schedules the next look.
+    async fn rotate_prekeys(&mut self) {
+        self.next_prekey_check = self.clock.now() + PREKEY_CHECK;
+        if let Err(error) = self.client.rotate_prekeys(RotationPolicy::default()).await {
+            self.background_failed(&error);
         }
     }
 

@@ -35,9 +35,9 @@ pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
 use actor::{Actor, CatchUnwind, Job, LocalFuture};
 use event::Subscribers;
 
-use crate::client::{
-    AttachmentKind, Client, ClientSettings, HistoryFrom, HistoryMessage, SyncReport,
-};
+#[cfg(feature = "sqlcipher")]
+use crate::client::ClientSettings;
+use crate::client::{AttachmentKind, Client, HistoryFrom, HistoryMessage, SyncReport};
 use crate::contacts::{Contact, ContactId};
 use crate::content::MessageId;
 use crate::error::{Error, Result};

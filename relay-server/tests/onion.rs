@@ -425,6 +425,41 @@ async fn loop_packets_come_back_and_lost_ones_are_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_queue_is_kept_across_runs_and_never_read_for_messages() {
+    let root = tempdir();
+    let relays = network(root.path());
+    let clock = Arc::new(TestClock::default());
+    let refs: Vec<&Relay> = relays.iter().collect();
+    let settings = || {
+        people::settings(&refs, "alice", &clock, THREE_HOPS).with_cover(cover(
+            0.0,
+            20.0,
+            Duration::from_secs(3),
+        ))
+    };
+    let mut alice = people::create(root.path(), "alice", settings()).await;
+    run_cover(&mut alice, Duration::from_millis(500)).await;
+    assert_eq!(total(&relays, "sotto_relay_queues_created_total").await, 1);
+    assert!(
+        alice.own_queues().await.unwrap().is_empty(),
+        "the loop queue is not one to read for messages"
+    );
+    drop(alice);
+
+    // The next run sends its loops into the same queue: no new one on any relay.
+    let mut alice = people::reopen(root.path(), "alice", settings()).await;
+    let (reports, _) = run_cover(&mut alice, Duration::from_millis(1500)).await;
+    assert!(sum(&reports, |r| r.loops_returned) > 0, "loops come back");
+    assert_eq!(sum(&reports, |r| r.loops_lost), 0);
+    assert_eq!(total(&relays, "sotto_relay_queues_created_total").await, 1);
+    assert!(alice.sync().await.is_ok());
+    assert!(
+        alice.take_events().is_empty(),
+        "a sync reads no loop packet as a message"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_cover_traffic_what_a_client_sends_does_not_depend_on_its_messages() {
     // Modest enough that a loaded test machine keeps up with the schedule.
     const RATE: f64 = 10.0;

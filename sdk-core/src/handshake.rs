@@ -84,7 +84,11 @@ impl OwnQueue {
         })
     }
 
-    fn record(&self, contact: Option<&str>, invitation_pre_key: Option<u32>) -> ReceiveQueueRecord {
+    pub(crate) fn record(
+        &self,
+        contact: Option<&str>,
+        invitation_pre_key: Option<u32>,
+    ) -> ReceiveQueueRecord {
         ReceiveQueueRecord {
             recipient_id: *self.recipient_id.as_bytes(),
             relay: self.relay.to_string(),
@@ -94,6 +98,7 @@ impl OwnQueue {
             contact: contact.map(str::to_owned),
             invitation_pre_key,
             invitation_used: false,
+            cover_loop: false,
         }
     }
 }
@@ -326,14 +331,46 @@ impl<S: Store> Profile<S> {
         Ok(Some(capability_of(&record)?))
     }
 
-    /// Every queue this profile reads (contacts' queues and open invitations' queues).
+    /// Every queue this profile reads for messages (contacts' queues and open invitations'
+    /// queues; not the cover traffic's loop queue).
     pub async fn own_queues(&self) -> Result<Vec<OwnQueue>> {
         self.store()
             .receive_queues()
             .await?
             .iter()
+            .filter(|record| !record.cover_loop)
             .map(OwnQueue::from_record)
             .collect()
+    }
+
+    /// The queue the cover traffic's loop packets come back to, kept across runs.
+    pub async fn cover_loop_queue(&self) -> Result<Option<OwnQueue>> {
+        self.store()
+            .receive_queues()
+            .await?
+            .iter()
+            .find(|record| record.cover_loop)
+            .map(OwnQueue::from_record)
+            .transpose()
+    }
+
+    /// Keeps `queue` as the cover traffic's loop queue, in place of `replaced` (the one
+    /// before, if any), in one change.
+    pub async fn keep_cover_loop_queue(
+        &self,
+        queue: &OwnQueue,
+        replaced: Option<&RecipientId>,
+    ) -> Result<()> {
+        let mut changes = ChangeSet::default();
+        if let Some(old) = replaced {
+            changes.receive_queues.insert(*old.as_bytes(), None);
+        }
+        let mut record = queue.record(None, None);
+        record.cover_loop = true;
+        changes
+            .receive_queues
+            .insert(*queue.recipient_id.as_bytes(), Some(record));
+        Ok(self.store().apply(changes).await?)
     }
 
     /// Forgets a queue this profile no longer reads (after the client deleted it on the

@@ -8,7 +8,8 @@
 //!   the packets a client sends do not depend on how many messages it sends; a message
 //!   waits for the next slot (on average `1 / payload_per_second`).
 //! - **loop packets**: an onion packet over a random path back into a queue of the client's
-//!   own (made on one of its relays when first needed), carrying a random tag. A loop that
+//!   own (made on one of its relays when first needed and kept in the store for later runs;
+//!   never read for messages), carrying a random tag. A loop that
 //!   has not come back within [`CoverTraffic::loop_timeout`] is reported as a
 //!   [`ClientEvent::NetworkProblem`]: the network is dropping packets.
 //! - **drop packets**: an onion packet over a random path whose last hop discards it.
@@ -32,7 +33,7 @@ use crate::contacts::ContactId;
 use crate::error::{Error, Result};
 use crate::handshake::OwnQueue;
 use crate::padding::PACKET_PAYLOAD_SIZE;
-use crate::relay::SendCapability;
+use crate::relay::{ErrorKind, SendCapability};
 use crate::store::Store;
 use crate::transport::TransportError;
 
@@ -269,7 +270,7 @@ impl<S: Store> Client<S> {
         Duration::from_secs_f64((-uniform.ln() / rate).min(365.0 * 86_400.0))
     }
 
-    /// Sends one loop packet into the client's loop queue (made on first use).
+    /// Sends one loop packet into the client's loop queue.
     async fn send_loop(
         &mut self,
         cover: &mut CoverState,
@@ -277,7 +278,7 @@ impl<S: Store> Client<S> {
         mean_delay: Duration,
     ) -> std::result::Result<(), TransportError> {
         if cover.loop_queue.is_none() {
-            match self.create_queue().await {
+            match self.loop_queue().await {
                 Ok(queue) => cover.loop_queue = Some(queue),
                 Err(Error::Transport(error)) => return Err(error),
                 Err(other) => return Err(TransportError::Unreachable(other.to_string())),
@@ -303,6 +304,25 @@ impl<S: Store> Client<S> {
         sent
     }
 
+    /// The loop queue kept from before when it is on one of the configured relays; else a
+    /// new one, kept in its place (the old one is deleted on its relay).
+    async fn loop_queue(&mut self) -> Result<OwnQueue> {
+        let kept = self.profile.cover_loop_queue().await?;
+        if let Some(queue) = &kept
+            && self.settings.relays.contains(&queue.relay)
+        {
+            return Ok(queue.clone());
+        }
+        let queue = self.create_queue().await?;
+        self.profile
+            .keep_cover_loop_queue(&queue, kept.as_ref().map(|old| &old.recipient_id))
+            .await?;
+        if let Some(old) = kept {
+            self.delete_queue_quietly(&old).await;
+        }
+        Ok(queue)
+    }
+
     /// Reads the loop queue (while loops are out, at most every [`LOOP_READ_INTERVAL`]):
     /// every loop that came back is crossed off; those overdue are reported once each.
     async fn collect_loops(&mut self, cover: &mut CoverState, report: &mut CoverReport) {
@@ -325,6 +345,13 @@ impl<S: Store> Client<S> {
                 let message = match relay.next(&queue, now, &mut self.rng).await {
                     Ok(Some(message)) => message,
                     Ok(None) => break,
+                    Err(TransportError::Relay(api)) if api.kind == ErrorKind::UnknownQueue => {
+                        // The relay no longer has it (it expired while cover was off): the
+                        // next loop goes to a new one. The loops out now count as lost.
+                        cover.loop_queue = None;
+                        let _ = self.profile.forget_queue(&queue.recipient_id).await;
+                        break;
+                    }
                     Err(error) => {
                         self.report_network(queue.relay.clone(), &error);
                         break;

@@ -137,8 +137,8 @@ pub struct AttachmentRecord {
     pub local_file: Option<String>,
 }
 
-/// A queue this profile reads: its mailbox on a relay, serving one contact or one pending
-/// invitation.
+/// A queue this profile reads: its mailbox on a relay, serving one contact, one pending
+/// invitation, or the cover traffic's loop packets.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ReceiveQueueRecord {
     /// The queue's recipient id (reads, acknowledgements, deletion).
@@ -157,6 +157,9 @@ pub struct ReceiveQueueRecord {
     pub invitation_pre_key: Option<u32>,
     /// Whether that invitation was used (one invitation makes one contact).
     pub invitation_used: bool,
+    /// The queue the cover traffic's loop packets come back to (at most one; never read
+    /// for messages).
+    pub cover_loop: bool,
 }
 
 impl Drop for ReceiveQueueRecord {
@@ -179,6 +182,7 @@ impl std::fmt::Debug for ReceiveQueueRecord {
             .field("contact", &self.contact)
             .field("invitation_pre_key", &self.invitation_pre_key)
             .field("invitation_used", &self.invitation_used)
+            .field("cover_loop", &self.cover_loop)
             .finish_non_exhaustive()
     }
 }

@@ -792,8 +792,10 @@ macro_rules! store_conformance {
                 let (_guard, store) = fresh($make);
                 let invitation = receive_queue(2, None, Some(u32::MAX));
                 let contact_queue = receive_queue(1, Some("c1"), None);
+                let mut loop_queue = receive_queue(3, None, None);
+                loop_queue.cover_loop = true;
                 let mut changes = ChangeSet::default();
-                for queue in [&invitation, &contact_queue] {
+                for queue in [&invitation, &contact_queue, &loop_queue] {
                     changes
                         .receive_queues
                         .insert(queue.recipient_id, Some(queue.clone()));
@@ -801,9 +803,16 @@ macro_rules! store_conformance {
                 block_on(store.apply(changes)).unwrap();
                 assert_eq!(
                     block_on(store.receive_queues()).unwrap(),
-                    [contact_queue.clone(), invitation.clone()],
+                    [
+                        contact_queue.clone(),
+                        invitation.clone(),
+                        loop_queue.clone()
+                    ],
                     "ordered by recipient id"
                 );
+                let mut changes = ChangeSet::default();
+                changes.receive_queues.insert(loop_queue.recipient_id, None);
+                block_on(store.apply(changes)).unwrap();
                 // The invitation is used and now serves a contact.
                 let mut used = invitation.clone();
                 used.contact = Some("c2".into());
@@ -957,6 +966,7 @@ pub fn receive_queue(
         contact: contact.map(str::to_owned),
         invitation_pre_key,
         invitation_used: false,
+        cover_loop: false,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The relay queues of schema version 4: queues the profile reads and contacts' queues it
+//! The relay queues of schema versions 4 and 5: queues the profile reads and contacts' queues it
 //! writes to (reads, and the writes of a change set).
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -7,7 +7,7 @@ use super::error::sqlite_error;
 use crate::store::{ChangeSet, ReceiveQueueRecord, SendQueueRecord, StoreError};
 
 const RECEIVE_COLUMNS: &str = "recipient_id, relay, recipient_key, sender_id, sender_key, \
-     contact, invitation_pre_key, invitation_used";
+     contact, invitation_pre_key, invitation_used, cover_loop";
 
 fn id16(row: &Row<'_>, index: usize) -> rusqlite::Result<[u8; 16]> {
     let bytes: Vec<u8> = row.get(index)?;
@@ -30,6 +30,7 @@ fn receive_row(row: &Row<'_>) -> rusqlite::Result<ReceiveQueueRecord> {
         contact: row.get(5)?,
         invitation_pre_key: row.get(6)?,
         invitation_used: row.get(7)?,
+        cover_loop: row.get(8)?,
     })
 }
 
@@ -83,7 +84,7 @@ pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resu
             Some(q) => tx
                 .prepare_cached(&format!(
                     "INSERT OR REPLACE INTO receive_queues ({RECEIVE_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                 ))?
                 .execute(params![
                     &q.recipient_id[..],
@@ -93,7 +94,8 @@ pub(super) fn write(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resu
                     q.sender_key,
                     q.contact,
                     q.invitation_pre_key,
-                    q.invitation_used
+                    q.invitation_used,
+                    q.cover_loop
                 ])?,
             None => tx
                 .prepare_cached("DELETE FROM receive_queues WHERE recipient_id = ?1")?

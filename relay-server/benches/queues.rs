@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rand::rngs::StdRng;
 use rand::{RngCore as _, SeedableRng as _};
 use rusqlite::{Connection, OptionalExtension as _, params};
-use sotto_core::handshake::OwnQueue;
+use sotto_core::relay::OwnQueue;
 use sotto_core::relay::{Host, QueueKeyPair, RelayAddress};
 use sotto_core::transport::RelayClient;
 use sotto_relay::config::{Limits, LogLevel, MixSettings, Settings};

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rand::RngCore as _;
 use rusqlite::{Connection, params};
-use sotto_core::handshake::OwnQueue;
+use sotto_core::relay::OwnQueue;
 use sotto_core::transport::RelayClient;
 use sotto_relay::config::Limits;
 use sotto_relay::storage::sqlite::DATA_FILE;

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use sotto_core::Profile;
 use sotto_core::contacts::{ContactId, Event};
 use sotto_core::content::Body;
-use sotto_core::handshake::OwnQueue;
+use sotto_core::relay::OwnQueue;
 use sotto_core::relay::{ErrorKind, QueueKeyPair, RelayAddress, RelayKey, SendCapability};
 use sotto_core::store::MemoryStore;
 use sotto_core::transport::{RelayClient, TransportError};

@@ -135,7 +135,7 @@ async fn messages_and_an_attachment_cross_three_hop_paths() {
 /// A queue on `relays[2]` and a 3-hop packet into it over relays 0, 1, 2, built by hand.
 async fn hand_built_packet(
     relays: &[Relay],
-) -> (RelayClient, sotto_core::handshake::OwnQueue, Vec<u8>) {
+) -> (RelayClient, sotto_core::relay::OwnQueue, Vec<u8>) {
     let mut rng = rand::rng();
     let mailbox = RelayClient::new(relays[2].address.clone()).unwrap();
     let queue = mailbox
@@ -168,10 +168,7 @@ async fn hand_built_packet(
 }
 
 /// Reads the queue until a message is there (or 10 s pass); acknowledges it.
-async fn take_one(
-    mailbox: &RelayClient,
-    queue: &sotto_core::handshake::OwnQueue,
-) -> Option<Vec<u8>> {
+async fn take_one(mailbox: &RelayClient, queue: &sotto_core::relay::OwnQueue) -> Option<Vec<u8>> {
     let mut rng = rand::rng();
     for _ in 0..200 {
         if let Some(message) = mailbox
@@ -294,7 +291,7 @@ async fn a_replayed_packet_is_dropped_and_bad_packets_are_refused() {
 /// The queue's next message if one is there now (after a short wait for stragglers).
 async fn take_one_quickly(
     mailbox: &RelayClient,
-    queue: &sotto_core::handshake::OwnQueue,
+    queue: &sotto_core::relay::OwnQueue,
 ) -> Option<Vec<u8>> {
     let mut rng = rand::rng();
     mailbox

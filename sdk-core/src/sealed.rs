@@ -218,7 +218,7 @@ pub fn check_sender(
 /// recipient (both made once per thread). Input shorter than a packet is padded first, so
 /// the fuzzer reaches the sealed-sender parser rather than stopping at the padding check.
 #[doc(hidden)]
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "fuzzing", not(target_arch = "wasm32")))]
 pub fn fuzz_open(data: &[u8]) -> Result<crate::content::Content> {
     use crate::profile::Profile;
     use crate::store::MemoryStore;

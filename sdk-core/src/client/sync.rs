@@ -13,8 +13,8 @@ use super::{Client, ClientEvent, SyncReport, is_user_content};
 use crate::contacts::{ContactId, Event};
 use crate::content::{Body, Content, MAX_RECEIPT_IDS, MessageId, Receipt, ReceiptKind};
 use crate::error::{Error, Result};
-use crate::handshake::OwnQueue;
 use crate::relay::ErrorKind;
+use crate::relay::OwnQueue;
 use crate::store::{MessageDirection, Store};
 use crate::transport::{ReadMessage, TransportError};
 

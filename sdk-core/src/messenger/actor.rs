@@ -32,8 +32,8 @@ use crate::client::{Client, ClientEvent, Clock, PreparedAttachment, TransferDire
 use crate::contacts::ContactId;
 use crate::content::MessageId;
 use crate::error::{Error, Result};
-use crate::handshake::OwnQueue;
 use crate::prekeys::RotationPolicy;
+use crate::relay::OwnQueue;
 use crate::relay::{RecipientId, RelayAddress};
 use crate::store::Store;
 use crate::transport::{ReadMessage, RelayClient, TransportError};

@@ -2,7 +2,7 @@
 //!
 //! A `Messenger` is `Clone + Send + Sync`; every method takes `&self` and may be called
 //! from any thread at once. Behind it one thread of its own owns the [`Client`] and runs
-//! the background work ([`actor`]): waiting reads that deliver messages as soon as a relay
+//! the background work (`actor.rs`): waiting reads that deliver messages as soon as a relay
 //! has them, the outbox's retries with backoff, cover traffic, prekey rotation. Calls are
 //! queued to that thread and run one at a time, in the order they were made; the app's
 //! threads and event loop never run protocol or store work.

@@ -177,6 +177,7 @@ impl Delivery {
 
 /// Fuzzing entry point: parses arbitrary bytes as a delivery; a parsed one re-encodes to
 /// the same bytes.
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_parse(bytes: &[u8]) {
     if let Ok(delivery) = Delivery::parse(bytes) {
         assert_eq!(delivery.encode().ok().as_deref(), Some(bytes));

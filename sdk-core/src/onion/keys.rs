@@ -18,10 +18,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::{CryptoRng, Rng};
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroize as _;
 
 use crate::relay::RelayKey;
+pub use crate::relay::api::WireAnnouncement;
 
 const DOMAIN: &[u8] = b"sotto sphinx key v1\0";
 
@@ -103,22 +103,6 @@ pub struct SphinxKeyAnnouncement {
     pub key: SphinxPublicKey,
     /// The relay's Ed25519 signature over [`SphinxKeyAnnouncement::signed_bytes`].
     pub signature: [u8; 64],
-}
-
-/// The JSON form of an announcement in `/v1/info` (`sphinx_keys`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireAnnouncement {
-    /// The epoch number.
-    pub epoch: u64,
-    /// First second (Unix) of the key's window.
-    pub not_before: u64,
-    /// End (exclusive, Unix seconds) of the key's window.
-    pub not_after: u64,
-    /// The Sphinx public key, unpadded base64url.
-    pub key: String,
-    /// The signature, unpadded base64url.
-    pub signature: String,
 }
 
 impl SphinxKeyAnnouncement {
@@ -204,6 +188,7 @@ impl SphinxKeyAnnouncement {
 
 /// Fuzzing entry point: parses arbitrary bytes as a relay's JSON announcement and checks it
 /// against a fixed relay key; never panics.
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_parse_announcement(bytes: &[u8]) {
     if let Ok(wire) = serde_json::from_slice::<WireAnnouncement>(bytes) {
         let relay = RelayKey::from_bytes([9; 32]);

@@ -33,7 +33,13 @@ pub const DEFAULT_HOPS: usize = 3;
 /// The most hops a send path may have (Sphinx's route limit).
 pub const MAX_HOPS: usize = sphinx_packet::constants::MAX_PATH_LENGTH;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub use delivery::fuzz_parse as fuzz_parse_delivery;
 pub use hop::is_private_ip;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub use keys::fuzz_parse_announcement;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub use packet::fuzz_open as fuzz_open_packet;

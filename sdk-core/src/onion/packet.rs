@@ -194,6 +194,7 @@ pub fn split_batch(body: &[u8]) -> Result<std::slice::Chunks<'_, u8>, OnionError
 }
 
 /// Fuzzing entry point: opens arbitrary bytes as a packet with a fixed key; never panics.
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_open(bytes: &[u8]) {
     let key = SphinxSecret::from_bytes([7u8; 32]);
     let _ = open_packet(bytes, &[(0, &key)]);

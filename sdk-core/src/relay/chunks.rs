@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq as _;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use super::address::{AddressError, RelayAddress};
-use super::api::{ApiError, ErrorKind};
+use super::error::{ApiError, ErrorKind};
 use crate::attachment::MAX_LOCATION_LEN;
 
 /// Bytes of ciphertext in every part of an attachment but the last (4 MiB). A protocol

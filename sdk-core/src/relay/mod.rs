@@ -7,6 +7,7 @@ pub mod address;
 pub mod api;
 pub mod auth;
 pub mod chunks;
+pub mod error;
 
 pub use address::{AddressError, Host, RelayAddress, RelayKey};
 pub use api::{
@@ -28,4 +29,31 @@ pub struct SendCapability {
     pub sender_id: SenderId,
     /// The key that signs writes.
     pub sender_key: QueueKeyPair,
+}
+
+/// A queue this profile made on a relay (the client made it with `POST /v1/queues`): both
+/// ids and both key pairs.
+#[derive(Clone, Debug)]
+pub struct OwnQueue {
+    /// The relay holding it.
+    pub relay: RelayAddress,
+    /// Reads, acknowledges and deletes it.
+    pub recipient_id: RecipientId,
+    /// Signs reads, acknowledgements and deletion.
+    pub recipient_key: QueueKeyPair,
+    /// What a contact writes to.
+    pub sender_id: SenderId,
+    /// Signs writes; handed to the contact.
+    pub sender_key: QueueKeyPair,
+}
+
+impl OwnQueue {
+    /// The capability a contact needs to write into this queue.
+    pub fn capability(&self) -> SendCapability {
+        SendCapability {
+            relay: self.relay.clone(),
+            sender_id: self.sender_id,
+            sender_key: self.sender_key.clone(),
+        }
+    }
 }

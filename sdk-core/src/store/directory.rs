@@ -36,8 +36,8 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::key_info::{KeyError, KeyInfo, KeyMode, MAX_KEY_INFO_LEN};
-use super::passphrase::{Argon2Params, create_with_passphrase};
+use super::key_info::{Argon2Params, KeyError, KeyInfo, KeyMode, MAX_KEY_INFO_LEN};
+use super::passphrase::create_with_passphrase;
 use super::{DatabaseKey, SqlCipherStore, StoreError};
 use crate::error::{Error, Result};
 

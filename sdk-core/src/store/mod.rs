@@ -33,6 +33,7 @@ mod records;
 mod signal;
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 mod sqlcipher;
+mod unseal;
 
 pub use changes::{ChangeSet, KyberBaseKeyUse, MessageKey};
 pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
@@ -40,6 +41,7 @@ pub use database_key::{DATABASE_KEY_LEN, DatabaseKey};
 pub use directory::{
     ATTACHMENTS_DIR, DATABASE_FILE, KEY_HEADER_FILE, ProfileDirectory, Protection,
 };
+pub use key_info::{Argon2Params, PassphraseKdf, SALT_LEN};
 pub use key_info::{
     KEYCHAIN_SERVICE, KeyError, KeyInfo, KeyMode, KeychainEntry, KeychainStore, MAX_KEY_INFO_LEN,
     MAX_KEYCHAIN_NAME_LEN,
@@ -47,9 +49,7 @@ pub use key_info::{
 #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
 pub use keychain::Keychain;
 pub use memory::MemoryStore;
-pub use passphrase::{
-    Argon2Params, PassphraseKdf, SALT_LEN, create_with_passphrase, unseal_with_passphrase,
-};
+pub use passphrase::{create_with_passphrase, unseal_with_passphrase};
 pub use records::{
     AttachmentRecord, ContactRecord, ConversationPlace, MessageDirection, MessageRecord,
     MessageStatus, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Towards,

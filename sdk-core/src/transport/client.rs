@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::{CryptoRng, Rng};
 
 use super::TransportError;
-use crate::handshake::OwnQueue;
+use crate::relay::OwnQueue;
 use crate::relay::PartSecrets;
 use crate::relay::api::{MAX_WAIT_SECONDS, MESSAGE_ID_HEADER, WAIT_HEADER};
 use crate::relay::chunks::{CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER};

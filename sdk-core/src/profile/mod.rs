@@ -5,6 +5,14 @@
 //! (fixed packet size). Receive path: unpad → unseal and check the sender → decrypt →
 //! unframe. Each step's state changes are staged and applied to the store in one atomic
 //! [`Store::apply`] only when the whole step succeeded, so a failure changes nothing.
+//!
+//! Every method of [`Profile`] is in this folder, by concern:
+//!
+//! | file | methods |
+//! | --- | --- |
+//! | `mod.rs` | create, load, identity, prekey bundles and rotation, sessions, seal and open |
+//! | `conversation.rs` | contacts, verification, send, the outbox, receive, history, delete |
+//! | `invitations.rs` | create, accept and answer invitations, queues of contacts |
 
 use std::time::SystemTime;
 
@@ -19,6 +27,9 @@ use crate::prekeys::{self, RotationOutcome, RotationPolicy};
 use crate::sealed::{self, SelfCertificate, VerifiedCertificates};
 use crate::session;
 use crate::store::{SignalStore, Store};
+
+mod conversation;
+mod invitations;
 
 /// One local identity and its store.
 pub struct Profile<S: Store> {

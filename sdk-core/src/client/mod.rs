@@ -624,14 +624,7 @@ impl<S: Store> Client<S> {
         if !self.unsent.is_empty() {
             return Ok(Some(self.now()));
         }
-        let earliest = self
-            .profile
-            .store()
-            .outbox()
-            .await?
-            .iter()
-            .map(|entry| entry.next_attempt_ms)
-            .min();
+        let earliest = self.profile.store().next_outbox_attempt().await?;
         Ok(earliest.map(|ms| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)))
     }
 

@@ -209,6 +209,17 @@ pub trait Store {
     ) -> Result<Vec<MessageRecord>, StoreError>;
     /// Every outbox entry, ordered by contact and message id.
     async fn outbox(&self) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// The earliest `next_attempt_ms` in the outbox (`None` when it is empty): what a
+    /// handle's timer reads at every turn, so a backend should answer it without listing
+    /// the outbox. The default lists it.
+    async fn next_outbox_attempt(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .outbox()
+            .await?
+            .iter()
+            .map(|entry| entry.next_attempt_ms)
+            .min())
+    }
     /// The attachment metadata of one message.
     async fn load_attachment(
         &self,

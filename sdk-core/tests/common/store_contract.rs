@@ -727,6 +727,7 @@ macro_rules! store_conformance {
             #[test]
             fn outbox_entries_are_added_updated_and_removed() {
                 let (_guard, store) = fresh($make);
+                assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), None);
                 let entry = |contact: &str, id: u8, attempts: u32| OutboxRecord {
                     contact: contact.into(),
                     message_id: [id; 16],
@@ -751,6 +752,11 @@ macro_rules! store_conformance {
                     block_on(store.outbox()).unwrap(),
                     [entry("c1", 1, 3), entry("c1", 2, 0)]
                 );
+                assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), Some(0));
+                let mut changes = ChangeSet::default();
+                changes.outbox.insert(("c1".into(), [2; 16]), None);
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), Some(30));
             }
 
             #[test]

@@ -242,6 +242,22 @@ pub(super) fn messages_with_status(
     run().map_err(sqlite_error("loading messages by status"))
 }
 
+/// The earliest retry time in the outbox (the index `outbox_by_next_attempt` answers it).
+pub(super) fn next_outbox_attempt(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    conn.prepare_cached("SELECT min(next_attempt_ms) FROM outbox")
+        .and_then(|mut stmt| {
+            stmt.query_row([], |row| {
+                row.get::<_, Option<i64>>(0)?
+                    .map(|ms| {
+                        u64::try_from(ms)
+                            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, ms))
+                    })
+                    .transpose()
+            })
+        })
+        .map_err(sqlite_error("finding the next outbox attempt"))
+}
+
 pub(super) fn outbox(conn: &Connection) -> Result<Vec<OutboxRecord>, StoreError> {
     let run = || -> rusqlite::Result<Vec<OutboxRecord>> {
         let mut stmt = conn.prepare_cached(

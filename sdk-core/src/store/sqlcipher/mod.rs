@@ -463,6 +463,10 @@ impl Store for SqlCipherStore {
         self.with(|conn| conversation::outbox(conn))
     }
 
+    async fn next_outbox_attempt(&self) -> Result<Option<u64>, StoreError> {
+        self.with(|conn| conversation::next_outbox_attempt(conn))
+    }
+
     async fn load_attachment(
         &self,
         contact: &str,

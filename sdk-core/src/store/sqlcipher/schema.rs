@@ -64,7 +64,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
-        description: "messages deleted on this device (tombstones); the cover loop queue",
+        description: "messages deleted on this device (tombstones); the cover loop queue; the outbox by next attempt",
         step: Step::Sql(include_str!("migrations/v5.sql")),
     },
 ];

@@ -8,3 +8,6 @@ ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0
 -- The queue the cover traffic's loop packets come back to, kept across runs (at most one).
 ALTER TABLE receive_queues ADD COLUMN cover_loop INTEGER NOT NULL DEFAULT 0
     CHECK (cover_loop IN (0, 1));
+
+-- The outbox's next retry time, read at every turn of a messenger's loop.
+CREATE INDEX outbox_by_next_attempt ON outbox (next_attempt_ms);

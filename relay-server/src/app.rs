@@ -380,23 +380,15 @@ fn malformed_wait() -> ApiError {
     )
 }
 
-/// The read that ends a wait. The request's own nonce was recorded by the first look, so
-/// this look records a fresh random one of the relay's (the store records a nonce with
-/// every read; nobody can send this one again).
+/// The read that ends a wait: the request's signature and nonce were checked and recorded
+/// by the first look.
 async fn read_after_wait(
     state: &Arc<RelayState>,
     recipient: sotto_core::relay::RecipientId,
 ) -> Result<Option<crate::storage::StoredMessage>, ApiError> {
-    let now = state.clock.unix_seconds();
-    let today = Day::from_unix_seconds(now);
-    let mut nonce = [0u8; sotto_core::relay::auth::NONCE_LEN];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
-    let nonce = RequestNonce {
-        nonce,
-        expires: NonceBucket::from_unix_seconds(now.saturating_add(MAX_CLOCK_SKEW)),
-    };
+    let today = Day::from_unix_seconds(state.clock.unix_seconds());
     on_store(state, move |store| {
-        store.next_message(&recipient, today, &nonce)
+        store.next_message_after_wait(&recipient, today)
     })
     .await
 }

@@ -704,6 +704,13 @@ impl RelayStore for BrokenStore {
     ) -> Result<Option<StoredMessage>, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
+    fn next_message_after_wait(
+        &self,
+        _: &RecipientId,
+        _: Day,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        Err(StoreError::Backend("disk full".into()))
+    }
     fn ack_message(
         &self,
         _: &RecipientId,

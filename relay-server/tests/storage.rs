@@ -437,3 +437,38 @@ fn concurrent_signed_operations_commit_together_and_each_keeps_its_own_outcome()
     read.dedup();
     assert_eq!(read.len(), 13);
 }
+
+#[test]
+fn the_read_that_ends_a_wait_records_no_nonce_and_marks_the_queue_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    // The waiting read's first look: signed, its nonce recorded; the queue is empty.
+    assert!(
+        store
+            .next_message(&queue.recipient_id, TODAY, &nonce())
+            .unwrap()
+            .is_none()
+    );
+    store
+        .write_message(&queue.sender_id, b"arrived", TODAY, &nonce())
+        .unwrap();
+    // The look that ends the wait (days later) reads the message that woke it.
+    let message = store
+        .next_message_after_wait(&queue.recipient_id, TODAY.plus(3))
+        .unwrap()
+        .expect("the message that woke the wait");
+    assert_eq!(message.body, b"arrived");
+    assert!(matches!(
+        store.next_message_after_wait(&RecipientId::from_bytes([9; 16]), TODAY),
+        Err(StoreError::UnknownQueue)
+    ));
+    // Sweeping every nonce counts them: three signed requests, nothing for that look. It
+    // marked the queue used: on the day the queue would have expired, it is kept.
+    let swept = store
+        .sweep(TODAY.plus(22), NonceBucket((1 << 40) + 1))
+        .unwrap();
+    assert_eq!(swept.nonces, 3);
+    assert_eq!(swept.queues, 0);
+    assert_eq!(store.counts().unwrap().queues, 1);
+}

@@ -277,6 +277,15 @@ pub trait RelayStore: Send + Sync {
         nonce: &RequestNonce,
     ) -> Result<Option<StoredMessage>, StoreError>;
 
+    /// [`RelayStore::next_message`] again at the end of a waiting read, whose signed request
+    /// (and its nonce) the first look recorded: the same read, no nonce. Durable when it
+    /// returns `Ok`.
+    fn next_message_after_wait(
+        &self,
+        recipient: &RecipientId,
+        today: Day,
+    ) -> Result<Option<StoredMessage>, StoreError>;
+
     /// Deletes one message of the queue ([`StoreError::UnknownMessage`] if it holds no
     /// unexpired message with this id). Marks the queue used on `today`. Records `nonce`
     /// (see [Signed requests](RelayStore#signed-requests)). Durable when it returns `Ok`.

@@ -346,12 +346,28 @@ impl SqliteStore {
         nonce: &RequestNonce,
         operation: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.grouped(Some(*nonce), operation)
+    }
+
+    /// [`SqliteStore::signed`] for an operation whose request's nonce is already recorded
+    /// (the read that ends a waiting read): the same group commit, no nonce.
+    fn unsigned<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.grouped(None, operation)
+    }
+
+    fn grouped<T: Send + 'static>(
+        &self,
+        nonce: Option<RequestNonce>,
+        operation: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let answer: Arc<Mutex<Option<Result<T, StoreError>>>> = Arc::new(Mutex::new(None));
         let slot = Arc::clone(&answer);
-        let nonce = *nonce;
         let job: SignedJob = Box::new(move |conn| {
             let outcome = match conn {
-                Ok(conn) => run_signed(conn, &nonce, operation),
+                Ok(conn) => run_signed(conn, nonce.as_ref(), operation),
                 Err(why) => Err(StoreError::Backend(format!(
                     "beginning a transaction: {why}"
                 ))),
@@ -421,7 +437,7 @@ fn commit_group(conn: &Connection, jobs: Vec<SignedJob>) {
 /// in a savepoint, undone as "Signed requests" in `RelayStore` says.
 fn run_signed<T>(
     conn: &Connection,
-    nonce: &RequestNonce,
+    nonce: Option<&RequestNonce>,
     operation: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let savepoint = |sql: &str| {
@@ -429,13 +445,13 @@ fn run_signed<T>(
             .map_err(backend("managing a request's savepoint"))
     };
     savepoint("SAVEPOINT request")?;
-    match insert_nonce(conn, nonce) {
-        Ok(true) => {}
-        Ok(false) => {
+    match nonce.map(|nonce| insert_nonce(conn, nonce)) {
+        None | Some(Ok(true)) => {}
+        Some(Ok(false)) => {
             savepoint("RELEASE request")?;
             return Err(StoreError::Replayed);
         }
-        Err(e) => {
+        Some(Err(e)) => {
             savepoint("ROLLBACK TO request; RELEASE request")?;
             return Err(e);
         }
@@ -564,6 +580,15 @@ impl RelayStore for SqliteStore {
         self.signed(nonce, move |conn| {
             next_message_in(conn, &recipient, today, expires)
         })
+    }
+
+    fn next_message_after_wait(
+        &self,
+        recipient: &RecipientId,
+        today: Day,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let (recipient, expires) = (*recipient, self.expiry(today));
+        self.unsigned(move |conn| next_message_in(conn, &recipient, today, expires))
     }
 
     fn ack_message(

@@ -1,0 +1,330 @@
+/*
+ * Two profiles in one process meet by invitation through real relays and talk, entirely
+ * through the C ABI: Alice hears events through a callback, Bob polls a file descriptor.
+ * Then every error path of these calls returns its status and a message.
+ *
+ * Usage: conversation <scratch folder> <relay address>...
+ * Exit status 0 when everything held; otherwise the first failure on stderr.
+ *
+ * SPDX-License-Identifier: AGPL-3.0-or-later
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sotto.h"
+
+/* How long any one expected event may take (the relays run on loopback). */
+#define PATIENCE_SECONDS 60
+
+static void fail(const char *file, int line, const char *what, SottoStatus status) {
+  const char *why = sotto_last_error_message();
+  fprintf(stderr, "%s:%d: %s -> status %d (%s)\n", file, line, what, (int)status,
+          why ? why : "no message");
+  exit(1);
+}
+
+#define CHECK(call)                                          \
+  do {                                                       \
+    SottoStatus status_ = (call);                            \
+    if (status_ != SOTTO_OK) fail(__FILE__, __LINE__, #call, status_); \
+  } while (0)
+
+/* A call that must fail with `expected`, leaving a message. */
+#define EXPECT_STATUS(expected, call)                                              \
+  do {                                                                             \
+    SottoStatus status_ = (call);                                                  \
+    if (status_ != (expected)) fail(__FILE__, __LINE__, #call " (wanted " #expected ")", status_); \
+    if (sotto_last_error_message() == NULL) {                                      \
+      fprintf(stderr, "%s:%d: %s left no error message\n", __FILE__, __LINE__, #call); \
+      exit(1);                                                                     \
+    }                                                                              \
+  } while (0)
+
+#define EXPECT(condition)                                                        \
+  do {                                                                           \
+    if (!(condition)) {                                                          \
+      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #condition);   \
+      exit(1);                                                                   \
+    }                                                                            \
+  } while (0)
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- Alice: events through the callback, kept in a small log under a lock ---- */
+
+#define LOG_SIZE 256
+
+struct logged {
+  SottoEventKind kind;
+  SottoDeliveryStatus status;
+  char contact[80];
+  char text[256];
+  char message_id[40];
+};
+
+struct event_log {
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  struct logged events[LOG_SIZE];
+  int count;
+};
+
+static void copy(char *target, size_t size, const char *source) {
+  snprintf(target, size, "%s", source ? source : "");
+}
+
+static void on_event(void *user_data, const SottoEvent *event) {
+  struct event_log *log = user_data;
+  pthread_mutex_lock(&log->lock);
+  if (log->count < LOG_SIZE) {
+    struct logged *entry = &log->events[log->count++];
+    entry->kind = sotto_event_kind(event);
+    entry->status = sotto_event_status(event);
+    copy(entry->contact, sizeof entry->contact, sotto_event_contact(event));
+    copy(entry->text, sizeof entry->text, sotto_event_text(event));
+    copy(entry->message_id, sizeof entry->message_id, sotto_event_message_id(event, 0));
+  }
+  pthread_cond_broadcast(&log->changed);
+  pthread_mutex_unlock(&log->lock);
+}
+
+/* Waits for the first logged event at or after `*from` of this kind (and, if given, text);
+ * copies it out and moves `*from` past it. */
+static struct logged wait_logged(struct event_log *log, int *from, SottoEventKind kind,
+                                 const char *text) {
+  double deadline = now_seconds() + PATIENCE_SECONDS;
+  pthread_mutex_lock(&log->lock);
+  for (;;) {
+    for (int i = *from; i < log->count; i++) {
+      struct logged *entry = &log->events[i];
+      if (entry->kind == kind && (text == NULL || strcmp(entry->text, text) == 0)) {
+        struct logged found = *entry;
+        *from = i + 1;
+        pthread_mutex_unlock(&log->lock);
+        return found;
+      }
+    }
+    if (now_seconds() > deadline) {
+      fprintf(stderr, "no event of kind %d (%s) within %d s\n", (int)kind, text ? text : "",
+              PATIENCE_SECONDS);
+      exit(1);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_cond_timedwait(&log->changed, &log->lock, &until);
+  }
+}
+
+/* ---- Bob: events polled from the subscription's file descriptor ---- */
+
+/* Waits for an event of this kind (and, if given, text) and returns it (the caller frees
+ * it); the events before it are dropped. */
+static SottoEvent *wait_polled(SottoSubscription *subscription, SottoEventKind kind,
+                               const char *text) {
+  double deadline = now_seconds() + PATIENCE_SECONDS;
+  struct pollfd readable = {.fd = sotto_subscription_fd(subscription), .events = POLLIN};
+  EXPECT(readable.fd >= 0);
+  while (now_seconds() < deadline) {
+    if (poll(&readable, 1, 1000) < 0) {
+      perror("poll");
+      exit(1);
+    }
+    SottoEvent *event = NULL;
+    SottoStatus status;
+    while ((status = sotto_subscription_next(subscription, &event)) == SOTTO_OK) {
+      const char *got = sotto_event_text(event);
+      if (sotto_event_kind(event) == kind && (text == NULL || (got && strcmp(got, text) == 0))) {
+        return event;
+      }
+      sotto_event_free(event);
+      event = NULL;
+    }
+    if (status != SOTTO_NO_EVENT) fail(__FILE__, __LINE__, "sotto_subscription_next", status);
+  }
+  fprintf(stderr, "no polled event of kind %d within %d s\n", (int)kind, PATIENCE_SECONDS);
+  exit(1);
+}
+
+static SottoSettings *settings_for(int relays, char **addresses, const char *name) {
+  SottoSettings *settings = NULL;
+  CHECK(sotto_settings_new(&settings));
+  for (int i = 0; i < relays; i++) CHECK(sotto_settings_add_relay(settings, addresses[i]));
+  CHECK(sotto_settings_set_display_name(settings, name));
+  CHECK(sotto_settings_set_route(settings, 3, 0));
+  return settings;
+}
+
+static void path_in(char *target, size_t size, const char *root, const char *name) {
+  snprintf(target, size, "%s/%s", root, name);
+}
+
+/* Every failing call returns its own status and leaves a message; outputs stay untouched. */
+static void error_paths(int relays, char **addresses, const char *root) {
+  SottoSettings *settings = NULL;
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_settings_new(NULL));
+  CHECK(sotto_settings_new(&settings));
+  EXPECT(sotto_last_error_message() == NULL);
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_settings_add_relay(settings, "not a relay"));
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_settings_add_relay(settings, NULL));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_UTF8, sotto_settings_set_display_name(settings, "bad \xff name"));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_settings_set_route(settings, 9, 0));
+  for (int i = 0; i < relays; i++) CHECK(sotto_settings_add_relay(settings, addresses[i]));
+
+  char nowhere[4096];
+  path_in(nowhere, sizeof nowhere, root, "nobody-here");
+  SottoMessenger *untouched = (SottoMessenger *)&settings; /* must not be overwritten */
+  SottoMessenger *messenger = untouched;
+  EXPECT_STATUS(SOTTO_ERROR_STORE, sotto_messenger_open(nowhere, "passphrase", settings, &messenger));
+  EXPECT(messenger == untouched);
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_messenger_open(NULL, "passphrase", settings, &messenger));
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_messenger_open(nowhere, "passphrase", NULL, &messenger));
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_messenger_start(NULL));
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_messenger_send_text(NULL, "c", "t", NULL));
+  sotto_settings_free(settings);
+  sotto_settings_free(NULL);
+  sotto_messenger_free(NULL);
+  sotto_subscription_free(NULL);
+  sotto_event_free(NULL);
+  sotto_string_free(NULL);
+  SottoBytes empty = {NULL, 0};
+  sotto_bytes_free(empty);
+  EXPECT(sotto_event_kind(NULL) == SOTTO_EVENT_KIND_MISSED);
+  EXPECT(sotto_event_text(NULL) == NULL);
+  EXPECT(sotto_subscription_fd(NULL) == -1);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s <scratch folder> <relay address>...\n", argv[0]);
+    return 2;
+  }
+  const char *root = argv[1];
+  int relays = argc - 2;
+  char **addresses = argv + 2;
+
+  EXPECT(sotto_abi_version() == SOTTO_ABI_VERSION);
+  error_paths(relays, addresses, root);
+
+  char alice_dir[4096], bob_dir[4096];
+  path_in(alice_dir, sizeof alice_dir, root, "alice");
+  path_in(bob_dir, sizeof bob_dir, root, "bob");
+  SottoSettings *alice_settings = settings_for(relays, addresses, "Alice");
+  SottoSettings *bob_settings = settings_for(relays, addresses, "Bob");
+  SottoMessenger *alice = NULL, *bob = NULL;
+  CHECK(sotto_messenger_create(alice_dir, "alice's passphrase", alice_settings, &alice));
+  CHECK(sotto_messenger_create(bob_dir, "bob's passphrase", bob_settings, &bob));
+
+  char *identity = NULL;
+  CHECK(sotto_messenger_identity(alice, &identity));
+  EXPECT(strncmp(identity, "sotto-id:", 9) == 0);
+  sotto_string_free(identity);
+
+  static struct event_log alice_log = {
+      .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .count = 0};
+  int alice_seen = 0;
+  CHECK(sotto_messenger_set_event_callback(alice, on_event, &alice_log));
+  SottoSubscription *bob_events = NULL;
+  CHECK(sotto_messenger_subscribe(bob, &bob_events));
+  CHECK(sotto_messenger_start(alice));
+  CHECK(sotto_messenger_start(bob));
+
+  /* Meeting: Alice's link, Bob accepts; Alice hears of Bob, Bob of Alice's answer. */
+  char *link = NULL, *alice_at_bob = NULL;
+  CHECK(sotto_messenger_create_invitation(alice, &link));
+  SottoBytes png = {NULL, 0};
+  CHECK(sotto_invitation_qr_png(link, &png));
+  EXPECT(png.len > 8 && memcmp(png.data, "\x89PNG\r\n\x1a\n", 8) == 0);
+  sotto_bytes_free(png);
+  char *svg = NULL;
+  CHECK(sotto_invitation_qr_svg(link, &svg));
+  EXPECT(strstr(svg, "<svg") != NULL);
+  sotto_string_free(svg);
+  EXPECT_STATUS(SOTTO_ERROR_INVITATION, sotto_invitation_qr_svg("sotto:garbage", &svg));
+  CHECK(sotto_messenger_accept_invitation(bob, link, &alice_at_bob));
+  EXPECT_STATUS(SOTTO_ERROR_INVITATION, sotto_messenger_accept_invitation(bob, "sotto:garbage", &link));
+  sotto_string_free(link);
+  struct logged added = wait_logged(&alice_log, &alice_seen, SOTTO_EVENT_KIND_CONTACT_ADDED, "Bob");
+  char bob_at_alice[80];
+  copy(bob_at_alice, sizeof bob_at_alice, added.contact);
+  SottoEvent *ready = wait_polled(bob_events, SOTTO_EVENT_KIND_CONTACT_READY, NULL);
+  EXPECT(strcmp(sotto_event_contact(ready), alice_at_bob) == 0);
+  sotto_event_free(ready);
+
+  /* Bob writes; Alice's callback hears it, she reads it, Bob learns it was read. */
+  char *sent_id = NULL;
+  CHECK(sotto_messenger_send_text(bob, alice_at_bob, "hello from C", &sent_id));
+  EXPECT(strlen(sent_id) == 32);
+  struct logged received =
+      wait_logged(&alice_log, &alice_seen, SOTTO_EVENT_KIND_MESSAGE_RECEIVED, "hello from C");
+  EXPECT(strcmp(received.contact, bob_at_alice) == 0);
+  EXPECT(strcmp(received.message_id, sent_id) == 0);
+  CHECK(sotto_messenger_mark_read(alice, bob_at_alice, received.message_id));
+  for (;;) {
+    SottoEvent *status = wait_polled(bob_events, SOTTO_EVENT_KIND_STATUS_CHANGED, NULL);
+    bool read = sotto_event_status(status) == SOTTO_DELIVERY_STATUS_READ &&
+                strcmp(sotto_event_message_id(status, 0), sent_id) == 0;
+    EXPECT(sotto_event_json(status) != NULL && strstr(sotto_event_json(status), "status_changed"));
+    sotto_event_free(status);
+    if (read) break;
+  }
+  sotto_string_free(sent_id);
+
+  /* Alice answers (text with more than ASCII); Bob's poll brings it. */
+  CHECK(sotto_messenger_send_text(alice, bob_at_alice, "grüße zurück ✓", NULL));
+  SottoEvent *answer = wait_polled(bob_events, SOTTO_EVENT_KIND_MESSAGE_RECEIVED, "grüße zurück ✓");
+  EXPECT(sotto_event_body_kind(answer) == SOTTO_BODY_KIND_TEXT);
+  EXPECT(sotto_event_message_id_count(answer) == 1);
+  EXPECT(sotto_event_message_id(answer, 1) == NULL);
+  sotto_event_free(answer);
+
+  /* Errors with a live messenger. */
+  EXPECT_STATUS(SOTTO_ERROR_UNKNOWN_CONTACT,
+                sotto_messenger_send_text(alice, "00000000000000000000000000000000", "x", NULL));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT,
+                sotto_messenger_mark_read(alice, bob_at_alice, "not a message id"));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_UTF8, sotto_messenger_send_text(alice, bob_at_alice, "\xc3", NULL));
+
+  /* Shut down: every later call says so; the subscription ends. */
+  CHECK(sotto_messenger_shutdown(alice));
+  CHECK(sotto_messenger_shutdown(bob));
+  EXPECT_STATUS(SOTTO_ERROR_SHUT_DOWN, sotto_messenger_send_text(alice, bob_at_alice, "late", NULL));
+  SottoEvent *late = NULL;
+  SottoStatus end;
+  while ((end = sotto_subscription_next(bob_events, &late)) == SOTTO_OK) sotto_event_free(late);
+  double deadline = now_seconds() + PATIENCE_SECONDS;
+  while (end == SOTTO_NO_EVENT && now_seconds() < deadline) {
+    struct pollfd readable = {.fd = sotto_subscription_fd(bob_events), .events = POLLIN};
+    poll(&readable, 1, 100);
+    while ((end = sotto_subscription_next(bob_events, &late)) == SOTTO_OK) sotto_event_free(late);
+  }
+  EXPECT(end == SOTTO_ERROR_SHUT_DOWN);
+  sotto_subscription_free(bob_events);
+  sotto_messenger_free(alice);
+  sotto_messenger_free(bob);
+
+  /* Bob's profile opens again with his passphrase only. */
+  SottoMessenger *again = NULL;
+  EXPECT_STATUS(SOTTO_ERROR_KEY, sotto_messenger_open(bob_dir, "not bob's", bob_settings, &again));
+  EXPECT(again == NULL);
+  CHECK(sotto_messenger_open(bob_dir, "bob's passphrase", bob_settings, &again));
+  CHECK(sotto_messenger_shutdown(again));
+  sotto_messenger_free(again);
+
+  sotto_string_free(alice_at_bob);
+  sotto_settings_free(alice_settings);
+  sotto_settings_free(bob_settings);
+  puts("conversation: ok");
+  return 0;
+}

@@ -63,23 +63,25 @@ fn compile(compiler: &str, source: &str, output: &Path, extra: &[&str]) {
     assert!(status.success(), "{compiler} failed on {source}");
 }
 
-#[test]
-fn two_profiles_meet_and_talk_through_the_c_abi_and_every_error_has_its_code() {
-    let root = people::tempdir("sotto-c-abi-");
+/// Runs the compiled conversation program (through `runner`, e.g. valgrind) against five
+/// fresh relays, and fails with its output unless it succeeded.
+fn run_conversation(program: &Path, runner: &[&str], env: &[(&str, &str)]) {
+    let root = program.parent().expect("a folder");
     let relays: Vec<Relay> = (1..=5)
-        .map(|n| {
-            Relay::start_with(
-                root.path(),
-                &format!("relay-{n}"),
-                &["--allow-private-hops"],
-            )
-        })
+        .map(|n| Relay::start_with(root, &format!("relay-{n}"), &["--allow-private-hops"]))
         .collect();
-    let program = root.path().join("conversation");
-    compile("cc", "conversation.c", &program, &["-std=c11"]);
-    let scratch = root.path().join("people");
+    let scratch = root.join("people");
     std::fs::create_dir(&scratch).unwrap();
-    let output = Command::new(&program)
+    let mut command = match runner.split_first() {
+        Some((first, rest)) => {
+            let mut command = Command::new(first);
+            command.args(rest).arg(program);
+            command
+        }
+        None => Command::new(program),
+    };
+    let output = command
+        .envs(env.iter().copied())
         .arg(&scratch)
         .args(relays.iter().map(|relay| relay.address.to_string()))
         .output()
@@ -98,16 +100,140 @@ fn two_profiles_meet_and_talk_through_the_c_abi_and_every_error_has_its_code() {
 }
 
 #[test]
-fn the_library_carries_the_soname_of_its_abi_major_version() {
-    let output = Command::new("readelf")
-        .arg("-d")
+fn two_profiles_meet_and_talk_through_the_c_abi_and_every_error_has_its_code() {
+    let root = people::tempdir("sotto-c-abi-");
+    let program = root.path().join("conversation");
+    compile("cc", "conversation.c", &program, &["-std=c11"]);
+    run_conversation(&program, &[], &[]);
+}
+
+#[test]
+fn under_valgrind_nothing_leaks_and_no_memory_is_misused() {
+    let root = people::tempdir("sotto-c-abi-");
+    let program = root.path().join("conversation");
+    compile("cc", "conversation.c", &program, &["-std=c11"]);
+    run_conversation(
+        &program,
+        &[
+            "valgrind",
+            "--quiet",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+            "--error-exitcode=1",
+            &format!(
+                "--suppressions={}",
+                workspace().join("ffi/tests/valgrind.supp").display()
+            ),
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn built_with_address_and_undefined_behaviour_sanitizers_it_runs_clean() {
+    let root = people::tempdir("sotto-c-abi-");
+    let program = root.path().join("conversation");
+    compile(
+        "clang",
+        "conversation.c",
+        &program,
+        &[
+            "-std=c11",
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=all",
+        ],
+    );
+    run_conversation(
+        &program,
+        &[],
+        &[("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")],
+    );
+}
+
+/// The prototypes listed in `ffi/symbols.txt`.
+fn listed_prototypes() -> Vec<String> {
+    std::fs::read_to_string(workspace().join("ffi/symbols.txt"))
+        .expect("ffi/symbols.txt")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The function prototypes of `include/sotto.h`, each on one line with single spaces.
+fn header_prototypes() -> Vec<String> {
+    let header = std::fs::read_to_string(workspace().join("include/sotto.h")).unwrap();
+    let mut prototypes = Vec::new();
+    let mut current: Option<String> = None;
+    for line in header.lines() {
+        let starts = line.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !line.starts_with("typedef")
+            && line.contains("sotto_")
+            && line.contains('(');
+        match current.as_mut() {
+            Some(open) => open.push_str(line),
+            None if starts => current = Some(line.to_owned()),
+            None => continue,
+        }
+        if line.trim_end().ends_with(';') {
+            let joined = current.take().unwrap_or_default();
+            prototypes.push(joined.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    prototypes
+}
+
+/// A prototype's function name.
+fn name_of(prototype: &str) -> String {
+    let before = prototype.split('(').next().unwrap_or_default();
+    before
+        .rsplit(|c: char| c == ' ' || c == '*')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn no_function_of_the_stable_abi_disappears_or_changes() {
+    let header = header_prototypes();
+    let listed = listed_prototypes();
+    let gone_or_changed: Vec<&String> = listed.iter().filter(|p| !header.contains(p)).collect();
+    let unlisted: Vec<&String> = header.iter().filter(|p| !listed.contains(p)).collect();
+    assert!(
+        gone_or_changed.is_empty(),
+        "functions of the stable ABI disappeared or changed: {gone_or_changed:#?}"
+    );
+    assert!(
+        unlisted.is_empty(),
+        "new functions: add their prototypes to ffi/symbols.txt and bump \
+         SOTTO_ABI_VERSION_MINOR: {unlisted:#?}"
+    );
+}
+
+#[test]
+fn the_library_exports_exactly_the_listed_functions() {
+    let output = Command::new("nm")
+        .args(["-D", "--defined-only"])
         .arg(built_library())
         .output()
-        .expect("run readelf");
-    let dynamic = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        dynamic.contains("Library soname: [libsotto.so.0]"),
-        "readelf -d:\n{dynamic}"
+        .expect("run nm");
+    let mut exported: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [_, "T", name] => Some(name.to_owned()),
+                _ => None,
+            },
+        )
+        .collect();
+    exported.sort();
+    let mut listed: Vec<String> = listed_prototypes().iter().map(|p| name_of(p)).collect();
+    listed.sort();
+    assert_eq!(
+        exported, listed,
+        "exported functions (nm -D) against ffi/symbols.txt"
     );
 }
 

@@ -189,7 +189,7 @@ fn header_prototypes() -> Vec<String> {
 fn name_of(prototype: &str) -> String {
     let before = prototype.split('(').next().unwrap_or_default();
     before
-        .rsplit(|c: char| c == ' ' || c == '*')
+        .rsplit([' ', '*'])
         .next()
         .unwrap_or_default()
         .to_owned()

@@ -145,10 +145,17 @@ fn built_with_address_and_undefined_behaviour_sanitizers_it_runs_clean() {
             "-fno-sanitize-recover=all",
         ],
     );
+    let suppressions = format!(
+        "suppressions={}",
+        workspace().join("ffi/tests/lsan.supp").display()
+    );
     run_conversation(
         &program,
         &[],
-        &[("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")],
+        &[
+            ("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1"),
+            ("LSAN_OPTIONS", &suppressions),
+        ],
     );
 }
 

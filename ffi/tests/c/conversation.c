@@ -1,7 +1,8 @@
 /*
  * Two profiles in one process meet by invitation through real relays and talk, entirely
- * through the C ABI: Alice hears events through a callback, Bob polls a file descriptor.
- * Then every error path of these calls returns its status and a message.
+ * through the C ABI: Alice hears events through a callback, Bob polls a file descriptor;
+ * 8 threads then send on one handle at once. Then every error path of these calls returns
+ * its status and a message.
  *
  * Usage: conversation <scratch folder> <relay address>...
  * Exit status 0 when everything held; otherwise the first failure on stderr.
@@ -63,7 +64,7 @@ static double now_seconds(void) {
 
 /* ---- Alice: events through the callback, kept in a small log under a lock ---- */
 
-#define LOG_SIZE 256
+#define LOG_SIZE 1024
 
 struct logged {
   SottoEventKind kind;
@@ -155,6 +156,48 @@ static SottoEvent *wait_polled(SottoSubscription *subscription, SottoEventKind k
   }
   fprintf(stderr, "no polled event of kind %d within %d s\n", (int)kind, PATIENCE_SECONDS);
   exit(1);
+}
+
+/* ---- Many threads on one handle ---- */
+
+#define THREADS 8
+#define PER_THREAD 5
+
+struct sender {
+  SottoMessenger *messenger;
+  const char *contact;
+  int thread;
+  int failed;
+};
+
+static void *send_from_thread(void *argument) {
+  struct sender *sender = argument;
+  for (int i = 0; i < PER_THREAD; i++) {
+    char text[64];
+    snprintf(text, sizeof text, "thread %d message %d", sender->thread, i);
+    char *id = NULL;
+    if (sotto_messenger_send_text(sender->messenger, sender->contact, text, &id) != SOTTO_OK) {
+      fprintf(stderr, "thread %d: %s\n", sender->thread, sotto_last_error_message());
+      sender->failed++;
+    }
+    sotto_string_free(id);
+    /* A call from each thread reads as well as writes. */
+    char *identity = NULL;
+    if (sotto_messenger_identity(sender->messenger, &identity) != SOTTO_OK) sender->failed++;
+    sotto_string_free(identity);
+  }
+  return NULL;
+}
+
+/* How many logged events from `from` on have this kind and text. */
+static int count_logged(struct event_log *log, int from, SottoEventKind kind, const char *text) {
+  int count = 0;
+  pthread_mutex_lock(&log->lock);
+  for (int i = from; i < log->count; i++) {
+    if (log->events[i].kind == kind && strcmp(log->events[i].text, text) == 0) count++;
+  }
+  pthread_mutex_unlock(&log->lock);
+  return count;
 }
 
 static SottoSettings *settings_for(int relays, char **addresses, const char *name) {
@@ -288,6 +331,27 @@ int main(int argc, char **argv) {
   EXPECT(sotto_event_message_id_count(answer) == 1);
   EXPECT(sotto_event_message_id(answer, 1) == NULL);
   sotto_event_free(answer);
+
+  /* 8 threads of Bob's at once on one handle: every text arrives once. */
+  pthread_t threads[THREADS];
+  struct sender senders[THREADS];
+  for (int t = 0; t < THREADS; t++) {
+    senders[t] = (struct sender){.messenger = bob, .contact = alice_at_bob, .thread = t};
+    EXPECT(pthread_create(&threads[t], NULL, send_from_thread, &senders[t]) == 0);
+  }
+  for (int t = 0; t < THREADS; t++) {
+    EXPECT(pthread_join(threads[t], NULL) == 0);
+    EXPECT(senders[t].failed == 0);
+  }
+  for (int t = 0; t < THREADS; t++) {
+    for (int i = 0; i < PER_THREAD; i++) {
+      char expected[64];
+      snprintf(expected, sizeof expected, "thread %d message %d", t, i);
+      int from = alice_seen;
+      wait_logged(&alice_log, &from, SOTTO_EVENT_KIND_MESSAGE_RECEIVED, expected);
+      EXPECT(count_logged(&alice_log, alice_seen, SOTTO_EVENT_KIND_MESSAGE_RECEIVED, expected) == 1);
+    }
+  }
 
   /* Errors with a live messenger. */
   EXPECT_STATUS(SOTTO_ERROR_UNKNOWN_CONTACT,

@@ -108,6 +108,56 @@ fn two_profiles_meet_and_talk_through_the_c_abi_and_every_error_has_its_code() {
 }
 
 #[test]
+fn two_profiles_in_two_processes_meet_and_talk_through_the_c_abi() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    let root = people::tempdir("sotto-c-abi-");
+    let program = root.path().join("person");
+    compile("cc", "person.c", &program, &["-std=c11"]);
+    let relays: Vec<Relay> = (1..=5)
+        .map(|n| {
+            Relay::start_with(
+                root.path(),
+                &format!("relay-{n}"),
+                &["--allow-private-hops"],
+            )
+        })
+        .collect();
+    let addresses: Vec<String> = relays.iter().map(|r| r.address.to_string()).collect();
+    let mut inviter = Command::new(&program)
+        .arg("inviter")
+        .arg(root.path().join("inviter"))
+        .args(&addresses)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the inviter");
+    let mut lines = BufReader::new(inviter.stdout.take().expect("its stdout")).lines();
+    let first = lines.next().expect("a line").expect("readable");
+    let link = first
+        .strip_prefix("link ")
+        .expect("the inviter prints its link");
+    let invitee = Command::new(&program)
+        .arg("invitee")
+        .arg(root.path().join("invitee"))
+        .arg(link)
+        .args(&addresses)
+        .output()
+        .expect("run the invitee");
+    assert!(
+        invitee.status.success(),
+        "the invitee failed ({}): {}",
+        invitee.status,
+        String::from_utf8_lossy(&invitee.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&invitee.stdout), "invitee: ok\n");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = inviter.wait().expect("the inviter ends");
+    assert!(status.success(), "the inviter failed ({status})");
+    assert_eq!(rest, ["inviter: ok"]);
+}
+
+#[test]
 fn under_valgrind_nothing_leaks_and_no_memory_is_misused() {
     let root = people::tempdir("sotto-c-abi-");
     let program = root.path().join("conversation");

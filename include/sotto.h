@@ -27,6 +27,9 @@
 // `SOTTO_ERROR_TIMEOUT` (the work itself then finishes on the messenger's thread).
 #define SOTTO_CALL_TIMEOUT_SECONDS 120
 
+// The most messages one history page may ask for.
+#define SOTTO_MAX_HISTORY_PAGE 1000
+
 // What happened (`sotto_event_kind`).
 typedef enum {
   // A contact's message is ready to show (in order, once each).
@@ -107,10 +110,6 @@ typedef struct SottoSubscription SottoSubscription;
 // The message of the last failure on this thread is `sotto_last_error_message()`.
 typedef int32_t SottoStatus;
 
-// Called with each event, on a thread of the library: `user_data` as given, and the
-// event, borrowed for the call. It may call any `sotto_*` function.
-typedef void (*SottoEventCallback)(void *user_data, const SottoEvent *event);
-
 // Bytes owned by the library (an image, a QR code). Give them back to `sotto_bytes_free`
 // once; `{NULL, 0}` is an empty buffer and may be freed too.
 typedef struct {
@@ -119,6 +118,10 @@ typedef struct {
   // How many bytes.
   size_t len;
 } SottoBytes;
+
+// Called with each event, on a thread of the library: `user_data` as given, and the
+// event, borrowed for the call. It may call any `sotto_*` function.
+typedef void (*SottoEventCallback)(void *user_data, const SottoEvent *event);
 
 // Success: the outputs were written.
 #define SOTTO_OK 0
@@ -227,6 +230,145 @@ uint32_t sotto_abi_version(void);
 // Why the last call on this thread failed, in English, or NULL after a success. Owned by
 // the library: valid until the next `sotto_*` call on this thread; do not free it.
 const char *sotto_last_error_message(void);
+
+// Sends the file at `path` under `name` (what the contact sees; no folders) and `mime`
+// (NULL: `application/octet-stream`). Returns at once with its message id (NULL
+// `out_message_id` skips it); the upload runs in the background with progress events,
+// then `SOTTO_DELIVERY_STATUS_SENT`, or `_FAILED` if it could not be uploaded.
+//
+// # Safety
+// `messenger` is a live handle; `contact`, `path`, `name` NUL-terminated strings; `mime`
+// one or NULL; `out_message_id` NULL or writable.
+SottoStatus sotto_messenger_send_file(const SottoMessenger *messenger,
+                                      const char *contact,
+                                      const char *path,
+                                      const char *name,
+                                      const char *mime,
+                                      char **out_message_id);
+
+// Sends the image at `path` (`mime` such as `image/png`, its size in pixels), without a
+// preview. Returns at once, as `sotto_messenger_send_file`.
+//
+// # Safety
+// As `sotto_messenger_send_file`; `mime` is not NULL.
+SottoStatus sotto_messenger_send_image(const SottoMessenger *messenger,
+                                       const char *contact,
+                                       const char *path,
+                                       const char *mime,
+                                       uint32_t width,
+                                       uint32_t height,
+                                       char **out_message_id);
+
+// Sends the voice clip at `path` (`codec` such as `opus`, its length), without a
+// waveform. Returns at once, as `sotto_messenger_send_file`.
+//
+// # Safety
+// As `sotto_messenger_send_file`; `codec` is not NULL.
+SottoStatus sotto_messenger_send_voice_clip(const SottoMessenger *messenger,
+                                            const char *contact,
+                                            const char *path,
+                                            const char *codec,
+                                            uint32_t duration_ms,
+                                            char **out_message_id);
+
+// Downloads the attachment of a contact's message to `destination` (written only once
+// complete and checked; an existing file is replaced) and writes its size to `*out_size`
+// (NULL skips it). Blocks until done.
+//
+// # Safety
+// `messenger` is a live handle; `contact`, `message_id_hex`, `destination` NUL-terminated
+// strings; `out_size` NULL or writable.
+SottoStatus sotto_messenger_download_attachment(const SottoMessenger *messenger,
+                                                const char *contact,
+                                                const char *message_id_hex,
+                                                const char *destination,
+                                                uint64_t *out_size);
+
+// One page of a conversation as a JSON array, newest first: the newest `limit` messages
+// when `before_message_id` is NULL, else the `limit` before that message (scrolling back).
+// Each element: `{"message_id", "direction": "incoming"|"outgoing", "status": "sending"|
+// "sent"|"delivered"|"read"|"received", "at_ms", "body": {"type": "text", "text"} | ...}`.
+// Free it with `sotto_string_free`.
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string; `before_message_id`
+// one or NULL; `out_json` writable.
+SottoStatus sotto_messenger_history_json(const SottoMessenger *messenger,
+                                         const char *contact,
+                                         const char *before_message_id,
+                                         uint32_t limit,
+                                         char **out_json);
+
+// Every contact as a JSON array: `{"contact", "identity", "name" (or null), "verified",
+// "key_changed", "unread"}`. Free it with `sotto_string_free`.
+//
+// # Safety
+// `messenger` is a live handle; `out_json` writable.
+SottoStatus sotto_messenger_contacts_json(const SottoMessenger *messenger, char **out_json);
+
+// The safety number shared with a contact: 60 digits to compare aloud (free it with
+// `sotto_string_free`); when not NULL, `out_scannable` gets what the QR code holds (the
+// bytes the other device's scanner yields, for `sotto_messenger_compare_safety_code`) and
+// `out_qr_png` the QR code as a PNG image (free both with `sotto_bytes_free`).
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string; `out_digits` writable;
+// `out_scannable` and `out_qr_png` NULL or writable.
+SottoStatus sotto_messenger_safety_number(const SottoMessenger *messenger,
+                                          const char *contact,
+                                          char **out_digits,
+                                          SottoBytes *out_scannable,
+                                          SottoBytes *out_qr_png);
+
+// Compares the contents of the contact's scanned safety QR code with ours: `*out_match`
+// becomes 1 when it was made from the same two keys (then mark the contact verified), 0
+// otherwise (another conversation's code, someone in the middle, or another format).
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string; `scanned` points to
+// `scanned_len` readable bytes (or is NULL with length 0); `out_match` writable.
+SottoStatus sotto_messenger_compare_safety_code(const SottoMessenger *messenger,
+                                                const char *contact,
+                                                const uint8_t *scanned,
+                                                size_t scanned_len,
+                                                int *out_match);
+
+// Marks a contact verified (after comparing safety numbers).
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string.
+SottoStatus sotto_messenger_mark_verified(const SottoMessenger *messenger, const char *contact);
+
+// Accepts the new identity key a contact presented: held messages flow again (the
+// contact is no longer verified).
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string.
+SottoStatus sotto_messenger_accept_identity_key(const SottoMessenger *messenger,
+                                                const char *contact);
+
+// Deletes a contact: its queues on the relays, then everything stored for it.
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string.
+SottoStatus sotto_messenger_forget_contact(const SottoMessenger *messenger, const char *contact);
+
+// Names a contact on this device (never sent); NULL or an empty name removes the name.
+//
+// # Safety
+// `messenger` is a live handle; `contact` a NUL-terminated string; `name` one or NULL.
+SottoStatus sotto_messenger_rename_contact(const SottoMessenger *messenger,
+                                           const char *contact,
+                                           const char *name);
+
+// Deletes one message on this device (ours or theirs): it leaves history and unread
+// counts and its content is wiped; the contact keeps their copy.
+//
+// # Safety
+// `messenger` is a live handle; `contact` and `message_id_hex` NUL-terminated strings.
+SottoStatus sotto_messenger_delete_message(const SottoMessenger *messenger,
+                                           const char *contact,
+                                           const char *message_id_hex);
 
 // The event's kind. An event pointer of NULL answers `SOTTO_EVENT_KIND_MISSED`.
 //

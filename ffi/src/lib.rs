@@ -13,12 +13,14 @@
 //! - events by a callback on a library thread, or polled through a file descriptor.
 
 mod abi;
+mod conversation;
 mod events;
 mod memory;
 mod messenger;
 mod settings;
 
 pub use abi::*;
+pub use conversation::*;
 pub use events::*;
 pub use memory::*;
 pub use messenger::*;

@@ -46,7 +46,7 @@ fn protection(passphrase: Option<&str>) -> Result<OwnedProtection, Failure> {
     })
 }
 
-fn contact_id(contact: &str) -> Result<ContactId, Failure> {
+pub(crate) fn contact_id(contact: &str) -> Result<ContactId, Failure> {
     if contact.is_empty() {
         return Err(Failure::invalid("`contact` is empty"));
     }

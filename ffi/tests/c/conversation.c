@@ -79,6 +79,53 @@ static struct logged wait_logged(struct event_log *log, int *from, SottoEventKin
   }
 }
 
+/* Waits for the received message with this id (anywhere in the log). */
+static void wait_message(struct event_log *log, const char *id) {
+  double deadline = now_seconds() + PATIENCE_SECONDS;
+  pthread_mutex_lock(&log->lock);
+  for (;;) {
+    for (int i = 0; i < log->count; i++) {
+      if (log->events[i].kind == SOTTO_EVENT_KIND_MESSAGE_RECEIVED &&
+          strcmp(log->events[i].message_id, id) == 0) {
+        pthread_mutex_unlock(&log->lock);
+        return;
+      }
+    }
+    if (now_seconds() > deadline) {
+      fprintf(stderr, "message %s did not arrive within %d s\n", id, PATIENCE_SECONDS);
+      exit(1);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_cond_timedwait(&log->changed, &log->lock, &until);
+  }
+}
+
+/* ---- Files ---- */
+
+static void write_pattern(const char *path, size_t size, unsigned char seed) {
+  FILE *file = fopen(path, "wb");
+  EXPECT(file != NULL);
+  for (size_t i = 0; i < size; i++) fputc((int)((i * 31 + seed) & 0xff), file);
+  EXPECT(fclose(file) == 0);
+}
+
+static bool same_files(const char *a, const char *b) {
+  FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+  EXPECT(x != NULL && y != NULL);
+  int c, d;
+  bool same = true;
+  do {
+    c = fgetc(x);
+    d = fgetc(y);
+    if (c != d) same = false;
+  } while (same && c != EOF);
+  fclose(x);
+  fclose(y);
+  return same;
+}
+
 /* ---- Many threads on one handle ---- */
 
 #define THREADS 8
@@ -239,6 +286,81 @@ int main(int argc, char **argv) {
   EXPECT(sotto_event_message_id_count(answer) == 1);
   EXPECT(sotto_event_message_id(answer, 1) == NULL);
   sotto_event_free(answer);
+
+  /* Attachments: a file, an image and a voice clip from Bob, each downloaded by Alice and
+   * identical; progress events reach Bob. */
+  const char *kinds[] = {"file", "image", "voice"};
+  for (int k = 0; k < 3; k++) {
+    char source[4096], target[4096], name[64];
+    snprintf(name, sizeof name, "%s-source.bin", kinds[k]);
+    path_in(source, sizeof source, root, name);
+    size_t size = 150000 + 977 * (size_t)k;
+    write_pattern(source, size, (unsigned char)k);
+    char *id = NULL;
+    switch (k) {
+      case 0: CHECK(sotto_messenger_send_file(bob, alice_at_bob, source, "report.bin", NULL, &id)); break;
+      case 1: CHECK(sotto_messenger_send_image(bob, alice_at_bob, source, "image/png", 640, 480, &id)); break;
+      default: CHECK(sotto_messenger_send_voice_clip(bob, alice_at_bob, source, "opus", 2500, &id)); break;
+    }
+    EXPECT(strlen(id) == 32);
+    wait_message(&alice_log, id);
+    snprintf(name, sizeof name, "%s-downloaded.bin", kinds[k]);
+    path_in(target, sizeof target, root, name);
+    uint64_t downloaded = 0;
+    CHECK(sotto_messenger_download_attachment(alice, bob_at_alice, id, target, &downloaded));
+    EXPECT(downloaded == size);
+    EXPECT(same_files(source, target));
+    sotto_string_free(id);
+  }
+  EXPECT_STATUS(SOTTO_ERROR_ATTACHMENT,
+                sotto_messenger_send_file(bob, alice_at_bob, "/nonexistent/file", "x", NULL, NULL));
+
+  /* History and contacts as JSON; safety numbers compared both ways. */
+  char *json = NULL;
+  CHECK(sotto_messenger_history_json(alice, bob_at_alice, NULL, 3, &json));
+  EXPECT(json[0] == '[' && strstr(json, "\"voice_clip\"") && strstr(json, "\"image\"") &&
+         strstr(json, "report.bin") && !strstr(json, "hello from C"));
+  sotto_string_free(json);
+  CHECK(sotto_messenger_history_json(alice, bob_at_alice, NULL, 100, &json));
+  /* Alice read Bob's first text; his attachments are received, not read. */
+  EXPECT(strstr(json, "hello from C") && strstr(json, "\"read\"") && strstr(json, "\"received\""));
+  sotto_string_free(json);
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT,
+                sotto_messenger_history_json(alice, bob_at_alice, NULL, 100000, &json));
+  CHECK(sotto_messenger_contacts_json(alice, &json));
+  EXPECT(strstr(json, bob_at_alice) && strstr(json, "\"verified\":false"));
+  sotto_string_free(json);
+  char *alice_digits = NULL, *bob_digits = NULL;
+  SottoBytes alice_code = {NULL, 0}, qr = {NULL, 0};
+  CHECK(sotto_messenger_safety_number(alice, bob_at_alice, &alice_digits, &alice_code, &qr));
+  CHECK(sotto_messenger_safety_number(bob, alice_at_bob, &bob_digits, NULL, NULL));
+  EXPECT(strlen(alice_digits) == 60 && strcmp(alice_digits, bob_digits) == 0);
+  EXPECT(qr.len > 8 && memcmp(qr.data, "\x89PNG", 4) == 0);
+  int match = -1;
+  CHECK(sotto_messenger_compare_safety_code(bob, alice_at_bob, alice_code.data, alice_code.len, &match));
+  EXPECT(match == 1);
+  CHECK(sotto_messenger_mark_verified(bob, alice_at_bob));
+  CHECK(sotto_messenger_contacts_json(bob, &json));
+  EXPECT(strstr(json, "\"verified\":true"));
+  sotto_string_free(json);
+  EXPECT_STATUS(SOTTO_ERROR_SAFETY,
+                sotto_messenger_compare_safety_code(bob, alice_at_bob, (const uint8_t *)"junk", 4, &match));
+  sotto_string_free(alice_digits);
+  sotto_string_free(bob_digits);
+  sotto_bytes_free(alice_code);
+  sotto_bytes_free(qr);
+
+  /* Local edits: a name, a deleted message. */
+  CHECK(sotto_messenger_rename_contact(alice, bob_at_alice, "Bobby"));
+  CHECK(sotto_messenger_contacts_json(alice, &json));
+  EXPECT(strstr(json, "\"name\":\"Bobby\""));
+  sotto_string_free(json);
+  CHECK(sotto_messenger_delete_message(alice, bob_at_alice, received.message_id));
+  CHECK(sotto_messenger_history_json(alice, bob_at_alice, NULL, 100, &json));
+  EXPECT(strstr(json, "hello from C") == NULL);
+  sotto_string_free(json);
+  EXPECT_STATUS(SOTTO_ERROR_UNKNOWN_MESSAGE,
+                sotto_messenger_delete_message(alice, bob_at_alice, "00000000000000000000000000000000"));
 
   /* 8 threads of Bob's at once on one handle: every text arrives once. */
   pthread_t threads[THREADS];

@@ -1,0 +1,511 @@
+//! A conversation from C: attachments (sent from a path, downloaded to one), history pages
+//! and contacts as JSON, safety numbers and verification, and the local edits (rename,
+//! delete, forget, accept a changed key).
+
+use std::ffi::{c_char, c_int};
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use sotto_core::Messenger;
+use sotto_core::client::{AttachmentKind, HistoryFrom, HistoryMessage};
+use sotto_core::content::Body;
+use sotto_core::safety::Comparison;
+use sotto_core::store::{MessageDirection, MessageStatus, SqlCipherStore};
+
+use crate::abi::{Failure, SottoStatus, block, guard};
+use crate::memory::{SottoBytes, c_string, optional_text, out, text, write_string};
+use crate::messenger::{SottoMessenger, contact_id, message_id, messenger_ref};
+
+/// The most messages one history page may ask for.
+pub const SOTTO_MAX_HISTORY_PAGE: u32 = 1000;
+
+/// Sends an attachment of `kind` from `path` and hands out its message id.
+///
+/// # Safety
+/// As the `sotto_messenger_send_*` functions that call it.
+unsafe fn send_attachment(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    path: *const c_char,
+    kind: impl FnOnce() -> Result<AttachmentKind, Failure>,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and strings.
+        let (messenger, contact, path) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                text(contact, "contact")?,
+                text(path, "path")?,
+            )
+        };
+        let id = block(messenger.inner.send_attachment(
+            &contact_id(contact)?,
+            Path::new(path),
+            kind()?,
+        ))?;
+        if !out_message_id.is_null() {
+            let id = c_string(id.to_string())?;
+            // SAFETY: not NULL; the caller promises it is writable.
+            unsafe { write_string(out_message_id, id) };
+        }
+        Ok(())
+    })
+}
+
+/// Sends the file at `path` under `name` (what the contact sees; no folders) and `mime`
+/// (NULL: `application/octet-stream`). Returns at once with its message id (NULL
+/// `out_message_id` skips it); the upload runs in the background with progress events,
+/// then `SOTTO_DELIVERY_STATUS_SENT`, or `_FAILED` if it could not be uploaded.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact`, `path`, `name` NUL-terminated strings; `mime`
+/// one or NULL; `out_message_id` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_send_file(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    path: *const c_char,
+    name: *const c_char,
+    mime: *const c_char,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    let kind = || {
+        // SAFETY: the caller passes NUL-terminated strings (or NULL for `mime`).
+        let (name, mime) = unsafe { (text(name, "name")?, optional_text(mime, "mime")?) };
+        Ok(AttachmentKind::File {
+            name: name.to_owned(),
+            mime: mime.unwrap_or("application/octet-stream").to_owned(),
+        })
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { send_attachment(messenger, contact, path, kind, out_message_id) }
+}
+
+/// Sends the image at `path` (`mime` such as `image/png`, its size in pixels), without a
+/// preview. Returns at once, as `sotto_messenger_send_file`.
+///
+/// # Safety
+/// As `sotto_messenger_send_file`; `mime` is not NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_send_image(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    path: *const c_char,
+    mime: *const c_char,
+    width: u32,
+    height: u32,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    let kind = || {
+        // SAFETY: the caller passes a NUL-terminated string.
+        let mime = unsafe { text(mime, "mime") }?;
+        Ok(AttachmentKind::Image {
+            mime: mime.to_owned(),
+            width,
+            height,
+            thumbnail: Vec::new(),
+        })
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { send_attachment(messenger, contact, path, kind, out_message_id) }
+}
+
+/// Sends the voice clip at `path` (`codec` such as `opus`, its length), without a
+/// waveform. Returns at once, as `sotto_messenger_send_file`.
+///
+/// # Safety
+/// As `sotto_messenger_send_file`; `codec` is not NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_send_voice_clip(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    path: *const c_char,
+    codec: *const c_char,
+    duration_ms: u32,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    let kind = || {
+        // SAFETY: the caller passes a NUL-terminated string.
+        let codec = unsafe { text(codec, "codec") }?;
+        Ok(AttachmentKind::VoiceClip {
+            duration_ms,
+            codec: codec.to_owned(),
+            waveform: Vec::new(),
+        })
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { send_attachment(messenger, contact, path, kind, out_message_id) }
+}
+
+/// Downloads the attachment of a contact's message to `destination` (written only once
+/// complete and checked; an existing file is replaced) and writes its size to `*out_size`
+/// (NULL skips it). Blocks until done.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact`, `message_id_hex`, `destination` NUL-terminated
+/// strings; `out_size` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_download_attachment(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    message_id_hex: *const c_char,
+    destination: *const c_char,
+    out_size: *mut u64,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and strings.
+        let (messenger, contact, id, destination) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                text(contact, "contact")?,
+                text(message_id_hex, "message_id")?,
+                text(destination, "destination")?,
+            )
+        };
+        let size = block(messenger.inner.download_attachment(
+            &contact_id(contact)?,
+            &message_id(id)?,
+            Path::new(destination),
+        ))?;
+        // SAFETY: NULL or writable, as the caller promises.
+        if let Some(target) = unsafe { out_size.as_mut() } {
+            *target = size;
+        }
+        Ok(())
+    })
+}
+
+fn body_json(body: &Body) -> serde_json::Value {
+    match body {
+        Body::Text(text) => serde_json::json!({ "type": "text", "text": text }),
+        Body::Image(image) => serde_json::json!({
+            "type": "image", "mime": image.mime, "width": image.width, "height": image.height,
+            "size": image.attachment.plaintext_size(),
+        }),
+        Body::File(file) => serde_json::json!({
+            "type": "file", "name": file.name, "mime": file.mime, "size": file.size,
+        }),
+        Body::VoiceClip(clip) => serde_json::json!({
+            "type": "voice_clip", "duration_ms": clip.duration_ms, "codec": clip.codec,
+            "size": clip.attachment.plaintext_size(),
+        }),
+        Body::Receipt(_) | Body::ContactAccept(_) => serde_json::json!({ "type": "other" }),
+    }
+}
+
+fn history_json(message: &HistoryMessage) -> serde_json::Value {
+    let status = match message.status {
+        MessageStatus::Queued | MessageStatus::Held => "sending",
+        MessageStatus::Sent => "sent",
+        MessageStatus::Delivered => "delivered",
+        MessageStatus::Read => "read",
+        MessageStatus::Early | MessageStatus::Shown => "received",
+    };
+    serde_json::json!({
+        "message_id": message.content.id.to_string(),
+        "direction": match message.direction {
+            MessageDirection::Incoming => "incoming",
+            MessageDirection::Outgoing => "outgoing",
+        },
+        "status": status,
+        "at_ms": message.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        "body": body_json(&message.content.body),
+    })
+}
+
+/// One page of a conversation as a JSON array, newest first: the newest `limit` messages
+/// when `before_message_id` is NULL, else the `limit` before that message (scrolling back).
+/// Each element: `{"message_id", "direction": "incoming"|"outgoing", "status": "sending"|
+/// "sent"|"delivered"|"read"|"received", "at_ms", "body": {"type": "text", "text"} | ...}`.
+/// Free it with `sotto_string_free`.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string; `before_message_id`
+/// one or NULL; `out_json` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_history_json(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    before_message_id: *const c_char,
+    limit: u32,
+    out_json: *mut *mut c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and strings.
+        let (messenger, contact, before) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                text(contact, "contact")?,
+                optional_text(before_message_id, "before_message_id")?,
+            )
+        };
+        out(out_json, "out_json")?;
+        if limit > SOTTO_MAX_HISTORY_PAGE {
+            return Err(Failure::invalid(format!(
+                "a page of {limit}: at most {SOTTO_MAX_HISTORY_PAGE}"
+            )));
+        }
+        let from = match before {
+            Some(id) => HistoryFrom::Before(message_id(id)?),
+            None => HistoryFrom::Newest,
+        };
+        let page = block(
+            messenger
+                .inner
+                .history(&contact_id(contact)?, from, limit as usize),
+        )?;
+        let json = serde_json::Value::Array(page.iter().map(history_json).collect());
+        let json = c_string(json.to_string())?;
+        // SAFETY: checked above.
+        unsafe { write_string(out_json, json) };
+        Ok(())
+    })
+}
+
+/// Every contact as a JSON array: `{"contact", "identity", "name" (or null), "verified",
+/// "key_changed", "unread"}`. Free it with `sotto_string_free`.
+///
+/// # Safety
+/// `messenger` is a live handle; `out_json` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_contacts_json(
+    messenger: *const SottoMessenger,
+    out_json: *mut *mut c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let messenger = unsafe { messenger_ref(messenger) }?;
+        out(out_json, "out_json")?;
+        let contacts = block(messenger.inner.contacts())?;
+        let unread = block(messenger.inner.unread_counts())?;
+        let json: Vec<serde_json::Value> = contacts
+            .iter()
+            .map(|contact| {
+                let unread = unread
+                    .iter()
+                    .find(|(id, _)| *id == contact.id)
+                    .map_or(0, |(_, count)| *count);
+                serde_json::json!({
+                    "contact": contact.id.as_str(),
+                    "identity": contact.identity.to_text(),
+                    "name": contact.display_name,
+                    "verified": contact.verified,
+                    "key_changed": contact.pending_identity.is_some(),
+                    "unread": unread,
+                })
+            })
+            .collect();
+        let json = c_string(serde_json::Value::Array(json).to_string())?;
+        // SAFETY: checked above.
+        unsafe { write_string(out_json, json) };
+        Ok(())
+    })
+}
+
+/// The safety number shared with a contact: 60 digits to compare aloud (free it with
+/// `sotto_string_free`); when not NULL, `out_scannable` gets what the QR code holds (the
+/// bytes the other device's scanner yields, for `sotto_messenger_compare_safety_code`) and
+/// `out_qr_png` the QR code as a PNG image (free both with `sotto_bytes_free`).
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string; `out_digits` writable;
+/// `out_scannable` and `out_qr_png` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_safety_number(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    out_digits: *mut *mut c_char,
+    out_scannable: *mut SottoBytes,
+    out_qr_png: *mut SottoBytes,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and a string.
+        let (messenger, contact) =
+            unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
+        out(out_digits, "out_digits")?;
+        let number = block(messenger.inner.safety_number(&contact_id(contact)?))?;
+        let digits = c_string(number.digits())?;
+        let png = if out_qr_png.is_null() {
+            None
+        } else {
+            Some(number.qr_png().map_err(sotto_core::Error::from)?)
+        };
+        // SAFETY: checked above; the optional outputs only when not NULL.
+        unsafe {
+            write_string(out_digits, digits);
+            if !out_scannable.is_null() {
+                *out_scannable = SottoBytes::from_vec(number.scannable().to_vec());
+            }
+            if let Some(png) = png {
+                *out_qr_png = SottoBytes::from_vec(png);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Compares the contents of the contact's scanned safety QR code with ours: `*out_match`
+/// becomes 1 when it was made from the same two keys (then mark the contact verified), 0
+/// otherwise (another conversation's code, someone in the middle, or another format).
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string; `scanned` points to
+/// `scanned_len` readable bytes (or is NULL with length 0); `out_match` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_compare_safety_code(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    scanned: *const u8,
+    scanned_len: usize,
+    out_match: *mut c_int,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and a string.
+        let (messenger, contact) =
+            unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
+        out(out_match, "out_match")?;
+        let scanned: &[u8] = match (scanned.is_null(), scanned_len) {
+            (_, 0) => &[],
+            (true, _) => return Err(Failure::null("scanned")),
+            // SAFETY: not NULL, and the caller promises `scanned_len` readable bytes.
+            (false, len) => unsafe { std::slice::from_raw_parts(scanned, len) },
+        };
+        let comparison = block(
+            messenger
+                .inner
+                .compare_safety_code(&contact_id(contact)?, scanned),
+        )?;
+        // SAFETY: checked above.
+        unsafe { *out_match = c_int::from(matches!(comparison, Comparison::Match)) };
+        Ok(())
+    })
+}
+
+/// Runs a contact-level call that returns nothing.
+///
+/// # Safety
+/// `messenger` NULL or a live handle; `contact` NULL or a NUL-terminated string.
+unsafe fn on_contact<F, Fut>(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    call: F,
+) -> SottoStatus
+where
+    F: FnOnce(Messenger<SqlCipherStore>, sotto_core::contacts::ContactId) -> Fut,
+    Fut: Future<Output = sotto_core::Result<()>>,
+{
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let (messenger, contact) =
+            unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
+        block(call(messenger.inner.clone(), contact_id(contact)?))
+    })
+}
+
+/// Marks a contact verified (after comparing safety numbers).
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_mark_verified(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+) -> SottoStatus {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        on_contact(messenger, contact, |m, c| async move {
+            m.mark_verified(&c).await
+        })
+    }
+}
+
+/// Accepts the new identity key a contact presented: held messages flow again (the
+/// contact is no longer verified).
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_accept_identity_key(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+) -> SottoStatus {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        on_contact(messenger, contact, |m, c| async move {
+            m.accept_identity_key(&c).await
+        })
+    }
+}
+
+/// Deletes a contact: its queues on the relays, then everything stored for it.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_forget_contact(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+) -> SottoStatus {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        on_contact(messenger, contact, |m, c| async move {
+            m.forget_contact(&c).await
+        })
+    }
+}
+
+/// Names a contact on this device (never sent); NULL or an empty name removes the name.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` a NUL-terminated string; `name` one or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_rename_contact(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    name: *const c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let (messenger, contact, name) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                text(contact, "contact")?,
+                optional_text(name, "name")?,
+            )
+        };
+        block(
+            messenger
+                .inner
+                .rename_contact(&contact_id(contact)?, name.map(str::to_owned)),
+        )
+    })
+}
+
+/// Deletes one message on this device (ours or theirs): it leaves history and unread
+/// counts and its content is wiped; the contact keeps their copy.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` and `message_id_hex` NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_delete_message(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    message_id_hex: *const c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let (messenger, contact, id) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                text(contact, "contact")?,
+                text(message_id_hex, "message_id")?,
+            )
+        };
+        block(
+            messenger
+                .inner
+                .delete_message(&contact_id(contact)?, &message_id(id)?),
+        )
+    })
+}

@@ -1,6 +1,8 @@
 //! The C ABI as a C program uses it: `ffi/tests/c/*.c` are compiled with the system's C
-//! compiler against `include/sotto.h` and `libsotto.so`, then run against real relay
-//! processes. A C++ translation unit includes the header too.
+//! compiler against `include/sotto.h` and `libsotto.so` (and once against `libsotto.a`),
+//! then run against real relay processes: as they are, under valgrind, and built with the
+//! address and undefined-behaviour sanitizers. A C++ translation unit includes the header
+//! too, and the exported functions are checked against `ffi/symbols.txt`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,6 +106,46 @@ fn two_profiles_meet_and_talk_through_the_c_abi_and_every_error_has_its_code() {
     let root = people::tempdir("sotto-c-abi-");
     let program = root.path().join("conversation");
     compile("cc", "conversation.c", &program, &["-std=c11"]);
+    run_conversation(&program, &[], &[]);
+}
+
+/// The system libraries a program linked with `libsotto.a` needs besides it (what rustc's
+/// `--print native-static-libs` lists for the crate on Linux).
+const STATIC_NATIVE_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+#[test]
+fn linked_with_the_static_library_the_same_program_passes() {
+    let root = people::tempdir("sotto-c-abi-");
+    let program = root.path().join("conversation-static");
+    let archive = built_library().with_file_name("libsotto.a");
+    assert!(archive.is_file(), "no {}", archive.display());
+    let status = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(workspace().join("include"))
+        .arg(workspace().join("ffi/tests/c/conversation.c"))
+        .arg(&archive)
+        .args(STATIC_NATIVE_LIBS)
+        .arg("-o")
+        .arg(&program)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc failed to link against libsotto.a");
+    // Linked statically: the program does not load libsotto.so.
+    let dynamic = Command::new("readelf")
+        .arg("-d")
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&dynamic.stdout).contains("libsotto"));
     run_conversation(&program, &[], &[]);
 }
 

@@ -8,7 +8,6 @@ use std::time::UNIX_EPOCH;
 
 use sotto_core::Messenger;
 use sotto_core::client::{AttachmentKind, HistoryFrom, HistoryMessage};
-use sotto_core::content::Body;
 use sotto_core::safety::Comparison;
 use sotto_core::store::{MessageDirection, MessageStatus, SqlCipherStore};
 
@@ -176,24 +175,6 @@ pub unsafe extern "C" fn sotto_messenger_download_attachment(
     })
 }
 
-fn body_json(body: &Body) -> serde_json::Value {
-    match body {
-        Body::Text(text) => serde_json::json!({ "type": "text", "text": text }),
-        Body::Image(image) => serde_json::json!({
-            "type": "image", "mime": image.mime, "width": image.width, "height": image.height,
-            "size": image.attachment.plaintext_size(),
-        }),
-        Body::File(file) => serde_json::json!({
-            "type": "file", "name": file.name, "mime": file.mime, "size": file.size,
-        }),
-        Body::VoiceClip(clip) => serde_json::json!({
-            "type": "voice_clip", "duration_ms": clip.duration_ms, "codec": clip.codec,
-            "size": clip.attachment.plaintext_size(),
-        }),
-        Body::Receipt(_) | Body::ContactAccept(_) => serde_json::json!({ "type": "other" }),
-    }
-}
-
 fn history_json(message: &HistoryMessage) -> serde_json::Value {
     let status = match message.status {
         MessageStatus::Queued | MessageStatus::Held => "sending",
@@ -210,7 +191,7 @@ fn history_json(message: &HistoryMessage) -> serde_json::Value {
         },
         "status": status,
         "at_ms": message.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-        "body": body_json(&message.content.body),
+        "body": crate::json::body(&message.content.body),
     })
 }
 

@@ -7,14 +7,14 @@ use std::os::fd::AsRawFd as _;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use sotto_core::content::{Body, Content};
+use sotto_core::content::Body;
 use sotto_core::messenger::{DeliveryStatus, Event, Subscription};
 
 use crate::abi::{
     Failure, SOTTO_ERROR_INTERNAL, SOTTO_ERROR_SHUT_DOWN, SOTTO_NO_EVENT, SOTTO_OK, SottoStatus,
     guard, guard_void,
 };
-use crate::memory::{c_string, out};
+use crate::memory::{c_string, c_text, out};
 use crate::messenger::{SottoMessenger, messenger_ref};
 
 /// What happened (`sotto_event_kind`).
@@ -118,14 +118,14 @@ impl SottoEvent {
                 made.message_ids = vec![c_string(content.id.to_string())?];
                 made.body_kind = body_kind(&content.body);
                 if let Body::Text(text) = &content.body {
-                    made.text = Some(c_string(text.as_str())?);
+                    made.text = Some(c_text(text));
                 }
                 serde_json::json!({
                     "kind": "message_received",
                     "contact": from.as_str(),
                     "message_id": content.id.to_string(),
                     "sent_at_ms": content.timestamp_ms,
-                    "body": body_json(content),
+                    "body": crate::json::body(&content.body),
                 })
             }
             Event::StatusChanged {
@@ -170,7 +170,7 @@ impl SottoEvent {
             } => {
                 made.kind = SottoEventKind::ContactAdded;
                 made.contact = Some(contact(added)?);
-                made.text = Some(c_string(display_name.as_str())?);
+                made.text = Some(c_text(display_name));
                 serde_json::json!({
                     "kind": "contact_added",
                     "contact": added.as_str(),
@@ -201,7 +201,7 @@ impl SottoEvent {
             } => {
                 made.kind = SottoEventKind::PacketRejected;
                 made.contact = from.as_ref().map(contact).transpose()?;
-                made.text = Some(c_string(reason.as_str())?);
+                made.text = Some(c_text(reason));
                 serde_json::json!({
                     "kind": "packet_rejected",
                     "contact": from.as_ref().map(|c| c.as_str()),
@@ -221,7 +221,7 @@ impl SottoEvent {
                 reason,
             } => {
                 made.kind = SottoEventKind::NetworkChanged;
-                made.text = reason.as_deref().map(c_string).transpose()?;
+                made.text = reason.as_deref().map(c_text);
                 serde_json::json!({
                     "kind": "network_changed",
                     "relay": relay.to_string(),
@@ -236,7 +236,7 @@ impl SottoEvent {
             }
             Event::BackgroundProblem { code, reason } => {
                 made.kind = SottoEventKind::BackgroundProblem;
-                made.text = Some(c_string(reason.as_str())?);
+                made.text = Some(c_text(reason));
                 serde_json::json!({
                     "kind": "background_problem",
                     "code": *code as i32,
@@ -260,32 +260,6 @@ fn body_kind(body: &Body) -> SottoBodyKind {
         Body::File(_) => SottoBodyKind::File,
         Body::VoiceClip(_) => SottoBodyKind::VoiceClip,
         Body::Receipt(_) | Body::ContactAccept(_) => SottoBodyKind::None,
-    }
-}
-
-fn body_json(content: &Content) -> serde_json::Value {
-    match &content.body {
-        Body::Text(text) => serde_json::json!({ "type": "text", "text": text }),
-        Body::Image(image) => serde_json::json!({
-            "type": "image",
-            "mime": image.mime,
-            "width": image.width,
-            "height": image.height,
-            "size": image.attachment.plaintext_size(),
-        }),
-        Body::File(file) => serde_json::json!({
-            "type": "file",
-            "name": file.name,
-            "mime": file.mime,
-            "size": file.size,
-        }),
-        Body::VoiceClip(clip) => serde_json::json!({
-            "type": "voice_clip",
-            "duration_ms": clip.duration_ms,
-            "codec": clip.codec,
-            "size": clip.attachment.plaintext_size(),
-        }),
-        Body::Receipt(_) | Body::ContactAccept(_) => serde_json::json!({ "type": "other" }),
     }
 }
 
@@ -628,4 +602,26 @@ pub unsafe extern "C" fn sotto_subscription_free(subscription: *mut SottoSubscri
         subscription.shared.lock().consumer_gone = true;
         subscription.shared.taken.notify_all();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sotto_core::contacts::ContactId;
+    use sotto_core::content::Content;
+
+    #[test]
+    fn a_text_holding_nul_reaches_c_whole_with_the_nul_replaced() {
+        let event = Event::MessageReceived {
+            contact: ContactId::new("c1"),
+            content: Content::new(1, 0, Body::Text("before\0after".into())),
+        };
+        let made = SottoEvent::from_event(&event).expect("an event for C");
+        assert_eq!(
+            made.text.as_ref().map(|t| t.to_str().unwrap()),
+            Some("before\u{FFFD}after")
+        );
+        let json: serde_json::Value = serde_json::from_slice(made.json.as_bytes()).unwrap();
+        assert_eq!(json["body"]["text"], "before\0after");
+    }
 }

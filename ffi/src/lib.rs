@@ -15,6 +15,7 @@
 mod abi;
 mod conversation;
 mod events;
+mod json;
 mod memory;
 mod messenger;
 mod settings;

@@ -72,6 +72,17 @@ pub(crate) fn c_string(value: impl Into<Vec<u8>>) -> Result<CString, Failure> {
     CString::new(value).map_err(|_| Failure::invalid("a result holds a NUL byte"))
 }
 
+/// Text from the network or the store (a message, a name, a reason) for C. A NUL, which a C
+/// string cannot hold, becomes U+FFFD: nothing is cut short and no event is dropped.
+pub(crate) fn c_text(value: &str) -> CString {
+    let clean = if value.contains('\0') {
+        value.replace('\0', "\u{FFFD}")
+    } else {
+        value.to_owned()
+    };
+    CString::new(clean).unwrap_or_default()
+}
+
 /// Checks that an output pointer is not NULL.
 pub(crate) fn out<T>(ptr: *mut T, name: &str) -> Result<(), Failure> {
     if ptr.is_null() {

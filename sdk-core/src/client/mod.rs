@@ -158,7 +158,8 @@ pub struct Client<S: Store> {
     attachments_dir: Option<std::path::PathBuf>,
     /// Relays that failed for a passing reason since the last sync began: not tried again
     /// until the next sync (one report, one timeout per relay, however many queues and
-    /// packets it serves).
+    /// packets it serves). A call the user makes (an invitation made or accepted) starts
+    /// afresh: the network may well be back.
     down: HashSet<RelayAddress>,
     /// Relays' Sphinx keys, as last fetched (signatures checked).
     sphinx_keys: HashMap<RelayAddress, route::FetchedKeys>,
@@ -294,6 +295,7 @@ impl<S: Store> Client<S> {
     /// # Errors
     /// [`Error::Transport`] if the relay cannot make the queue; store errors.
     pub async fn create_invitation(&mut self) -> Result<Invitation> {
+        self.down.clear();
         let queue = self.create_queue().await?;
         match self.profile.create_invitation(&queue, &mut self.rng).await {
             Ok(invitation) => Ok(invitation),
@@ -318,6 +320,7 @@ impl<S: Store> Client<S> {
     /// cannot be reached, the contact stays and the acceptance is written at the next sync
     /// (or, after a restart, by the outbox, which re-sends it until the inviter answers).
     pub async fn accept_invitation(&mut self, invitation: &Invitation) -> Result<ContactId> {
+        self.down.clear();
         let queue = self.create_queue().await?;
         let now = self.now();
         let accepted = match self

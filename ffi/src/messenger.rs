@@ -55,15 +55,8 @@ pub(crate) fn contact_id(contact: &str) -> Result<ContactId, Failure> {
 
 /// A message id from its 32 hex digits.
 pub(crate) fn message_id(hex: &str) -> Result<MessageId, Failure> {
-    let bad = || Failure::invalid(format!("message id {hex:?}: 32 hex digits"));
-    if hex.len() != 32 || !hex.is_ascii() {
-        return Err(bad());
-    }
-    let mut bytes = [0u8; 16];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
-    Ok(MessageId::from(bytes))
+    MessageId::from_hex(hex)
+        .ok_or_else(|| Failure::invalid(format!("message id {hex:?}: 32 hex digits")))
 }
 
 fn hand_out(messenger: Messenger<SqlCipherStore>, target: *mut *mut SottoMessenger) {

@@ -1110,3 +1110,27 @@ fn a_contact_accept_without_a_valid_reply_queue_is_refused() {
         }
     }
 }
+
+#[test]
+fn a_message_id_reads_back_from_its_text_and_nothing_else_does() {
+    let id = sotto_core::content::MessageId::random();
+    let text = id.to_string();
+    assert_eq!(sotto_core::content::MessageId::from_hex(&text), Some(id));
+    assert_eq!(
+        sotto_core::content::MessageId::from_hex(&text.to_uppercase()),
+        Some(id)
+    );
+    for bad in [
+        "",
+        "00",
+        &text[1..],
+        "g".repeat(32).as_str(),
+        "é".repeat(16).as_str(),
+    ] {
+        assert_eq!(
+            sotto_core::content::MessageId::from_hex(bad),
+            None,
+            "{bad:?}"
+        );
+    }
+}

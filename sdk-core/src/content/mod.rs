@@ -85,6 +85,19 @@ impl MessageId {
     pub const fn as_bytes(&self) -> &[u8; MESSAGE_ID_BYTES] {
         &self.0
     }
+
+    /// The id from its text form (32 hex digits, as `Display` writes it; either case), or
+    /// `None` for anything else. What shells parse ids from their hosts with.
+    pub fn from_hex(text: &str) -> Option<MessageId> {
+        if text.len() != 2 * MESSAGE_ID_BYTES || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; MESSAGE_ID_BYTES];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(MessageId(bytes))
+    }
 }
 
 impl From<[u8; MESSAGE_ID_BYTES]> for MessageId {

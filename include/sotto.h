@@ -23,12 +23,19 @@
 // The ABI's patch version: fixes that change no signature.
 #define SOTTO_ABI_VERSION_PATCH 0
 
-// How long a blocking call waits for the messenger before it answers
-// `SOTTO_ERROR_TIMEOUT` (the work itself then finishes on the messenger's thread).
+// How long a blocking call waits for the messenger, unless the settings say otherwise
+// (`sotto_settings_set_call_timeout`), before it answers `SOTTO_ERROR_TIMEOUT` (the work
+// itself then finishes on the messenger's thread).
 #define SOTTO_CALL_TIMEOUT_SECONDS 120
 
 // The most messages one history page may ask for.
 #define SOTTO_MAX_HISTORY_PAGE 1000
+
+// The largest image preview a message may carry, in bytes.
+#define SOTTO_MAX_THUMBNAIL_BYTES 1024
+
+// The most waveform samples a voice clip may carry.
+#define SOTTO_MAX_WAVEFORM_SAMPLES 256
 
 // What happened (`sotto_event_kind`).
 typedef enum {
@@ -210,7 +217,8 @@ typedef void (*SottoEventCallback)(void *user_data, const SottoEvent *event);
 // A bug in the library panicked; the call did nothing more (the handle stays usable).
 #define SOTTO_ERROR_PANIC 102
 
-// The messenger did not answer within `SOTTO_CALL_TIMEOUT_SECONDS`.
+// The messenger did not answer within the call time limit (`SOTTO_CALL_TIMEOUT_SECONDS`
+// unless the settings changed it).
 #define SOTTO_ERROR_TIMEOUT 103
 
 // An argument is outside what the call accepts (a relay address, a message id, a count).
@@ -218,6 +226,9 @@ typedef void (*SottoEventCallback)(void *user_data, const SottoEvent *event);
 
 // Not an error: `sotto_subscription_next` found no event waiting.
 #define SOTTO_NO_EVENT 105
+
+// A buffer the caller passed is too small; the call said how large it must be.
+#define SOTTO_ERROR_BUFFER_TOO_SMALL 106
 
 #ifdef __cplusplus
 extern "C" {
@@ -230,6 +241,18 @@ uint32_t sotto_abi_version(void);
 // Why the last call on this thread failed, in English, or NULL after a success. Owned by
 // the library: valid until the next `sotto_*` call on this thread; do not free it.
 const char *sotto_last_error_message(void);
+
+// Copies why the last call on this thread failed into `buffer` (`capacity` bytes, with
+// the terminating NUL), for hosts that keep strings in their own memory; `*out_len` is the
+// message's length without the NUL. Answers `SOTTO_ERROR_BUFFER_TOO_SMALL` when it does not
+// fit (then nothing is written but `*out_len`: call again with `*out_len + 1` bytes), and
+// writes an empty string after a success. Unlike every other call, it keeps the last
+// error as it was.
+//
+// # Safety
+// `buffer` is NULL with `capacity` 0, or points to `capacity` writable bytes; `out_len` is
+// NULL or writable.
+SottoStatus sotto_last_error_copy(char *buffer, size_t capacity, size_t *out_len);
 
 // Sends the file at `path` under `name` (what the contact sees; no folders) and `mime`
 // (NULL: `application/octet-stream`). Returns at once with its message id (NULL
@@ -246,6 +269,21 @@ SottoStatus sotto_messenger_send_file(const SottoMessenger *messenger,
                                       const char *mime,
                                       char **out_message_id);
 
+// Sends `data_len` bytes at `data` as a file, as `sotto_messenger_send_file` does: no
+// plaintext copy touches the disk, and the library's copy is wiped once encrypted. The
+// caller's buffer may be reused when this returns.
+//
+// # Safety
+// As `sotto_messenger_send_file`, with `data` pointing to `data_len` readable bytes (NULL
+// when `data_len` is 0).
+SottoStatus sotto_messenger_send_file_bytes(const SottoMessenger *messenger,
+                                            const char *contact,
+                                            const uint8_t *data,
+                                            size_t data_len,
+                                            const char *name,
+                                            const char *mime,
+                                            char **out_message_id);
+
 // Sends the image at `path` (`mime` such as `image/png`, its size in pixels), without a
 // preview. Returns at once, as `sotto_messenger_send_file`.
 //
@@ -259,6 +297,24 @@ SottoStatus sotto_messenger_send_image(const SottoMessenger *messenger,
                                        uint32_t height,
                                        char **out_message_id);
 
+// Sends `data_len` bytes at `data` as an image, with a small preview the contact sees
+// before downloading (`thumbnail`, NULL and 0 for none; at most `SOTTO_MAX_THUMBNAIL_BYTES`). Otherwise as
+// `sotto_messenger_send_image` and `sotto_messenger_send_file_bytes`.
+//
+// # Safety
+// As `sotto_messenger_send_file_bytes`; `mime` is not NULL; `thumbnail` points to
+// `thumbnail_len` readable bytes (NULL when 0).
+SottoStatus sotto_messenger_send_image_bytes(const SottoMessenger *messenger,
+                                             const char *contact,
+                                             const uint8_t *data,
+                                             size_t data_len,
+                                             const char *mime,
+                                             uint32_t width,
+                                             uint32_t height,
+                                             const uint8_t *thumbnail,
+                                             size_t thumbnail_len,
+                                             char **out_message_id);
+
 // Sends the voice clip at `path` (`codec` such as `opus`, its length), without a
 // waveform. Returns at once, as `sotto_messenger_send_file`.
 //
@@ -270,6 +326,24 @@ SottoStatus sotto_messenger_send_voice_clip(const SottoMessenger *messenger,
                                             const char *codec,
                                             uint32_t duration_ms,
                                             char **out_message_id);
+
+// Sends `data_len` bytes at `data` as a voice clip, with amplitude samples to draw it
+// (`waveform`, one byte per sample, NULL and 0 for none; at most
+// `SOTTO_MAX_WAVEFORM_SAMPLES`). Otherwise as
+// `sotto_messenger_send_voice_clip` and `sotto_messenger_send_file_bytes`.
+//
+// # Safety
+// As `sotto_messenger_send_file_bytes`; `codec` is not NULL; `waveform` points to
+// `waveform_len` readable bytes (NULL when 0).
+SottoStatus sotto_messenger_send_voice_clip_bytes(const SottoMessenger *messenger,
+                                                  const char *contact,
+                                                  const uint8_t *data,
+                                                  size_t data_len,
+                                                  const char *codec,
+                                                  uint32_t duration_ms,
+                                                  const uint8_t *waveform,
+                                                  size_t waveform_len,
+                                                  char **out_message_id);
 
 // Downloads the attachment of a contact's message to `destination` (written only once
 // complete and checked; an existing file is replaced) and writes its size to `*out_size`
@@ -298,6 +372,19 @@ SottoStatus sotto_messenger_history_json(const SottoMessenger *messenger,
                                          const char *before_message_id,
                                          uint32_t limit,
                                          char **out_json);
+
+// Searches one conversation for `query` in texts and file names: up to `limit` (at most
+// `SOTTO_MAX_HISTORY_PAGE`) matching messages as a JSON array, newest first, each as in
+// `sotto_messenger_history_json`. Free it with `sotto_string_free`.
+//
+// # Safety
+// `messenger` is a live handle; `contact` and `query` NUL-terminated strings; `out_json`
+// writable.
+SottoStatus sotto_messenger_search_json(const SottoMessenger *messenger,
+                                        const char *contact,
+                                        const char *query,
+                                        uint32_t limit,
+                                        char **out_json);
 
 // Every contact as a JSON array: `{"contact", "identity", "name" (or null), "verified",
 // "key_changed", "unread"}`. Free it with `sotto_string_free`.
@@ -509,6 +596,17 @@ SottoStatus sotto_messenger_open(const char *directory,
                                  const SottoSettings *settings,
                                  SottoMessenger **out_messenger);
 
+// Protects the profile with a new key: `new_passphrase` (Argon2id), or, when it is NULL,
+// a key sealed in the platform's keychain. Safe against a crash half way: the profile
+// then opens with whichever of the old and new protections the database accepts. On an
+// error the old protection stays in force. Argon2 and re-encrypting the database take a
+// while; the messenger's background work waits meanwhile.
+//
+// # Safety
+// `messenger` is a live handle; `new_passphrase` a NUL-terminated string or NULL.
+SottoStatus sotto_messenger_change_passphrase(const SottoMessenger *messenger,
+                                              const char *new_passphrase);
+
 // Turns the background work on: a sync, then waiting reads that deliver each message as
 // an event as soon as a relay has it, the outbox's retries, prekey rotation.
 //
@@ -590,7 +688,8 @@ SottoStatus sotto_invitation_qr_png(const char *link, SottoBytes *out_png);
 // `link` is a NUL-terminated string; `out_svg` a valid pointer to write to.
 SottoStatus sotto_invitation_qr_svg(const char *link, char **out_svg);
 
-// New settings: no relay yet, no name, 3-hop onion routes without mixing delays.
+// New settings: no relay yet, no name, 3-hop onion routes without mixing delays, no
+// cover traffic, calls waiting at most `SOTTO_CALL_TIMEOUT_SECONDS`.
 //
 // # Safety
 // `out_settings` is a valid pointer to write to.
@@ -617,6 +716,47 @@ SottoStatus sotto_settings_set_display_name(SottoSettings *settings, const char 
 SottoStatus sotto_settings_set_route(SottoSettings *settings,
                                      uint32_t hops,
                                      uint32_t mean_delay_ms);
+
+// Turns cover traffic on at these rates (packets per second, each 0 or more; all 0 turns
+// it off): payload slots that real packets take and drop packets fill, loop packets that
+// come back to this device after `loop_timeout_ms` at most, and extra drop packets. With
+// it, what this device sends does not depend on when its user writes. Needs an onion
+// route. A desktop choice is 0.2, 0.05, 0.05 and 60000 (about 122 MB a day).
+//
+// # Safety
+// `settings` is a live `SottoSettings`.
+SottoStatus sotto_settings_set_cover_traffic(SottoSettings *settings,
+                                             double payload_per_second,
+                                             double loop_per_second,
+                                             double drop_per_second,
+                                             uint32_t loop_timeout_ms);
+
+// Sets how long each blocking call on a messenger made with these settings waits before
+// it answers `SOTTO_ERROR_TIMEOUT` (1 to 86400 seconds). Raise it for large downloads on
+// slow links.
+//
+// # Safety
+// `settings` is a live `SottoSettings`.
+SottoStatus sotto_settings_set_call_timeout(SottoSettings *settings, uint32_t seconds);
+
+// Changes a running messenger's relays, route and cover traffic to those of `settings`
+// (its name and call time limit stay as they were); the waiting reads choose their proxy
+// anew. Settings that cannot work (no relay, fewer relays than hops) are
+// `SOTTO_ERROR_TRANSPORT`, and nothing changes then.
+//
+// # Safety
+// `messenger` is a live handle; `settings` a live `SottoSettings`.
+SottoStatus sotto_messenger_set_network_settings(const SottoMessenger *messenger,
+                                                 const SottoSettings *settings);
+
+// The relays, route and cover traffic in force, as JSON: `{"relays": ["sotto://…"],
+// "route": {"hops": 3, "mean_delay_ms": 0}, "cover": null or {"payload_per_second": 0.2,
+// "loop_per_second": 0.05, "drop_per_second": 0.05, "loop_timeout_ms": 60000}}` (hops 0
+// is direct). Free it with `sotto_string_free`.
+//
+// # Safety
+// `messenger` is a live handle; `out_json` a valid pointer to write to.
+SottoStatus sotto_messenger_network_settings_json(const SottoMessenger *messenger, char **out_json);
 
 // Frees settings. NULL is fine.
 //

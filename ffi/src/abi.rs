@@ -18,8 +18,9 @@ pub const SOTTO_ABI_VERSION_MINOR: u32 = 1;
 /// The ABI's patch version: fixes that change no signature.
 pub const SOTTO_ABI_VERSION_PATCH: u32 = 0;
 
-/// How long a blocking call waits for the messenger before it answers
-/// `SOTTO_ERROR_TIMEOUT` (the work itself then finishes on the messenger's thread).
+/// How long a blocking call waits for the messenger, unless the settings say otherwise
+/// (`sotto_settings_set_call_timeout`), before it answers `SOTTO_ERROR_TIMEOUT` (the work
+/// itself then finishes on the messenger's thread).
 pub const SOTTO_CALL_TIMEOUT_SECONDS: u32 = 120;
 
 /// What a fallible call did: `SOTTO_OK`, or why not. The numbers from 10 to 99 are
@@ -85,12 +86,15 @@ pub const SOTTO_ERROR_NULL_ARGUMENT: SottoStatus = 100;
 pub const SOTTO_ERROR_INVALID_UTF8: SottoStatus = 101;
 /// A bug in the library panicked; the call did nothing more (the handle stays usable).
 pub const SOTTO_ERROR_PANIC: SottoStatus = 102;
-/// The messenger did not answer within `SOTTO_CALL_TIMEOUT_SECONDS`.
+/// The messenger did not answer within the call time limit (`SOTTO_CALL_TIMEOUT_SECONDS`
+/// unless the settings changed it).
 pub const SOTTO_ERROR_TIMEOUT: SottoStatus = 103;
 /// An argument is outside what the call accepts (a relay address, a message id, a count).
 pub const SOTTO_ERROR_INVALID_ARGUMENT: SottoStatus = 104;
 /// Not an error: `sotto_subscription_next` found no event waiting.
 pub const SOTTO_NO_EVENT: SottoStatus = 105;
+/// A buffer the caller passed is too small; the call said how large it must be.
+pub const SOTTO_ERROR_BUFFER_TOO_SMALL: SottoStatus = 106;
 
 /// A failure on its way to C: the status and the message for `sotto_last_error_message`.
 #[derive(Debug)]
@@ -185,15 +189,17 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, Failure> {
         .ok_or_else(|| Failure::new(SOTTO_ERROR_INTERNAL, "cannot start the library's runtime"))
 }
 
-/// Waits for a messenger call on the calling thread, at most `SOTTO_CALL_TIMEOUT_SECONDS`.
-pub(crate) fn block<T>(call: impl Future<Output = sotto_core::Result<T>>) -> Result<T, Failure> {
-    let limit = Duration::from_secs(u64::from(SOTTO_CALL_TIMEOUT_SECONDS));
+/// Waits for a messenger call on the calling thread, at most `limit`.
+pub(crate) fn block<T>(
+    limit: Duration,
+    call: impl Future<Output = sotto_core::Result<T>>,
+) -> Result<T, Failure> {
     // The timer is made inside the runtime (it needs its time driver).
     match runtime()?.block_on(async { tokio::time::timeout(limit, call).await }) {
         Ok(result) => result.map_err(Failure::from),
         Err(_) => Err(Failure::new(
             SOTTO_ERROR_TIMEOUT,
-            format!("the messenger did not answer within {SOTTO_CALL_TIMEOUT_SECONDS} s"),
+            format!("the messenger did not answer within {} s", limit.as_secs()),
         )),
     }
 }
@@ -214,6 +220,45 @@ pub extern "C" fn sotto_last_error_message() -> *const c_char {
             .as_ref()
             .map_or(std::ptr::null(), |message| message.as_ptr())
     })
+}
+
+/// Copies why the last call on this thread failed into `buffer` (`capacity` bytes, with
+/// the terminating NUL), for hosts that keep strings in their own memory; `*out_len` is the
+/// message's length without the NUL. Answers `SOTTO_ERROR_BUFFER_TOO_SMALL` when it does not
+/// fit (then nothing is written but `*out_len`: call again with `*out_len + 1` bytes), and
+/// writes an empty string after a success. Unlike every other call, it keeps the last
+/// error as it was.
+///
+/// # Safety
+/// `buffer` is NULL with `capacity` 0, or points to `capacity` writable bytes; `out_len` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_last_error_copy(
+    buffer: *mut c_char,
+    capacity: usize,
+    out_len: *mut usize,
+) -> SottoStatus {
+    let copy = || {
+        LAST_ERROR.with(|last| {
+            let last = last.borrow();
+            let message = last.as_ref().map_or(&[][..], |m| m.as_bytes());
+            if !out_len.is_null() {
+                // SAFETY: not NULL; the caller promises it is writable.
+                unsafe { *out_len = message.len() };
+            }
+            if buffer.is_null() || capacity <= message.len() {
+                return SOTTO_ERROR_BUFFER_TOO_SMALL;
+            }
+            // SAFETY: `buffer` holds `capacity` > `message.len()` writable bytes, and a
+            // thread-local message cannot overlap the caller's buffer.
+            unsafe {
+                std::ptr::copy_nonoverlapping(message.as_ptr(), buffer.cast::<u8>(), message.len());
+                *buffer.add(message.len()) = 0;
+            }
+            SOTTO_OK
+        })
+    };
+    catch_unwind(copy).unwrap_or(SOTTO_ERROR_PANIC)
 }
 
 #[cfg(test)]

@@ -7,42 +7,43 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use sotto_core::Messenger;
-use sotto_core::client::{AttachmentKind, HistoryFrom, HistoryMessage};
+use sotto_core::client::{AttachmentKind, AttachmentSource, HistoryFrom, HistoryMessage};
 use sotto_core::safety::Comparison;
 use sotto_core::store::{MessageDirection, MessageStatus, SqlCipherStore};
 
-use crate::abi::{Failure, SottoStatus, block, guard};
-use crate::memory::{SottoBytes, c_string, optional_text, out, text, write_string};
+use crate::abi::{Failure, SottoStatus, guard};
+use crate::memory::{SottoBytes, bytes, c_string, optional_text, out, text, write_string};
 use crate::messenger::{SottoMessenger, contact_id, message_id, messenger_ref};
 
 /// The most messages one history page may ask for.
 pub const SOTTO_MAX_HISTORY_PAGE: u32 = 1000;
 
-/// Sends an attachment of `kind` from `path` and hands out its message id.
+/// The largest image preview a message may carry, in bytes.
+pub const SOTTO_MAX_THUMBNAIL_BYTES: usize = 1024;
+const _: () = assert!(SOTTO_MAX_THUMBNAIL_BYTES == sotto_core::content::MAX_THUMBNAIL_BYTES);
+
+/// The most waveform samples a voice clip may carry.
+pub const SOTTO_MAX_WAVEFORM_SAMPLES: usize = 256;
+const _: () = assert!(SOTTO_MAX_WAVEFORM_SAMPLES == sotto_core::content::MAX_WAVEFORM_SAMPLES);
+
+/// Sends an attachment of `kind` from `source` and hands out its message id.
 ///
 /// # Safety
 /// As the `sotto_messenger_send_*` functions that call it.
 unsafe fn send_attachment(
     messenger: *const SottoMessenger,
     contact: *const c_char,
-    path: *const c_char,
+    source: impl FnOnce() -> Result<AttachmentSource, Failure>,
     kind: impl FnOnce() -> Result<AttachmentKind, Failure>,
     out_message_id: *mut *mut c_char,
 ) -> SottoStatus {
     guard(|| {
-        // SAFETY: the caller passes NULL or a live handle, and strings.
-        let (messenger, contact, path) = unsafe {
-            (
-                messenger_ref(messenger)?,
-                text(contact, "contact")?,
-                text(path, "path")?,
-            )
-        };
-        let id = block(messenger.inner.send_attachment(
-            &contact_id(contact)?,
-            Path::new(path),
-            kind()?,
-        ))?;
+        // SAFETY: the caller passes NULL or a live handle, and a string.
+        let (messenger, contact) =
+            unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
+        let contact = contact_id(contact)?;
+        let (source, kind) = (source()?, kind()?);
+        let id = messenger.wait(messenger.inner.send_attachment(&contact, source, kind))?;
         if !out_message_id.is_null() {
             let id = c_string(id.to_string())?;
             // SAFETY: not NULL; the caller promises it is writable.
@@ -50,6 +51,107 @@ unsafe fn send_attachment(
         }
         Ok(())
     })
+}
+
+/// The file at `path`, as an attachment source.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string valid for the call.
+unsafe fn path_source(path: *const c_char) -> impl FnOnce() -> Result<AttachmentSource, Failure> {
+    move || {
+        // SAFETY: forwarded from the caller.
+        let path = unsafe { text(path, "path") }?;
+        Ok(AttachmentSource::File(Path::new(path).to_owned()))
+    }
+}
+
+/// A copy of `len` bytes at `data`, as an attachment source (wiped once encrypted).
+///
+/// # Safety
+/// `data` is NULL with `len` 0, or points to `len` bytes readable for the call.
+unsafe fn memory_source(
+    data: *const u8,
+    len: usize,
+) -> impl FnOnce() -> Result<AttachmentSource, Failure> {
+    move || {
+        // SAFETY: forwarded from the caller.
+        let data = unsafe { bytes(data, len, "data") }?;
+        Ok(AttachmentSource::from(data.to_vec()))
+    }
+}
+
+/// The fields of a file message.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string, `mime` too; both valid for the call.
+unsafe fn file_kind(
+    name: *const c_char,
+    mime: *const c_char,
+) -> impl FnOnce() -> Result<AttachmentKind, Failure> {
+    move || {
+        // SAFETY: forwarded from the caller.
+        let (name, mime) = unsafe { (text(name, "name")?, optional_text(mime, "mime")?) };
+        Ok(AttachmentKind::File {
+            name: name.to_owned(),
+            mime: mime.unwrap_or("application/octet-stream").to_owned(),
+        })
+    }
+}
+
+/// The fields of an image message.
+///
+/// # Safety
+/// `mime` is NULL or a NUL-terminated string; `thumbnail` NULL with length 0 or that many
+/// readable bytes; all valid for the call.
+unsafe fn image_kind(
+    mime: *const c_char,
+    width: u32,
+    height: u32,
+    thumbnail: *const u8,
+    thumbnail_len: usize,
+) -> impl FnOnce() -> Result<AttachmentKind, Failure> {
+    move || {
+        // SAFETY: forwarded from the caller.
+        let (mime, thumbnail) = unsafe {
+            (
+                text(mime, "mime")?,
+                bytes(thumbnail, thumbnail_len, "thumbnail")?,
+            )
+        };
+        Ok(AttachmentKind::Image {
+            mime: mime.to_owned(),
+            width,
+            height,
+            thumbnail: thumbnail.to_vec(),
+        })
+    }
+}
+
+/// The fields of a voice clip message.
+///
+/// # Safety
+/// `codec` is NULL or a NUL-terminated string; `waveform` NULL with length 0 or that many
+/// readable bytes; all valid for the call.
+unsafe fn voice_clip_kind(
+    codec: *const c_char,
+    duration_ms: u32,
+    waveform: *const u8,
+    waveform_len: usize,
+) -> impl FnOnce() -> Result<AttachmentKind, Failure> {
+    move || {
+        // SAFETY: forwarded from the caller.
+        let (codec, waveform) = unsafe {
+            (
+                text(codec, "codec")?,
+                bytes(waveform, waveform_len, "waveform")?,
+            )
+        };
+        Ok(AttachmentKind::VoiceClip {
+            duration_ms,
+            codec: codec.to_owned(),
+            waveform: waveform.to_vec(),
+        })
+    }
 }
 
 /// Sends the file at `path` under `name` (what the contact sees; no folders) and `mime`
@@ -69,16 +171,45 @@ pub unsafe extern "C" fn sotto_messenger_send_file(
     mime: *const c_char,
     out_message_id: *mut *mut c_char,
 ) -> SottoStatus {
-    let kind = || {
-        // SAFETY: the caller passes NUL-terminated strings (or NULL for `mime`).
-        let (name, mime) = unsafe { (text(name, "name")?, optional_text(mime, "mime")?) };
-        Ok(AttachmentKind::File {
-            name: name.to_owned(),
-            mime: mime.unwrap_or("application/octet-stream").to_owned(),
-        })
-    };
     // SAFETY: forwarded from the caller.
-    unsafe { send_attachment(messenger, contact, path, kind, out_message_id) }
+    unsafe {
+        send_attachment(
+            messenger,
+            contact,
+            path_source(path),
+            file_kind(name, mime),
+            out_message_id,
+        )
+    }
+}
+
+/// Sends `data_len` bytes at `data` as a file, as `sotto_messenger_send_file` does: no
+/// plaintext copy touches the disk, and the library's copy is wiped once encrypted. The
+/// caller's buffer may be reused when this returns.
+///
+/// # Safety
+/// As `sotto_messenger_send_file`, with `data` pointing to `data_len` readable bytes (NULL
+/// when `data_len` is 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_send_file_bytes(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    name: *const c_char,
+    mime: *const c_char,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        send_attachment(
+            messenger,
+            contact,
+            memory_source(data, data_len),
+            file_kind(name, mime),
+            out_message_id,
+        )
+    }
 }
 
 /// Sends the image at `path` (`mime` such as `image/png`, its size in pixels), without a
@@ -96,18 +227,48 @@ pub unsafe extern "C" fn sotto_messenger_send_image(
     height: u32,
     out_message_id: *mut *mut c_char,
 ) -> SottoStatus {
-    let kind = || {
-        // SAFETY: the caller passes a NUL-terminated string.
-        let mime = unsafe { text(mime, "mime") }?;
-        Ok(AttachmentKind::Image {
-            mime: mime.to_owned(),
-            width,
-            height,
-            thumbnail: Vec::new(),
-        })
-    };
     // SAFETY: forwarded from the caller.
-    unsafe { send_attachment(messenger, contact, path, kind, out_message_id) }
+    unsafe {
+        send_attachment(
+            messenger,
+            contact,
+            path_source(path),
+            image_kind(mime, width, height, std::ptr::null(), 0),
+            out_message_id,
+        )
+    }
+}
+
+/// Sends `data_len` bytes at `data` as an image, with a small preview the contact sees
+/// before downloading (`thumbnail`, NULL and 0 for none; at most `SOTTO_MAX_THUMBNAIL_BYTES`). Otherwise as
+/// `sotto_messenger_send_image` and `sotto_messenger_send_file_bytes`.
+///
+/// # Safety
+/// As `sotto_messenger_send_file_bytes`; `mime` is not NULL; `thumbnail` points to
+/// `thumbnail_len` readable bytes (NULL when 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_send_image_bytes(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    mime: *const c_char,
+    width: u32,
+    height: u32,
+    thumbnail: *const u8,
+    thumbnail_len: usize,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        send_attachment(
+            messenger,
+            contact,
+            memory_source(data, data_len),
+            image_kind(mime, width, height, thumbnail, thumbnail_len),
+            out_message_id,
+        )
+    }
 }
 
 /// Sends the voice clip at `path` (`codec` such as `opus`, its length), without a
@@ -124,17 +285,48 @@ pub unsafe extern "C" fn sotto_messenger_send_voice_clip(
     duration_ms: u32,
     out_message_id: *mut *mut c_char,
 ) -> SottoStatus {
-    let kind = || {
-        // SAFETY: the caller passes a NUL-terminated string.
-        let codec = unsafe { text(codec, "codec") }?;
-        Ok(AttachmentKind::VoiceClip {
-            duration_ms,
-            codec: codec.to_owned(),
-            waveform: Vec::new(),
-        })
-    };
     // SAFETY: forwarded from the caller.
-    unsafe { send_attachment(messenger, contact, path, kind, out_message_id) }
+    unsafe {
+        send_attachment(
+            messenger,
+            contact,
+            path_source(path),
+            voice_clip_kind(codec, duration_ms, std::ptr::null(), 0),
+            out_message_id,
+        )
+    }
+}
+
+/// Sends `data_len` bytes at `data` as a voice clip, with amplitude samples to draw it
+/// (`waveform`, one byte per sample, NULL and 0 for none; at most
+/// `SOTTO_MAX_WAVEFORM_SAMPLES`). Otherwise as
+/// `sotto_messenger_send_voice_clip` and `sotto_messenger_send_file_bytes`.
+///
+/// # Safety
+/// As `sotto_messenger_send_file_bytes`; `codec` is not NULL; `waveform` points to
+/// `waveform_len` readable bytes (NULL when 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_send_voice_clip_bytes(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    codec: *const c_char,
+    duration_ms: u32,
+    waveform: *const u8,
+    waveform_len: usize,
+    out_message_id: *mut *mut c_char,
+) -> SottoStatus {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        send_attachment(
+            messenger,
+            contact,
+            memory_source(data, data_len),
+            voice_clip_kind(codec, duration_ms, waveform, waveform_len),
+            out_message_id,
+        )
+    }
 }
 
 /// Downloads the attachment of a contact's message to `destination` (written only once
@@ -162,7 +354,7 @@ pub unsafe extern "C" fn sotto_messenger_download_attachment(
                 text(destination, "destination")?,
             )
         };
-        let size = block(messenger.inner.download_attachment(
+        let size = messenger.wait(messenger.inner.download_attachment(
             &contact_id(contact)?,
             &message_id(id)?,
             Path::new(destination),
@@ -231,12 +423,55 @@ pub unsafe extern "C" fn sotto_messenger_history_json(
             Some(id) => HistoryFrom::Before(message_id(id)?),
             None => HistoryFrom::Newest,
         };
-        let page = block(
-            messenger
-                .inner
-                .history(&contact_id(contact)?, from, limit as usize),
-        )?;
+        let page = messenger.wait(messenger.inner.history(
+            &contact_id(contact)?,
+            from,
+            limit as usize,
+        ))?;
         let json = serde_json::Value::Array(page.iter().map(history_json).collect());
+        let json = c_string(json.to_string())?;
+        // SAFETY: checked above.
+        unsafe { write_string(out_json, json) };
+        Ok(())
+    })
+}
+
+/// Searches one conversation for `query` in texts and file names: up to `limit` (at most
+/// `SOTTO_MAX_HISTORY_PAGE`) matching messages as a JSON array, newest first, each as in
+/// `sotto_messenger_history_json`. Free it with `sotto_string_free`.
+///
+/// # Safety
+/// `messenger` is a live handle; `contact` and `query` NUL-terminated strings; `out_json`
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_search_json(
+    messenger: *const SottoMessenger,
+    contact: *const c_char,
+    query: *const c_char,
+    limit: u32,
+    out_json: *mut *mut c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and strings.
+        let (messenger, contact, query) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                text(contact, "contact")?,
+                text(query, "query")?,
+            )
+        };
+        out(out_json, "out_json")?;
+        if limit > SOTTO_MAX_HISTORY_PAGE {
+            return Err(Failure::invalid(format!(
+                "{limit} results: at most {SOTTO_MAX_HISTORY_PAGE}"
+            )));
+        }
+        let found = messenger.wait(messenger.inner.search(
+            &contact_id(contact)?,
+            query,
+            limit as usize,
+        ))?;
+        let json = serde_json::Value::Array(found.iter().map(history_json).collect());
         let json = c_string(json.to_string())?;
         // SAFETY: checked above.
         unsafe { write_string(out_json, json) };
@@ -258,8 +493,8 @@ pub unsafe extern "C" fn sotto_messenger_contacts_json(
         // SAFETY: the caller passes NULL or a live handle.
         let messenger = unsafe { messenger_ref(messenger) }?;
         out(out_json, "out_json")?;
-        let contacts = block(messenger.inner.contacts())?;
-        let unread = block(messenger.inner.unread_counts())?;
+        let contacts = messenger.wait(messenger.inner.contacts())?;
+        let unread = messenger.wait(messenger.inner.unread_counts())?;
         let json: Vec<serde_json::Value> = contacts
             .iter()
             .map(|contact| {
@@ -305,7 +540,7 @@ pub unsafe extern "C" fn sotto_messenger_safety_number(
         let (messenger, contact) =
             unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
         out(out_digits, "out_digits")?;
-        let number = block(messenger.inner.safety_number(&contact_id(contact)?))?;
+        let number = messenger.wait(messenger.inner.safety_number(&contact_id(contact)?))?;
         let digits = c_string(number.digits())?;
         let png = if out_qr_png.is_null() {
             None
@@ -346,13 +581,9 @@ pub unsafe extern "C" fn sotto_messenger_compare_safety_code(
         let (messenger, contact) =
             unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
         out(out_match, "out_match")?;
-        let scanned: &[u8] = match (scanned.is_null(), scanned_len) {
-            (_, 0) => &[],
-            (true, _) => return Err(Failure::null("scanned")),
-            // SAFETY: not NULL, and the caller promises `scanned_len` readable bytes.
-            (false, len) => unsafe { std::slice::from_raw_parts(scanned, len) },
-        };
-        let comparison = block(
+        // SAFETY: the caller promises `scanned_len` readable bytes (or NULL with 0).
+        let scanned = unsafe { bytes(scanned, scanned_len, "scanned") }?;
+        let comparison = messenger.wait(
             messenger
                 .inner
                 .compare_safety_code(&contact_id(contact)?, scanned),
@@ -380,7 +611,7 @@ where
         // SAFETY: forwarded from the caller.
         let (messenger, contact) =
             unsafe { (messenger_ref(messenger)?, text(contact, "contact")?) };
-        block(call(messenger.inner.clone(), contact_id(contact)?))
+        messenger.wait(call(messenger.inner.clone(), contact_id(contact)?))
     })
 }
 
@@ -455,7 +686,7 @@ pub unsafe extern "C" fn sotto_messenger_rename_contact(
                 optional_text(name, "name")?,
             )
         };
-        block(
+        messenger.wait(
             messenger
                 .inner
                 .rename_contact(&contact_id(contact)?, name.map(str::to_owned)),
@@ -483,7 +714,7 @@ pub unsafe extern "C" fn sotto_messenger_delete_message(
                 text(message_id_hex, "message_id")?,
             )
         };
-        block(
+        messenger.wait(
             messenger
                 .inner
                 .delete_message(&contact_id(contact)?, &message_id(id)?),

@@ -1,10 +1,13 @@
 //! The JSON the ABI hands out for lists and event details (one shape everywhere).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use sotto_core::content::Body;
 
 /// What a message carries: `{"type": "text", "text"}`, `{"type": "image", "mime", "width",
-/// "height", "size"}`, `{"type": "file", "name", "mime", "size"}`, `{"type": "voice_clip",
-/// "duration_ms", "codec", "size"}`, or `{"type": "other"}`.
+/// "height", "size", "thumbnail"}` (the preview in standard base64, `""` for none),
+/// `{"type": "file", "name", "mime", "size"}`, `{"type": "voice_clip", "duration_ms",
+/// "codec", "size", "waveform"}` (samples 0 to 255), or `{"type": "other"}`.
 pub(crate) fn body(body: &Body) -> serde_json::Value {
     match body {
         Body::Text(text) => serde_json::json!({ "type": "text", "text": text }),
@@ -14,6 +17,7 @@ pub(crate) fn body(body: &Body) -> serde_json::Value {
             "width": image.width,
             "height": image.height,
             "size": image.attachment.plaintext_size(),
+            "thumbnail": STANDARD.encode(&image.thumbnail),
         }),
         Body::File(file) => serde_json::json!({
             "type": "file",
@@ -26,6 +30,7 @@ pub(crate) fn body(body: &Body) -> serde_json::Value {
             "duration_ms": clip.duration_ms,
             "codec": clip.codec,
             "size": clip.attachment.plaintext_size(),
+            "waveform": clip.waveform,
         }),
         Body::Receipt(_) | Body::ContactAccept(_) => serde_json::json!({ "type": "other" }),
     }

@@ -67,6 +67,25 @@ pub(crate) unsafe fn optional_text<'a>(
     }
 }
 
+/// Reads a byte buffer argument: `len` bytes at `ptr`, which may be NULL only when `len`
+/// is 0.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes that stay valid and unchanged for the
+/// lifetime `'a` (the call).
+pub(crate) unsafe fn bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], Failure> {
+    match (ptr.is_null(), len) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(Failure::null(name)),
+        // SAFETY: not NULL, and the caller promises `len` readable bytes valid for 'a.
+        (false, len) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
+    }
+}
+
 /// A string for C, or a failure if it holds a NUL (never in practice).
 pub(crate) fn c_string(value: impl Into<Vec<u8>>) -> Result<CString, Failure> {
     CString::new(value).map_err(|_| Failure::invalid("a result holds a NUL byte"))

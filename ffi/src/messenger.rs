@@ -3,6 +3,7 @@
 //! `SOTTO_CALL_TIMEOUT_SECONDS`); any number of threads may call at once.
 
 use std::ffi::c_char;
+use std::time::Duration;
 
 use sotto_core::Messenger;
 use sotto_core::contacts::ContactId;
@@ -19,6 +20,17 @@ use crate::settings::{SottoSettings, settings_ref};
 /// freed by `sotto_messenger_free`. Safe to use from any number of threads at once.
 pub struct SottoMessenger {
     pub(crate) inner: Messenger<SqlCipherStore>,
+    call_timeout: Duration,
+}
+
+impl SottoMessenger {
+    /// Waits for one of this messenger's calls, at most its settings' time limit.
+    pub(crate) fn wait<T>(
+        &self,
+        call: impl Future<Output = sotto_core::Result<T>>,
+    ) -> Result<T, Failure> {
+        block(self.call_timeout, call)
+    }
 }
 
 /// Reads a messenger argument.
@@ -59,8 +71,15 @@ pub(crate) fn message_id(hex: &str) -> Result<MessageId, Failure> {
         .ok_or_else(|| Failure::invalid(format!("message id {hex:?}: 32 hex digits")))
 }
 
-fn hand_out(messenger: Messenger<SqlCipherStore>, target: *mut *mut SottoMessenger) {
-    let handle = Box::new(SottoMessenger { inner: messenger });
+fn hand_out(
+    messenger: Messenger<SqlCipherStore>,
+    settings: &SottoSettings,
+    target: *mut *mut SottoMessenger,
+) {
+    let handle = Box::new(SottoMessenger {
+        inner: messenger,
+        call_timeout: settings.call_timeout(),
+    });
     // SAFETY: the callers checked `target` is not NULL; the host owns the box from here.
     unsafe { *target = Box::into_raw(handle) };
 }
@@ -89,12 +108,15 @@ pub unsafe extern "C" fn sotto_messenger_create(
             )
         };
         out(out_messenger, "out_messenger")?;
-        let messenger = block(Messenger::create(
-            ProfileDirectory::new(directory),
-            protection(passphrase)?,
-            settings.client_settings(),
-        ))?;
-        hand_out(messenger, out_messenger);
+        let messenger = block(
+            settings.call_timeout(),
+            Messenger::create(
+                ProfileDirectory::new(directory),
+                protection(passphrase)?,
+                settings.client_settings(),
+            ),
+        )?;
+        hand_out(messenger, settings, out_messenger);
         Ok(())
     })
 }
@@ -122,13 +144,41 @@ pub unsafe extern "C" fn sotto_messenger_open(
             )
         };
         out(out_messenger, "out_messenger")?;
-        let messenger = block(Messenger::open(
-            ProfileDirectory::new(directory),
-            passphrase.map(str::to_owned),
-            settings.client_settings(),
-        ))?;
-        hand_out(messenger, out_messenger);
+        let messenger = block(
+            settings.call_timeout(),
+            Messenger::open(
+                ProfileDirectory::new(directory),
+                passphrase.map(str::to_owned),
+                settings.client_settings(),
+            ),
+        )?;
+        hand_out(messenger, settings, out_messenger);
         Ok(())
+    })
+}
+
+/// Protects the profile with a new key: `new_passphrase` (Argon2id), or, when it is NULL,
+/// a key sealed in the platform's keychain. Safe against a crash half way: the profile
+/// then opens with whichever of the old and new protections the database accepts. On an
+/// error the old protection stays in force. Argon2 and re-encrypting the database take a
+/// while; the messenger's background work waits meanwhile.
+///
+/// # Safety
+/// `messenger` is a live handle; `new_passphrase` a NUL-terminated string or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sotto_messenger_change_passphrase(
+    messenger: *const SottoMessenger,
+    new_passphrase: *const c_char,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle, and a string or NULL.
+        let (messenger, passphrase) = unsafe {
+            (
+                messenger_ref(messenger)?,
+                optional_text(new_passphrase, "new_passphrase")?,
+            )
+        };
+        messenger.wait(messenger.inner.change_protection(protection(passphrase)?))
     })
 }
 
@@ -142,7 +192,7 @@ pub unsafe extern "C" fn sotto_messenger_start(messenger: *const SottoMessenger)
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let messenger = unsafe { messenger_ref(messenger) }?;
-        block(messenger.inner.start())
+        messenger.wait(messenger.inner.start())
     })
 }
 
@@ -157,7 +207,7 @@ pub unsafe extern "C" fn sotto_messenger_shutdown(messenger: *const SottoMesseng
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let messenger = unsafe { messenger_ref(messenger) }?;
-        block(messenger.inner.shutdown())
+        messenger.wait(messenger.inner.shutdown())
     })
 }
 
@@ -211,7 +261,7 @@ pub unsafe extern "C" fn sotto_messenger_create_invitation(
         // SAFETY: the caller passes NULL or a live handle.
         let messenger = unsafe { messenger_ref(messenger) }?;
         out(out_link, "out_link")?;
-        let invitation = block(messenger.inner.create_invitation())?;
+        let invitation = messenger.wait(messenger.inner.create_invitation())?;
         let link = c_string(invitation.to_uri())?;
         // SAFETY: checked above.
         unsafe { write_string(out_link, link) };
@@ -238,7 +288,7 @@ pub unsafe extern "C" fn sotto_messenger_accept_invitation(
         let (messenger, link) = unsafe { (messenger_ref(messenger)?, text(link, "link")?) };
         out(out_contact, "out_contact")?;
         let invitation = Invitation::from_uri(link).map_err(sotto_core::Error::from)?;
-        let contact = block(messenger.inner.accept_invitation(&invitation))?;
+        let contact = messenger.wait(messenger.inner.accept_invitation(&invitation))?;
         let contact = c_string(contact.as_str())?;
         // SAFETY: checked above.
         unsafe { write_string(out_contact, contact) };
@@ -269,7 +319,7 @@ pub unsafe extern "C" fn sotto_messenger_send_text(
                 text(text_utf8, "text")?,
             )
         };
-        let id = block(messenger.inner.send_text(&contact_id(contact)?, message))?;
+        let id = messenger.wait(messenger.inner.send_text(&contact_id(contact)?, message))?;
         if !out_message_id.is_null() {
             let id = c_string(id.to_string())?;
             // SAFETY: not NULL; the caller promises it is writable.
@@ -300,7 +350,7 @@ pub unsafe extern "C" fn sotto_messenger_mark_read(
             )
         };
         let id = self::message_id(id)?;
-        block(messenger.inner.mark_read(&contact_id(contact)?, vec![id]))
+        messenger.wait(messenger.inner.mark_read(&contact_id(contact)?, vec![id]))
     })
 }
 

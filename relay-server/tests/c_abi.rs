@@ -4,66 +4,17 @@
 //! address and undefined-behaviour sanitizers. A C++ translation unit includes the header
 //! too, and the exported functions are checked against `ffi/symbols.txt`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+#[path = "common/c_program.rs"]
+mod c_program;
 #[path = "common/people.rs"]
 mod people;
+use c_program::{built_library, compile, workspace};
 #[path = "common/process.rs"]
 mod process;
 use people::Relay;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
-}
-
-/// `libsotto.so` as Cargo built it: beside the test binary (`target/<profile>/deps`), the
-/// cdylib of the `sotto-ffi` dev-dependency.
-fn built_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    let library = exe.parent().expect("its folder").join("libsotto.so");
-    assert!(library.is_file(), "no {}", library.display());
-    library
-}
-
-/// A `lib/` folder laid out as an installation would be: the library under its soname
-/// (`libsotto.so.0`, what programs load) and the development name (`libsotto.so`, what the
-/// linker finds).
-fn installed_library(root: &Path) -> PathBuf {
-    let lib = root.join("lib");
-    std::fs::create_dir_all(&lib).unwrap();
-    let built = built_library();
-    for name in ["libsotto.so.0", "libsotto.so"] {
-        let link = lib.join(name);
-        if !link.exists() {
-            std::os::unix::fs::symlink(&built, &link).unwrap();
-        }
-    }
-    lib
-}
-
-/// Compiles `source` (in `ffi/tests/c/`) into `output` with warnings as errors.
-fn compile(compiler: &str, source: &str, output: &Path, extra: &[&str]) {
-    let libs = installed_library(output.parent().expect("a folder"));
-    let status = Command::new(compiler)
-        .args(extra)
-        .args(["-Wall", "-Wextra", "-Werror", "-g"])
-        .arg("-I")
-        .arg(workspace().join("include"))
-        .arg(workspace().join("ffi/tests/c").join(source))
-        .arg("-o")
-        .arg(output)
-        .arg("-L")
-        .arg(&libs)
-        .arg(format!("-Wl,-rpath,{}", libs.display()))
-        .args(["-lsotto", "-lpthread"])
-        .status()
-        .unwrap_or_else(|e| panic!("run {compiler}: {e}"));
-    assert!(status.success(), "{compiler} failed on {source}");
-}
 
 /// Runs the compiled conversation program (through `runner`, e.g. valgrind) against five
 /// fresh relays, and fails with its output unless it succeeded.

@@ -178,6 +178,21 @@ static void error_paths(int relays, char **addresses, const char *root) {
   EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT, sotto_settings_add_relay(settings, NULL));
   EXPECT_STATUS(SOTTO_ERROR_INVALID_UTF8, sotto_settings_set_display_name(settings, "bad \xff name"));
   EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_settings_set_route(settings, 9, 0));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_settings_set_cover_traffic(settings, -1, 0, 0, 0));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_settings_set_call_timeout(settings, 0));
+  CHECK(sotto_settings_set_call_timeout(settings, 300));
+
+  /* The last error copied into the host's own buffer: too small says how large. */
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_settings_set_route(settings, 9, 0));
+  size_t needed = 0;
+  char small[4];
+  EXPECT(sotto_last_error_copy(small, sizeof small, &needed) == SOTTO_ERROR_BUFFER_TOO_SMALL);
+  EXPECT(needed == strlen(sotto_last_error_message()));
+  char *whole = malloc(needed + 1);
+  EXPECT(whole != NULL);
+  EXPECT(sotto_last_error_copy(whole, needed + 1, &needed) == SOTTO_OK);
+  EXPECT(strcmp(whole, sotto_last_error_message()) == 0 && strstr(whole, "hops"));
+  free(whole);
   for (int i = 0; i < relays; i++) CHECK(sotto_settings_add_relay(settings, addresses[i]));
 
   char nowhere[4096];
@@ -287,21 +302,46 @@ int main(int argc, char **argv) {
   EXPECT(sotto_event_message_id(answer, 1) == NULL);
   sotto_event_free(answer);
 
-  /* Attachments: a file, an image and a voice clip from Bob, each downloaded by Alice and
-   * identical; progress events reach Bob. */
-  const char *kinds[] = {"file", "image", "voice"};
-  for (int k = 0; k < 3; k++) {
+  /* Attachments: a file, an image and a voice clip from Bob, from a path and again from
+   * memory (the image with a preview, the clip with a waveform), each downloaded by Alice
+   * and identical. */
+  const char *kinds[] = {"file", "image", "voice", "file-bytes", "image-bytes", "voice-bytes"};
+  const uint8_t thumbnail[] = {0xff, 0xd8, 0xff, 0xe0, 'p', 'r', 'e', 'v'};
+  const uint8_t waveform[] = {0, 40, 200, 255, 90};
+  for (int k = 0; k < 6; k++) {
     char source[4096], target[4096], name[64];
     snprintf(name, sizeof name, "%s-source.bin", kinds[k]);
     path_in(source, sizeof source, root, name);
     size_t size = 150000 + 977 * (size_t)k;
     write_pattern(source, size, (unsigned char)k);
+    uint8_t *data = NULL;
+    if (k >= 3) {
+      data = malloc(size);
+      EXPECT(data != NULL);
+      FILE *file = fopen(source, "rb");
+      EXPECT(file != NULL && fread(data, 1, size, file) == size);
+      fclose(file);
+    }
     char *id = NULL;
     switch (k) {
       case 0: CHECK(sotto_messenger_send_file(bob, alice_at_bob, source, "report.bin", NULL, &id)); break;
       case 1: CHECK(sotto_messenger_send_image(bob, alice_at_bob, source, "image/png", 640, 480, &id)); break;
-      default: CHECK(sotto_messenger_send_voice_clip(bob, alice_at_bob, source, "opus", 2500, &id)); break;
+      case 2: CHECK(sotto_messenger_send_voice_clip(bob, alice_at_bob, source, "opus", 2500, &id)); break;
+      case 3:
+        CHECK(sotto_messenger_send_file_bytes(bob, alice_at_bob, data, size, "memo.txt", "text/plain", &id));
+        break;
+      case 4:
+        CHECK(sotto_messenger_send_image_bytes(bob, alice_at_bob, data, size, "image/jpeg", 32, 24,
+                                               thumbnail, sizeof thumbnail, &id));
+        break;
+      default:
+        CHECK(sotto_messenger_send_voice_clip_bytes(bob, alice_at_bob, data, size, "opus", 1200,
+                                                    waveform, sizeof waveform, &id));
+        break;
     }
+    /* The caller's buffer is free for reuse once the call returned. */
+    if (data != NULL) memset(data, 0, size);
+    free(data);
     EXPECT(strlen(id) == 32);
     wait_message(&alice_log, id);
     snprintf(name, sizeof name, "%s-downloaded.bin", kinds[k]);
@@ -314,12 +354,25 @@ int main(int argc, char **argv) {
   }
   EXPECT_STATUS(SOTTO_ERROR_ATTACHMENT,
                 sotto_messenger_send_file(bob, alice_at_bob, "/nonexistent/file", "x", NULL, NULL));
+  EXPECT_STATUS(SOTTO_ERROR_NULL_ARGUMENT,
+                sotto_messenger_send_file_bytes(bob, alice_at_bob, NULL, 10, "x", NULL, NULL));
+  uint8_t big_preview[SOTTO_MAX_THUMBNAIL_BYTES + 1] = {0};
+  EXPECT_STATUS(SOTTO_ERROR_CONTENT,
+                sotto_messenger_send_image_bytes(bob, alice_at_bob, waveform, sizeof waveform, "image/png",
+                                                 1, 1, big_preview, sizeof big_preview, NULL));
+  uint8_t long_waveform[SOTTO_MAX_WAVEFORM_SAMPLES + 1] = {0};
+  EXPECT_STATUS(SOTTO_ERROR_CONTENT,
+                sotto_messenger_send_voice_clip_bytes(bob, alice_at_bob, waveform, sizeof waveform, "opus",
+                                                      10, long_waveform, sizeof long_waveform, NULL));
 
   /* History and contacts as JSON; safety numbers compared both ways. */
   char *json = NULL;
   CHECK(sotto_messenger_history_json(alice, bob_at_alice, NULL, 3, &json));
+  /* The last three: the attachments from memory, with their preview and waveform. */
   EXPECT(json[0] == '[' && strstr(json, "\"voice_clip\"") && strstr(json, "\"image\"") &&
-         strstr(json, "report.bin") && !strstr(json, "hello from C"));
+         strstr(json, "memo.txt") && !strstr(json, "report.bin") &&
+         strstr(json, "\"thumbnail\":\"/9j/4HByZXY=\"") &&
+         strstr(json, "\"waveform\":[0,40,200,255,90]"));
   sotto_string_free(json);
   CHECK(sotto_messenger_history_json(alice, bob_at_alice, NULL, 100, &json));
   /* Alice read Bob's first text; his attachments are received, not read. */
@@ -362,6 +415,29 @@ int main(int argc, char **argv) {
   EXPECT_STATUS(SOTTO_ERROR_UNKNOWN_MESSAGE,
                 sotto_messenger_delete_message(alice, bob_at_alice, "00000000000000000000000000000000"));
 
+  /* Network settings at runtime: Alice turns cover traffic on and off again; settings
+   * without a relay are refused and change nothing. */
+  CHECK(sotto_messenger_network_settings_json(alice, &json));
+  EXPECT(strstr(json, "\"hops\":3") && strstr(json, "\"cover\":null") &&
+         strstr(json, addresses[0]));
+  sotto_string_free(json);
+  SottoSettings *network = settings_for(relays, addresses, "");
+  CHECK(sotto_settings_set_cover_traffic(network, 0.2, 0.05, 0.05, 60000));
+  CHECK(sotto_messenger_set_network_settings(alice, network));
+  CHECK(sotto_messenger_network_settings_json(alice, &json));
+  EXPECT(strstr(json, "\"payload_per_second\":0.2") && strstr(json, "\"loop_timeout_ms\":60000"));
+  sotto_string_free(json);
+  CHECK(sotto_settings_set_cover_traffic(network, 0, 0, 0, 0));
+  CHECK(sotto_messenger_set_network_settings(alice, network));
+  sotto_settings_free(network);
+  SottoSettings *no_relay = NULL;
+  CHECK(sotto_settings_new(&no_relay));
+  EXPECT_STATUS(SOTTO_ERROR_TRANSPORT, sotto_messenger_set_network_settings(alice, no_relay));
+  sotto_settings_free(no_relay);
+  CHECK(sotto_messenger_network_settings_json(alice, &json));
+  EXPECT(strstr(json, "\"cover\":null") && strstr(json, addresses[0]));
+  sotto_string_free(json);
+
   /* 8 threads of Bob's at once on one handle: every text arrives once. */
   pthread_t threads[THREADS];
   struct sender senders[THREADS];
@@ -382,6 +458,19 @@ int main(int argc, char **argv) {
       EXPECT(count_logged(&alice_log, alice_seen, SOTTO_EVENT_KIND_MESSAGE_RECEIVED, expected) == 1);
     }
   }
+
+  /* Search: texts and file names. */
+  CHECK(sotto_messenger_search_json(alice, bob_at_alice, "thread 3 message 4", 10, &json));
+  EXPECT(strstr(json, "thread 3 message 4") && !strstr(json, "thread 2"));
+  sotto_string_free(json);
+  CHECK(sotto_messenger_search_json(alice, bob_at_alice, "memo", 10, &json));
+  EXPECT(strstr(json, "memo.txt") && !strstr(json, "report.bin"));
+  sotto_string_free(json);
+
+  /* Bob changes his passphrase while his messenger runs. */
+  CHECK(sotto_messenger_change_passphrase(bob, "bob's new passphrase"));
+  CHECK(sotto_messenger_send_text(bob, alice_at_bob, "after the new passphrase", NULL));
+  wait_logged(&alice_log, &alice_seen, SOTTO_EVENT_KIND_MESSAGE_RECEIVED, "after the new passphrase");
 
   /* Errors with a live messenger. */
   EXPECT_STATUS(SOTTO_ERROR_UNKNOWN_CONTACT,
@@ -408,11 +497,12 @@ int main(int argc, char **argv) {
   sotto_messenger_free(alice);
   sotto_messenger_free(bob);
 
-  /* Bob's profile opens again with his passphrase only. */
+  /* Bob's profile opens again with his new passphrase only. */
   SottoMessenger *again = NULL;
   EXPECT_STATUS(SOTTO_ERROR_KEY, sotto_messenger_open(bob_dir, "not bob's", bob_settings, &again));
+  EXPECT_STATUS(SOTTO_ERROR_KEY, sotto_messenger_open(bob_dir, "bob's passphrase", bob_settings, &again));
   EXPECT(again == NULL);
-  CHECK(sotto_messenger_open(bob_dir, "bob's passphrase", bob_settings, &again));
+  CHECK(sotto_messenger_open(bob_dir, "bob's new passphrase", bob_settings, &again));
   CHECK(sotto_messenger_shutdown(again));
   sotto_messenger_free(again);
 

@@ -6,8 +6,10 @@
 //! and transfers hold at most one chunk-store part at a time.
 
 use std::fs;
-use std::io::{BufReader, BufWriter, Write as _};
+use std::io::{BufReader, BufWriter, Read, Write as _};
 use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
 
 use super::{Client, ClientEvent, TransferDirection};
 use crate::attachment::{self, AttachmentError, AttachmentPointer, ChunkSize, Progress};
@@ -85,6 +87,61 @@ impl AttachmentKind {
     }
 }
 
+/// Where the bytes of an attachment to send come from: a file, or memory (a photo just
+/// taken, a clip just recorded) so that no plaintext copy has to touch the disk. Memory is
+/// wiped once encrypted.
+#[derive(Clone)]
+pub enum AttachmentSource {
+    /// The file at this path, read as it is encrypted.
+    File(PathBuf),
+    /// These bytes.
+    Bytes(Zeroizing<Vec<u8>>),
+}
+
+impl AttachmentSource {
+    fn reader(&self) -> Result<Box<dyn Read + '_>> {
+        Ok(match self {
+            AttachmentSource::File(path) => Box::new(BufReader::new(
+                fs::File::open(path).map_err(AttachmentError::from)?,
+            )),
+            AttachmentSource::Bytes(bytes) => Box::new(bytes.as_slice()),
+        })
+    }
+}
+
+impl std::fmt::Debug for AttachmentSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttachmentSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            AttachmentSource::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+        }
+    }
+}
+
+impl From<PathBuf> for AttachmentSource {
+    fn from(path: PathBuf) -> Self {
+        AttachmentSource::File(path)
+    }
+}
+
+impl From<&Path> for AttachmentSource {
+    fn from(path: &Path) -> Self {
+        AttachmentSource::File(path.to_owned())
+    }
+}
+
+impl From<&PathBuf> for AttachmentSource {
+    fn from(path: &PathBuf) -> Self {
+        AttachmentSource::File(path.clone())
+    }
+}
+
+impl From<Vec<u8>> for AttachmentSource {
+    fn from(bytes: Vec<u8>) -> Self {
+        AttachmentSource::Bytes(Zeroizing::new(bytes))
+    }
+}
+
 /// The attachment a message body carries, if any.
 pub fn attachment_of(body: &Body) -> Option<&AttachmentPointer> {
     match body {
@@ -153,7 +210,8 @@ impl PreparedAttachment {
 }
 
 impl<S: Store> Client<S> {
-    /// Sends the file at `source` as an image, a file or a voice clip: encrypts it (into
+    /// Sends `source` (a file, or bytes in memory) as an image, a file or a voice clip:
+    /// encrypts it (into
     /// the profile's attachment folder), uploads the ciphertext to one of our relays'
     /// chunk store ([`ClientEvent::Progress`] as it goes, under the returned message id),
     /// then sends the message carrying the pointer as [`Client::send`] does.
@@ -165,7 +223,7 @@ impl<S: Store> Client<S> {
     pub async fn send_attachment(
         &mut self,
         contact: &ContactId,
-        source: &Path,
+        source: impl Into<AttachmentSource>,
         kind: AttachmentKind,
     ) -> Result<MessageId> {
         let prepared = self.prepare_attachment(contact, source, kind).await?;
@@ -193,14 +251,15 @@ impl<S: Store> Client<S> {
     pub async fn prepare_attachment(
         &mut self,
         contact: &ContactId,
-        source: &Path,
+        source: impl Into<AttachmentSource>,
         kind: AttachmentKind,
     ) -> Result<PreparedAttachment> {
+        let source = source.into();
         self.profile.contact(contact).await?;
         let message_id = MessageId::random();
         let scratch = Scratch(self.attachment_path(&message_id, "upload"));
         let mut pointer = {
-            let input = BufReader::new(fs::File::open(source).map_err(AttachmentError::from)?);
+            let input = source.reader()?;
             let mut output =
                 BufWriter::new(fs::File::create(&scratch.0).map_err(AttachmentError::from)?);
             let pointer = attachment::encrypt(

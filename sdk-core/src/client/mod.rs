@@ -37,7 +37,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use attachments::{AttachmentKind, PreparedAttachment, attachment_of};
+pub use attachments::{AttachmentKind, AttachmentSource, PreparedAttachment, attachment_of};
 pub use cover::{CoverReport, CoverTraffic, MAX_LATENESS};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
 pub use history::{HistoryFrom, HistoryMessage};

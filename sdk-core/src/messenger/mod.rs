@@ -37,7 +37,9 @@ use event::Subscribers;
 
 #[cfg(feature = "sqlcipher")]
 use crate::client::ClientSettings;
-use crate::client::{AttachmentKind, Client, HistoryFrom, HistoryMessage, SyncReport};
+use crate::client::{
+    AttachmentKind, AttachmentSource, Client, HistoryFrom, HistoryMessage, SyncReport,
+};
 use crate::contacts::{Contact, ContactId};
 use crate::content::MessageId;
 use crate::error::{Error, Result};
@@ -381,8 +383,9 @@ impl<S: Store + 'static> Messenger<S> {
         .await
     }
 
-    /// Sends the file at `source` as an image, a file or a voice clip. Returns the
-    /// message's id once the file is encrypted into the profile's folder
+    /// Sends `source` (a file, or bytes in memory: see [`AttachmentSource`]) as an image, a
+    /// file or a voice clip. Returns the message's id once it is encrypted into the
+    /// profile's folder
     /// ([`DeliveryStatus::Sending`]); the upload runs in the background with
     /// [`Event::TransferProgress`], then the message is stored and sent
     /// ([`DeliveryStatus::Sent`]). If the upload fails, or the messenger shuts down first,
@@ -394,15 +397,15 @@ impl<S: Store + 'static> Messenger<S> {
     pub async fn send_attachment(
         &self,
         contact: &ContactId,
-        source: &Path,
+        source: impl Into<AttachmentSource>,
         kind: AttachmentKind,
     ) -> Result<MessageId> {
-        let (contact, source) = (contact.clone(), source.to_owned());
+        let (contact, source) = (contact.clone(), source.into());
         self.call(move |actor| {
             Box::pin(async move {
                 let prepared = actor
                     .client
-                    .prepare_attachment(&contact, &source, kind)
+                    .prepare_attachment(&contact, source, kind)
                     .await?;
                 let id = prepared.message_id();
                 actor.publish(sending(contact, id));

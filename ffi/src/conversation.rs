@@ -7,9 +7,11 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use sotto_core::Messenger;
-use sotto_core::client::{AttachmentKind, AttachmentSource, HistoryFrom, HistoryMessage};
+use sotto_core::client::{
+    AttachmentKind, AttachmentSource, HistoryFrom, HistoryMessage, HistoryStatus,
+};
 use sotto_core::safety::Comparison;
-use sotto_core::store::{MessageDirection, MessageStatus, SqlCipherStore};
+use sotto_core::store::{MessageDirection, SqlCipherStore};
 
 use crate::abi::{Failure, SottoStatus, guard};
 use crate::memory::{SottoBytes, bytes, c_string, optional_text, out, text, write_string};
@@ -368,12 +370,12 @@ pub unsafe extern "C" fn sotto_messenger_download_attachment(
 }
 
 fn history_json(message: &HistoryMessage) -> serde_json::Value {
-    let status = match message.status {
-        MessageStatus::Queued | MessageStatus::Held => "sending",
-        MessageStatus::Sent => "sent",
-        MessageStatus::Delivered => "delivered",
-        MessageStatus::Read => "read",
-        MessageStatus::Early | MessageStatus::Shown => "received",
+    let status = match message.shown_status() {
+        HistoryStatus::Sending => "sending",
+        HistoryStatus::Sent => "sent",
+        HistoryStatus::Delivered => "delivered",
+        HistoryStatus::Read => "read",
+        HistoryStatus::Received => "received",
     };
     serde_json::json!({
         "message_id": message.content.id.to_string(),

@@ -6,6 +6,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use sotto_core::Messenger;
+use sotto_core::client::ClientSettings;
 use sotto_core::contacts::ContactId;
 use sotto_core::content::MessageId;
 use sotto_core::invitation::Invitation;
@@ -84,6 +85,43 @@ fn hand_out(
     unsafe { *target = Box::into_raw(handle) };
 }
 
+/// What `sotto_messenger_create` and `_open` share: reads their arguments, runs `make`'s
+/// future (the core's `Messenger::create` or `::open`) within the settings' time limit and
+/// hands the handle out.
+///
+/// # Safety
+/// As `sotto_messenger_create`.
+unsafe fn start_messenger<F>(
+    directory: *const c_char,
+    passphrase: *const c_char,
+    settings: *const SottoSettings,
+    out_messenger: *mut *mut SottoMessenger,
+    make: impl FnOnce(ProfileDirectory, Option<&str>, ClientSettings) -> Result<F, Failure>,
+) -> SottoStatus
+where
+    F: Future<Output = sotto_core::Result<Messenger<SqlCipherStore>>>,
+{
+    guard(|| {
+        // SAFETY: the caller's strings and settings, valid for the call.
+        let (directory, passphrase, settings) = unsafe {
+            (
+                text(directory, "directory")?,
+                optional_text(passphrase, "passphrase")?,
+                settings_ref(settings)?,
+            )
+        };
+        out(out_messenger, "out_messenger")?;
+        let call = make(
+            ProfileDirectory::new(directory),
+            passphrase,
+            settings.client_settings(),
+        )?;
+        let messenger = block(settings.call_timeout(), call)?;
+        hand_out(messenger, settings, out_messenger);
+        Ok(())
+    })
+}
+
 /// Creates a new profile (a new identity) in `directory`, which must be absent or empty,
 /// and opens a messenger on it. The database key is derived from `passphrase` (Argon2id),
 /// or, when `passphrase` is NULL, sealed in the platform's keychain.
@@ -98,27 +136,18 @@ pub unsafe extern "C" fn sotto_messenger_create(
     settings: *const SottoSettings,
     out_messenger: *mut *mut SottoMessenger,
 ) -> SottoStatus {
-    guard(|| {
-        // SAFETY: the caller's strings and settings, valid for the call.
-        let (directory, passphrase, settings) = unsafe {
-            (
-                text(directory, "directory")?,
-                optional_text(passphrase, "passphrase")?,
-                settings_ref(settings)?,
-            )
-        };
-        out(out_messenger, "out_messenger")?;
-        let messenger = block(
-            settings.call_timeout(),
-            Messenger::create(
-                ProfileDirectory::new(directory),
-                protection(passphrase)?,
-                settings.client_settings(),
-            ),
-        )?;
-        hand_out(messenger, settings, out_messenger);
-        Ok(())
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        start_messenger(
+            directory,
+            passphrase,
+            settings,
+            out_messenger,
+            |dir, passphrase, settings| {
+                Ok(Messenger::create(dir, protection(passphrase)?, settings))
+            },
+        )
+    }
 }
 
 /// Opens the profile in `directory` (`passphrase` for a passphrase-protected one, NULL for
@@ -134,27 +163,22 @@ pub unsafe extern "C" fn sotto_messenger_open(
     settings: *const SottoSettings,
     out_messenger: *mut *mut SottoMessenger,
 ) -> SottoStatus {
-    guard(|| {
-        // SAFETY: the caller's strings and settings, valid for the call.
-        let (directory, passphrase, settings) = unsafe {
-            (
-                text(directory, "directory")?,
-                optional_text(passphrase, "passphrase")?,
-                settings_ref(settings)?,
-            )
-        };
-        out(out_messenger, "out_messenger")?;
-        let messenger = block(
-            settings.call_timeout(),
-            Messenger::open(
-                ProfileDirectory::new(directory),
-                passphrase.map(str::to_owned),
-                settings.client_settings(),
-            ),
-        )?;
-        hand_out(messenger, settings, out_messenger);
-        Ok(())
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        start_messenger(
+            directory,
+            passphrase,
+            settings,
+            out_messenger,
+            |dir, passphrase, settings| {
+                Ok(Messenger::open(
+                    dir,
+                    passphrase.map(str::to_owned),
+                    settings,
+                ))
+            },
+        )
+    }
 }
 
 /// Protects the profile with a new key: `new_passphrase` (Argon2id), or, when it is NULL,

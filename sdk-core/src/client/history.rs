@@ -27,6 +27,36 @@ pub struct HistoryMessage {
     pub content: Content,
 }
 
+/// Where a message of the history stands, as an app shows it: the store's
+/// [`MessageStatus`] folded into what a person tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryStatus {
+    /// Ours, not acknowledged by the contact yet (in the outbox, or held until the user
+    /// decides on the contact's new key).
+    Sending,
+    /// Ours, sent once with no acknowledgement expected.
+    Sent,
+    /// Ours, delivered to the contact's device.
+    Delivered,
+    /// Ours, read by the contact; or theirs, read by the user.
+    Read,
+    /// Theirs, not read yet.
+    Received,
+}
+
+impl HistoryMessage {
+    /// Where the message stands, as an app shows it.
+    pub fn shown_status(&self) -> HistoryStatus {
+        match self.status {
+            MessageStatus::Queued | MessageStatus::Held => HistoryStatus::Sending,
+            MessageStatus::Sent => HistoryStatus::Sent,
+            MessageStatus::Delivered => HistoryStatus::Delivered,
+            MessageStatus::Read => HistoryStatus::Read,
+            MessageStatus::Early | MessageStatus::Shown => HistoryStatus::Received,
+        }
+    }
+}
+
 /// Where a page of history starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HistoryFrom {

@@ -15,6 +15,11 @@ case ":$PATH:" in
 esac
 export PATH
 
+# The virtual environment holding the Python build tools (maturin), made by scripts/setup.
+PYTHON_TOOLS="$SOTTO_ROOT/target/python-tools"
+# pytest for the Python binding's tests, installed into each fresh test environment.
+PYTEST_VERSION=9.2.0
+
 # The pinned stable toolchain named in rust-toolchain.toml (e.g. 1.95.0).
 sotto_toolchain() {
   sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' "$SOTTO_ROOT/rust-toolchain.toml"

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# scripts/package python: the Python wheel. Sourced by scripts/package, which set `profile`
+# (release or debug) and `check` (true or false).
+
+[ -x "$PYTHON_TOOLS/bin/maturin" ] || die "no maturin in $PYTHON_TOOLS: run scripts/setup"
+out="target/package"
+mkdir -p "$out"
+rm -f "$out"/sotto-*.whl
+
+# maturin builds libsotto_uniffi.so, runs the workspace's pinned uniffi-bindgen on it and
+# packs python/sotto with the generated module and the library.
+maturin_args=(build --manifest-path bindings/Cargo.toml --out "$out")
+if [ "$profile" = release ]; then
+  maturin_args+=(--release)
+else
+  # A debug wheel is for the tests on this machine only: no manylinux audit.
+  maturin_args+=(--profile dev --compatibility linux)
+fi
+"$PYTHON_TOOLS/bin/maturin" "${maturin_args[@]}"
+wheel="$(ls "$out"/sotto-*.whl)"
+echo "package: $wheel ($(du -h "$wheel" | cut -f1))"
+
+$check || exit 0
+
+# Use it as a user would: a fresh virtual environment, `pip install` of the wheel, and the
+# tests run from a copy outside the repository, against relays from this build.
+if [ "$profile" = release ]; then
+  cargo build -p sotto-relay --release
+else
+  cargo build -p sotto-relay
+fi
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-python.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
+python3 -m venv "$scratch/venv"
+run_logged "$scratch/pip.log" "$scratch/venv/bin/python" -m pip install --quiet \
+  --disable-pip-version-check "$wheel" "pytest==$PYTEST_VERSION"
+cp -r bindings/tests/python "$scratch/tests"
+SOTTO_RELAY_BIN="$SOTTO_ROOT/target/$profile/sotto-relay" \
+  "$scratch/venv/bin/python" -m pytest -p no:cacheprovider -q "$scratch/tests"
+echo "package: checked (installed the wheel into a fresh environment; bindings/tests/python passed)"

@@ -36,5 +36,6 @@ run_logged "$scratch/pip.log" "$scratch/venv/bin/python" -m pip install --quiet 
   --disable-pip-version-check "$wheel" "pytest==$PYTEST_VERSION"
 cp -r bindings/tests/python "$scratch/tests"
 SOTTO_RELAY_BIN="$SOTTO_ROOT/target/$profile/sotto-relay" \
+  SOTTO_BINDINGS_README="$SOTTO_ROOT/bindings/README.md" \
   "$scratch/venv/bin/python" -m pytest -p no:cacheprovider -q "$scratch/tests"
 echo "package: checked (installed the wheel into a fresh environment; bindings/tests/python passed)"

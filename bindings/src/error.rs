@@ -1,6 +1,8 @@
-//! The one error type of the bindings: the core's stable code and a message for people.
+//! The one error type of the bindings: the core's stable code and the reason for people.
 //! In Python it is the exception `SottoError.Failed` (catch `SottoError`), in Kotlin
-//! `SottoException.Failed`, in Swift `SottoError.failed`; each has `code` and `message`.
+//! `SottoException.Failed`, in Swift `SottoError.failed`; each has `code` and `reason`
+//! (not `message`, which Kotlin's `Throwable` already has; the exception's own message
+//! carries both).
 
 /// Why a call failed: the core's stable error codes (the same numbers as the C ABI's
 /// `SOTTO_ERROR_*`), plus [`ErrorCode::InvalidArgument`] for arguments the bindings
@@ -100,12 +102,12 @@ impl From<sotto_core::ErrorCode> for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum SottoError {
     /// The call did nothing (or, for a send, nothing that is not in the outbox).
-    #[error("{message} (code {code:?})")]
+    #[error("{reason} (code {code:?})")]
     Failed {
         /// What went wrong, to branch on.
         code: ErrorCode,
         /// Why, for people and logs.
-        message: String,
+        reason: String,
     },
 }
 
@@ -114,7 +116,7 @@ impl SottoError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::Failed {
             code: ErrorCode::InvalidArgument,
-            message: message.into(),
+            reason: message.into(),
         }
     }
 
@@ -122,7 +124,7 @@ impl SottoError {
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::Failed {
             code: ErrorCode::Internal,
-            message: message.into(),
+            reason: message.into(),
         }
     }
 
@@ -138,7 +140,7 @@ impl From<sotto_core::Error> for SottoError {
     fn from(error: sotto_core::Error) -> Self {
         Self::Failed {
             code: error.code().into(),
-            message: error.to_string(),
+            reason: error.to_string(),
         }
     }
 }

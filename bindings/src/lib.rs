@@ -33,6 +33,18 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
+/// Waits (at most `timeout_ms`) until no messenger thread is in its last moments, waking
+/// what waited for its shutdown; true when none is left. A host about to exit calls it
+/// after its last shutdown, because an interpreter that is finalizing terminates a thread
+/// that calls into it, which aborts the process. The Python package calls it at exit by
+/// itself.
+#[uniffi::export]
+pub fn wait_for_ending_threads(timeout_ms: u32) -> bool {
+    sotto_core::messenger::wait_for_ending_threads(std::time::Duration::from_millis(u64::from(
+        timeout_ms,
+    )))
+}
+
 /// An invitation link as a QR code, a PNG image.
 ///
 /// # Errors

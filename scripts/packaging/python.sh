@@ -2,21 +2,15 @@
 # scripts/package python: the Python wheel. Sourced by scripts/package, which set `profile`
 # (release or debug) and `check` (true or false).
 
-[ -x "$PYTHON_TOOLS/bin/maturin" ] || die "no maturin in $PYTHON_TOOLS: run scripts/setup"
+# shellcheck source=scripts/packaging/uniffi.sh
+source scripts/packaging/uniffi.sh
 out="target/package"
 mkdir -p "$out"
 rm -f "$out"/sotto-*.whl
 
 # maturin builds libsotto_uniffi.so, runs the workspace's pinned uniffi-bindgen on it and
 # packs python/sotto with the generated module and the library.
-maturin_args=(build --manifest-path bindings/Cargo.toml --out "$out")
-if [ "$profile" = release ]; then
-  maturin_args+=(--release)
-else
-  # A debug wheel is for the tests on this machine only: no manylinux audit.
-  maturin_args+=(--profile dev --compatibility linux)
-fi
-"$PYTHON_TOOLS/bin/maturin" "${maturin_args[@]}"
+build_wheel "$out"
 wheel="$(ls "$out"/sotto-*.whl)"
 echo "package: $wheel ($(du -h "$wheel" | cut -f1))"
 

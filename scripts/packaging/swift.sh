@@ -4,23 +4,15 @@
 # and `check` (true or false).
 #
 # There is no Swift compiler here, so --check verifies what can be verified: generation is
-# deterministic, sotto.swift parses with tree-sitter-swift and has the public API, and the
+# deterministic, Sotto.swift parses with tree-sitter-swift and has the public API, and the
 # C header sottoFFI.h compiles.
 
-[ -x "$PYTHON_TOOLS/bin/python" ] || die "no Python tools in $PYTHON_TOOLS: run scripts/setup"
+# shellcheck source=scripts/packaging/uniffi.sh
+source scripts/packaging/uniffi.sh
 version="$(cargo metadata --no-deps --format-version 1 |
   jq -r '.packages[] | select(.name == "sotto-uniffi") | .version')"
-if [ "$profile" = release ]; then
-  cargo build -p sotto-uniffi -p uniffi-bindgen --release
-else
-  cargo build -p sotto-uniffi -p uniffi-bindgen
-fi
-built="target/$profile"
-generate() {
-  rm -rf "$1"
-  "$built/uniffi-bindgen" generate "$built/libsotto_uniffi.so" --language swift \
-    --no-format --out-dir "$1" >/dev/null
-}
+uniffi_library
+generate() { generate_bindings swift "$1"; }
 
 name="sotto-swift-$version"
 out="target/package"
@@ -28,7 +20,7 @@ stage="$out/$name"
 generate "$stage/Sources"
 cp bindings/README.md LICENSE "$stage/"
 tar -C "$out" -czf "$out/$name.tar.gz" "$name"
-echo "package: $out/$name.tar.gz (sotto.swift, sottoFFI.h, sottoFFI.modulemap)"
+echo "package: $out/$name.tar.gz (Sotto.swift, sottoFFI.h, sottoFFI.modulemap)"
 
 if $check; then
   again="$(mktemp -d "${TMPDIR:-/tmp}/sotto-swift.XXXXXX")"
@@ -40,6 +32,6 @@ if $check; then
   printf '#include "sottoFFI.h"\n' |
     cc -fsyntax-only -std=c11 -Wall -Wextra -Werror -D_Nullable= -D_Nonnull= \
       -I "$stage/Sources" -x c -
-  echo "package: checked (deterministic generation; sotto.swift parses; sottoFFI.h compiles)"
+  echo "package: checked (deterministic generation; Sotto.swift parses; sottoFFI.h compiles)"
 fi
 rm -rf "$stage"

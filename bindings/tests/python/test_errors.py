@@ -16,7 +16,7 @@ def code_of(call) -> sotto.ErrorCode:
         asyncio.run(call())
     error = caught.value
     assert str(error)
-    assert error.message
+    assert error.reason
     return error.code
 
 

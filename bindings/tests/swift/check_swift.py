@@ -1,7 +1,7 @@
 """Checks the generated Swift as far as a machine without a Swift compiler can: every file
 parses with tree-sitter-swift, and the public API a Swift app starts with is there.
 
-usage: python check_swift.py <folder with sotto.swift>
+usage: python check_swift.py <folder with Sotto.swift>
 
 Two constructs UniFFI emits are valid Swift that this grammar does not know, and are
 neutralised before parsing (nothing else is): the attribute
@@ -45,18 +45,18 @@ def syntax_errors(source: str) -> list:
 
 
 def main(folder: Path) -> int:
-    source = (folder / "sotto.swift").read_text()
+    source = (folder / "Sotto.swift").read_text()
     errors = syntax_errors(source)
     # UniFFI's Swift is not formatted here (no swift-format): compare without whitespace.
     squeezed = "".join(source.split())
     missing = [api for api in PUBLIC_API if "".join(api.split()) not in squeezed]
     for error in errors:
-        print(f"sotto.swift {error}", file=sys.stderr)
+        print(f"Sotto.swift {error}", file=sys.stderr)
     for api in missing:
-        print(f"sotto.swift lacks: {api}", file=sys.stderr)
+        print(f"Sotto.swift lacks: {api}", file=sys.stderr)
     if errors or missing:
         return 1
-    print(f"swift: sotto.swift parses ({len(source.splitlines())} lines) and has the public API")
+    print(f"swift: Sotto.swift parses ({len(source.splitlines())} lines) and has the public API")
     return 0
 
 

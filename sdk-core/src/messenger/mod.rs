@@ -21,6 +21,7 @@
 //!   listening: messages and statuses are in the store.
 
 mod actor;
+mod ending;
 mod event;
 
 use std::marker::PhantomData;
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use actor::{FIRST_BACKOFF, MAX_BACKOFF, PREKEY_CHECK, WAIT};
+pub use ending::wait_for_ending_threads;
 pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
 
 use actor::{Actor, CatchUnwind, Job, LocalFuture};
@@ -243,6 +245,9 @@ impl<S: Store + 'static> Messenger<S> {
                 });
                 drop(local);
                 drop(runtime);
+                // Telling the waiters it closed is the thread's last act; it may call into
+                // a foreign runtime (a waker), which an exiting host must let finish.
+                let _ending = ending::Ending::begin();
                 let _ = closing.send(true);
             })
             .map_err(|e| Error::Internal(format!("cannot start the messenger's thread: {e}")))?;

@@ -369,6 +369,31 @@ pub unsafe extern "C" fn sotto_messenger_download_attachment(
     })
 }
 
+/// A page size the caller asked for, checked against `SOTTO_MAX_HISTORY_PAGE`.
+fn page_size(limit: u32) -> Result<usize, Failure> {
+    if limit > SOTTO_MAX_HISTORY_PAGE {
+        return Err(Failure::invalid(format!(
+            "{limit} messages: at most {SOTTO_MAX_HISTORY_PAGE} at once"
+        )));
+    }
+    Ok(limit as usize)
+}
+
+/// Writes messages as the JSON array of `sotto_messenger_history_json` to `*out_json`.
+///
+/// # Safety
+/// `out_json` is a valid pointer to write to (checked by `out`).
+unsafe fn write_messages(
+    out_json: *mut *mut c_char,
+    messages: &[HistoryMessage],
+) -> Result<(), Failure> {
+    let json = serde_json::Value::Array(messages.iter().map(history_json).collect());
+    let json = c_string(json.to_string())?;
+    // SAFETY: the caller's promise.
+    unsafe { write_string(out_json, json) };
+    Ok(())
+}
+
 fn history_json(message: &HistoryMessage) -> serde_json::Value {
     let status = match message.shown_status() {
         HistoryStatus::Sending => "sending",
@@ -416,25 +441,14 @@ pub unsafe extern "C" fn sotto_messenger_history_json(
             )
         };
         out(out_json, "out_json")?;
-        if limit > SOTTO_MAX_HISTORY_PAGE {
-            return Err(Failure::invalid(format!(
-                "a page of {limit}: at most {SOTTO_MAX_HISTORY_PAGE}"
-            )));
-        }
+        let limit = page_size(limit)?;
         let from = match before {
             Some(id) => HistoryFrom::Before(message_id(id)?),
             None => HistoryFrom::Newest,
         };
-        let page = messenger.wait(messenger.inner.history(
-            &contact_id(contact)?,
-            from,
-            limit as usize,
-        ))?;
-        let json = serde_json::Value::Array(page.iter().map(history_json).collect());
-        let json = c_string(json.to_string())?;
+        let page = messenger.wait(messenger.inner.history(&contact_id(contact)?, from, limit))?;
         // SAFETY: checked above.
-        unsafe { write_string(out_json, json) };
-        Ok(())
+        unsafe { write_messages(out_json, &page) }
     })
 }
 
@@ -463,21 +477,10 @@ pub unsafe extern "C" fn sotto_messenger_search_json(
             )
         };
         out(out_json, "out_json")?;
-        if limit > SOTTO_MAX_HISTORY_PAGE {
-            return Err(Failure::invalid(format!(
-                "{limit} results: at most {SOTTO_MAX_HISTORY_PAGE}"
-            )));
-        }
-        let found = messenger.wait(messenger.inner.search(
-            &contact_id(contact)?,
-            query,
-            limit as usize,
-        ))?;
-        let json = serde_json::Value::Array(found.iter().map(history_json).collect());
-        let json = c_string(json.to_string())?;
+        let limit = page_size(limit)?;
+        let found = messenger.wait(messenger.inner.search(&contact_id(contact)?, query, limit))?;
         // SAFETY: checked above.
-        unsafe { write_string(out_json, json) };
-        Ok(())
+        unsafe { write_messages(out_json, &found) }
     })
 }
 

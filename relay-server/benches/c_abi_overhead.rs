@@ -27,7 +27,6 @@ mod c_program;
 mod process;
 #[path = "common/shells.rs"]
 mod shells;
-use process::RunningRelay;
 use shells::{report, through_program, through_rust};
 
 const FULL: usize = 10_000;
@@ -45,14 +44,7 @@ async fn main() {
         &program,
         &["-std=c11", "-O2"],
     );
-    let relay = RunningRelay::start(&[
-        "--log-level",
-        "warn",
-        "--max-queue-messages",
-        "50000",
-        "--max-queue-bytes",
-        "1000000000",
-    ]);
+    let relay = shells::relay();
     let address = &relay.address;
 
     let c = || Command::new(&program);

@@ -26,7 +26,6 @@ mod c_program;
 mod process;
 #[path = "common/shells.rs"]
 mod shells;
-use process::RunningRelay;
 use shells::{report, through_program, through_rust};
 
 const FULL: usize = 10_000;
@@ -41,14 +40,7 @@ async fn main() {
     );
     let script = c_program::workspace().join("bindings/benches/throughput.py");
     let root = tempfile::tempdir().expect("temp dir");
-    let relay = RunningRelay::start(&[
-        "--log-level",
-        "warn",
-        "--max-queue-messages",
-        "50000",
-        "--max-queue-bytes",
-        "1000000000",
-    ]);
+    let relay = shells::relay();
     let address = &relay.address;
 
     let py = || {

@@ -28,7 +28,7 @@ if $check; then
   generate "$again/Sources"
   diff -r "$stage/Sources" "$again/Sources" >/dev/null ||
     die "generating the Swift twice gave different files"
-  "$PYTHON_TOOLS/bin/python" bindings/tests/swift/check_swift.py "$stage/Sources"
+  "$PYTHON_TOOLS/bin/python" bindings/tests/swift/check_swift.py "$stage/Sources" bindings/README.md
   printf '#include "sottoFFI.h"\n' |
     cc -fsyntax-only -std=c11 -Wall -Wextra -Werror -D_Nullable= -D_Nonnull= \
       -I "$stage/Sources" -x c -

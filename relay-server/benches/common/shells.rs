@@ -14,6 +14,21 @@ use sotto_core::messenger::{Event, OwnedProtection};
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, SqlCipherStore};
 
+use crate::process::RunningRelay;
+
+/// The relay the shells are measured through: one process, room for every message of a run
+/// at once.
+pub fn relay() -> RunningRelay {
+    RunningRelay::start(&[
+        "--log-level",
+        "warn",
+        "--max-queue-messages",
+        "50000",
+        "--max-queue-bytes",
+        "1000000000",
+    ])
+}
+
 type Handle = Messenger<SqlCipherStore>;
 
 async fn messenger(root: &Path, name: &str, relay: &RelayAddress) -> Handle {

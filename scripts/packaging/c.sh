@@ -8,7 +8,8 @@ major="$(abi_part MAJOR)"
 version="$major.$(abi_part MINOR).$(abi_part PATCH)"
 [ -n "$major" ] || die "no ABI version in ffi/src/abi.rs"
 
-# The relay comes along for --check (one build of the core for both).
+# The relay comes along for --check (one build of the core for both; the UniFFI packages
+# build the same selection, see build_relay in uniffi.sh).
 if [ "$profile" = release ]; then
   cargo build -p sotto-ffi -p sotto-relay --release
 else

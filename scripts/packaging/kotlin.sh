@@ -13,11 +13,7 @@ version="$(cargo metadata --no-deps --format-version 1 |
 uniffi_library
 generate_bindings kotlin bindings/kotlin/target/generated-sources/uniffi
 # The relays the tests talk through.
-if [ "$profile" = release ]; then
-  cargo build -p sotto-relay --release
-else
-  cargo build -p sotto-relay
-fi
+build_relay
 built="$SOTTO_ROOT/target/$profile"
 
 goal=(package -DskipTests)

@@ -18,11 +18,7 @@ $check || exit 0
 
 # Use it as a user would: a fresh virtual environment, `pip install` of the wheel, and the
 # tests run from a copy outside the repository, against relays from this build.
-if [ "$profile" = release ]; then
-  cargo build -p sotto-relay --release
-else
-  cargo build -p sotto-relay
-fi
+build_relay
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-python.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 python3 -m venv "$scratch/venv"

@@ -46,3 +46,13 @@ generate_bindings() {
   cargo run -q --bin uniffi-bindgen -- generate "$UNIFFI_LIBRARY" --language "$1" --no-format \
     --out-dir "$2" >/dev/null
 }
+
+# The relay (and libsotto) the package checks run against, built with the same package
+# selection as scripts/package c, so that the two share one build.
+build_relay() {
+  if [ "$profile" = release ]; then
+    cargo build -p sotto-ffi -p sotto-relay --release
+  else
+    cargo build -p sotto-ffi -p sotto-relay
+  fi
+}

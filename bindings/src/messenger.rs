@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sotto_core::client::{AttachmentKind, HistoryFrom};
+use sotto_core::client::{AttachmentKind, HistoryFrom, MAX_HISTORY_PAGE};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::MessageId;
 use sotto_core::invitation::Invitation;
@@ -19,9 +19,6 @@ use crate::types::{
     Argon2Cost, AttachmentSource, Comparison, Contact, Message, NetworkSettings, Protection,
     SafetyNumber, Settings,
 };
-
-/// The most messages one history page or search may return.
-pub const MAX_PAGE: u32 = 1000;
 
 /// One open profile. Safe to use from any number of threads and coroutines at once: calls
 /// are queued to the messenger's own thread and run one at a time, in order.
@@ -57,12 +54,13 @@ fn message_id(hex: &str) -> Result<MessageId, SottoError> {
 }
 
 fn page_size(limit: u32) -> Result<usize, SottoError> {
-    if limit > MAX_PAGE {
+    let limit = limit as usize;
+    if limit > MAX_HISTORY_PAGE {
         return Err(SottoError::invalid(format!(
-            "{limit} messages: at most {MAX_PAGE} at once"
+            "{limit} messages: at most {MAX_HISTORY_PAGE} at once"
         )));
     }
-    Ok(limit as usize)
+    Ok(limit)
 }
 
 #[uniffi::export]

@@ -19,6 +19,7 @@ use crate::messenger::{SottoMessenger, contact_id, message_id, messenger_ref};
 
 /// The most messages one history page may ask for.
 pub const SOTTO_MAX_HISTORY_PAGE: u32 = 1000;
+const _: () = assert!(SOTTO_MAX_HISTORY_PAGE as usize == sotto_core::client::MAX_HISTORY_PAGE);
 
 /// The largest image preview a message may carry, in bytes.
 pub const SOTTO_MAX_THUMBNAIL_BYTES: usize = 1024;

@@ -11,6 +11,10 @@ use crate::store::{
     ConversationPlace, MessageDirection, MessageRecord, MessageStatus, Store, Towards,
 };
 
+/// The most messages an app asks for in one history page or search. The shells refuse
+/// larger requests (one page must fit in a reply across their boundary without surprise).
+pub const MAX_HISTORY_PAGE: usize = 1000;
+
 /// Records read from the store per step while a page fills.
 const STEP: usize = 200;
 

@@ -40,7 +40,7 @@ use rand::seq::IndexedRandom;
 pub use attachments::{AttachmentKind, AttachmentSource, PreparedAttachment, attachment_of};
 pub use cover::{CoverReport, CoverTraffic, MAX_LATENESS};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
-pub use history::{HistoryFrom, HistoryMessage, HistoryStatus};
+pub use history::{HistoryFrom, HistoryMessage, HistoryStatus, MAX_HISTORY_PAGE};
 pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
 };

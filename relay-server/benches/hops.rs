@@ -105,6 +105,7 @@ fn start_relay(data_dir: &Path) -> (RelayAddress, tokio::runtime::Runtime) {
     let settings = Settings {
         data_dir: data_dir.to_owned(),
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        websocket_listen: None,
         public_host: Host::V4(Ipv4Addr::LOCALHOST),
         limits: Limits::default(),
         log_level: LogLevel::Error,

@@ -278,6 +278,7 @@ impl RunningRelay {
         let settings = Settings {
             data_dir: data_dir.to_owned(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            websocket_listen: None,
             public_host: Host::V4(Ipv4Addr::LOCALHOST),
             limits: Limits::default(),
             log_level: LogLevel::Error,

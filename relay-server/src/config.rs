@@ -60,6 +60,11 @@ pub struct Args {
     /// Address and port to listen on [default: 127.0.0.1:7443].
     #[arg(long, value_name = "IP:PORT")]
     pub listen: Option<SocketAddr>,
+    /// Also serve WebSocket tunnels (browsers' way in, `GET /v1/tunnel`) as plain HTTP on
+    /// this address and port [default: off]. Offer it to browsers as `wss://` through a
+    /// TLS-terminating proxy in front (the relay's README).
+    #[arg(long, value_name = "IP:PORT")]
+    pub websocket_listen: Option<SocketAddr>,
     /// Host name or IP clients reach the relay at, for the printed relay address
     /// [default: the listen IP, or `localhost` when listening on all interfaces].
     #[arg(long, value_name = "HOST")]
@@ -141,6 +146,8 @@ impl LogLevel {
 pub struct FileSettings {
     /// See [`Args::listen`].
     pub listen: Option<SocketAddr>,
+    /// See [`Args::websocket_listen`].
+    pub websocket_listen: Option<SocketAddr>,
     /// See [`Args::public_host`].
     pub public_host: Option<String>,
     /// See [`Args::max_message_bytes`].
@@ -276,6 +283,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Where to serve WebSocket tunnels, if anywhere.
+    pub websocket_listen: Option<SocketAddr>,
     /// The host in the printed relay address.
     pub public_host: Host,
     /// Limits and expiry.
@@ -413,6 +422,7 @@ impl Settings {
         Ok(Self {
             data_dir: args.data_dir,
             listen,
+            websocket_listen: args.websocket_listen.or(file.websocket_listen),
             public_host,
             limits,
             log_level: args.log_level.or(file.log_level).unwrap_or(LogLevel::Info),
@@ -472,6 +482,10 @@ mod tests {
     fn defaults_apply_when_nothing_is_set() {
         let settings = Settings::resolve(args(&[]), FileSettings::default()).unwrap();
         assert_eq!(settings.listen, DEFAULT_LISTEN);
+        assert_eq!(
+            settings.websocket_listen, None,
+            "no WebSocket listener unless asked"
+        );
         assert_eq!(settings.public_host, Host::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(settings.limits, Limits::default());
         assert_eq!(settings.limits.message_expiry_days, 21);
@@ -484,7 +498,8 @@ mod tests {
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {
         let file = FileSettings::parse(
-            "listen = \"0.0.0.0:9000\"\nmax_message_bytes = 5000\nmax_queue_messages = 7\n\
+            "listen = \"0.0.0.0:9000\"\nwebsocket_listen = \"127.0.0.1:9001\"\n\
+             max_message_bytes = 5000\nmax_queue_messages = 7\n\
              log_level = \"warn\"\nchunk_expiry_hours = 24\nmax_chunk_store_bytes = 100000000\n",
         )
         .unwrap();
@@ -499,6 +514,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(
+            settings.websocket_listen,
+            Some("127.0.0.1:9001".parse().unwrap())
+        );
         assert_eq!(settings.limits.max_message_bytes, 6000);
         assert_eq!(settings.limits.max_queue_messages, 7);
         assert_eq!(settings.log_level, LogLevel::Warn);

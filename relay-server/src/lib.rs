@@ -19,7 +19,8 @@
 //! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data;
 //! - [`identity`]: the relay's Ed25519 identity key and the TLS certificate bound to it;
 //! - [`tls`]: serving over TLS with that certificate;
-//! - [`wait`]: reads held until a message arrives (real-time delivery).
+//! - [`wait`]: reads held until a message arrives (real-time delivery);
+//! - [`websocket`]: WebSocket tunnels, the browsers' way in.
 
 pub mod app;
 pub mod clock;
@@ -33,6 +34,7 @@ pub mod server;
 pub mod storage;
 pub mod tls;
 pub mod wait;
+pub mod websocket;
 
 pub use app::{RelayState, router};
 pub use clock::{Clock, ManualClock, SystemClock, process_clock};

@@ -87,11 +87,31 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The WebSocket listener, if any, is named on the same line as the address.
+    let (relay, tunnels) = match settings.websocket_listen {
+        None => (relay, String::new()),
+        Some(websocket) => {
+            let bound = match TcpListener::bind(websocket).await {
+                Ok(listener) => listener.local_addr().map(|bound| (listener, bound)),
+                Err(e) => Err(e),
+            };
+            match bound {
+                Ok((listener, bound)) => (
+                    relay.with_websocket(listener),
+                    format!(" and WebSocket tunnels at ws://{bound}/v1/tunnel"),
+                ),
+                Err(e) => {
+                    error!(error = %e, "cannot listen on the configured WebSocket address");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let served = if settings.insecure_plain_http {
-        println!("sotto-relay: serving {address} over plain HTTP (insecure)");
+        println!("sotto-relay: serving {address} over plain HTTP (insecure){tunnels}");
         relay.run(listener, shutdown_signal()).await
     } else {
-        println!("sotto-relay: serving {address}");
+        println!("sotto-relay: serving {address}{tunnels}");
         relay
             .run(TlsListener::new(listener, tls), shutdown_signal())
             .await

@@ -116,9 +116,23 @@ pub enum Event {
     /// A `CONNECT` request was refused (not an IP address, a private address, not a
     /// reachable relay).
     TunnelRefused,
+    /// A WebSocket tunnel (the browser's way in) was opened, to this relay or another.
+    WebSocketOpened,
+    /// A WebSocket tunnel request was refused (a malformed upgrade, a refused target).
+    WebSocketRefused,
 }
 
-const EVENTS: [(Event, &str, &str); 22] = [
+const EVENTS: [(Event, &str, &str); 24] = [
+    (
+        Event::WebSocketOpened,
+        "sotto_relay_websocket_tunnels_opened_total",
+        "WebSocket tunnels opened (browsers' connections to this relay or another).",
+    ),
+    (
+        Event::WebSocketRefused,
+        "sotto_relay_websocket_tunnels_refused_total",
+        "WebSocket tunnel requests refused (malformed upgrades, refused targets).",
+    ),
     (
         Event::TunnelOpened,
         "sotto_relay_tunnels_opened_total",

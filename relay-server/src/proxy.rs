@@ -66,7 +66,7 @@ pub struct Proxy {
 
 /// Why a CONNECT request was refused, as its HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// Not `<ip>:<port>`.
     NotAnAddress,
     /// A loopback, private or otherwise non-public address.
@@ -76,7 +76,8 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn answer(self) -> Response<Body> {
+    /// The refusal as an HTTP answer.
+    pub(crate) fn answer(self) -> Response<Body> {
         let (status, text) = match self {
             Refusal::NotAnAddress => (
                 StatusCode::BAD_REQUEST,
@@ -139,8 +140,9 @@ impl Proxy {
         }
     }
 
-    /// Checks the target named by a CONNECT request and connects to it.
-    async fn open_target(
+    /// Checks the target named by a CONNECT request (or a WebSocket tunnel's `to`) and
+    /// connects to it.
+    pub(crate) async fn open_target(
         &self,
         authority: Option<&str>,
     ) -> Result<(SocketAddr, TcpStream), Refusal> {
@@ -207,7 +209,8 @@ impl Proxy {
         checked.insert(target, what);
     }
 
-    async fn connect_to(&self, target: SocketAddr) -> std::io::Result<TcpStream> {
+    /// Connects to `target`, leaving from the relay's own address when it has one.
+    pub(crate) async fn connect_to(&self, target: SocketAddr) -> std::io::Result<TcpStream> {
         let socket = if target.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
@@ -225,7 +228,7 @@ impl Proxy {
 /// Copies bytes both ways between `client` and `target` until both sides close, either
 /// fails, or nothing passes for `idle`. The client's first bytes must open a TLS handshake
 /// record.
-async fn pipe<C>(client: C, target: TcpStream, idle: Duration) -> std::io::Result<()>
+pub(crate) async fn pipe<C>(client: C, target: TcpStream, idle: Duration) -> std::io::Result<()>
 where
     C: AsyncRead + AsyncWrite + Unpin,
 {

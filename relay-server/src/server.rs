@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::serve::Listener;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tower::ServiceExt as _;
 use tracing::{debug, error, info, warn};
 
@@ -26,6 +26,7 @@ use crate::storage::{
     SweepReport,
 };
 use crate::wait::Waiters;
+use crate::websocket::Gateway;
 
 /// The chunk store's folder inside the data directory.
 pub const CHUNK_DIR: &str = "chunks";
@@ -65,6 +66,8 @@ pub struct Relay {
     clock: Arc<dyn Clock>,
     router: Router,
     waiters: Arc<Waiters>,
+    /// The listener of WebSocket tunnels, when the relay serves them.
+    websocket: Option<tokio::net::TcpListener>,
 }
 
 impl Relay {
@@ -122,7 +125,14 @@ impl Relay {
             clock,
             router,
             waiters,
+            websocket: None,
         })
+    }
+
+    /// Also serves WebSocket tunnels ([`crate::websocket`]) on `listener`, as plain HTTP.
+    pub fn with_websocket(mut self, listener: tokio::net::TcpListener) -> Self {
+        self.websocket = Some(listener);
+        self
     }
 
     /// The HTTP application (for tests that drive it without a socket).
@@ -150,7 +160,17 @@ impl Relay {
             clock,
             router,
             waiters,
+            websocket,
         } = self;
+        let gateway = match (&websocket, listener.local_addr()) {
+            (Some(_), Ok(own)) => Some(Gateway::new(
+                Arc::clone(&proxy),
+                own.into(),
+                Arc::clone(&metrics),
+            )),
+            (Some(_), Err(e)) => return Err(RunError::Serve(e)),
+            (None, _) => None,
+        };
         let sweeper = tokio::spawn(sweep_loop(
             Arc::clone(&store) as Arc<dyn RelayStore>,
             chunks,
@@ -158,10 +178,17 @@ impl Relay {
             clock,
             metrics,
         ));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let mut server = tokio::spawn(serve(listener, router, Some(proxy), async move {
-            let _ = stopped.await;
-        }));
+        let (stop, stopped) = watch::channel(());
+        let stopping = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.changed().await;
+            }
+        };
+        let tunnels = websocket.zip(gateway).map(|(websocket, gateway)| {
+            tokio::spawn(serve(websocket, gateway.router(), None, stopping()))
+        });
+        let mut server = tokio::spawn(serve(listener, router, Some(proxy), stopping()));
         let served = tokio::select! {
             () = shutdown => {
                 info!("shutting down: finishing requests in flight");
@@ -179,6 +206,11 @@ impl Relay {
             }
             joined = &mut server => joined,
         };
+        // The tunnel listener stopped with the main one; its open tunnels end on their own.
+        if let Some(tunnels) = tunnels {
+            tunnels.abort();
+            let _ = tunnels.await;
+        }
         sweeper.abort();
         let _ = sweeper.await;
         let served = match served {

@@ -160,16 +160,21 @@ fn text_of(event: &Event) -> Option<String> {
 /// Takes events until `count` texts arrived; returns them in order of arrival.
 async fn texts(events: &mut Subscription, count: usize) -> Vec<String> {
     let mut texts = Vec::new();
+    // The other events, for the message of a failure.
+    let mut others = Vec::new();
     tokio::time::timeout(PATIENCE, async {
         while texts.len() < count {
             let event = events.next().await.expect("the messenger is running");
-            texts.extend(text_of(&event));
+            match text_of(&event) {
+                Some(text) => texts.push(text),
+                None => others.push(event),
+            }
         }
     })
     .await
     .unwrap_or_else(|_| {
         panic!(
-            "{} of {count} texts within {PATIENCE:?}: {texts:?}",
+            "{} of {count} texts within {PATIENCE:?}: {texts:?}; other events: {others:?}",
             texts.len()
         )
     });

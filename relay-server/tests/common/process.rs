@@ -66,6 +66,8 @@ pub struct RunningRelay {
     child: Child,
     /// The address it printed.
     pub address: RelayAddress,
+    /// The URL of its WebSocket tunnels, when it was started with `--websocket-listen`.
+    pub websocket: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -78,11 +80,16 @@ impl RunningRelay {
     /// Starts a relay listening on (and sending from) `listen` with `extra` flags.
     pub fn start_on(listen: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (child, address, _) =
+        let (child, address, line) =
             spawn_relay_on(&dir.path().join("relay"), listen, extra, Stdio::null());
+        let websocket = line
+            .split_whitespace()
+            .find(|word| word.starts_with("ws://"))
+            .map(str::to_owned);
         Self {
             child,
             address,
+            websocket,
             _dir: dir,
         }
     }

@@ -1006,7 +1006,7 @@ fn errors_say_which_rule_was_broken() {
     assert_eq!(error.code(), ErrorCode::Content);
     assert_eq!(
         error.to_string(),
-        "sequence number 0 is invalid; sequence numbers start at 1"
+        "sequence number 0 is invalid; sequence numbers start at 1 (only receipts have 0)"
     );
 }
 

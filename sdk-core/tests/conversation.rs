@@ -158,7 +158,8 @@ fn send_batch<S: Store>(
     );
 }
 
-fn converse<S: Store>(make_store: impl Fn(&str) -> S) {
+/// Alice and Bob, each the other's contact, with a session from Bob's prekey bundle.
+fn pair<S: Store>(make_store: impl Fn(&str) -> S) -> (Side<S>, Side<S>) {
     let mut alice = Side::new("alice", make_store("alice"));
     let mut bob = Side::new("bob", make_store("bob"));
     let mut rng = rand::rng();
@@ -168,6 +169,13 @@ fn converse<S: Store>(make_store: impl Fn(&str) -> S) {
     let alice_public = alice.profile.identity().public();
     alice.peer = Some(block_on(alice.profile.add_contact(&bob_public, None)).unwrap());
     bob.peer = Some(block_on(bob.profile.add_contact(&alice_public, None)).unwrap());
+    (alice, bob)
+}
+
+fn converse<S: Store>(make_store: impl Fn(&str) -> S) {
+    let (mut alice, mut bob) = pair(make_store);
+    let bob_public = bob.profile.identity().public();
+    let alice_public = alice.profile.identity().public();
     assert!(
         block_on(alice.profile.is_post_quantum(&bob_public, now())).unwrap(),
         "the session must be PQXDH (Kyber) with SPQR"
@@ -211,6 +219,37 @@ fn converse<S: Store>(make_store: impl Fn(&str) -> S) {
             .count();
         assert_eq!(texts, expected.len());
     }
+}
+
+/// Receipts are sent once and never re-sent, so a lost one must leave no gap in the order:
+/// what the contact sends after it is shown at once, not held back as early for good.
+#[test]
+fn a_lost_receipt_holds_nothing_back() {
+    let (mut alice, mut bob) = pair(|_| MemoryStore::new());
+    let clock = now();
+    let hello = alice.send_text("alice says hello".into(), clock);
+    let received = bob.receive(&hello, clock);
+    assert_eq!(bob.shown, ["alice says hello"]);
+    // Bob's receipt is lost on the way (a relay restarted, say).
+    let lost = bob.receipt_packets(&received, clock);
+    assert_eq!(lost.len(), 1);
+    for text in ["bob says one", "bob says two"] {
+        let packet = bob.send_text(text.into(), clock);
+        alice.receive(&packet, clock);
+    }
+    assert_eq!(
+        alice.shown,
+        ["bob says one", "bob says two"],
+        "nothing held back"
+    );
+    // A receipt that does arrive, late, still marks the message delivered.
+    alice.receive(&lost[0], clock);
+    let history = block_on(alice.profile.history(alice.peer(), usize::MAX)).unwrap();
+    assert!(
+        history
+            .iter()
+            .all(|(_, _, content)| !matches!(content.body, Body::Receipt(_)))
+    );
 }
 
 #[test]

@@ -31,8 +31,8 @@ pub enum ContentError {
         /// Its length, in bytes.
         len: usize,
     },
-    /// The sequence number is 0; sequences start at 1.
-    #[error("sequence number 0 is invalid; sequence numbers start at 1")]
+    /// The sequence number of a message other than a receipt is 0; sequences start at 1.
+    #[error("sequence number 0 is invalid; sequence numbers start at 1 (only receipts have 0)")]
     ZeroSequence,
     /// The frame has no body, or one of a kind this version does not know.
     #[error("content frame has no body, or a body kind this version does not know")]

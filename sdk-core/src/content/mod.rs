@@ -141,7 +141,9 @@ impl fmt::Debug for MessageId {
 pub struct Content {
     /// Random id; the recipient deduplicates on it.
     pub id: MessageId,
-    /// Per-contact, per-direction sequence number, starting at 1; restores order.
+    /// Per-contact, per-direction sequence number, starting at 1; restores order. Receipts
+    /// carry 0: they stand outside the order, since a lost receipt is never re-sent and
+    /// must leave no gap that would hold back every later message.
     pub sequence: u64,
     /// Sender's clock, milliseconds since the Unix epoch. Passed in by the caller (there is
     /// no clock on every target) and only informative: ordering uses `sequence`.

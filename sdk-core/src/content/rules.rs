@@ -11,7 +11,8 @@ use super::{
 
 /// Checks every rule, in the order the fields appear in the frame.
 pub(super) fn check(content: &Content) -> Result<(), ContentError> {
-    if content.sequence == 0 {
+    // A receipt stands outside the order (it is never re-sent, so it must leave no gap).
+    if content.sequence == 0 && !matches!(content.body, Body::Receipt(_)) {
         return Err(ContentError::ZeroSequence);
     }
     match &content.body {

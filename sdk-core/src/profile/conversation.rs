@@ -187,18 +187,24 @@ impl<S: Store> Profile<S> {
         rng: &mut R,
     ) -> Result<Outgoing> {
         let mut record = self.contact_record(id).await?;
-        record.last_sent_sequence += 1;
+        // Receipts are sent once: acknowledging an acknowledgement would never end. A lost
+        // receipt is made good when the outbox re-sends the message it acknowledged. So a
+        // receipt takes no sequence number (0), is not kept, and leaves no gap.
+        let acknowledged = !matches!(body, Body::Receipt(_));
+        let sequence = if acknowledged {
+            record.last_sent_sequence += 1;
+            record.last_sent_sequence
+        } else {
+            0
+        };
         let content = Content {
             id: message_id,
-            sequence: record.last_sent_sequence,
+            sequence,
             timestamp_ms: millis(now),
             body,
         };
         content.validate()?;
         let held = record.pending_identity_key.is_some() || record.awaiting_reply;
-        // Receipts are sent once: acknowledging an acknowledgement would never end. A lost
-        // receipt is made good when the outbox re-sends the message it acknowledged.
-        let acknowledged = !matches!(content.body, Body::Receipt(_));
         let peer = identity_of(&record.identity_key)?;
         let certificate = self.certificate_for(now, rng)?;
         let view = self.view();
@@ -212,20 +218,23 @@ impl<S: Store> Profile<S> {
         };
         let attempts = u32::from(packet.is_some());
         view.stage(|changes| {
-            changes.put_message(MessageRecord {
-                contact: record.id.clone(),
-                direction: MessageDirection::Outgoing,
-                id: content.id.to_bytes(),
-                sequence: content.sequence,
-                at_ms: millis(now),
-                frame: content.encode(),
-                status: match (held, acknowledged) {
-                    (true, _) => MessageStatus::Held,
-                    (false, true) => MessageStatus::Queued,
-                    (false, false) => MessageStatus::Sent,
-                },
-                deleted: false,
-            });
+            // A receipt is kept only while held (it goes out once the contact is ready).
+            if acknowledged || held {
+                changes.put_message(MessageRecord {
+                    contact: record.id.clone(),
+                    direction: MessageDirection::Outgoing,
+                    id: content.id.to_bytes(),
+                    sequence: content.sequence,
+                    at_ms: millis(now),
+                    frame: content.encode(),
+                    status: if held {
+                        MessageStatus::Held
+                    } else {
+                        MessageStatus::Queued
+                    },
+                    deleted: false,
+                });
+            }
             if acknowledged || held {
                 changes.outbox.insert(
                     (record.id.clone(), content.id.to_bytes()),
@@ -371,6 +380,22 @@ impl<S: Store> Profile<S> {
             Err(other) => return Err(other),
         };
 
+        if let Body::Receipt(receipt) = &content.body {
+            // Outside the order (sequence 0): never early, never a gap, not kept. Acting on
+            // the same receipt twice changes nothing.
+            self.stage_receipt(&view, &record.id, receipt.kind, &receipt.message_ids)
+                .await?;
+            let event = Event::Receipt {
+                kind: receipt.kind,
+                message_ids: receipt.message_ids.clone(),
+            };
+            view.stage(|changes| {
+                changes.contacts.insert(record.id.clone(), record);
+            });
+            // The ratchet step is kept, as for every message.
+            self.store().apply(view.take_changes()).await?;
+            return Ok(vec![event]);
+        }
         let already = content.sequence <= record.shown_through
             || self
                 .store()
@@ -385,14 +410,6 @@ impl<S: Store> Profile<S> {
         if already {
             events.push(Event::Duplicate(content.id));
         } else {
-            if let Body::Receipt(receipt) = &content.body {
-                self.stage_receipt(&view, &record.id, receipt.kind, &receipt.message_ids)
-                    .await?;
-                events.push(Event::Receipt {
-                    kind: receipt.kind,
-                    message_ids: receipt.message_ids.clone(),
-                });
-            }
             if let Body::ContactAccept(accept) = &content.body {
                 // Where to write to the contact from now on (the inviter's answer, or a
                 // later move to another queue).

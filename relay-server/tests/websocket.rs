@@ -180,7 +180,8 @@ async fn a_tunnel_to_another_relay_obeys_the_proxys_rules() {
     );
 }
 
-/// Sends raw HTTP to the gateway at `url` and returns the answer's status line and body.
+/// Sends raw HTTP to the gateway at `url` and returns the answer: its head and the body
+/// its `content-length` announces.
 async fn raw_request(url: &str, request: &str) -> String {
     let authority = url
         .trim_start_matches("ws://")
@@ -192,11 +193,30 @@ async fn raw_request(url: &str, request: &str) -> String {
     let request = request.replace("HOST", &authority);
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
-    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut answer))
-        .await
-        .expect("the gateway answers and closes")
-        .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
+    let mut buffer = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .and_then(|length| length.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if answer.len() >= head_end + 4 + length {
+                return text;
+            }
+        }
+        let read = tokio::time::timeout(PATIENCE, tcp.read(&mut buffer))
+            .await
+            .expect("the gateway answers")
+            .unwrap();
+        assert!(read > 0, "the gateway closed mid-answer: {text}");
+        answer.extend_from_slice(&buffer[..read]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

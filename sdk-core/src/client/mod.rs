@@ -90,6 +90,9 @@ pub struct ClientSettings {
     /// Cover traffic ([`CoverTraffic`]); off (`None`) unless the app turns it on — a
     /// desktop app would, a battery-powered one would ask its user.
     pub cover: Option<CoverTraffic>,
+    /// In the browser, the WebSocket gateways of relays (`docs/PROTOCOL.md` §21): every
+    /// connection goes through one of them. Natively unused.
+    pub gateways: crate::transport::Gateways,
 }
 
 impl std::fmt::Debug for ClientSettings {
@@ -99,6 +102,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("display_name", &self.display_name)
             .field("route", &self.route)
             .field("cover", &self.cover)
+            .field("gateways", &self.gateways)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +116,7 @@ impl ClientSettings {
             clock: Arc::new(SystemClock),
             route: SendRoute::default(),
             cover: None,
+            gateways: crate::transport::Gateways::new(),
         }
     }
 
@@ -126,6 +131,18 @@ impl ClientSettings {
         self.cover = Some(cover);
         self
     }
+
+    /// The same settings with these WebSocket gateways (the browser's way to relays).
+    pub fn with_gateways(mut self, gateways: crate::transport::Gateways) -> Self {
+        self.gateways = gateways;
+        self
+    }
+}
+
+/// Whether `relay` can carry our reads of other relays: any relay natively, one with a
+/// WebSocket gateway (`gateways`) in the browser.
+fn can_proxy(gateways: &crate::transport::Gateways, relay: &RelayAddress) -> bool {
+    cfg!(not(target_arch = "wasm32")) || gateways.of(relay).is_some()
 }
 
 /// A packet sealed for a contact whose transmission failed for a passing reason: written at
@@ -142,12 +159,10 @@ pub struct Client<S: Store> {
     profile: Profile<S>,
     settings: ClientSettings,
     relays: HashMap<RelayAddress, RelayClient>,
-    /// Clients of relays reached through a proxy relay, by (target, proxy). (The browser
-    /// reads directly.)
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    /// Clients of relays reached through a proxy relay, by (target, proxy): a `CONNECT`
+    /// tunnel natively, a WebSocket tunnel in the browser.
     tunnels: HashMap<(RelayAddress, RelayAddress), RelayClient>,
     /// The relay our reads go through, while it works (`docs/PROTOCOL.md` §19).
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     proxy: Option<RelayAddress>,
     rng: StdRng,
     events: VecDeque<ClientEvent>,
@@ -657,11 +672,10 @@ impl<S: Store> Client<S> {
     /// The client for our own business with the relay at `address`: creating, reading,
     /// acknowledging and deleting our queues, moving attachment chunks. On an onion route
     /// with another relay to go through, that is the relay reached through our proxy relay
-    /// (`docs/PROTOCOL.md` §19), so that it never sees our address; on the direct route (or
-    /// a one-relay list, or in the browser, which cannot open tunnels) it is the relay
-    /// itself.
+    /// (`docs/PROTOCOL.md` §19; in the browser a WebSocket tunnel of the proxy, §21), so
+    /// that it never sees our address; on the direct route (or a one-relay list) it is the
+    /// relay itself.
     fn relay(&mut self, address: &RelayAddress) -> Result<RelayClient> {
-        #[cfg(not(target_arch = "wasm32"))]
         if matches!(self.settings.route, SendRoute::Onion { .. }) && self.settings.relays.len() > 1
         {
             let proxy = self.proxy_for(address)?;
@@ -669,7 +683,13 @@ impl<S: Store> Client<S> {
             if let Some(client) = self.tunnels.get(&key) {
                 return Ok(client.clone());
             }
+            #[cfg(not(target_arch = "wasm32"))]
             let client = RelayClient::through_proxy(address.clone(), &key.1)?;
+            #[cfg(target_arch = "wasm32")]
+            let client = {
+                let gateway = self.settings.gateways.of(&key.1).unwrap_or_default();
+                RelayClient::through_gateway(address.clone(), &key.1, gateway)?
+            };
             self.tunnels.insert(key, client.clone());
             return Ok(client);
         }
@@ -678,8 +698,7 @@ impl<S: Store> Client<S> {
 
     /// The relay our reads of `target` go through: our proxy while it works and is not the
     /// target itself, else another relay at random (which becomes our proxy if we had
-    /// none).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// none). In the browser only relays with a WebSocket gateway can be the proxy.
     fn proxy_for(
         &mut self,
         target: &RelayAddress,
@@ -688,6 +707,7 @@ impl<S: Store> Client<S> {
         if let Some(proxy) = &self.proxy
             && proxy != target
             && !self.down.contains(proxy)
+            && can_proxy(&self.settings.gateways, proxy)
         {
             return Ok(proxy.clone());
         }
@@ -695,7 +715,11 @@ impl<S: Store> Client<S> {
             .settings
             .relays
             .iter()
-            .filter(|relay| *relay != target && !self.down.contains(*relay))
+            .filter(|relay| {
+                *relay != target
+                    && !self.down.contains(*relay)
+                    && can_proxy(&self.settings.gateways, relay)
+            })
             .choose(&mut self.rng)
             .cloned()
             .ok_or_else(|| {
@@ -714,12 +738,29 @@ impl<S: Store> Client<S> {
     }
 
     /// The client of a relay itself, never through a proxy (one per relay, kept): for
-    /// packets to their first hop, a relay's public info, and the direct route.
+    /// packets to their first hop, a relay's public info, and the direct route. In the
+    /// browser, a WebSocket tunnel to the relay through its own gateway, or (for a relay
+    /// without one) through the gateway of one of our relays.
     fn direct_relay(&mut self, address: &RelayAddress) -> Result<RelayClient> {
         if let Some(client) = self.relays.get(address) {
             return Ok(client.clone());
         }
+        #[cfg(not(target_arch = "wasm32"))]
         let client = RelayClient::new(address.clone())?;
+        #[cfg(target_arch = "wasm32")]
+        let client = {
+            let gateways = &self.settings.gateways;
+            let entry = std::iter::once(address)
+                .chain(self.settings.relays.iter())
+                .find(|relay| gateways.of(relay).is_some())
+                .ok_or_else(|| {
+                    TransportError::Unreachable(format!(
+                        "{address}: no WebSocket gateway to reach it through"
+                    ))
+                })?;
+            let gateway = gateways.of(entry).unwrap_or_default();
+            RelayClient::through_gateway(address.clone(), entry, gateway)?
+        };
         self.relays.insert(address.clone(), client.clone());
         Ok(client)
     }

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::{CryptoRng, Rng};
 
 use super::TransportError;
+use super::http::{Answer, Http, Request};
 use crate::relay::OwnQueue;
 use crate::relay::PartSecrets;
 use crate::relay::api::{MAX_WAIT_SECONDS, MESSAGE_ID_HEADER, WAIT_HEADER};
@@ -36,7 +37,7 @@ pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 #[derive(Debug, Clone)]
 pub struct RelayClient {
     address: RelayAddress,
-    http: reqwest::Client,
+    http: Http,
 }
 
 /// A message read from a queue.
@@ -50,17 +51,9 @@ pub struct ReadMessage {
 
 impl RelayClient {
     /// A client of the relay at `address`, pinned to its key.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(address: RelayAddress) -> Result<Self, TransportError> {
-        let builder = reqwest::Client::builder();
-        #[cfg(not(target_arch = "wasm32"))]
-        let builder = builder
-            .use_preconfigured_tls(super::pinned_client_config(*address.key())?)
-            .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT);
-        let http = builder
-            .build()
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let http = Http::direct(&address)?;
         Ok(Self { address, http })
     }
 
@@ -90,20 +83,29 @@ impl RelayClient {
         };
         let proxy_socket = by_ip(proxy)?;
         by_ip(&target)?;
-        let tunnel = reqwest::Proxy::all(format!(
-            "https://{}:{}",
-            super::PROXY_SERVER_NAME,
-            proxy_socket.port()
-        ))
-        .map_err(|e| TransportError::Unreachable(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(super::proxied_client_config(*proxy.key(), *target.key())?)
-            .resolve(super::PROXY_SERVER_NAME, proxy_socket)
-            .proxy(tunnel)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .build()
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let http = Http::through_proxy(&target, proxy, proxy_socket)?;
+        Ok(Self {
+            address: target,
+            http,
+        })
+    }
+
+    /// A client of the relay at `target` in the browser: TLS pinned to the target's key
+    /// inside a WebSocket tunnel of the relay at `entry`, whose gateway URL is `gateway`
+    /// (`docs/PROTOCOL.md` §21). With `entry` = `target` the tunnel leads to the relay
+    /// itself; otherwise the entry relay carries the bytes on as its `CONNECT` proxy would,
+    /// so the target sees the entry relay's address, never the browser's.
+    ///
+    /// # Errors
+    /// [`TransportError::Unreachable`] for a gateway that is not a `ws://` or `wss://` URL;
+    /// [`TransportError::NoOnionPath`] when the target is another relay named by a DNS name.
+    #[cfg(target_arch = "wasm32")]
+    pub fn through_gateway(
+        target: RelayAddress,
+        entry: &RelayAddress,
+        gateway: &str,
+    ) -> Result<Self, TransportError> {
+        let http = Http::through_gateway(&target, entry, gateway)?;
         Ok(Self {
             address: target,
             http,
@@ -117,12 +119,7 @@ impl RelayClient {
 
     /// `GET /v1/info`: the relay's version, key and limits.
     pub async fn info(&self) -> Result<RelayInfo, TransportError> {
-        let answer = self
-            .http
-            .get(self.url(&Endpoint::Info))
-            .send()
-            .await
-            .map_err(connection_error)?;
+        let answer = self.http.send(request(&Endpoint::Info), None).await?;
         info_naming(answer, self.address.key()).await
     }
 
@@ -130,14 +127,10 @@ impl RelayClient {
     /// back) to this relay as their first hop. `202` means the relay took them; what
     /// happens further down the path is told only by the recipient's end-to-end receipt.
     pub async fn send_packets(&self, packets: Vec<u8>) -> Result<(), TransportError> {
-        let answer = self
-            .http
-            .post(self.url(&Endpoint::Packets))
+        let packets = request(&Endpoint::Packets)
             .header("content-type", "application/octet-stream")
-            .body(packets)
-            .send()
-            .await
-            .map_err(connection_error)?;
+            .body(packets);
+        let answer = self.http.send(packets, None).await?;
         let (status, _, body) = read(answer).await?;
         expect_status(status, 202, &body)
     }
@@ -319,16 +312,12 @@ impl RelayClient {
         let endpoint = Endpoint::PutChunk(part.id());
         let delete_hash =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(part.delete.hash());
-        let answer = self
-            .http
-            .put(self.url(&endpoint))
+        let put = request(&endpoint)
             .header(CHUNK_READ_HEADER, part.read.to_text().as_str())
             .header(CHUNK_DELETE_HASH_HEADER, delete_hash)
             .header("content-type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .map_err(connection_error)?;
+            .body(bytes);
+        let answer = self.http.send(put, None).await?;
         let (status, _, body) = read(answer).await?;
         expect_status(status, 201, &body)
     }
@@ -357,24 +346,21 @@ impl RelayClient {
             return Ok(());
         }
         let endpoint = Endpoint::GetChunk(part.id());
-        let mut request = self
-            .http
-            .get(self.url(&endpoint))
-            .header(CHUNK_READ_HEADER, part.read.to_text().as_str());
+        let mut get = request(&endpoint).header(CHUNK_READ_HEADER, part.read.to_text().as_str());
         let expected_status = if offset > 0 {
-            request = request.header("range", format!("bytes={offset}-"));
+            get = get.header("range", format!("bytes={offset}-"));
             206
         } else {
             200
         };
-        let answer = request.send().await.map_err(connection_error)?;
-        let status = answer.status().as_u16();
+        let answer = self.http.send(get, None).await?;
+        let status = answer.status;
         if status != expected_status {
             let (status, _, body) = read(answer).await?;
             return expect_status(status, expected_status, &body);
         }
         let remaining = part_len - offset;
-        if answer.content_length().is_some_and(|len| len != remaining) {
+        if answer.content_length.is_some_and(|len| len != remaining) {
             return Err(wrong_length());
         }
         let received = stream_body(answer, remaining, sink).await?;
@@ -388,13 +374,8 @@ impl RelayClient {
     /// gone already is [`ErrorKind::UnknownChunk`].
     pub async fn delete_part(&self, part: &PartSecrets) -> Result<(), TransportError> {
         let endpoint = Endpoint::DeleteChunk(part.id());
-        let answer = self
-            .http
-            .delete(self.url(&endpoint))
-            .header(CHUNK_DELETE_HEADER, part.delete.to_text().as_str())
-            .send()
-            .await
-            .map_err(connection_error)?;
+        let delete = request(&endpoint).header(CHUNK_DELETE_HEADER, part.delete.to_text().as_str());
+        let answer = self.http.send(delete, None).await?;
         let (status, _, body) = read(answer).await?;
         expect_status(status, 204, &body)
     }
@@ -422,10 +403,6 @@ impl RelayClient {
         .await
     }
 
-    fn url(&self, endpoint: &Endpoint) -> String {
-        format!("{}{}", self.address.base_url(), endpoint.path())
-    }
-
     /// One signed request (with one unsigned extra header, if given); the status, the
     /// message-id header and the body of the answer.
     #[allow(clippy::too_many_arguments)]
@@ -434,7 +411,7 @@ impl RelayClient {
         endpoint: &Endpoint,
         key: &QueueKeyPair,
         content_type: Option<&str>,
-        extra_header: Option<(&str, String)>,
+        extra_header: Option<(&'static str, String)>,
         body: Vec<u8>,
         now: SystemTime,
         rng: &mut R,
@@ -453,34 +430,31 @@ impl RelayClient {
                 rng,
             )
             .map_err(|e| TransportError::InvalidAnswer(format!("signing: {e}")))?;
-        let method = reqwest::Method::from_bytes(endpoint.method().as_bytes())
-            .map_err(|e| TransportError::InvalidAnswer(e.to_string()))?;
-        let mut request = self
-            .http
-            .request(method, self.url(endpoint))
+        let mut signed = request(endpoint)
             .header(AUTH_HEADER, auth.encode())
             .body(body);
         if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
+            signed = signed.header("content-type", content_type.to_owned());
         }
         if let Some((name, value)) = extra_header {
-            request = request.header(name, value);
+            signed = signed.header(name, value);
         }
-        let answer = request.send().await.map_err(connection_error)?;
+        let answer = self.http.send(signed, Some(MESSAGE_ID_HEADER)).await?;
         read(answer).await
     }
 }
 
-/// The status, message-id header and body of an answer, refusing an oversized body.
-async fn read(answer: reqwest::Response) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
-    let status = answer.status().as_u16();
-    let id = answer
-        .headers()
-        .get(MESSAGE_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+/// A bodiless request for `endpoint`.
+fn request(endpoint: &Endpoint) -> Request {
+    Request::new(endpoint.method(), endpoint.path())
+}
+
+/// The status, the header asked for (the message id) and the body of an answer, refusing
+/// an oversized body.
+async fn read(answer: Answer) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
+    let (status, id) = (answer.status, answer.header.clone());
     if answer
-        .content_length()
+        .content_length
         .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)
     {
         return Err(TransportError::InvalidAnswer(
@@ -504,14 +478,13 @@ fn wrong_length() -> TransportError {
 
 /// Writes the answer's body into `sink` as it arrives, refusing more than `limit` bytes;
 /// returns the number of bytes written.
-#[cfg(not(target_arch = "wasm32"))]
 async fn stream_body<W: std::io::Write>(
-    mut answer: reqwest::Response,
+    mut answer: Answer,
     limit: u64,
     sink: &mut W,
 ) -> Result<u64, TransportError> {
     let mut received = 0u64;
-    while let Some(bytes) = answer.chunk().await.map_err(connection_error)? {
+    while let Some(bytes) = answer.chunk().await? {
         received = received.saturating_add(bytes.len() as u64);
         if received > limit {
             return Err(wrong_length());
@@ -520,23 +493,6 @@ async fn stream_body<W: std::io::Write>(
             .map_err(|e| TransportError::Io(e.to_string()))?;
     }
     Ok(received)
-}
-
-/// The browser's fetch gives the body whole: read it (the declared length was checked, and
-/// is checked again here), then write it.
-#[cfg(target_arch = "wasm32")]
-async fn stream_body<W: std::io::Write>(
-    answer: reqwest::Response,
-    limit: u64,
-    sink: &mut W,
-) -> Result<u64, TransportError> {
-    let bytes = answer.bytes().await.map_err(connection_error)?;
-    if bytes.len() as u64 > limit {
-        return Err(wrong_length());
-    }
-    sink.write_all(&bytes)
-        .map_err(|e| TransportError::Io(e.to_string()))?;
-    Ok(bytes.len() as u64)
 }
 
 /// Success is exactly `expected`; an API error body becomes [`TransportError::Relay`].
@@ -579,7 +535,7 @@ pub async fn probe_relay(
         .get(format!("https://{socket}{}", Endpoint::Info.path()))
         .send()
         .await
-        .map_err(connection_error)?;
+        .map_err(super::http::connection_error)?;
     let certificate = answer
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
@@ -587,14 +543,14 @@ pub async fn probe_relay(
         .map(|der| rustls::pki_types::CertificateDer::from(der.to_vec()))
         .ok_or_else(|| TransportError::InvalidAnswer("no certificate".into()))?;
     let key = super::pinning::presented_relay_key(&certificate)?;
-    info_naming(answer, &key).await?;
+    info_naming(super::http::answer_of(answer, None), &key).await?;
     Ok(key)
 }
 
 /// The `/v1/info` in `answer`, which must name `key` (the key of the certificate the
 /// connection was made with).
 async fn info_naming(
-    answer: reqwest::Response,
+    answer: Answer,
     key: &crate::relay::RelayKey,
 ) -> Result<RelayInfo, TransportError> {
     let (status, _, body) = read(answer).await?;
@@ -607,12 +563,6 @@ async fn info_naming(
         ));
     }
     Ok(info)
-}
-
-/// A failed request: a TLS refusal (typed, found in the error chain) or a network failure.
-fn connection_error(error: reqwest::Error) -> TransportError {
-    TransportError::from_error_chain(&error)
-        .unwrap_or_else(|| TransportError::Unreachable(error.to_string()))
 }
 
 /// Whether a failure is worth retrying later (the relay was unreachable or is busy),

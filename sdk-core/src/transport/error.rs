@@ -70,7 +70,6 @@ pub enum TransportError {
     },
     /// The TLS connection failed for another reason than the relay's key: a bad handshake
     /// signature, no common protocol version or cipher suite, an alert from the relay.
-    #[cfg(not(target_arch = "wasm32"))]
     #[error("TLS with the relay failed: {0}")]
     Tls(rustls::Error),
 }
@@ -111,7 +110,6 @@ impl TransportError {
         if let Some(found) = error.downcast_ref::<TransportError>() {
             return Some(found.clone());
         }
-        #[cfg(not(target_arch = "wasm32"))]
         if let Some(tls) = error.downcast_ref::<rustls::Error>() {
             return Some(Self::from(tls.clone()));
         }
@@ -119,7 +117,6 @@ impl TransportError {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl From<rustls::Error> for TransportError {
     /// Unwraps a refusal made by the pinning verifier; any other rustls error stays
     /// [`TransportError::Tls`].

@@ -21,8 +21,11 @@
 pub mod chunks;
 mod client;
 mod error;
-#[cfg(not(target_arch = "wasm32"))]
+mod gateways;
+mod http;
 mod pinning;
+#[cfg(target_arch = "wasm32")]
+mod tunnel;
 
 pub use crate::relay::RelayKey;
 pub use crate::relay::address::RELAY_KEY_LEN;
@@ -32,7 +35,7 @@ pub use client::{
     CONNECT_TIMEOUT, MAX_ANSWER_BYTES, READ_TIMEOUT, ReadMessage, RelayClient, is_transient,
 };
 pub use error::TransportError;
-#[cfg(not(target_arch = "wasm32"))]
+pub use gateways::Gateways;
 pub use pinning::{
     PROXY_SERVER_NAME, RelayKeyVerifier, any_relay_client_config, certificate_relay_key,
     hop_client_config, pinned_client_config, proxied_client_config,

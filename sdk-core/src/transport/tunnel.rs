@@ -1,0 +1,187 @@
+//! The browser's connection to a relay (wasm32): TLS pinned to the relay's key, run by
+//! rustls inside a WebSocket tunnel of an entry relay (`docs/PROTOCOL.md` §21), then
+//! HTTP/1.1 by hyper, exactly the requests a native client makes.
+//!
+//! A browser can neither pin a TLS key nor open a `CONNECT` tunnel, and `fetch` would trust
+//! whatever certificate authority the browser trusts. So nothing here uses `fetch`: the
+//! WebSocket carries opaque bytes and the relay is authenticated by the same verifier as
+//! natively ([`super::pinned_client_config`]). Each request opens its own tunnel (a
+//! WebSocket, one TLS 1.3 handshake): requests are few and small, and a broken tunnel
+//! never leaves a pooled connection behind.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_io::{AsyncRead, AsyncWrite};
+use http_body_util::{BodyExt as _, Full};
+
+use super::TransportError;
+use super::http::{Answer, Request};
+use crate::relay::RelayAddress;
+
+/// Where the tunnels to one relay start: the WebSocket URL of an entry relay, with
+/// `?to=<ip>:<port>` when the target is another relay.
+#[derive(Debug, Clone)]
+pub(in crate::transport) struct Http {
+    url: String,
+    config: Arc<rustls::ClientConfig>,
+    host: String,
+}
+
+/// An answer's body as hyper receives it.
+pub(in crate::transport) struct Body(hyper_client::body::Incoming);
+
+impl Body {
+    pub(super) async fn chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
+        loop {
+            match self.0.frame().await {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(TransportError::Unreachable(e.to_string())),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Ok(Some(data));
+                    }
+                    // Trailers carry nothing the API uses.
+                }
+            }
+        }
+    }
+}
+
+impl Http {
+    /// Tunnels to `target` through the WebSocket gateway at `gateway` (a `ws://` or
+    /// `wss://` URL ending in `/v1/tunnel`); `entry` is the relay serving that gateway.
+    /// When the target is another relay, the gateway is asked to carry the bytes on to
+    /// it, which it does only as its `CONNECT` proxy would (§19).
+    pub fn through_gateway(
+        target: &RelayAddress,
+        entry: &RelayAddress,
+        gateway: &str,
+    ) -> Result<Self, TransportError> {
+        if !(gateway.starts_with("ws://") || gateway.starts_with("wss://")) {
+            return Err(TransportError::Unreachable(format!(
+                "a WebSocket gateway is a ws:// or wss:// URL, not {gateway:?}"
+            )));
+        }
+        let url = if target == entry {
+            gateway.to_owned()
+        } else {
+            let socket = crate::onion::HopAddress::of(target)
+                .map_err(|_| {
+                    TransportError::NoOnionPath(format!(
+                        "{target}: a tunnel leads on only to relays named by IP address"
+                    ))
+                })?
+                .socket;
+            format!("{gateway}?to={socket}")
+        };
+        let config = Arc::new(super::pinned_client_config(*target.key())?);
+        Ok(Self {
+            url,
+            config,
+            host: target.host().to_string(),
+        })
+    }
+
+    /// Sends `request` through a fresh tunnel; the answer carries the header `header` when
+    /// present.
+    pub async fn send(
+        &self,
+        request: Request,
+        header: Option<&str>,
+    ) -> Result<Answer, TransportError> {
+        let (_meta, socket) = ws_stream_wasm::WsMeta::connect(&self.url, None)
+            .await
+            .map_err(|e| TransportError::Unreachable(format!("WebSocket: {e}")))?;
+        // The server name is never sent (no SNI on relay connections) nor checked: the
+        // verifier checks the key.
+        let name = rustls::pki_types::ServerName::try_from("relay.sotto.invalid")
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let tls = futures_rustls::TlsConnector::from(Arc::clone(&self.config))
+            .connect(name, socket.into_io())
+            .await
+            .map_err(|e| {
+                TransportError::from_error_chain(&e)
+                    .unwrap_or_else(|| TransportError::Unreachable(e.to_string()))
+            })?;
+        let (mut sender, connection) = hyper_client::client::conn::http1::handshake(HyperIo(tls))
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        wasm_bindgen_futures::spawn_local(async move {
+            // Ends with the answer's body (or when the relay closes).
+            let _ = connection.await;
+        });
+        let mut builder = http::Request::builder()
+            .method(request.method)
+            .uri(&request.path)
+            .header("host", &self.host);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        let http_request = builder
+            .body(Full::new(request.body))
+            .map_err(|e| TransportError::InvalidAnswer(e.to_string()))?;
+        let answer = sender
+            .send_request(http_request)
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let header = header
+            .and_then(|name| answer.headers().get(name))
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let content_length = answer
+            .headers()
+            .get("content-length")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok());
+        Ok(Answer {
+            status: answer.status().as_u16(),
+            header,
+            content_length,
+            body: Body(answer.into_body()),
+        })
+    }
+}
+
+/// A futures-io byte stream as hyper's I/O (safe code only: reads go through a buffer of
+/// our own and `ReadBufCursor::put_slice`).
+struct HyperIo<T>(T);
+
+impl<T: AsyncRead + Unpin> hyper_client::rt::Read for HyperIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper_client::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let mut chunk = [0u8; 16 * 1024];
+        let room = buf.remaining().min(chunk.len());
+        match Pin::new(&mut self.0).poll_read(cx, &mut chunk[..room]) {
+            Poll::Ready(Ok(n)) => {
+                buf.put_slice(&chunk[..n]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> hyper_client::rt::Write for HyperIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}

@@ -1,0 +1,160 @@
+//! The browser's transport (`src/transport/tunnel.rs`) from wasm32 in Node, against real
+//! relay processes serving WebSocket tunnels: TLS inside the WebSocket pinned to the relay's
+//! key, a wrong pin refused, the API of §15 through the tunnel, and two clients meeting by
+//! invitation and talking over 3-hop onion paths with their reads through a proxy relay.
+//!
+//! Run by `scripts/wasm-tests`, which starts three relays and passes their addresses and
+//! gateways in `SOTTO_TEST_RELAYS` (`<address> <gateway>` per relay, `;` between relays),
+//! read from Node's environment.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sotto_core::client::{ClientEvent, Clock, SendRoute};
+use sotto_core::content::Body;
+use sotto_core::relay::{RelayAddress, RelayKey};
+use sotto_core::store::MemoryStore;
+use sotto_core::transport::{Gateways, RelayClient, TransportError};
+use sotto_core::{Client, ClientSettings, Profile};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen(inline_js = "
+export function env(name) { return process.env[name] ?? null; }
+export function nowMillis() { return Date.now(); }
+export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+")]
+extern "C" {
+    fn env(name: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = nowMillis)]
+    fn now_millis() -> f64;
+    fn sleep(ms: u32) -> js_sys::Promise;
+}
+
+/// The relays the script started: each address with its gateway.
+fn relays() -> Vec<(RelayAddress, String)> {
+    let text = env("SOTTO_TEST_RELAYS").expect("SOTTO_TEST_RELAYS (scripts/wasm-tests sets it)");
+    text.split(';')
+        .map(|relay| {
+            let (address, gateway) = relay.split_once(' ').expect("<address> <gateway>");
+            let address = RelayAddress::parse(address).expect("a relay address");
+            (address, gateway.to_owned())
+        })
+        .collect()
+}
+
+fn relay() -> (RelayAddress, String) {
+    relays().remove(0)
+}
+
+/// JavaScript's clock (`SystemTime::now` panics on wasm32).
+struct JsClock;
+
+impl Clock for JsClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(now_millis() as u64)
+    }
+}
+
+/// A client on a memory store using every relay, each through its gateway.
+async fn client(name: &str) -> Client<MemoryStore> {
+    let relays = relays();
+    let gateways = relays
+        .iter()
+        .fold(Gateways::new(), |gateways, (address, url)| {
+            gateways.with(*address.key(), url.clone())
+        });
+    let addresses = relays.into_iter().map(|(address, _)| address).collect();
+    let mut settings = ClientSettings::new(addresses, name)
+        .with_route(SendRoute::Onion {
+            hops: 3,
+            mean_delay: Duration::ZERO,
+        })
+        .with_gateways(gateways);
+    settings.clock = Arc::new(JsClock);
+    let profile = Profile::create(
+        MemoryStore::new(),
+        Some(name.into()),
+        JsClock.now(),
+        &mut rand::rng(),
+    )
+    .await
+    .unwrap();
+    Client::new(profile, settings).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_relay_answers_inside_a_pinned_tunnel() {
+    let (address, gateway) = relay();
+    let client = RelayClient::through_gateway(address.clone(), &address, &gateway).unwrap();
+    let info = client.info().await.unwrap();
+    assert_eq!(info.key, address.key().to_text());
+    let keys = client.sphinx_keys().await.unwrap();
+    assert!(!keys.is_empty(), "the relay announces its Sphinx keys");
+}
+
+#[wasm_bindgen_test]
+async fn a_relay_presenting_another_key_is_refused() {
+    let (address, gateway) = relay();
+    let impostor = RelayAddress::new(
+        RelayKey::from_bytes([7; 32]),
+        address.host().clone(),
+        address.port(),
+    )
+    .unwrap();
+    let client = RelayClient::through_gateway(impostor, &address, &gateway).unwrap();
+    match client.info().await {
+        Err(TransportError::KeyMismatch { presented, .. }) => {
+            assert_eq!(presented, *address.key())
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_gateway_that_is_not_a_websocket_url_is_refused() {
+    let (address, _) = relay();
+    let refused = RelayClient::through_gateway(address.clone(), &address, "https://relay.example");
+    assert!(matches!(refused, Err(TransportError::Unreachable(_))));
+}
+
+#[wasm_bindgen_test]
+async fn two_browser_clients_meet_and_talk_over_onion_paths() {
+    let mut alice = client("alice").await;
+    let mut bob = client("bob").await;
+    let invitation = alice.create_invitation().await.unwrap();
+    let alice_at_bob = bob.accept_invitation(&invitation).await.unwrap();
+    // Held until Alice answers the acceptance, then sent.
+    let sent = bob
+        .send_text(&alice_at_bob, "hello from a browser")
+        .await
+        .unwrap();
+
+    let (mut alice_heard, mut bob_heard_delivered) = (None, false);
+    for _ in 0..150 {
+        alice.sync().await.unwrap();
+        bob.sync().await.unwrap();
+        for event in alice.take_events() {
+            if let ClientEvent::Message { content, .. } = event
+                && let Body::Text(text) = content.body
+            {
+                alice_heard = Some(text);
+            }
+        }
+        for event in bob.take_events() {
+            if let ClientEvent::Delivered { message_ids, .. } = event {
+                bob_heard_delivered |= message_ids.contains(&sent);
+            }
+        }
+        if alice_heard.is_some() && bob_heard_delivered {
+            break;
+        }
+        wasm_bindgen_futures::JsFuture::from(sleep(100))
+            .await
+            .unwrap();
+    }
+    assert_eq!(alice_heard.as_deref(), Some("hello from a browser"));
+    assert!(bob_heard_delivered, "Alice's receipt came back");
+}

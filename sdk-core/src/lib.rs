@@ -13,7 +13,7 @@ pub mod error;
 pub mod handshake;
 pub mod identity;
 pub mod invitation;
-#[cfg(all(feature = "transport", not(target_arch = "wasm32")))]
+#[cfg(feature = "transport")]
 pub mod messenger;
 pub mod onion;
 pub mod padding;
@@ -33,6 +33,6 @@ pub mod transport;
 pub use client::{Client, ClientEvent, ClientSettings};
 pub use error::{Error, ErrorCode, Result};
 pub use identity::{Identity, PublicIdentity};
-#[cfg(all(feature = "transport", not(target_arch = "wasm32")))]
+#[cfg(feature = "transport")]
 pub use messenger::{DeliveryStatus, Event, Messenger, Subscription};
 pub use profile::Profile;

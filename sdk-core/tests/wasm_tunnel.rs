@@ -1,7 +1,8 @@
 //! The browser's transport (`src/transport/tunnel.rs`) from wasm32 in Node, against real
 //! relay processes serving WebSocket tunnels: TLS inside the WebSocket pinned to the relay's
-//! key, a wrong pin refused, the API of §15 through the tunnel, and two clients meeting by
-//! invitation and talking over 3-hop onion paths with their reads through a proxy relay.
+//! key, a wrong pin refused, the API of §15 through the tunnel, two clients meeting by
+//! invitation and talking over 3-hop onion paths with their reads through a proxy relay,
+//! and two `Messenger`s (the handle, on the event loop) with waiting reads and pushed events.
 //!
 //! Run by `scripts/wasm-tests`, which starts three relays and passes their addresses and
 //! gateways in `SOTTO_TEST_RELAYS` (`<address> <gateway>` per relay, `;` between relays),
@@ -157,4 +158,58 @@ async fn two_browser_clients_meet_and_talk_over_onion_paths() {
     }
     assert_eq!(alice_heard.as_deref(), Some("hello from a browser"));
     assert!(bob_heard_delivered, "Alice's receipt came back");
+}
+
+/// A messenger (the handle every shell wraps) on a memory store, on the page's event loop.
+async fn messenger(name: &str) -> sotto_core::Messenger<MemoryStore> {
+    let name = name.to_owned();
+    sotto_core::Messenger::with_client(move || {
+        Box::pin(async move {
+            let client = client(&name).await;
+            Ok(client)
+        })
+    })
+    .await
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn two_browser_messengers_talk_with_pushed_events() {
+    use sotto_core::Event;
+    let alice = messenger("alice").await;
+    let bob = messenger("bob").await;
+    let (mut alice_events, mut bob_events) = (alice.subscribe(), bob.subscribe());
+    // The background work: waiting reads through a proxy relay, outbox retries, timers.
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let invitation = alice.create_invitation().await.unwrap();
+    let alice_at_bob = bob.accept_invitation(&invitation).await.unwrap();
+    let sent = bob
+        .send_text(&alice_at_bob, "pushed, not polled")
+        .await
+        .unwrap();
+
+    let mut heard = None;
+    while heard.is_none() {
+        if let Event::MessageReceived { content, .. } =
+            alice_events.next().await.expect("alice runs")
+            && let Body::Text(text) = content.body
+        {
+            heard = Some(text);
+        }
+    }
+    assert_eq!(heard.as_deref(), Some("pushed, not polled"));
+    loop {
+        if let Event::StatusChanged {
+            message_ids,
+            status: sotto_core::DeliveryStatus::Delivered,
+            ..
+        } = bob_events.next().await.expect("bob runs")
+            && message_ids.contains(&sent)
+        {
+            break;
+        }
+    }
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
 }

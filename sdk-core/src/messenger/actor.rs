@@ -1,6 +1,7 @@
 //! The thread that owns a [`Client`] and does the background work.
 //!
-//! One OS thread per messenger runs a single-threaded tokio runtime. On it:
+//! One OS thread per messenger runs a single-threaded tokio runtime (in the browser, the
+//! page's or worker's event loop: [`super::runtime`]). On it:
 //!
 //! - the **actor loop** takes one thing at a time: an app call (a job), a waiting read's
 //!   result, or a timer (outbox retry, cover tick, prekey rotation). Whatever it takes it
@@ -24,11 +25,12 @@ use std::time::{Duration, SystemTime};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
-use tokio::time::Instant;
 
 use super::event::{DeliveryStatus, Event, Subscribers};
-use crate::client::{Client, ClientEvent, Clock, PreparedAttachment, TransferDirection};
+use super::runtime::{Instant, TaskHandle, sleep_until, spawn_local};
+use crate::client::{Client, ClientEvent, Clock};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::client::{PreparedAttachment, TransferDirection};
 use crate::contacts::ContactId;
 use crate::content::MessageId;
 use crate::error::{Error, Result};
@@ -65,18 +67,20 @@ enum Woken {
     /// The read failed.
     Failed(OwnQueue, TransportError),
     /// An attachment upload moved on.
+    #[cfg(not(target_arch = "wasm32"))]
     Progress {
         message_id: crate::content::MessageId,
         done: u64,
         total: u64,
     },
     /// An attachment upload ended.
+    #[cfg(not(target_arch = "wasm32"))]
     Uploaded(PreparedAttachment, Result<()>),
 }
 
 /// A waiting read in flight, or the time its next attempt is due.
 enum Reader {
-    Running(AbortHandle),
+    Running(TaskHandle),
     Backoff { until: Instant },
 }
 
@@ -99,7 +103,7 @@ pub(super) struct Actor<S: Store> {
     /// Set when the set of queues may have changed (an invitation, a contact forgotten).
     queues_changed: bool,
     /// Attachment uploads in flight, by message id.
-    uploads: HashMap<MessageId, (ContactId, AbortHandle)>,
+    uploads: HashMap<MessageId, (ContactId, TaskHandle)>,
 }
 
 /// Runs a messenger's actor on the current thread until every handle is gone or
@@ -140,7 +144,7 @@ pub(super) async fn run<S: Store + 'static>(
                 None => break,
             },
             Some(woken) = wakes.recv() => actor.on_woken(woken).await,
-            () = tokio::time::sleep_until(deadline) => actor.on_timer().await,
+            () = sleep_until(deadline) => actor.on_timer().await,
         }
         actor.publish_client_events();
         actor.refresh_readers().await;
@@ -191,13 +195,15 @@ impl<S: Store + 'static> Actor<S> {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Uploads a prepared attachment in a task of its own (progress as events); the message
     /// is sent when the upload is done, or reported failed.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(super) fn upload(&mut self, prepared: PreparedAttachment) {
         let message_id = prepared.message_id();
         let contact = prepared.contact().clone();
         let woken = self.woken.clone();
-        let task = tokio::task::spawn_local(async move {
+        let task = spawn_local(async move {
             let progress = woken.clone();
             let result = prepared
                 .upload(|done, total| {
@@ -210,8 +216,7 @@ impl<S: Store + 'static> Actor<S> {
                 .await;
             let _ = woken.send(Woken::Uploaded(prepared, result));
         });
-        self.uploads
-            .insert(message_id, (contact, task.abort_handle()));
+        self.uploads.insert(message_id, (contact, task));
     }
 
     /// Gives up the upload of one of this contact's attachments, if it is still running
@@ -287,6 +292,7 @@ impl<S: Store + 'static> Actor<S> {
 
     async fn on_woken(&mut self, woken: Woken) {
         match woken {
+            #[cfg(not(target_arch = "wasm32"))]
             Woken::Progress {
                 message_id,
                 done,
@@ -297,6 +303,7 @@ impl<S: Store + 'static> Actor<S> {
                 done,
                 total,
             }),
+            #[cfg(not(target_arch = "wasm32"))]
             Woken::Uploaded(prepared, result) => {
                 let (message_id, contact) = (prepared.message_id(), prepared.contact().clone());
                 self.uploads.remove(&message_id);
@@ -459,14 +466,14 @@ impl<S: Store + 'static> Actor<S> {
                     continue;
                 }
             };
-            let task = tokio::task::spawn_local(wait_for_message(
+            let task = spawn_local(wait_for_message(
                 queue.clone(),
                 relay,
                 Arc::clone(&self.clock),
                 self.woken.clone(),
             ));
             self.readers
-                .insert(queue.recipient_id, Reader::Running(task.abort_handle()));
+                .insert(queue.recipient_id, Reader::Running(task));
         }
     }
 

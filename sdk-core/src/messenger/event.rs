@@ -302,6 +302,7 @@ impl futures_core::Stream for Subscription {
 
 /// Calls `callback` for every event of `subscription` on a thread of its own, until the
 /// messenger shuts down.
+#[cfg(not(target_arch = "wasm32"))]
 pub(super) fn deliver_to(
     mut subscription: Subscription,
     callback: Arc<dyn Fn(Event) + Send + Sync>,
@@ -317,4 +318,19 @@ pub(super) fn deliver_to(
             }
         })
         .map(drop)
+}
+
+/// In the browser: calls `callback` for every event of `subscription` from a task on the
+/// event loop, until the messenger shuts down.
+#[cfg(target_arch = "wasm32")]
+pub(super) fn deliver_to(
+    mut subscription: Subscription,
+    callback: Arc<dyn Fn(Event) + Send + Sync>,
+) -> std::io::Result<()> {
+    let _task = super::runtime::spawn_local(async move {
+        while let Some(event) = subscription.next().await {
+            callback(event);
+        }
+    });
+    Ok(())
 }

@@ -21,27 +21,32 @@
 //!   listening: messages and statuses are in the store.
 
 mod actor;
+#[cfg(not(target_arch = "wasm32"))]
 mod ending;
 mod event;
+mod runtime;
 
 use std::marker::PhantomData;
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use actor::{FIRST_BACKOFF, MAX_BACKOFF, PREKEY_CHECK, WAIT};
+#[cfg(not(target_arch = "wasm32"))]
 pub use ending::wait_for_ending_threads;
 pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
 
 use actor::{Actor, CatchUnwind, Job, LocalFuture};
 use event::Subscribers;
 
-#[cfg(feature = "sqlcipher")]
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 use crate::client::ClientSettings;
-use crate::client::{
-    AttachmentKind, AttachmentSource, Client, HistoryFrom, HistoryMessage, SyncReport,
-};
+// Attachments go through files natively; the browser's path (Blobs) is not built yet.
+#[cfg(not(target_arch = "wasm32"))]
+use crate::client::{AttachmentKind, AttachmentSource};
+use crate::client::{Client, HistoryFrom, HistoryMessage, SyncReport};
 use crate::contacts::{Contact, ContactId};
 use crate::content::MessageId;
 use crate::error::{Error, Result};
@@ -82,7 +87,7 @@ struct Shared<S: Store + 'static> {
     _store: PhantomData<fn() -> S>,
 }
 
-#[cfg(feature = "sqlcipher")]
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 impl Messenger<crate::store::SqlCipherStore> {
     /// Creates a new profile (a new identity) in an empty profile directory and opens a
     /// messenger on it. `settings.display_name` becomes the identity's local label.
@@ -98,7 +103,7 @@ impl Messenger<crate::store::SqlCipherStore> {
             Box::pin(async move {
                 use crate::store::Protection;
                 match protection {
-                    #[cfg(feature = "keychain")]
+                    #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
                     OwnedProtection::Keychain(kind) => {
                         let keychain = crate::store::Keychain::open(kind)?;
                         Client::create(&directory, Protection::Keychain(&keychain), settings).await
@@ -144,7 +149,7 @@ impl Messenger<crate::store::SqlCipherStore> {
             Box::pin(async move {
                 use crate::store::Protection;
                 match protection {
-                    #[cfg(feature = "keychain")]
+                    #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
                     OwnedProtection::Keychain(kind) => {
                         let keychain = crate::store::Keychain::open(kind)?;
                         actor
@@ -166,11 +171,11 @@ impl Messenger<crate::store::SqlCipherStore> {
 
 /// How a new profile's database key is protected, owned (so that it can move to the
 /// messenger's thread): [`crate::store::Protection`] without the borrows.
-#[cfg(feature = "sqlcipher")]
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 #[derive(Clone)]
 pub enum OwnedProtection {
     /// The key sealed in this OS keychain (opened on the messenger's thread).
-    #[cfg(feature = "keychain")]
+    #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
     Keychain(crate::store::KeychainStore),
     /// The key derived from a passphrase with Argon2id.
     Passphrase {
@@ -181,11 +186,11 @@ pub enum OwnedProtection {
     },
 }
 
-#[cfg(feature = "sqlcipher")]
+#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 impl std::fmt::Debug for OwnedProtection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            #[cfg(feature = "keychain")]
+            #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
             Self::Keychain(kind) => f.debug_tuple("Keychain").field(kind).finish(),
             Self::Passphrase { params, .. } => f
                 .debug_struct("Passphrase")
@@ -209,48 +214,7 @@ impl<S: Store + 'static> Messenger<S> {
         let subscribers = Arc::new(Subscribers::default());
         let (opened, opening) = oneshot::channel();
         let (closing, closed) = watch::channel(false);
-        let thread_subscribers = Arc::clone(&subscribers);
-        std::thread::Builder::new()
-            .name("sotto-messenger".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(error) => {
-                        let _ = opened.send(Err(Error::Internal(format!(
-                            "cannot start the messenger's runtime: {error}"
-                        ))));
-                        return;
-                    }
-                };
-                let local = tokio::task::LocalSet::new();
-                local.block_on(&runtime, async move {
-                    let client = match CatchUnwind(open()).await {
-                        Ok(Ok(client)) => client,
-                        Ok(Err(error)) => {
-                            let _ = opened.send(Err(error));
-                            return;
-                        }
-                        Err(panic) => {
-                            let _ = opened.send(Err(Error::Internal(panic)));
-                            return;
-                        }
-                    };
-                    if opened.send(Ok(client.identity().public())).is_err() {
-                        return;
-                    }
-                    actor::run(client, thread_subscribers, receiver).await;
-                });
-                drop(local);
-                drop(runtime);
-                // Telling the waiters it closed is the thread's last act; it may call into
-                // a foreign runtime (a waker), which an exiting host must let finish.
-                let _ending = ending::Ending::begin();
-                let _ = closing.send(true);
-            })
-            .map_err(|e| Error::Internal(format!("cannot start the messenger's thread: {e}")))?;
+        start_actor(open, Arc::clone(&subscribers), receiver, opened, closing)?;
         let identity = match opening.await {
             Ok(Ok(identity)) => identity,
             Ok(Err(error)) => return Err(error),
@@ -399,6 +363,7 @@ impl<S: Store + 'static> Messenger<S> {
     /// # Errors
     /// [`Error::UnknownContact`]; [`Error::Attachment`] if the file cannot be read or is
     /// too large; content errors for invalid fields (all before anything is uploaded).
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn send_attachment(
         &self,
         contact: &ContactId,
@@ -423,6 +388,7 @@ impl<S: Store + 'static> Messenger<S> {
 
     /// Downloads the attachment of a contact's message into `destination` (written only
     /// once complete and checked). Returns its size.
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn download_attachment(
         &self,
         contact: &ContactId,
@@ -636,3 +602,96 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Messenger<crate::store::MemoryStore>>();
 };
+
+/// Where a messenger's client is opened: `Ok` with its public identity, or why not.
+type Opened = oneshot::Sender<Result<PublicIdentity>>;
+
+/// Opens the client with `open` and runs the actor on it until the jobs end, then tells
+/// `closing`; whatever `open` gives goes to `opened` first.
+async fn open_and_run<S, F>(
+    open: F,
+    subscribers: Arc<Subscribers>,
+    jobs: mpsc::UnboundedReceiver<Job<S>>,
+    opened: Opened,
+) where
+    S: Store + 'static,
+    F: FnOnce() -> LocalFuture<'static, Result<Client<S>>>,
+{
+    let client = match CatchUnwind(open()).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(error)) => {
+            let _ = opened.send(Err(error));
+            return;
+        }
+        Err(panic) => {
+            let _ = opened.send(Err(Error::Internal(panic)));
+            return;
+        }
+    };
+    if opened.send(Ok(client.identity().public())).is_err() {
+        return;
+    }
+    actor::run(client, subscribers, jobs).await;
+}
+
+/// Natively: the messenger's own thread, with a single-threaded tokio runtime.
+#[cfg(not(target_arch = "wasm32"))]
+fn start_actor<S, F>(
+    open: F,
+    subscribers: Arc<Subscribers>,
+    jobs: mpsc::UnboundedReceiver<Job<S>>,
+    opened: Opened,
+    closing: watch::Sender<bool>,
+) -> Result<()>
+where
+    S: Store + 'static,
+    F: FnOnce() -> LocalFuture<'static, Result<Client<S>>> + Send + 'static,
+{
+    std::thread::Builder::new()
+        .name("sotto-messenger".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = opened.send(Err(Error::Internal(format!(
+                        "cannot start the messenger's runtime: {error}"
+                    ))));
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, open_and_run(open, subscribers, jobs, opened));
+            drop(local);
+            drop(runtime);
+            // Telling the waiters it closed is the thread's last act; it may call into
+            // a foreign runtime (a waker), which an exiting host must let finish.
+            let _ending = ending::Ending::begin();
+            let _ = closing.send(true);
+        })
+        .map(drop)
+        .map_err(|e| Error::Internal(format!("cannot start the messenger's thread: {e}")))
+}
+
+/// In the browser: a task on the page's (or worker's) event loop.
+#[cfg(target_arch = "wasm32")]
+fn start_actor<S, F>(
+    open: F,
+    subscribers: Arc<Subscribers>,
+    jobs: mpsc::UnboundedReceiver<Job<S>>,
+    opened: Opened,
+    closing: watch::Sender<bool>,
+) -> Result<()>
+where
+    S: Store + 'static,
+    F: FnOnce() -> LocalFuture<'static, Result<Client<S>>> + Send + 'static,
+{
+    // Aborted never: it ends when the jobs end.
+    let _task = runtime::spawn_local(async move {
+        open_and_run(open, subscribers, jobs, opened).await;
+        let _ = closing.send(true);
+    });
+    Ok(())
+}

@@ -65,3 +65,30 @@ have_cargo_fuzz() {
 format_duration() {
   printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
 }
+
+# Starts $1 relays (target/debug/sotto-relay, already built) in $2, each also serving
+# WebSocket tunnels, on loopback with private hops allowed; appends their pids to the array
+# RELAY_PIDS (the caller kills them) and exports SOTTO_TEST_RELAYS: "<address> <gateway>"
+# per relay, ";" between relays (what the wasm32 and npm tests read).
+start_tunnel_relays() {
+  local count="$1" dir="$2" n line address gateway relays=()
+  for n in $(seq 1 "$count"); do
+    target/debug/sotto-relay --data-dir "$dir/relay$n" --listen 127.0.0.1:0 \
+      --websocket-listen 127.0.0.1:0 --allow-private-hops >"$dir/out$n" 2>"$dir/relay$n.log" &
+    RELAY_PIDS+=($!)
+    for _ in $(seq 1 100); do
+      grep -q "ws://" "$dir/out$n" 2>/dev/null && break
+      sleep 0.1
+    done
+    line="$(head -n 1 "$dir/out$n")"
+    address="$(grep -o 'sotto://[^ ]*' <<<"$line")" ||
+      die "relay $n printed no address: $line $(cat "$dir/relay$n.log")"
+    gateway="$(grep -o 'ws://[^ ]*' <<<"$line")" || die "relay $n has no WebSocket gateway: $line"
+    relays+=("$address $gateway")
+  done
+  SOTTO_TEST_RELAYS="$(
+    IFS=';'
+    echo "${relays[*]}"
+  )"
+  export SOTTO_TEST_RELAYS
+}

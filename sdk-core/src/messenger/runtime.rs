@@ -40,13 +40,21 @@ mod imp {
 export function sotto_monotonic_millis() {
   return globalThis.performance ? globalThis.performance.now() : Date.now();
 }
-export function sotto_sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export function sotto_timer(ms) {
+  let id;
+  const promise = new Promise((resolve) => { id = setTimeout(resolve, ms); });
+  return { promise, cancel: () => clearTimeout(id) };
 }
 ")]
     extern "C" {
         fn sotto_monotonic_millis() -> f64;
-        fn sotto_sleep(ms: f64) -> js_sys::Promise;
+        /// A `setTimeout` with its promise and a way to clear it.
+        type Timer;
+        fn sotto_timer(ms: f64) -> Timer;
+        #[wasm_bindgen(method, getter)]
+        fn promise(this: &Timer) -> js_sys::Promise;
+        #[wasm_bindgen(method)]
+        fn cancel(this: &Timer);
     }
 
     /// A point on the page's monotonic clock, in milliseconds.
@@ -89,10 +97,37 @@ export function sotto_sleep(ms) {
     }
 
     /// Completes at `deadline` (a browser may fire late: hidden tabs throttle timers).
-    pub(in crate::messenger) async fn sleep_until(deadline: Instant) {
+    /// Dropped before then, it clears its timer, so nothing keeps a Node process alive
+    /// after the messenger shut down.
+    pub(in crate::messenger) fn sleep_until(deadline: Instant) -> Sleep {
         let wait = (deadline.0 - Instant::now().0).max(0.0);
-        // A timer whose promise cannot fail.
-        let _ = wasm_bindgen_futures::JsFuture::from(sotto_sleep(wait)).await;
+        let timer = sotto_timer(wait);
+        let fired = wasm_bindgen_futures::JsFuture::from(timer.promise());
+        Sleep { timer, fired }
+    }
+
+    /// A pending [`sleep_until`].
+    pub(in crate::messenger) struct Sleep {
+        timer: Timer,
+        fired: wasm_bindgen_futures::JsFuture,
+    }
+
+    impl Future for Sleep {
+        type Output = ();
+
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
+            // The timer's promise never rejects.
+            std::pin::Pin::new(&mut self.fired).poll(cx).map(drop)
+        }
+    }
+
+    impl Drop for Sleep {
+        fn drop(&mut self) {
+            self.timer.cancel();
+        }
     }
 
     /// A task on the page's event loop, aborted on request.

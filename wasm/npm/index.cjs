@@ -1,0 +1,22 @@
+// Sotto for Node: the wasm-bindgen module, plus what JavaScript expects of it.
+"use strict";
+
+if (typeof globalThis.WebSocket !== "function") {
+  throw new Error(
+    "sotto: this Node has no WebSocket. Node 22 has one built in; on Node 20 start node with " +
+      "--experimental-websocket (relays are reached through WebSocket tunnels)."
+  );
+}
+
+const sotto = require("./sotto_wasm.js");
+
+/** `for await (const event of subscription)`: the events until the messenger shuts down. */
+sotto.Subscription.prototype[Symbol.asyncIterator] = async function* events() {
+  for (;;) {
+    const event = await this.next();
+    if (event === null) return;
+    yield event;
+  }
+};
+
+module.exports = sotto;

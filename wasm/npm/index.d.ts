@@ -1,0 +1,17 @@
+export * from "./sotto_wasm";
+import { Subscription, SottoEvent } from "./sotto_wasm";
+
+declare module "./sotto_wasm" {
+  interface Subscription {
+    /** The events until the messenger shuts down. */
+    [Symbol.asyncIterator](): AsyncIterator<SottoEvent>;
+  }
+}
+
+/** What every rejected promise of this package carries. */
+export interface SottoError extends Error {
+  /** `TransportError`, `UnknownContactError`, `InvalidArgumentError`, … */
+  name: string;
+  /** The stable number of the error (docs/PROTOCOL.md §11; 104: an invalid argument). */
+  code: number;
+}

@@ -1,0 +1,198 @@
+//! Values between Rust and JavaScript: errors as `Error` objects with a stable `name` and
+//! numeric `code`, events as plain objects, options read from plain objects.
+
+use js_sys::{Array, Object, Reflect};
+use sotto_core::content::Body;
+use sotto_core::{DeliveryStatus, Event};
+use wasm_bindgen::JsValue;
+
+/// A JavaScript `Error` for a core error: `name` is the code's name with `Error` appended
+/// (`TransportError`, `UnknownContactError`, …), `code` the core's stable number.
+pub(crate) fn error(error: &sotto_core::Error) -> JsValue {
+    let code = error.code();
+    coded_error(&format!("{code:?}Error"), code as u32, &error.to_string())
+}
+
+/// The code of an argument the package refuses before the core sees it (the same number
+/// as the C ABI's `SOTTO_ERROR_INVALID_ARGUMENT` and the UniFFI bindings').
+pub const INVALID_ARGUMENT: u32 = 104;
+
+/// A JavaScript `Error` named `name`, with the numeric `code` and `message`.
+fn coded_error(name: &str, code: u32, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name(name);
+    set(&error, "code", &JsValue::from(code));
+    error.into()
+}
+
+/// An invalid argument from JavaScript (a missing option, a malformed id).
+pub(crate) fn invalid(message: &str) -> JsValue {
+    coded_error("InvalidArgumentError", INVALID_ARGUMENT, message)
+}
+
+fn set(target: &JsValue, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// A plain object with `type` and the given fields.
+fn object(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
+    let object: JsValue = Object::new().into();
+    set(&object, "type", &JsValue::from_str(kind));
+    for (key, value) in fields {
+        set(&object, key, value);
+    }
+    object
+}
+
+fn text(value: impl std::fmt::Display) -> JsValue {
+    JsValue::from_str(&value.to_string())
+}
+
+fn texts<T: std::fmt::Display>(values: &[T]) -> JsValue {
+    values
+        .iter()
+        .map(|value| JsValue::from_str(&value.to_string()))
+        .collect::<Array>()
+        .into()
+}
+
+/// The status names apps see.
+fn status(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Sending => "sending",
+        DeliveryStatus::Sent => "sent",
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::Read => "read",
+        DeliveryStatus::Failed => "failed",
+    }
+}
+
+/// An event as a plain object: `{ type: "messageReceived", contact, messageId, kind, text? }`
+/// and so on (the package's `.d.ts` names every shape).
+pub(crate) fn event(event: Event) -> JsValue {
+    match event {
+        Event::MessageReceived { contact, content } => {
+            let mut fields = vec![
+                ("contact", text(&contact)),
+                ("messageId", text(content.id)),
+                ("sentAt", JsValue::from_f64(content.timestamp_ms as f64)),
+                ("kind", text(content.body.kind())),
+            ];
+            if let Body::Text(body) = &content.body {
+                fields.push(("text", JsValue::from_str(body)));
+            }
+            object("messageReceived", &fields)
+        }
+        Event::StatusChanged {
+            contact,
+            message_ids,
+            status: new,
+        } => object(
+            "statusChanged",
+            &[
+                ("contact", text(&contact)),
+                ("messageIds", texts(&message_ids)),
+                ("status", JsValue::from_str(status(new))),
+            ],
+        ),
+        Event::TransferProgress {
+            message_id,
+            done,
+            total,
+            ..
+        } => object(
+            "transferProgress",
+            &[
+                ("messageId", text(message_id)),
+                ("done", JsValue::from_f64(done as f64)),
+                ("total", JsValue::from_f64(total as f64)),
+            ],
+        ),
+        Event::ContactAdded {
+            contact,
+            display_name,
+        } => object(
+            "contactAdded",
+            &[
+                ("contact", text(&contact)),
+                ("displayName", JsValue::from_str(&display_name)),
+            ],
+        ),
+        Event::ContactReady { contact } => object("contactReady", &[("contact", text(&contact))]),
+        Event::IdentityKeyChanged { contact, .. } => {
+            object("identityKeyChanged", &[("contact", text(&contact))])
+        }
+        Event::PacketRejected {
+            contact,
+            code,
+            reason,
+        } => object(
+            "packetRejected",
+            &[
+                ("contact", contact.map_or(JsValue::NULL, |c| text(&c))),
+                ("code", JsValue::from(code as u32)),
+                ("reason", JsValue::from_str(&reason)),
+            ],
+        ),
+        Event::QueueGone { contact } => object("queueGone", &[("contact", text(&contact))]),
+        Event::NetworkChanged {
+            relay,
+            reachable,
+            code,
+            reason,
+        } => object(
+            "networkChanged",
+            &[
+                ("relay", text(&relay)),
+                ("reachable", JsValue::from_bool(reachable)),
+                (
+                    "code",
+                    code.map_or(JsValue::NULL, |c| JsValue::from(c as u32)),
+                ),
+                (
+                    "reason",
+                    reason.map_or(JsValue::NULL, |r| JsValue::from_str(&r)),
+                ),
+            ],
+        ),
+        Event::CoverProblem { loops_lost } => object(
+            "coverProblem",
+            &[("loopsLost", JsValue::from_f64(loops_lost as f64))],
+        ),
+        Event::BackgroundProblem { code, reason } => object(
+            "backgroundProblem",
+            &[
+                ("code", JsValue::from(code as u32)),
+                ("reason", JsValue::from_str(&reason)),
+            ],
+        ),
+        Event::Missed { count } => object("missed", &[("count", JsValue::from_f64(count as f64))]),
+    }
+}
+
+/// The property `key` of `options` as a string, if present.
+pub(crate) fn string(options: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
+    let value = Reflect::get(options, &JsValue::from_str(key))
+        .map_err(|_| invalid(&format!("options.{key} cannot be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .as_string()
+        .map(Some)
+        .ok_or_else(|| invalid(&format!("options.{key} must be a string")))
+}
+
+/// The property `key` of `options` as an array (empty when absent).
+pub(crate) fn array(options: &JsValue, key: &str) -> Result<Vec<JsValue>, JsValue> {
+    let value = Reflect::get(options, &JsValue::from_str(key))
+        .map_err(|_| invalid(&format!("options.{key} cannot be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !Array::is_array(&value) {
+        return Err(invalid(&format!("options.{key} must be an array")));
+    }
+    Ok(Array::from(&value).iter().collect())
+}

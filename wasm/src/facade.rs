@@ -1,0 +1,242 @@
+//! The JavaScript classes: `Messenger` and `Subscription`. Every async call returns a
+//! `Promise`; every failure rejects it with an `Error` whose `name` and `code` are stable
+//! ([`crate::convert::error`]).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use js_sys::Promise;
+use sotto_core::client::{Clock, SendRoute};
+use sotto_core::contacts::ContactId;
+use sotto_core::invitation::Invitation;
+use sotto_core::relay::RelayAddress;
+use sotto_core::store::MemoryStore;
+use sotto_core::transport::Gateways;
+use sotto_core::{Client, ClientSettings, Profile};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::convert;
+
+/// JavaScript's clock (`SystemTime::now` is unavailable on wasm32).
+struct JsClock;
+
+impl Clock for JsClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(js_sys::Date::now() as u64)
+    }
+}
+
+/// One profile on the network: the core's `Messenger`, its background work on the event
+/// loop.
+#[wasm_bindgen]
+pub struct Messenger {
+    inner: sotto_core::Messenger<MemoryStore>,
+}
+
+/// The events of a messenger from the moment of subscribing, in order.
+#[wasm_bindgen]
+pub struct Subscription {
+    inner: Rc<RefCell<Option<sotto_core::Subscription>>>,
+}
+
+/// Reads `{ relays: [{ address, gateway }], displayName, hops }`.
+fn settings(options: &JsValue) -> Result<ClientSettings, JsValue> {
+    let mut addresses = Vec::new();
+    let mut gateways = Gateways::new();
+    for relay in convert::array(options, "relays")? {
+        let address = convert::string(&relay, "address")?
+            .ok_or_else(|| convert::invalid("every relay needs its address"))?;
+        let address = RelayAddress::parse(&address)
+            .map_err(|e| convert::invalid(&format!("relay address {address:?}: {e}")))?;
+        if let Some(gateway) = convert::string(&relay, "gateway")? {
+            gateways = gateways.with(*address.key(), gateway);
+        }
+        addresses.push(address);
+    }
+    if addresses.is_empty() {
+        return Err(convert::invalid("options.relays names no relay"));
+    }
+    if gateways.is_empty() {
+        return Err(convert::invalid(
+            "no relay has a gateway: a browser reaches relays through their WebSocket tunnels",
+        ));
+    }
+    let name = convert::string(options, "displayName")?.unwrap_or_default();
+    let hops = match js_sys::Reflect::get(options, &JsValue::from_str("hops")) {
+        Ok(value) if value.is_undefined() => 3,
+        Ok(value) => value
+            .as_f64()
+            .filter(|hops| hops.fract() == 0.0 && (1.0..=5.0).contains(hops))
+            .ok_or_else(|| convert::invalid("options.hops is a whole number from 1 to 5"))?
+            as usize,
+        Err(_) => return Err(convert::invalid("options.hops cannot be read")),
+    };
+    let mut settings = ClientSettings::new(addresses, name)
+        .with_route(SendRoute::Onion {
+            hops,
+            mean_delay: sotto_core::client::DEFAULT_MEAN_DELAY,
+        })
+        .with_gateways(gateways);
+    settings.clock = Arc::new(JsClock);
+    Ok(settings)
+}
+
+fn contact(id: &str) -> Result<ContactId, JsValue> {
+    let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid {
+        return Err(convert::invalid("a contact id is 32 hex digits"));
+    }
+    Ok(ContactId::new(id))
+}
+
+#[wasm_bindgen]
+impl Messenger {
+    /// Creates a new identity and its profile. The profile is kept in memory for now: it
+    /// ends with the page or process (the persistent browser store is not built yet).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Messenger>")]
+    pub fn create(
+        #[wasm_bindgen(unchecked_param_type = "MessengerOptions")] options: JsValue,
+    ) -> Promise {
+        let settings = settings(&options);
+        future_to_promise(async move {
+            let settings = settings?;
+            let inner = sotto_core::Messenger::with_client(move || {
+                Box::pin(async move {
+                    let now = settings.clock.now();
+                    let name = Some(settings.display_name.clone()).filter(|n| !n.is_empty());
+                    let profile =
+                        Profile::create(MemoryStore::new(), name, now, &mut rand::rng()).await?;
+                    Client::new(profile, settings)
+                })
+            })
+            .await
+            .map_err(|e| convert::error(&e))?;
+            Ok(Messenger { inner }.into())
+        })
+    }
+
+    /// Turns the background work on: waiting reads (pushed events), outbox retries, prekey
+    /// rotation.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn start(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner.start().await.map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// A new one-time invitation, as a `sotto:` link to hand over (or show as a QR code).
+    #[wasm_bindgen(js_name = createInvitation, unchecked_return_type = "Promise<string>")]
+    pub fn create_invitation(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let invitation = inner
+                .create_invitation()
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::from_str(&invitation.to_uri()))
+        })
+    }
+
+    /// Accepts an invitation link; resolves to the new contact's id (ready once the
+    /// inviter answers: a `contactReady` event).
+    #[wasm_bindgen(js_name = acceptInvitation, unchecked_return_type = "Promise<string>")]
+    pub fn accept_invitation(&self, link: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let invitation = Invitation::from_uri(&link)
+                .map_err(|e| convert::error(&sotto_core::Error::from(e)))?;
+            let contact = inner
+                .accept_invitation(&invitation)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::from_str(contact.as_str()))
+        })
+    }
+
+    /// Sends a text; resolves to its message id once it is stored with its outbox entry
+    /// (then `statusChanged` events: sent, delivered, read).
+    #[wasm_bindgen(js_name = sendText, unchecked_return_type = "Promise<string>")]
+    pub fn send_text(&self, contact_id: String, text: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let contact = contact(&contact_id)?;
+            let id = inner
+                .send_text(&contact, &text)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::from_str(&id.to_string()))
+        })
+    }
+
+    /// The events from now on, in order.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            inner: Rc::new(RefCell::new(Some(self.inner.subscribe()))),
+        }
+    }
+
+    /// Finishes the calls already made, stops the background work and ends every
+    /// subscription. Calls afterwards reject with `ShutDownError`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn shutdown(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner.shutdown().await.map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl Subscription {
+    /// The next event, or `null` once the messenger has shut down. One call at a time.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SottoEvent | null>")]
+    pub fn next(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            // Taken out while waiting, so a second concurrent call is refused, not mixed in.
+            let taken = inner.borrow_mut().take();
+            let Some(mut subscription) = taken else {
+                return Err(convert::invalid(
+                    "next() is already waiting on this subscription",
+                ));
+            };
+            let event = subscription.next().await;
+            *inner.borrow_mut() = Some(subscription);
+            Ok(event.map_or(JsValue::NULL, convert::event))
+        })
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Where the messenger reaches the relay network. */
+export interface MessengerOptions {
+  /** The relays: each its `sotto://` address and its WebSocket gateway (`ws://` or `wss://`). */
+  relays: { address: string; gateway?: string }[];
+  /** The name offered to new contacts. */
+  displayName?: string;
+  /** Hops per onion path, 1 to 5 (default 3). */
+  hops?: number;
+}
+
+/** An event of a messenger. */
+export type SottoEvent =
+  | { type: "messageReceived"; contact: string; messageId: string; sentAt: number; kind: string; text?: string }
+  | { type: "statusChanged"; contact: string; messageIds: string[]; status: "sending" | "sent" | "delivered" | "read" | "failed" }
+  | { type: "transferProgress"; messageId: string; done: number; total: number }
+  | { type: "contactAdded"; contact: string; displayName: string }
+  | { type: "contactReady"; contact: string }
+  | { type: "identityKeyChanged"; contact: string }
+  | { type: "packetRejected"; contact: string | null; code: number; reason: string }
+  | { type: "queueGone"; contact: string }
+  | { type: "networkChanged"; relay: string; reachable: boolean; code: number | null; reason: string | null }
+  | { type: "coverProblem"; loopsLost: number }
+  | { type: "backgroundProblem"; code: number; reason: string }
+  | { type: "missed"; count: number };
+"#;

@@ -39,6 +39,13 @@ impl ContactId {
         Self(id.into())
     }
 
+    /// An id in the form this library makes them (32 hex digits, like a message id; either
+    /// case, kept lowercase), or `None`: for shells that refuse a malformed id as an invalid
+    /// argument before looking it up.
+    pub fn parse(text: &str) -> Option<Self> {
+        crate::content::MessageId::from_hex(text).map(|id| Self(id.to_string()))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

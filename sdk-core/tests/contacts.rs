@@ -401,3 +401,18 @@ fn deleting_what_is_not_shown_is_a_typed_error() {
         ["first", "second"]
     );
 }
+
+#[test]
+fn contact_ids_parse_in_the_form_they_are_made() {
+    let (_alice, bob_at_alice, _bob, _) = alice_and_bob();
+    let made = bob_at_alice.as_str();
+    assert_eq!(ContactId::parse(made), Some(bob_at_alice.clone()));
+    assert_eq!(
+        ContactId::parse(&made.to_uppercase()),
+        Some(bob_at_alice.clone()),
+        "either case, kept lowercase"
+    );
+    for malformed in ["", "bob", &made[1..], &format!("{made}0"), &"g".repeat(32)] {
+        assert_eq!(ContactId::parse(malformed), None, "{malformed:?}");
+    }
+}

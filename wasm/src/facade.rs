@@ -85,11 +85,7 @@ fn settings(options: &JsValue) -> Result<ClientSettings, JsValue> {
 }
 
 fn contact(id: &str) -> Result<ContactId, JsValue> {
-    let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid {
-        return Err(convert::invalid("a contact id is 32 hex digits"));
-    }
-    Ok(ContactId::new(id))
+    ContactId::parse(id).ok_or_else(|| convert::invalid("a contact id is 32 hex digits"))
 }
 
 #[wasm_bindgen]

@@ -750,15 +750,14 @@ impl<S: Store> Client<S> {
         #[cfg(target_arch = "wasm32")]
         let client = {
             let gateways = &self.settings.gateways;
-            let entry = std::iter::once(address)
+            let (entry, gateway) = std::iter::once(address)
                 .chain(self.settings.relays.iter())
-                .find(|relay| gateways.of(relay).is_some())
+                .find_map(|relay| gateways.of(relay).map(|gateway| (relay, gateway)))
                 .ok_or_else(|| {
                     TransportError::Unreachable(format!(
                         "{address}: no WebSocket gateway to reach it through"
                     ))
                 })?;
-            let gateway = gateways.of(entry).unwrap_or_default();
             RelayClient::through_gateway(address.clone(), entry, gateway)?
         };
         self.relays.insert(address.clone(), client.clone());

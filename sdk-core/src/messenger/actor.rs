@@ -195,7 +195,6 @@ impl<S: Store + 'static> Actor<S> {
         }
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     /// Uploads a prepared attachment in a task of its own (progress as events); the message
     /// is sent when the upload is done, or reported failed.
     #[cfg(not(target_arch = "wasm32"))]

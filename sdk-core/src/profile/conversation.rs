@@ -234,8 +234,6 @@ impl<S: Store> Profile<S> {
                     },
                     deleted: false,
                 });
-            }
-            if acknowledged || held {
                 changes.outbox.insert(
                     (record.id.clone(), content.id.to_bytes()),
                     Some(OutboxRecord {

@@ -451,8 +451,8 @@ fn request(endpoint: &Endpoint) -> Request {
 
 /// The status, the header asked for (the message id) and the body of an answer, refusing
 /// an oversized body.
-async fn read(answer: Answer) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
-    let (status, id) = (answer.status, answer.header.clone());
+async fn read(mut answer: Answer) -> Result<(u16, Option<String>, Vec<u8>), TransportError> {
+    let (status, id) = (answer.status, answer.header.take());
     if answer
         .content_length
         .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)

@@ -105,6 +105,13 @@ impl TransportError {
         None
     }
 
+    /// A failed connection or request: the typed TLS refusal found in `error`'s chain
+    /// ([`TransportError::from_error_chain`]), else [`TransportError::Unreachable`].
+    pub fn from_failure(error: &(dyn StdError + 'static)) -> TransportError {
+        Self::from_error_chain(error)
+            .unwrap_or_else(|| TransportError::Unreachable(error.to_string()))
+    }
+
     /// Recognises one error, without following its sources.
     fn from_single(error: &(dyn StdError + 'static)) -> Option<TransportError> {
         if let Some(found) = error.downcast_ref::<TransportError>() {

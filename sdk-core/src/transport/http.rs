@@ -177,8 +177,7 @@ mod native {
     /// A failed request: a TLS refusal (typed, found in the error chain) or a network
     /// failure.
     pub(in crate::transport) fn connection_error(error: reqwest::Error) -> TransportError {
-        TransportError::from_error_chain(&error)
-            .unwrap_or_else(|| TransportError::Unreachable(error.to_string()))
+        TransportError::from_failure(&error)
     }
 }
 

@@ -38,7 +38,7 @@ impl Body {
         loop {
             match self.0.frame().await {
                 None => return Ok(None),
-                Some(Err(e)) => return Err(TransportError::Unreachable(e.to_string())),
+                Some(Err(e)) => return Err(TransportError::from_failure(&e)),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         return Ok(Some(data));
@@ -102,13 +102,10 @@ impl Http {
         let tls = futures_rustls::TlsConnector::from(Arc::clone(&self.config))
             .connect(name, socket.into_io())
             .await
-            .map_err(|e| {
-                TransportError::from_error_chain(&e)
-                    .unwrap_or_else(|| TransportError::Unreachable(e.to_string()))
-            })?;
+            .map_err(|e| TransportError::from_failure(&e))?;
         let (mut sender, connection) = hyper_client::client::conn::http1::handshake(HyperIo(tls))
             .await
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            .map_err(|e| TransportError::from_failure(&e))?;
         wasm_bindgen_futures::spawn_local(async move {
             // Ends with the answer's body (or when the relay closes).
             let _ = connection.await;
@@ -126,7 +123,7 @@ impl Http {
         let answer = sender
             .send_request(http_request)
             .await
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            .map_err(|e| TransportError::from_failure(&e))?;
         let header = header
             .and_then(|name| answer.headers().get(name))
             .and_then(|value| value.to_str().ok())

@@ -11,6 +11,7 @@ use js_sys::Promise;
 use sotto_core::client::{Clock, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::invitation::Invitation;
+use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::MemoryStore;
 use sotto_core::transport::Gateways;
@@ -66,12 +67,15 @@ fn settings(options: &JsValue) -> Result<ClientSettings, JsValue> {
     }
     let name = convert::string(options, "displayName")?.unwrap_or_default();
     let hops = match js_sys::Reflect::get(options, &JsValue::from_str("hops")) {
-        Ok(value) if value.is_undefined() => 3,
+        Ok(value) if value.is_undefined() => DEFAULT_HOPS,
         Ok(value) => value
             .as_f64()
-            .filter(|hops| hops.fract() == 0.0 && (1.0..=5.0).contains(hops))
-            .ok_or_else(|| convert::invalid("options.hops is a whole number from 1 to 5"))?
-            as usize,
+            .filter(|hops| hops.fract() == 0.0 && (1.0..=MAX_HOPS as f64).contains(hops))
+            .ok_or_else(|| {
+                convert::invalid(&format!(
+                    "options.hops is a whole number from 1 to {MAX_HOPS}"
+                ))
+            })? as usize,
         Err(_) => return Err(convert::invalid("options.hops cannot be read")),
     };
     let mut settings = ClientSettings::new(addresses, name)

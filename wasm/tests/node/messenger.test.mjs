@@ -69,6 +69,10 @@ test("errors carry a stable name and a numeric code", limit, async () => {
     assert.equal(error.code, 104);
     return true;
   });
+  await assert.rejects(Messenger.create({ relays, hops: 9 }), {
+    name: "InvalidArgumentError",
+    code: 104,
+  });
   const carol = await Messenger.create({ relays, displayName: "carol" });
   await assert.rejects(carol.sendText("not an id", "hi"), {
     name: "InvalidArgumentError",

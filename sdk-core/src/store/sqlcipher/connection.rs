@@ -6,6 +6,7 @@
 //! migrations) runs before the key is verified, so a wrong key never changes a byte.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
@@ -25,6 +26,27 @@ pub(super) enum Access {
     ReadWrite,
 }
 
+/// Runs SQLite's and SQLCipher's process-wide initialization once, on one thread, before
+/// any keyed connection exists.
+///
+/// SQLite marks itself initialized before it runs SQLCipher's extra initialization, so a
+/// second thread opening its first connection at that moment sees SQLite ready, attaches a
+/// key while SQLCipher is not, and `PRAGMA key` fails ("An error occurred with PRAGMA key or
+/// rekey"). An app opening two profiles at once on a fresh process would hit it. Opening a
+/// throwaway in-memory connection inside a `OnceLock` finishes both steps while every
+/// other opener waits.
+fn initialize_sqlcipher() -> Result<(), StoreError> {
+    static INITIALIZED: OnceLock<Result<(), String>> = OnceLock::new();
+    INITIALIZED
+        .get_or_init(|| {
+            Connection::open_in_memory()
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|detail| StoreError::Backend(format!("initializing SQLCipher: {detail}")))
+}
+
 /// Opens `path` (which must exist), sets the key and the pinned cipher settings and proves
 /// the key with a read. A wrong key is [`StoreError::WrongKey`]; nothing has been written.
 pub(super) fn open_keyed(
@@ -32,6 +54,7 @@ pub(super) fn open_keyed(
     key: &DatabaseKey,
     access: Access,
 ) -> Result<Connection, StoreError> {
+    initialize_sqlcipher()?;
     // Never SQLITE_OPEN_CREATE: a connection never creates the file (`create` makes it).
     let opened = match access {
         Access::ReadWrite => Connection::open_with_flags(

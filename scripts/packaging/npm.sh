@@ -1,10 +1,11 @@
 # scripts/package npm: the npm package (sourced by scripts/package; $profile and $check set).
 #
 # cargo builds sotto-wasm for wasm32, the pinned wasm-bindgen CLI (wasm/bindgen-runner)
-# writes the Node module and its TypeScript types, wasm/npm adds package.json, the entry
-# point and the README, and `npm pack` writes target/package/sotto-<version>.tgz.
-# With --check, the tarball is installed into a scratch project and wasm/tests/node runs
-# there with `node --test` against three local relays.
+# writes the Node and the browser loader with their TypeScript types, wasm/npm adds
+# package.json, the entry points and the README, and `npm pack` writes
+# target/package/sotto-<version>.tgz. With --check, the tarball is installed into a scratch
+# project, where wasm/tests/node runs with `node --test` and wasm/tests/browser drives two
+# pages in Debian's chromium (playwright-core), all against three local relays.
 
 cargo build -p sotto-wasm-bindgen-runner
 build_args=(-p sotto-wasm --target wasm32-unknown-unknown)
@@ -14,16 +15,29 @@ wasm="target/wasm32-unknown-unknown/$profile/sotto_wasm.wasm"
 
 staging="target/package/npm-staging"
 rm -rf "$staging"
-mkdir -p "$staging/node"
+mkdir -p "$staging/node" "$staging/web"
+# One .wasm, two loaders: Node's (CommonJS, reads the file beside it) and the browsers' (an
+# ES module that fetches it; bundlers emit it as an asset).
 target/debug/wasm-bindgen-run "$wasm" --target nodejs --out-dir "$staging/node"
-cp wasm/npm/package.json wasm/npm/README.md "$staging/"
-cp LICENSE "$staging/"
-cp wasm/npm/index.cjs wasm/npm/index.d.ts "$staging/node/"
-raw=$(stat -c %s "$staging/node/sotto_wasm_bg.wasm")
-gzipped=$(gzip -9 -c "$staging/node/sotto_wasm_bg.wasm" | wc -c)
+target/debug/wasm-bindgen-run "$wasm" --target web --out-dir "$staging/web"
+cp wasm/npm/package.json wasm/npm/README.md LICENSE "$staging/"
+# The package is "type": "module"; wasm-bindgen's Node loader is CommonJS, and it requires
+# the core's JavaScript snippets, which are ES modules (Node 20.19+ requires those).
+echo '{ "type": "commonjs" }' >"$staging/node/package.json"
+[ ! -d "$staging/node/snippets" ] || echo '{ "type": "module" }' >"$staging/node/snippets/package.json"
+cp wasm/npm/node/index.cjs wasm/npm/node/index.mjs wasm/npm/index.d.ts "$staging/node/"
+cp wasm/npm/web/index.js wasm/npm/index.d.ts "$staging/web/"
+raw=$(stat -c %s "$staging/web/sotto_wasm_bg.wasm")
+gzipped=$(gzip -9 -c "$staging/web/sotto_wasm_bg.wasm" | wc -c)
 echo "npm: sotto_wasm_bg.wasm is $raw bytes ($gzipped gzipped), $profile build"
 tarball="$(cd "$staging" && npm pack --silent --pack-destination "$SOTTO_ROOT/target/package")"
 echo "npm: target/package/$tarball"
+
+# The browser tests' driver: playwright-core speaks to Debian's chromium; it never downloads
+# a browser.
+PLAYWRIGHT_CORE_VERSION=1.65.1
+# The compiler that checks the package's TypeScript declarations.
+TYPESCRIPT_VERSION=5.9.3
 
 if [ "$check" = true ]; then
   cargo build -p sotto-ffi -p sotto-relay
@@ -36,8 +50,16 @@ if [ "$check" = true ]; then
   trap cleanup EXIT
   (cd "$scratch" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund \
     "$SOTTO_ROOT/target/package/$tarball")
-  cp wasm/tests/node/*.test.mjs "$scratch/"
+  (cd "$scratch" && npm install --silent --no-audit --no-fund \
+    "playwright-core@$PLAYWRIGHT_CORE_VERSION" "typescript@$TYPESCRIPT_VERSION")
+  # The declarations as users compile against them: a sample using the whole API, strict,
+  # resolved as a bundler does (the browser build) and as Node does.
+  cp -r wasm/tests/types "$scratch/types"
+  (cd "$scratch" && npx tsc -p types/tsconfig.json && npx tsc -p types/tsconfig.node.json)
+  echo "npm: the TypeScript sample compiles (tsc --strict, bundler and Node resolution)"
+  cp wasm/tests/node/*.test.mjs wasm/tests/browser/* "$scratch/"
   start_tunnel_relays 3 "$scratch"
-  # Node 20 has a WebSocket only behind this flag (Node 22 has it by default).
+  # Node 20 has a WebSocket only behind this flag (Node 22 has it by default). The browser
+  # tests use it too: they drive chromium from Node, and the pages talk to the relays.
   (cd "$scratch" && node --experimental-websocket --test --test-reporter=spec ./*.test.mjs)
 fi

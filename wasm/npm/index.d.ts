@@ -1,4 +1,7 @@
-export * from "./sotto_wasm";
+// The package's types, the same for Node (node/) and browsers (web/): the classes and
+// types wasm-bindgen generated, without its loader functions (the package loads itself).
+export { Messenger, Subscription } from "./sotto_wasm";
+export type { MessengerOptions, SottoEvent } from "./sotto_wasm";
 import { Subscription, SottoEvent } from "./sotto_wasm";
 
 declare module "./sotto_wasm" {

@@ -89,3 +89,9 @@ test("errors carry a stable name and a numeric code", limit, async () => {
   await carol.shutdown();
   await assert.rejects(carol.createInvitation(), { name: "ShutDownError", code: 50 });
 });
+
+test("the package loads as an ES module too, with the same classes", async () => {
+  const esm = await import("sotto");
+  assert.equal(esm.Messenger, Messenger);
+  assert.equal(typeof esm.Subscription.prototype[Symbol.asyncIterator], "function");
+});

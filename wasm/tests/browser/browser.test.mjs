@@ -1,0 +1,158 @@
+// The npm package's browser build in a real browser: Debian's chromium, driven through
+// playwright-core, loads the package installed from its tarball (no bundler, the ES module
+// as shipped) from a page on a loopback HTTP server. Two browser contexts (two separate
+// origins' worth of storage, like two people's browsers) meet by invitation and talk through
+// three real relays: onion paths, reads through a proxy relay, TLS pinned to each relay's key
+// inside WebSocket tunnels. Run by `scripts/package npm --check`, which starts the relays and
+// names them in SOTTO_TEST_RELAYS.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const relays = process.env.SOTTO_TEST_RELAYS.split(";").map((relay) => {
+  const [address, gateway] = relay.split(" ");
+  return { address, gateway };
+});
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+
+/** Serves this folder: `/` is the test page, `/node_modules/...` the installed package. */
+function serve(root) {
+  return createServer(async (request, response) => {
+    const path = new URL(request.url, "http://localhost").pathname;
+    const file = normalize(join(root, path === "/" ? "page.html" : path));
+    if (!file.startsWith(root)) return response.writeHead(403).end();
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+}
+
+let server;
+let browser;
+let origin;
+
+before(async () => {
+  server = serve(process.cwd());
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // http://127.0.0.1 is a secure context, and may open ws:// tunnels to loopback relays.
+  origin = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: process.env.SOTTO_CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** A page of a fresh browser context, with the package loaded. */
+async function newPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error));
+  await page.goto(origin);
+  await page.waitForSelector("body[data-ready=true]", { state: "attached", timeout: 30_000 }).catch((error) => {
+    throw new Error(`the page did not load the package: ${problems.join("; ") || error}`);
+  });
+  return page;
+}
+
+/** Waits until messenger `name` on `page` has an event matching `wanted`; returns it. */
+async function until(page, name, wanted) {
+  const handle = await page.waitForFunction(
+    ([name, wanted]) => window.harness.events(name).find(new Function("e", `return ${wanted}`)),
+    [name, wanted],
+    { timeout: 90_000, polling: 50 }
+  );
+  return handle.jsonValue();
+}
+
+const limit = { timeout: 180_000 };
+
+test("two browsers meet by invitation and talk through the relays", limit, async () => {
+  const alicePage = await newPage();
+  const bobPage = await newPage();
+  assert.match(await alicePage.evaluate(() => navigator.userAgent), /Chrome/);
+  await alicePage.evaluate((relays) => harness.create("alice", { relays, displayName: "alice" }), relays);
+  await bobPage.evaluate((relays) => harness.create("bob", { relays, displayName: "bob" }), relays);
+
+  const link = await alicePage.evaluate(() => harness.messenger("alice").createInvitation());
+  assert.match(link, /^sotto:/);
+  const aliceAtBob = await bobPage.evaluate((link) => harness.messenger("bob").acceptInvitation(link), link);
+  const added = await until(alicePage, "alice", `e.type === "contactAdded"`);
+  assert.equal(added.displayName, "bob");
+  await until(bobPage, "bob", `e.type === "contactReady" && e.contact === "${aliceAtBob}"`);
+
+  const sent = await bobPage.evaluate(
+    (contact) => harness.messenger("bob").sendText(contact, "hello from a browser"),
+    aliceAtBob
+  );
+  const received = await until(alicePage, "alice", `e.type === "messageReceived"`);
+  assert.equal(received.text, "hello from a browser");
+  assert.equal(received.contact, added.contact);
+  await until(
+    bobPage,
+    "bob",
+    `e.type === "statusChanged" && e.status === "delivered" && e.messageIds.includes("${sent}")`
+  );
+
+  await alicePage.evaluate(
+    (contact) => harness.messenger("alice").sendText(contact, "hello back"),
+    added.contact
+  );
+  const back = await until(bobPage, "bob", `e.type === "messageReceived"`);
+  assert.equal(back.text, "hello back");
+
+  for (const [page, name] of [[alicePage, "alice"], [bobPage, "bob"]]) {
+    await page.evaluate((name) => harness.messenger(name).shutdown(), name);
+    await page.context().close();
+  }
+});
+
+test("a relay presenting another key than its address names is refused", limit, async () => {
+  const page = await newPage();
+  // The second relay's host and gateway under the first relay's key: a valid address, but
+  // the relay behind it cannot prove that key inside the tunnel.
+  const [first, second] = relays;
+  const impostor = {
+    address: first.address.replace(/@.*$/, second.address.slice(second.address.indexOf("@"))),
+    gateway: second.gateway,
+  };
+  await page.evaluate(
+    (impostor) => harness.create("carol", { relays: [impostor], displayName: "carol", hops: 1 }),
+    impostor
+  );
+  const failure = await page.evaluate(() =>
+    harness.failure(() => harness.messenger("carol").createInvitation())
+  );
+  assert.deepEqual(
+    { name: failure?.name, code: failure?.code },
+    { name: "RelayKeyMismatchError", code: 19 },
+    JSON.stringify(failure)
+  );
+  await page.evaluate(() => harness.messenger("carol").shutdown());
+  await page.context().close();
+});

@@ -1,0 +1,71 @@
+// A TypeScript program using the whole public API of the package, compiled with
+// `tsc --noEmit --strict` against the installed package's declarations, once as a bundler
+// resolves it (the browser build) and once as Node does. Never run: it only has to type-check.
+import { Messenger, Subscription } from "sotto";
+import type { MessengerOptions, SottoError, SottoEvent } from "sotto";
+
+const options: MessengerOptions = {
+  relays: [
+    {
+      address: "sotto://relay-key@203.0.113.7:7443",
+      gateway: "wss://relay.example.org/v1/tunnel",
+    },
+  ],
+  displayName: "alice",
+  hops: 3,
+};
+
+/** Every event, by its type; the compiler checks that none is left out. */
+function describe(event: SottoEvent): string {
+  switch (event.type) {
+    case "messageReceived":
+      return `${event.contact} sent ${event.messageId} at ${event.sentAt}: ${event.text ?? event.kind}`;
+    case "statusChanged":
+      return `${event.messageIds.join(", ")} to ${event.contact} are ${event.status}`;
+    case "transferProgress":
+      return `${event.messageId}: ${event.done} of ${event.total}`;
+    case "contactAdded":
+      return `${event.displayName} (${event.contact}) was added`;
+    case "contactReady":
+    case "identityKeyChanged":
+    case "queueGone":
+      return `${event.type}: ${event.contact}`;
+    case "packetRejected":
+      return `a packet from ${event.contact ?? "someone unknown"} was refused: ${event.code} ${event.reason}`;
+    case "networkChanged":
+      return `${event.relay} ${event.reachable ? "reachable" : `unreachable (${event.code ?? "?"}: ${event.reason ?? ""})`}`;
+    case "coverProblem":
+      return `${event.loopsLost} cover loops lost`;
+    case "backgroundProblem":
+      return `background work failed: ${event.code} ${event.reason}`;
+    case "missed":
+      return `${event.count} events were missed`;
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
+
+export async function chat(link: string): Promise<void> {
+  const messenger: Messenger = await Messenger.create(options);
+  const events: Subscription = messenger.subscribe();
+  await messenger.start();
+  const invitation: string = await messenger.createInvitation();
+  console.log(`show this to a friend: ${invitation}`);
+  const contact: string = await messenger.acceptInvitation(link);
+  const sent: string = await messenger.sendText(contact, "hello");
+  const first: SottoEvent | null = await events.next();
+  if (first !== null) console.log(describe(first));
+  for await (const event of events) {
+    console.log(describe(event));
+    if (event.type === "statusChanged" && event.messageIds.includes(sent)) break;
+  }
+  try {
+    await messenger.sendText("not a contact", "hi");
+  } catch (error) {
+    const failure = error as SottoError;
+    console.log(failure.name, failure.code, failure.message);
+  }
+  await messenger.shutdown();
+}

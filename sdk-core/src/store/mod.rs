@@ -31,7 +31,7 @@ mod memory;
 mod passphrase;
 mod records;
 mod signal;
-#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+#[cfg(feature = "sqlcipher")]
 mod sqlcipher;
 mod unseal;
 
@@ -55,7 +55,7 @@ pub use records::{
     MessageStatus, OutboxRecord, ReceiveQueueRecord, SendQueueRecord, Towards,
 };
 pub use signal::SignalStore;
-#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
+#[cfg(feature = "sqlcipher")]
 pub use sqlcipher::SqlCipherStore;
 
 use async_trait::async_trait;

@@ -213,7 +213,8 @@ macro_rules! store_conformance {
                 snapshot, use_of,
             };
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn an_empty_store_holds_nothing() {
                 let (_guard, store) = fresh($make);
                 block_on(async {
@@ -235,7 +236,8 @@ macro_rules! store_conformance {
                 });
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn apply_stores_one_record_of_every_kind() {
                 let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
@@ -273,7 +275,8 @@ macro_rules! store_conformance {
                 });
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn a_second_apply_overwrites_records_of_the_same_name() {
                 let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
@@ -308,7 +311,8 @@ macro_rules! store_conformance {
                 });
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn none_deletes_a_prekey_and_deleting_a_missing_one_is_harmless() {
                 let (_guard, store) = fresh($make);
                 let mut changes = one_of_each(0xA0);
@@ -338,7 +342,8 @@ macro_rules! store_conformance {
                 });
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn a_change_set_without_an_identity_keeps_the_stored_one() {
                 let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
@@ -356,7 +361,8 @@ macro_rules! store_conformance {
                 });
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn an_empty_change_set_changes_nothing() {
                 assert!(ChangeSet::default().is_empty());
                 let (_guard, store) = fresh($make);
@@ -371,7 +377,8 @@ macro_rules! store_conformance {
                 );
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn a_change_set_with_any_one_write_is_not_empty() {
                 let full = one_of_each(0);
                 let singles: Vec<ChangeSet> = vec![
@@ -441,7 +448,8 @@ macro_rules! store_conformance {
                 }
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn a_kyber_base_key_is_remembered_only_for_the_same_prekeys() {
                 let (_guard, store) = fresh($make);
                 let seen = use_of(9, 8, &[5; 33]);
@@ -467,7 +475,8 @@ macro_rules! store_conformance {
                 assert!(block_on(store.kyber_base_key_seen(&seen)).unwrap());
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn prekey_ids_are_listed_in_ascending_order() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -483,7 +492,8 @@ macro_rules! store_conformance {
                 assert_eq!(block_on(store.kyber_pre_key_ids()).unwrap(), ascending);
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn contacts_are_stored_replaced_and_listed_by_id() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -514,7 +524,8 @@ macro_rules! store_conformance {
                 assert_eq!(block_on(store.load_contact("nobody")).unwrap(), None);
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn messages_are_keyed_by_contact_direction_and_id() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -576,7 +587,8 @@ macro_rules! store_conformance {
                 );
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn recent_messages_are_the_newest_of_one_conversation_newest_first() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -606,7 +618,8 @@ macro_rules! store_conformance {
                 assert!(block_on(store.recent_messages("c1", 0)).unwrap().is_empty());
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn messages_are_found_by_direction_and_status_in_conversation_order() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -652,7 +665,8 @@ macro_rules! store_conformance {
                 );
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn message_pages_go_either_way_from_a_place_and_never_repeat() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -724,7 +738,8 @@ macro_rules! store_conformance {
                 );
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn outbox_entries_are_added_updated_and_removed() {
                 let (_guard, store) = fresh($make);
                 assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), None);
@@ -759,7 +774,8 @@ macro_rules! store_conformance {
                 assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), Some(30));
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn attachment_metadata_is_stored_and_replaced() {
                 let (_guard, store) = fresh($make);
                 let mut record = AttachmentRecord {
@@ -793,7 +809,8 @@ macro_rules! store_conformance {
                 );
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn receive_queues_are_stored_replaced_listed_and_forgotten() {
                 let (_guard, store) = fresh($make);
                 let invitation = receive_queue(2, None, Some(u32::MAX));
@@ -842,7 +859,8 @@ macro_rules! store_conformance {
                 );
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn a_forgotten_contact_goes_with_everything_stored_for_it_and_only_that() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -925,7 +943,8 @@ macro_rules! store_conformance {
                 assert!(block_on(store.load_send_queue("c2")).unwrap().is_some());
             }
 
-            #[test]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             fn send_queues_are_stored_per_contact_replaced_and_forgotten() {
                 let (_guard, store) = fresh($make);
                 let mut queue = SendQueueRecord {

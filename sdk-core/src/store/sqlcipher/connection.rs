@@ -5,7 +5,7 @@
 //! a page is needed). The key check reads only. Nothing that writes (journal mode,
 //! migrations) runs before the key is verified, so a wrong key never changes a byte.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use rusqlite::{Connection, OpenFlags};
@@ -61,10 +61,13 @@ pub(super) fn open_keyed(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         ),
-        Access::Probe if sidecar(path, "-wal").exists() => Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ),
+        // On wasm32 the VFS has no `immutable` files (and no write-ahead log).
+        Access::Probe if cfg!(target_arch = "wasm32") || super::files::wal_exists(path) => {
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        }
         Access::Probe => Connection::open_with_flags(
             immutable_uri(path)?,
             OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -104,8 +107,14 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     // The schema is ours: functions in it may not have side effects.
     pragma(conn, "trusted_schema", "OFF", "0")?;
     // Write-ahead log (encrypted by SQLCipher like the main file): readers never see a
-    // half-applied change set, and a commit is one append.
-    pragma(conn, "journal_mode", "WAL", "wal")?;
+    // half-applied change set, and a commit is one append. The VFSes of wasm32 (memory,
+    // OPFS) have no shared memory for a log: there a rollback journal (its page copies
+    // encrypted too) makes each change set atomic.
+    if cfg!(target_arch = "wasm32") {
+        pragma(conn, "journal_mode", "DELETE", "delete")?;
+    } else {
+        pragma(conn, "journal_mode", "WAL", "wal")?;
+    }
     // Sync the log on every commit: a change set is durable when `apply` returns.
     pragma(conn, "synchronous", "FULL", "2")?;
     Ok(())
@@ -132,13 +141,6 @@ fn pragma(conn: &Connection, name: &str, value: &str, expect: &str) -> Result<()
             "{context}: SQLite kept {name} = {actual:?}, wanted {expect:?}"
         )))
     }
-}
-
-/// `path` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`, `-journal`).
-pub(super) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// `file:///<absolute path, percent-encoded>?immutable=1`: SQLite reads the file as it is,

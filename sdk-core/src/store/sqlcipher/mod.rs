@@ -10,6 +10,7 @@
 mod connection;
 mod conversation;
 mod error;
+mod files;
 mod queues;
 mod schema;
 
@@ -19,18 +20,15 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use self::connection::{Access, configure, open_keyed, sidecar};
-use self::error::{io_error, sqlite_error};
+use self::connection::{Access, configure, open_keyed};
+use self::error::sqlite_error;
+use self::files::absolute;
 use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
 use super::{
     AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, DatabaseKey, IdentityRecord,
     KyberBaseKeyUse, MessageDirection, MessageRecord, MessageStatus, OutboxRecord,
     ReceiveQueueRecord, SendQueueRecord, Store, StoreError, Towards,
 };
-
-/// SQLCipher's page size under `cipher_compatibility = 4`: every store file is at least
-/// one page long.
-const PAGE_SIZE: u64 = 4096;
 
 /// A profile's store in one SQLCipher database file.
 ///
@@ -66,18 +64,10 @@ impl SqlCipherStore {
     /// file is removed again.
     pub fn create(path: impl AsRef<Path>, key: &DatabaseKey) -> Result<Self, StoreError> {
         let path = absolute(path.as_ref())?;
-        for leftover in [sidecar(&path, "-wal"), sidecar(&path, "-journal")] {
-            if leftover.exists() {
-                return Err(StoreError::AlreadyExists { path: leftover });
-            }
-        }
-        claim_new_file(&path)?;
+        files::claim_new(&path)?;
         let created = Self::open_read_write(&path, key);
         if created.is_err() {
-            for file in [sidecar(&path, "-wal"), sidecar(&path, "-shm"), path.clone()] {
-                // Best effort: the error that matters is the one being returned.
-                let _ = std::fs::remove_file(file);
-            }
+            files::remove_new(&path);
         }
         created
     }
@@ -91,28 +81,7 @@ impl SqlCipherStore {
     /// ([`StoreError::NotAStore`]) leave every byte of the file as it was.
     pub fn open(path: impl AsRef<Path>, key: &DatabaseKey) -> Result<Self, StoreError> {
         let path = absolute(path.as_ref())?;
-        let metadata = match std::fs::metadata(&path) {
-            Ok(metadata) => metadata,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound { path });
-            }
-            Err(e) => return Err(io_error(&format!("reading {}", path.display()), &e)),
-        };
-        if !metadata.is_file() {
-            return Err(StoreError::NotAStore(format!(
-                "{} is not a regular file",
-                path.display()
-            )));
-        }
-        if metadata.len() < PAGE_SIZE {
-            // Not even one page. SQLite would take such a file (an empty one, say) for a
-            // new database and write to it.
-            return Err(StoreError::NotAStore(format!(
-                "{} holds {} bytes, less than one {PAGE_SIZE}-byte page",
-                path.display(),
-                metadata.len()
-            )));
-        }
+        files::check_existing(&path)?;
         {
             let probe = open_keyed(&path, key, Access::Probe)?;
             check_header(read_header(&probe)?, SCHEMA_VERSION)?;
@@ -503,28 +472,6 @@ impl Store for SqlCipherStore {
             write_changes(&tx, &changes).map_err(sqlite_error("applying a change set"))?;
             tx.commit().map_err(sqlite_error("committing a change set"))
         })
-    }
-}
-
-/// `path` made absolute (without touching the file system), so the store reports one
-/// unambiguous path and SQLite never reads a relative `file:` name as a URI.
-fn absolute(path: &Path) -> Result<PathBuf, StoreError> {
-    std::path::absolute(path).map_err(|e| io_error(&format!("resolving {}", path.display()), &e))
-}
-
-/// Creates the empty database file, failing if anything already has that name. Readable
-/// and writable by its owner only (the -wal and -shm files inherit these permissions).
-fn claim_new_file(path: &Path) -> Result<(), StoreError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists {
-            path: path.to_path_buf(),
-        }),
-        Err(e) => Err(io_error(&format!("creating {}", path.display()), &e)),
     }
 }
 

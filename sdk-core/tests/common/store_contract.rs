@@ -196,9 +196,28 @@ pub fn message(contact: &str, direction: MessageDirection, n: u8, at_ms: u64) ->
     }
 }
 
-/// Expands to the whole conformance suite for one backend.
+/// One test of the suite: a plain test (`#[test]` natively, a wasm-bindgen test on wasm32),
+/// or, given a set-up to await first, an async wasm-bindgen test (a browser's OPFS opens
+/// asynchronously, before any store can be made in it).
+macro_rules! conformance_test {
+    (; fn $name:ident() $body:block) => {
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        fn $name() $body
+    };
+    ($setup:expr; fn $name:ident() $body:block) => {
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() {
+            $setup.await;
+            $body
+        }
+    };
+}
+
+/// Expands to the whole conformance suite for one backend: `$make` makes a fresh store
+/// for one test, after `setup` (if given: an async set-up, wasm32 only) was awaited.
 macro_rules! store_conformance {
-    ($backend:ident, $make:expr) => {
+    ($backend:ident, $make:expr $(, setup = $setup:expr)?) => {
         mod $backend {
             use std::collections::BTreeMap;
 
@@ -213,8 +232,7 @@ macro_rules! store_conformance {
                 snapshot, use_of,
             };
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn an_empty_store_holds_nothing() {
                 let (_guard, store) = fresh($make);
                 block_on(async {
@@ -234,10 +252,9 @@ macro_rules! store_conformance {
                             .unwrap()
                     );
                 });
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn apply_stores_one_record_of_every_kind() {
                 let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
@@ -273,10 +290,9 @@ macro_rules! store_conformance {
                     assert_eq!(store.load_session("peer.2").await.unwrap(), None);
                     assert_eq!(store.load_pre_key(8).await.unwrap(), None);
                 });
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn a_second_apply_overwrites_records_of_the_same_name() {
                 let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
@@ -309,10 +325,9 @@ macro_rules! store_conformance {
                         Some(vec![0xB0, 2])
                     );
                 });
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn none_deletes_a_prekey_and_deleting_a_missing_one_is_harmless() {
                 let (_guard, store) = fresh($make);
                 let mut changes = one_of_each(0xA0);
@@ -340,10 +355,9 @@ macro_rules! store_conformance {
                         Some(vec![0xA0, 1])
                     );
                 });
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn a_change_set_without_an_identity_keeps_the_stored_one() {
                 let (_guard, store) = fresh($make);
                 block_on(store.apply(one_of_each(0xA0))).unwrap();
@@ -359,10 +373,9 @@ macro_rules! store_conformance {
                         "sessions with other peers are untouched"
                     );
                 });
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn an_empty_change_set_changes_nothing() {
                 assert!(ChangeSet::default().is_empty());
                 let (_guard, store) = fresh($make);
@@ -375,10 +388,9 @@ macro_rules! store_conformance {
                     &snapshot(&store, &[], &uses),
                     "an empty change set",
                 );
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn a_change_set_with_any_one_write_is_not_empty() {
                 let full = one_of_each(0);
                 let singles: Vec<ChangeSet> = vec![
@@ -446,10 +458,9 @@ macro_rules! store_conformance {
                 for single in singles {
                     assert!(!single.is_empty(), "{single:?}");
                 }
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn a_kyber_base_key_is_remembered_only_for_the_same_prekeys() {
                 let (_guard, store) = fresh($make);
                 let seen = use_of(9, 8, &[5; 33]);
@@ -473,10 +484,9 @@ macro_rules! store_conformance {
                 // Remembering the same use twice is harmless.
                 block_on(store.apply(changes)).unwrap();
                 assert!(block_on(store.kyber_base_key_seen(&seen)).unwrap());
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn prekey_ids_are_listed_in_ascending_order() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -490,10 +500,9 @@ macro_rules! store_conformance {
                 assert_eq!(block_on(store.pre_key_ids()).unwrap(), ascending);
                 assert_eq!(block_on(store.signed_pre_key_ids()).unwrap(), ascending);
                 assert_eq!(block_on(store.kyber_pre_key_ids()).unwrap(), ascending);
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn contacts_are_stored_replaced_and_listed_by_id() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -522,10 +531,9 @@ macro_rules! store_conformance {
                     Some(contact("c1"))
                 );
                 assert_eq!(block_on(store.load_contact("nobody")).unwrap(), None);
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn messages_are_keyed_by_contact_direction_and_id() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -585,10 +593,9 @@ macro_rules! store_conformance {
                     block_on(store.incoming_by_sequence("c1", 7)).unwrap(),
                     Some(moved)
                 );
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn recent_messages_are_the_newest_of_one_conversation_newest_first() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -616,10 +623,9 @@ macro_rules! store_conformance {
                 );
                 assert!(block_on(store.recent_messages("c3", 5)).unwrap().is_empty());
                 assert!(block_on(store.recent_messages("c1", 0)).unwrap().is_empty());
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn messages_are_found_by_direction_and_status_in_conversation_order() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -663,10 +669,9 @@ macro_rules! store_conformance {
                     .unwrap()
                     .is_empty()
                 );
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn message_pages_go_either_way_from_a_place_and_never_repeat() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -736,10 +741,9 @@ macro_rules! store_conformance {
                         .unwrap()
                         .is_empty()
                 );
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn outbox_entries_are_added_updated_and_removed() {
                 let (_guard, store) = fresh($make);
                 assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), None);
@@ -772,10 +776,9 @@ macro_rules! store_conformance {
                 changes.outbox.insert(("c1".into(), [2; 16]), None);
                 block_on(store.apply(changes)).unwrap();
                 assert_eq!(block_on(store.next_outbox_attempt()).unwrap(), Some(30));
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn attachment_metadata_is_stored_and_replaced() {
                 let (_guard, store) = fresh($make);
                 let mut record = AttachmentRecord {
@@ -807,10 +810,9 @@ macro_rules! store_conformance {
                     block_on(store.load_attachment("c2", &[7; 16])).unwrap(),
                     None
                 );
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn receive_queues_are_stored_replaced_listed_and_forgotten() {
                 let (_guard, store) = fresh($make);
                 let invitation = receive_queue(2, None, Some(u32::MAX));
@@ -857,10 +859,9 @@ macro_rules! store_conformance {
                     block_on(store.load_receive_queue(&contact_queue.recipient_id)).unwrap(),
                     None
                 );
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn a_forgotten_contact_goes_with_everything_stored_for_it_and_only_that() {
                 let (_guard, store) = fresh($make);
                 let mut changes = ChangeSet::default();
@@ -941,10 +942,9 @@ macro_rules! store_conformance {
                         .is_some()
                 );
                 assert!(block_on(store.load_send_queue("c2")).unwrap().is_some());
-            }
+            }}
 
-            #[cfg_attr(not(target_arch = "wasm32"), test)]
-            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            crate::common::store_contract::conformance_test! { $($setup)?;
             fn send_queues_are_stored_per_contact_replaced_and_forgotten() {
                 let (_guard, store) = fresh($make);
                 let mut queue = SendQueueRecord {
@@ -971,7 +971,7 @@ macro_rules! store_conformance {
                 changes.send_queues.insert("c1".into(), None);
                 block_on(store.apply(changes)).unwrap();
                 assert_eq!(block_on(store.load_send_queue("c1")).unwrap(), None);
-            }
+            }}
         }
     };
 }
@@ -995,4 +995,4 @@ pub fn receive_queue(
     }
 }
 
-pub(crate) use store_conformance;
+pub(crate) use {conformance_test, store_conformance};

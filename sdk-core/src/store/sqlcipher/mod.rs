@@ -7,6 +7,8 @@
 //!   `synchronous = FULL`: a change set is on disk, entirely, when `apply` returns `Ok`.
 //! - The schema is versioned (`PRAGMA user_version`) and migrated on open; see `schema.rs`.
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 mod connection;
 mod conversation;
 mod error;

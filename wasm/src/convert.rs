@@ -1,8 +1,13 @@
 //! Values between Rust and JavaScript: errors as `Error` objects with a stable `name` and
 //! numeric `code`, events as plain objects, options read from plain objects.
 
+use std::time::UNIX_EPOCH;
+
 use js_sys::{Array, Object, Reflect};
+use sotto_core::client::{HistoryMessage, HistoryStatus};
+use sotto_core::contacts::Contact;
 use sotto_core::content::Body;
+use sotto_core::store::MessageDirection;
 use sotto_core::{DeliveryStatus, Event};
 use wasm_bindgen::JsValue;
 
@@ -195,4 +200,70 @@ pub(crate) fn array(options: &JsValue, key: &str) -> Result<Vec<JsValue>, JsValu
         return Err(invalid(&format!("options.{key} must be an array")));
     }
     Ok(Array::from(&value).iter().collect())
+}
+
+/// A plain object with the given fields (no `type`).
+fn record(fields: &[(&str, JsValue)]) -> JsValue {
+    let object: JsValue = Object::new().into();
+    for (key, value) in fields {
+        set(&object, key, value);
+    }
+    object
+}
+
+/// A contact: `{ contact, displayName, verified, keyChangePending }`.
+pub(crate) fn contact(contact: &Contact) -> JsValue {
+    record(&[
+        ("contact", text(&contact.id)),
+        (
+            "displayName",
+            contact
+                .display_name
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        ),
+        ("verified", JsValue::from_bool(contact.verified)),
+        (
+            "keyChangePending",
+            JsValue::from_bool(contact.pending_identity.is_some()),
+        ),
+    ])
+}
+
+/// A message of a conversation: `{ messageId, direction, status, at, sentAt, kind, text? }`.
+pub(crate) fn history_message(message: &HistoryMessage) -> JsValue {
+    let at = message
+        .at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_millis() as f64);
+    let mut fields = vec![
+        ("messageId", text(message.content.id)),
+        (
+            "direction",
+            JsValue::from_str(match message.direction {
+                MessageDirection::Incoming => "incoming",
+                MessageDirection::Outgoing => "outgoing",
+            }),
+        ),
+        (
+            "status",
+            JsValue::from_str(match message.shown_status() {
+                HistoryStatus::Sending => "sending",
+                HistoryStatus::Sent => "sent",
+                HistoryStatus::Delivered => "delivered",
+                HistoryStatus::Read => "read",
+                HistoryStatus::Received => "received",
+            }),
+        ),
+        ("at", JsValue::from_f64(at)),
+        (
+            "sentAt",
+            JsValue::from_f64(message.content.timestamp_ms as f64),
+        ),
+        ("kind", text(message.content.body.kind())),
+    ];
+    if let Body::Text(body) = &message.content.body {
+        fields.push(("text", JsValue::from_str(body)));
+    }
+    record(&fields)
 }

@@ -8,16 +8,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use js_sys::Promise;
-use sotto_core::client::{Clock, SendRoute};
+use sotto_core::client::{Clock, HistoryFrom, MAX_HISTORY_PAGE, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::invitation::Invitation;
 use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
-use sotto_core::store::MemoryStore;
+use sotto_core::store::{Argon2Params, MemoryStore, SqlCipherStore, VfsProfiles};
 use sotto_core::transport::Gateways;
 use sotto_core::{Client, ClientSettings, Profile};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
 
 use crate::convert;
 
@@ -34,7 +35,75 @@ impl Clock for JsClock {
 /// loop.
 #[wasm_bindgen]
 pub struct Messenger {
-    inner: sotto_core::Messenger<MemoryStore>,
+    inner: Inner,
+}
+
+/// The core's handle, over the store its profile lives in.
+#[derive(Clone)]
+enum Inner {
+    /// A profile in memory: it ends with the page or process.
+    Memory(sotto_core::Messenger<MemoryStore>),
+    /// A passphrase-protected profile in SQLCipher, in the browser's origin private file
+    /// system.
+    Stored(sotto_core::Messenger<SqlCipherStore>),
+}
+
+/// A `Promise` running `$body` with `$m` bound to the core's handle, whichever store its
+/// profile lives in.
+macro_rules! promise {
+    ($self:ident, |$m:ident| $body:expr) => {
+        match $self.inner.clone() {
+            Inner::Memory($m) => future_to_promise(async move { $body }),
+            Inner::Stored($m) => future_to_promise(async move { $body }),
+        }
+    };
+}
+
+/// `options.profile`: the name and passphrase of a persistent profile.
+struct ProfileOptions {
+    name: String,
+    passphrase: Zeroizing<String>,
+}
+
+/// Reads `options.profile` (`{ name, passphrase }`), if given.
+fn profile_options(options: &JsValue) -> Result<Option<ProfileOptions>, JsValue> {
+    let profile = js_sys::Reflect::get(options, &JsValue::from_str("profile"))
+        .map_err(|_| convert::invalid("options.profile cannot be read"))?;
+    if profile.is_undefined() || profile.is_null() {
+        return Ok(None);
+    }
+    let name = convert::string(&profile, "name")?
+        .ok_or_else(|| convert::invalid("options.profile.name names the profile"))?;
+    let passphrase = convert::string(&profile, "passphrase")?
+        .ok_or_else(|| convert::invalid("options.profile.passphrase protects the profile"))?;
+    Ok(Some(ProfileOptions {
+        name,
+        passphrase: Zeroizing::new(passphrase),
+    }))
+}
+
+/// OPFS files a worker's pool keeps: the profile's database and the key headers, each with
+/// its journal.
+const STORES_PER_PROFILE: usize = 2;
+
+/// Puts profile `name`'s files in the origin private file system, in a folder of its own
+/// (one worker holds a folder at a time). Only a browser's dedicated worker has the sync
+/// access handles this needs; elsewhere a persistent profile is refused, never silently
+/// kept in memory.
+async fn open_storage(name: &str) -> Result<(), JsValue> {
+    let global = js_sys::global();
+    let in_worker = js_sys::Reflect::get(&global, &JsValue::from_str("importScripts"))
+        .is_ok_and(|f| f.is_function());
+    if !in_worker {
+        return Err(convert::invalid(
+            "a persistent profile (options.profile) lives in a browser's dedicated worker, \
+             where the package's browser build runs it; elsewhere (Node, a page's own thread) \
+             profiles are kept in memory only: leave options.profile out",
+        ));
+    }
+    SqlCipherStore::use_origin_private_file_system(&format!("sotto-{name}"), STORES_PER_PROFILE)
+        .await
+        .map_err(|e| convert::error(&e.into()))
 }
 
 /// The events of a messenger from the moment of subscribing, in order.
@@ -94,27 +163,84 @@ fn contact(id: &str) -> Result<ContactId, JsValue> {
 
 #[wasm_bindgen]
 impl Messenger {
-    /// Creates a new identity and its profile. The profile is kept in memory for now: it
-    /// ends with the page or process (the persistent browser store is not built yet).
+    /// Creates a new identity and its profile: persistent and passphrase-protected when
+    /// `options.profile` (`{ name, passphrase }`) is given (a browser's dedicated worker),
+    /// in memory otherwise (it ends with the page or process).
     #[wasm_bindgen(unchecked_return_type = "Promise<Messenger>")]
     pub fn create(
         #[wasm_bindgen(unchecked_param_type = "MessengerOptions")] options: JsValue,
     ) -> Promise {
         let settings = settings(&options);
+        let profile = profile_options(&options);
         future_to_promise(async move {
             let settings = settings?;
+            let now = settings.clock.now();
+            let name = Some(settings.display_name.clone()).filter(|n| !n.is_empty());
+            let inner = match profile? {
+                None => Inner::Memory(
+                    sotto_core::Messenger::with_client(move || {
+                        Box::pin(async move {
+                            let store = MemoryStore::new();
+                            let profile =
+                                Profile::create(store, name, now, &mut rand::rng()).await?;
+                            Client::new(profile, settings)
+                        })
+                    })
+                    .await
+                    .map_err(|e| convert::error(&e))?,
+                ),
+                Some(options) => {
+                    open_storage(&options.name).await?;
+                    Inner::Stored(
+                        sotto_core::Messenger::with_client(move || {
+                            Box::pin(async move {
+                                let store = VfsProfiles::create(
+                                    &options.name,
+                                    &options.passphrase,
+                                    Argon2Params::RECOMMENDED,
+                                )?;
+                                let profile =
+                                    Profile::create(store, name, now, &mut rand::rng()).await?;
+                                Client::new(profile, settings)
+                            })
+                        })
+                        .await
+                        .map_err(|e| convert::error(&e))?,
+                    )
+                }
+            };
+            Ok(Messenger { inner }.into())
+        })
+    }
+
+    /// Opens the persistent profile `options.profile` (`{ name, passphrase }`) made by
+    /// `create` (a browser's dedicated worker). A wrong passphrase rejects with `KeyError`
+    /// and changes nothing; an unknown name with `StoreError`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Messenger>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "MessengerOptions")] options: JsValue,
+    ) -> Promise {
+        let settings = settings(&options);
+        let profile = profile_options(&options);
+        future_to_promise(async move {
+            let settings = settings?;
+            let options = profile?.ok_or_else(|| {
+                convert::invalid("open needs options.profile: { name, passphrase }")
+            })?;
+            open_storage(&options.name).await?;
             let inner = sotto_core::Messenger::with_client(move || {
                 Box::pin(async move {
-                    let now = settings.clock.now();
-                    let name = Some(settings.display_name.clone()).filter(|n| !n.is_empty());
-                    let profile =
-                        Profile::create(MemoryStore::new(), name, now, &mut rand::rng()).await?;
+                    let store = VfsProfiles::open(&options.name, &options.passphrase)?;
+                    let profile = Profile::load(store).await?;
                     Client::new(profile, settings)
                 })
             })
             .await
             .map_err(|e| convert::error(&e))?;
-            Ok(Messenger { inner }.into())
+            Ok(Messenger {
+                inner: Inner::Stored(inner),
+            }
+            .into())
         })
     }
 
@@ -122,8 +248,7 @@ impl Messenger {
     /// rotation.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn start(&self) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise!(self, |inner| {
             inner.start().await.map_err(|e| convert::error(&e))?;
             Ok(JsValue::UNDEFINED)
         })
@@ -132,8 +257,7 @@ impl Messenger {
     /// A new one-time invitation, as a `sotto:` link to hand over (or show as a QR code).
     #[wasm_bindgen(js_name = createInvitation, unchecked_return_type = "Promise<string>")]
     pub fn create_invitation(&self) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise!(self, |inner| {
             let invitation = inner
                 .create_invitation()
                 .await
@@ -146,8 +270,7 @@ impl Messenger {
     /// inviter answers: a `contactReady` event).
     #[wasm_bindgen(js_name = acceptInvitation, unchecked_return_type = "Promise<string>")]
     pub fn accept_invitation(&self, link: String) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise!(self, |inner| {
             let invitation = Invitation::from_uri(&link)
                 .map_err(|e| convert::error(&sotto_core::Error::from(e)))?;
             let contact = inner
@@ -162,8 +285,7 @@ impl Messenger {
     /// (then `statusChanged` events: sent, delivered, read).
     #[wasm_bindgen(js_name = sendText, unchecked_return_type = "Promise<string>")]
     pub fn send_text(&self, contact_id: String, text: String) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise!(self, |inner| {
             let contact = contact(&contact_id)?;
             let id = inner
                 .send_text(&contact, &text)
@@ -175,17 +297,52 @@ impl Messenger {
 
     /// The events from now on, in order.
     pub fn subscribe(&self) -> Subscription {
+        let subscription = match &self.inner {
+            Inner::Memory(inner) => inner.subscribe(),
+            Inner::Stored(inner) => inner.subscribe(),
+        };
         Subscription {
-            inner: Rc::new(RefCell::new(Some(self.inner.subscribe()))),
+            inner: Rc::new(RefCell::new(Some(subscription))),
         }
+    }
+
+    /// The contacts, by id: `{ contact, displayName, verified, keyChangePending }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Contact[]>")]
+    pub fn contacts(&self) -> Promise {
+        promise!(self, |inner| {
+            let contacts = inner.contacts().await.map_err(|e| convert::error(&e))?;
+            Ok(contacts
+                .iter()
+                .map(convert::contact)
+                .collect::<js_sys::Array>()
+                .into())
+        })
+    }
+
+    /// The newest messages of a conversation, newest first: at most `limit` (by default,
+    /// and never more than, 1000): `{ messageId, direction, status, at, sentAt, kind, text? }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<HistoryMessage[]>")]
+    pub fn history(&self, contact_id: String, limit: Option<u32>) -> Promise {
+        let limit = limit.map_or(MAX_HISTORY_PAGE, |l| (l as usize).min(MAX_HISTORY_PAGE));
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let page = inner
+                .history(&contact, HistoryFrom::Newest, limit)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(page
+                .iter()
+                .map(convert::history_message)
+                .collect::<js_sys::Array>()
+                .into())
+        })
     }
 
     /// Finishes the calls already made, stops the background work and ends every
     /// subscription. Calls afterwards reject with `ShutDownError`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn shutdown(&self) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise!(self, |inner| {
             inner.shutdown().await.map_err(|e| convert::error(&e))?;
             Ok(JsValue::UNDEFINED)
         })
@@ -223,6 +380,34 @@ export interface MessengerOptions {
   displayName?: string;
   /** Hops per onion path, 1 to 5 (default 3). */
   hops?: number;
+  /**
+   * A persistent profile, SQLCipher in the origin private file system, its key derived from
+   * the passphrase by Argon2id (browsers: the package runs it in a dedicated worker). Without
+   * it the profile is kept in memory.
+   */
+  profile?: { name: string; passphrase: string };
+}
+
+/** A contact. */
+export interface Contact {
+  contact: string;
+  displayName: string | null;
+  verified: boolean;
+  /** The contact's identity key changed and waits for the user's decision. */
+  keyChangePending: boolean;
+}
+
+/** A message of a conversation. */
+export interface HistoryMessage {
+  messageId: string;
+  direction: "incoming" | "outgoing";
+  status: "sending" | "sent" | "delivered" | "read" | "received";
+  /** When it was stored on this device (ms since the Unix epoch). */
+  at: number;
+  /** The sender's clock when it was written (ms since the Unix epoch). */
+  sentAt: number;
+  kind: string;
+  text?: string;
 }
 
 /** An event of a messenger. */

@@ -57,6 +57,8 @@ pub use records::{
 pub use signal::SignalStore;
 #[cfg(feature = "sqlcipher")]
 pub use sqlcipher::SqlCipherStore;
+#[cfg(all(feature = "sqlcipher", target_arch = "wasm32"))]
+pub use sqlcipher::{MAX_PROFILE_NAME_LEN, VfsProfiles};
 
 use async_trait::async_trait;
 

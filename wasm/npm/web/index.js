@@ -1,17 +1,166 @@
-// Sotto for browsers and bundlers (Vite, webpack 5, esbuild): an ES module that loads its
-// WebAssembly beside it (`new URL("sotto_wasm_bg.wasm", import.meta.url)`, which bundlers
-// rewrite to the emitted asset) before anything is exported, so every export is ready to use.
-import init, { Messenger, Subscription } from "./sotto_wasm.js";
+// Sotto for browsers and bundlers (Vite, webpack 5, esbuild): every `Messenger` runs in a
+// dedicated worker of its own (web/worker.js, with the WebAssembly beside it; bundlers
+// follow `new Worker(new URL(…, import.meta.url))`), where a persistent profile's SQLCipher
+// files can live in the origin private file system. This module forwards each call there;
+// the API is the same as in Node.
 
-await init();
+const WORKER = new URL("./worker.js", import.meta.url);
 
-/** `for await (const event of subscription)`: the events until the messenger shuts down. */
-Subscription.prototype[Symbol.asyncIterator] = async function* events() {
-  for (;;) {
-    const event = await this.next();
-    if (event === null) return;
-    yield event;
+/** A rejection with the package's stable name and code. */
+function coded({ name, code, message }) {
+  return Object.assign(new Error(message), { name, code });
+}
+
+/** The page's end of one worker: calls by message, answered in any order. */
+class Remote {
+  #worker = new Worker(WORKER, { type: "module", name: "sotto" });
+  #pending = new Map();
+  #next = 1;
+  #closed = false;
+
+  constructor() {
+    this.#worker.onmessage = ({ data: { id, value, error } }) => {
+      const call = this.#pending.get(id);
+      if (!call) return;
+      this.#pending.delete(id);
+      if (error) call.reject(coded(error));
+      else call.resolve(value);
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.close(coded({ name: "InternalError", code: 51, message: `sotto's worker failed: ${event.message}` }));
+    };
   }
-};
 
-export { Messenger, Subscription };
+  call(method, ...args) {
+    if (this.#closed) {
+      return method === "next"
+        ? Promise.resolve(null)
+        : Promise.reject(coded({ name: "ShutDownError", code: 50, message: "the messenger has shut down" }));
+    }
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { method, resolve, reject });
+      this.#worker.postMessage({ id, method, args });
+    });
+  }
+
+  /** Ends the worker: waiting `next()` calls end with `null`, other calls reject. */
+  close(reason) {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.terminate();
+    for (const { method, resolve, reject } of this.#pending.values()) {
+      if (method === "next") resolve(null);
+      else reject(reason ?? coded({ name: "ShutDownError", code: 50, message: "the messenger has shut down" }));
+    }
+    this.#pending.clear();
+  }
+}
+
+/** One profile on the network (see the package's README and index.d.ts). */
+export class Messenger {
+  #remote;
+
+  /** Use `Messenger.create` or `Messenger.open`. */
+  constructor(remote) {
+    if (!(remote instanceof Remote)) throw new TypeError("use Messenger.create or Messenger.open");
+    this.#remote = remote;
+  }
+
+  static async #begin(how, options) {
+    const remote = new Remote();
+    try {
+      await remote.call(how, options);
+    } catch (error) {
+      remote.close();
+      throw error;
+    }
+    return new Messenger(remote);
+  }
+
+  /** A new identity and profile (persistent with `options.profile`). */
+  static create(options) {
+    return Messenger.#begin("create", options);
+  }
+
+  /** The persistent profile `options.profile` again. */
+  static open(options) {
+    return Messenger.#begin("open", options);
+  }
+
+  start() {
+    return this.#remote.call("start");
+  }
+
+  createInvitation() {
+    return this.#remote.call("createInvitation");
+  }
+
+  acceptInvitation(link) {
+    return this.#remote.call("acceptInvitation", link);
+  }
+
+  sendText(contact, text) {
+    return this.#remote.call("sendText", contact, text);
+  }
+
+  contacts() {
+    return this.#remote.call("contacts");
+  }
+
+  history(contact, limit) {
+    return this.#remote.call("history", contact, limit);
+  }
+
+  subscribe() {
+    return new Subscription(this.#remote, this.#remote.call("subscribe"));
+  }
+
+  /** Finishes the calls made, stops the background work, closes the profile and the worker. */
+  async shutdown() {
+    try {
+      await this.#remote.call("shutdown");
+    } finally {
+      this.#remote.close();
+    }
+  }
+
+  /** Ends the worker at once (`shutdown` is the orderly way). */
+  free() {
+    this.#remote.close();
+  }
+
+  [Symbol.dispose]() {
+    this.free();
+  }
+}
+
+/** The events of a messenger from the moment of subscribing, in order. */
+export class Subscription {
+  #remote;
+  #id;
+
+  constructor(remote, id) {
+    this.#remote = remote;
+    this.#id = id;
+    id.catch(() => {});
+  }
+
+  /** The next event, or `null` once the messenger has shut down. One call at a time. */
+  async next() {
+    return this.#remote.call("next", await this.#id);
+  }
+
+  async *[Symbol.asyncIterator]() {
+    for (;;) {
+      const event = await this.next();
+      if (event === null) return;
+      yield event;
+    }
+  }
+
+  free() {}
+
+  [Symbol.dispose]() {}
+}

@@ -67,17 +67,21 @@ after(async () => {
   server?.close();
 });
 
-/** A page of a fresh browser context, with the package loaded. */
-async function newPage() {
-  const context = await browser.newContext();
+/** A page of a fresh browser context (or of `context`), with the package loaded. */
+async function newPage(context) {
+  context ??= await browser.newContext();
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error));
   await page.goto(origin);
+  await loaded(page, problems);
+  return page;
+}
+
+async function loaded(page, problems = []) {
   await page.waitForSelector("body[data-ready=true]", { state: "attached", timeout: 30_000 }).catch((error) => {
     throw new Error(`the page did not load the package: ${problems.join("; ") || error}`);
   });
-  return page;
 }
 
 /** Waits until messenger `name` on `page` has an event matching `wanted`; returns it. */
@@ -155,4 +159,77 @@ test("a relay presenting another key than its address names is refused", limit, 
   );
   await page.evaluate(() => harness.messenger("carol").shutdown());
   await page.context().close();
+});
+
+test("a persistent profile survives a reload, refuses a wrong passphrase and a second tab", limit, async () => {
+  const alicePage = await newPage();
+  const bobPage = await newPage();
+  const profile = { name: "alice", passphrase: "correct horse battery staple" };
+  await alicePage.evaluate(
+    ([relays, profile]) => harness.create("alice", { relays, displayName: "alice", profile }),
+    [relays, profile]
+  );
+  await bobPage.evaluate((relays) => harness.create("bob", { relays, displayName: "bob" }), relays);
+  const link = await alicePage.evaluate(() => harness.messenger("alice").createInvitation());
+  const aliceAtBob = await bobPage.evaluate((link) => harness.messenger("bob").acceptInvitation(link), link);
+  const added = await until(alicePage, "alice", `e.type === "contactAdded"`);
+  await until(bobPage, "bob", `e.type === "contactReady"`);
+  await bobPage.evaluate((c) => harness.messenger("bob").sendText(c, "before the reload"), aliceAtBob);
+  await until(alicePage, "alice", `e.type === "messageReceived"`);
+  const sent = await alicePage.evaluate((c) => harness.messenger("alice").sendText(c, "a reply"), added.contact);
+  await until(
+    alicePage,
+    "alice",
+    `e.type === "statusChanged" && e.status === "delivered" && e.messageIds.includes("${sent}")`
+  );
+  const contacts = await alicePage.evaluate(() => harness.messenger("alice").contacts());
+  const history = await alicePage.evaluate((c) => harness.messenger("alice").history(c), added.contact);
+  assert.deepEqual(
+    contacts.map((c) => [c.contact, c.displayName]),
+    [[added.contact, "bob"]]
+  );
+  assert.deepEqual(
+    history.map((m) => [m.direction, m.text, m.status]),
+    [
+      ["outgoing", "a reply", "delivered"],
+      ["incoming", "before the reload", "received"],
+    ]
+  );
+
+  // While the profile is open here, another tab of the same browser may not open it.
+  const secondTab = await newPage(alicePage.context());
+  const refused = await secondTab.evaluate(
+    ([relays, profile]) => harness.failure(() => harness.open("alice", { relays, profile })),
+    [relays, profile]
+  );
+  assert.equal(refused?.name, "StoreError", JSON.stringify(refused));
+  await secondTab.close();
+
+  // The page goes away without shutting down (a reload), and comes back.
+  await alicePage.reload();
+  await loaded(alicePage);
+  const wrong = await alicePage.evaluate(
+    ([relays, name]) =>
+      harness.failure(() => harness.open("alice", { relays, profile: { name, passphrase: "wrong" } })),
+    [relays, profile.name]
+  );
+  assert.deepEqual({ name: wrong?.name, code: wrong?.code }, { name: "KeyError", code: 17 }, JSON.stringify(wrong));
+  await alicePage.evaluate(
+    ([relays, profile]) => harness.open("alice", { relays, profile }),
+    [relays, profile]
+  );
+  assert.deepEqual(await alicePage.evaluate(() => harness.messenger("alice").contacts()), contacts);
+  assert.deepEqual(
+    await alicePage.evaluate((c) => harness.messenger("alice").history(c), added.contact),
+    history
+  );
+  // The sessions came back too: the conversation goes on.
+  await bobPage.evaluate((c) => harness.messenger("bob").sendText(c, "after the reload"), aliceAtBob);
+  const after = await until(alicePage, "alice", `e.type === "messageReceived"`);
+  assert.equal(after.text, "after the reload");
+
+  for (const [page, name] of [[alicePage, "alice"], [bobPage, "bob"]]) {
+    await page.evaluate((name) => harness.messenger(name).shutdown(), name);
+    await page.context().close();
+  }
 });

@@ -95,3 +95,14 @@ test("the package loads as an ES module too, with the same classes", async () =>
   assert.equal(esm.Messenger, Messenger);
   assert.equal(typeof esm.Subscription.prototype[Symbol.asyncIterator], "function");
 });
+
+test("a persistent profile is refused in Node, never kept in memory in silence", async () => {
+  await assert.rejects(
+    Messenger.create({ relays, profile: { name: "alice", passphrase: "secret" } }),
+    (error) => {
+      assert.equal(error.name, "InvalidArgumentError");
+      assert.match(error.message, /dedicated worker/);
+      return true;
+    }
+  );
+});

@@ -13,6 +13,8 @@ mod connection;
 mod conversation;
 mod error;
 mod files;
+#[cfg(target_arch = "wasm32")]
+mod profiles;
 mod queues;
 mod schema;
 
@@ -25,6 +27,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use self::connection::{Access, configure, open_keyed};
 use self::error::sqlite_error;
 use self::files::absolute;
+#[cfg(target_arch = "wasm32")]
+pub use self::profiles::{MAX_PROFILE_NAME_LEN, VfsProfiles};
 use self::schema::{MIGRATIONS, SCHEMA_VERSION, check_header, migrate, read_header};
 use super::{
     AttachmentRecord, ChangeSet, ContactRecord, ConversationPlace, DatabaseKey, IdentityRecord,

@@ -8,10 +8,11 @@
 # pages in Debian's chromium (playwright-core), all against three local relays.
 
 cargo build -p sotto-wasm-bindgen-runner
-build_args=(-p sotto-wasm --target wasm32-unknown-unknown)
-[ "$profile" = release ] && build_args+=(--release)
-cargo build "${build_args[@]}"
-wasm="target/wasm32-unknown-unknown/$profile/sotto_wasm.wasm"
+# The release package is built for size (the workspace's `wasm-release` profile).
+cargo_profile=debug
+[ "$profile" = release ] && cargo_profile=wasm-release
+cargo build -p sotto-wasm --target wasm32-unknown-unknown --profile "${cargo_profile/debug/dev}"
+wasm="target/wasm32-unknown-unknown/$cargo_profile/sotto_wasm.wasm"
 
 staging="target/package/npm-staging"
 rm -rf "$staging"
@@ -39,7 +40,9 @@ PLAYWRIGHT_CORE_VERSION=1.65.1
 # The compiler that checks the package's TypeScript declarations.
 TYPESCRIPT_VERSION=5.9.3
 
-if [ "$check" = true ]; then
+# A scratch project with the tarball installed as users get it, the browser driver and
+# three local relays (their addresses in SOTTO_TEST_RELAYS).
+install_scratch() {
   cargo build -p sotto-ffi -p sotto-relay
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-npm-check.XXXXXX")"
   RELAY_PIDS=()
@@ -52,14 +55,26 @@ if [ "$check" = true ]; then
     "$SOTTO_ROOT/target/package/$tarball")
   (cd "$scratch" && npm install --silent --no-audit --no-fund \
     "playwright-core@$PLAYWRIGHT_CORE_VERSION" "typescript@$TYPESCRIPT_VERSION")
+  cp wasm/tests/node/*.test.mjs wasm/tests/browser/* "$scratch/"
+  start_tunnel_relays 3 "$scratch"
+}
+
+if [ "$check" = true ]; then
+  install_scratch
   # The declarations as users compile against them: a sample using the whole API, strict,
   # resolved as a bundler does (the browser build) and as Node does.
   cp -r wasm/tests/types "$scratch/types"
   (cd "$scratch" && npx tsc -p types/tsconfig.json && npx tsc -p types/tsconfig.node.json)
   echo "npm: the TypeScript sample compiles (tsc --strict, bundler and Node resolution)"
-  cp wasm/tests/node/*.test.mjs wasm/tests/browser/* "$scratch/"
-  start_tunnel_relays 3 "$scratch"
   # Node 20 has a WebSocket only behind this flag (Node 22 has it by default). The browser
   # tests use it too: they drive chromium from Node, and the pages talk to the relays.
   (cd "$scratch" && node --experimental-websocket --test --test-reporter=spec ./*.test.mjs)
+fi
+
+if [ "$bench" = true ]; then
+  [ -n "${scratch:-}" ] || install_scratch
+  cp wasm/bench/*.bench.mjs "$scratch/"
+  for script in wasm/bench/*.bench.mjs; do
+    (cd "$scratch" && node --experimental-websocket "./$(basename "$script")")
+  done
 fi

@@ -1,10 +1,19 @@
 // The package's types, the same for Node (node/) and browsers (web/): the classes and
 // types wasm-bindgen generated, without its loader functions (the package loads itself).
 export { Messenger, Subscription } from "./sotto_wasm";
-export type { MessengerOptions, SottoEvent } from "./sotto_wasm";
+export type { Contact, HistoryMessage, MessengerOptions, SottoEvent } from "./sotto_wasm";
 import { Subscription, SottoEvent } from "./sotto_wasm";
 
 declare module "./sotto_wasm" {
+  interface Messenger {
+    /**
+     * Browsers, persistent profiles: whether the browser agreed to keep the profile's
+     * storage (`navigator.storage.persist()`). `false`: it may evict it under storage
+     * pressure, so tell the user. `null` when unknown or not a persistent profile; absent
+     * in Node.
+     */
+    readonly storagePersisted?: boolean | null;
+  }
   interface Subscription {
     /** The events until the messenger shuts down. */
     [Symbol.asyncIterator](): AsyncIterator<SottoEvent>;

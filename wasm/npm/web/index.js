@@ -58,9 +58,28 @@ class Remote {
   }
 }
 
+/**
+ * Asks the browser to keep this origin's storage (a persistent profile) even under storage
+ * pressure: `true` when granted, `false` when refused (the browser may then evict the
+ * profile; tell the user), `null` when this browser cannot say.
+ */
+async function askToPersist() {
+  try {
+    return typeof navigator.storage?.persist === "function" ? await navigator.storage.persist() : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One profile on the network (see the package's README and index.d.ts). */
 export class Messenger {
   #remote;
+
+  /**
+   * For a persistent profile: whether the browser agreed to keep its storage
+   * (`navigator.storage.persist()`); `false` means it may be evicted. `null` otherwise.
+   */
+  storagePersisted = null;
 
   /** Use `Messenger.create` or `Messenger.open`. */
   constructor(remote) {
@@ -76,7 +95,9 @@ export class Messenger {
       remote.close();
       throw error;
     }
-    return new Messenger(remote);
+    const messenger = new Messenger(remote);
+    if (options?.profile) messenger.storagePersisted = await askToPersist();
+    return messenger;
   }
 
   /** A new identity and profile (persistent with `options.profile`). */

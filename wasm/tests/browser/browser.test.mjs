@@ -7,59 +7,16 @@
 // names them in SOTTO_TEST_RELAYS.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
-import { chromium } from "playwright-core";
+import { launch, loaded, newPage as pageOf, serve, testRelays } from "./chromium.mjs";
 
-const relays = process.env.SOTTO_TEST_RELAYS.split(";").map((relay) => {
-  const [address, gateway] = relay.split(" ");
-  return { address, gateway };
-});
-
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".json": "application/json",
-};
-
-/** Serves this folder: `/` is the test page, `/node_modules/...` the installed package. */
-function serve(root) {
-  return createServer(async (request, response) => {
-    const path = new URL(request.url, "http://localhost").pathname;
-    const file = normalize(join(root, path === "/" ? "page.html" : path));
-    if (!file.startsWith(root)) return response.writeHead(403).end();
-    try {
-      const body = await readFile(file);
-      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-}
-
+const relays = testRelays();
 let server;
 let browser;
 let origin;
 
 before(async () => {
-  server = serve(process.cwd());
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  // http://127.0.0.1 is a secure context, and may open ws:// tunnels to loopback relays.
-  origin = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: process.env.SOTTO_CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-    ],
-  });
+  ({ server, origin } = await serve(process.cwd()));
+  browser = await launch();
 });
 
 after(async () => {
@@ -68,20 +25,8 @@ after(async () => {
 });
 
 /** A page of a fresh browser context (or of `context`), with the package loaded. */
-async function newPage(context) {
-  context ??= await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(error));
-  await page.goto(origin);
-  await loaded(page, problems);
-  return page;
-}
-
-async function loaded(page, problems = []) {
-  await page.waitForSelector("body[data-ready=true]", { state: "attached", timeout: 30_000 }).catch((error) => {
-    throw new Error(`the page did not load the package: ${problems.join("; ") || error}`);
-  });
+function newPage(context) {
+  return pageOf(browser, origin, context);
 }
 
 /** Waits until messenger `name` on `page` has an event matching `wanted`; returns it. */
@@ -170,6 +115,10 @@ test("a persistent profile survives a reload, refuses a wrong passphrase and a s
     [relays, profile]
   );
   await bobPage.evaluate((relays) => harness.create("bob", { relays, displayName: "bob" }), relays);
+  // The browser was asked to keep the storage; its answer reaches the app.
+  const persisted = await alicePage.evaluate(() => harness.messenger("alice").storagePersisted);
+  assert.equal(typeof persisted, "boolean");
+  assert.equal(await bobPage.evaluate(() => harness.messenger("bob").storagePersisted), null);
   const link = await alicePage.evaluate(() => harness.messenger("alice").createInvitation());
   const aliceAtBob = await bobPage.evaluate((link) => harness.messenger("bob").acceptInvitation(link), link);
   const added = await until(alicePage, "alice", `e.type === "contactAdded"`);
@@ -223,6 +172,7 @@ test("a persistent profile survives a reload, refuses a wrong passphrase and a s
     await alicePage.evaluate((c) => harness.messenger("alice").history(c), added.contact),
     history
   );
+  console.log(`  navigator.storage.persist() answered ${persisted} in headless Chromium`);
   // The sessions came back too: the conversation goes on.
   await bobPage.evaluate((c) => harness.messenger("bob").sendText(c, "after the reload"), aliceAtBob);
   const after = await until(alicePage, "alice", `e.type === "messageReceived"`);

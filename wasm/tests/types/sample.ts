@@ -2,7 +2,7 @@
 // `tsc --noEmit --strict` against the installed package's declarations, once as a bundler
 // resolves it (the browser build) and once as Node does. Never run: it only has to type-check.
 import { Messenger, Subscription } from "sotto";
-import type { MessengerOptions, SottoError, SottoEvent } from "sotto";
+import type { Contact, HistoryMessage, MessengerOptions, SottoError, SottoEvent } from "sotto";
 
 const options: MessengerOptions = {
   relays: [
@@ -61,6 +61,16 @@ export async function chat(link: string): Promise<void> {
     console.log(describe(event));
     if (event.type === "statusChanged" && event.messageIds.includes(sent)) break;
   }
+  const contacts: Contact[] = await messenger.contacts();
+  for (const known of contacts) {
+    const name: string = known.displayName ?? known.contact;
+    const verified: boolean = known.verified && !known.keyChangePending;
+    const page: HistoryMessage[] = await messenger.history(known.contact, 50);
+    for (const message of page) {
+      const arrow = message.direction === "incoming" ? "<-" : "->";
+      console.log(name, verified, arrow, message.status, message.at, message.sentAt, message.text ?? message.kind);
+    }
+  }
   try {
     await messenger.sendText("not a contact", "hi");
   } catch (error) {
@@ -68,4 +78,17 @@ export async function chat(link: string): Promise<void> {
     console.log(failure.name, failure.code, failure.message);
   }
   await messenger.shutdown();
+}
+
+/** A persistent profile: made once, opened with its passphrase afterwards. */
+export async function persistent(passphrase: string): Promise<Messenger> {
+  const profile = { name: "alice", passphrase };
+  try {
+    return await Messenger.open({ ...options, profile });
+  } catch (error) {
+    if ((error as SottoError).name === "StoreError") {
+      return Messenger.create({ ...options, profile });
+    }
+    throw error;
+  }
 }

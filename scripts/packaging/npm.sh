@@ -57,6 +57,9 @@ install_scratch() {
     "playwright-core@$PLAYWRIGHT_CORE_VERSION" "typescript@$TYPESCRIPT_VERSION")
   cp wasm/tests/node/*.test.mjs wasm/tests/browser/* "$scratch/"
   start_tunnel_relays 3 "$scratch"
+  # Chromium leaves its scoped folders in TMPDIR: keep them in the scratch folder.
+  mkdir -p "$scratch/tmp"
+  export TMPDIR="$scratch/tmp"
 }
 
 if [ "$check" = true ]; then

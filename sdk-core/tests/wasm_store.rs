@@ -2,6 +2,7 @@
 //! files live in sqlite-wasm-rs's default VFS, in memory): a store's life as natively. It
 //! reopens with its key and keeps every record; another key is refused and changes
 //! nothing; a missing store is not created by opening it; a taken name is not overwritten.
+//! A passphrase profile (`VfsProfiles`) opens with its passphrase only.
 //! The conformance suite runs against it too (`store_conformance.rs`).
 
 #![cfg(all(feature = "sqlcipher", target_arch = "wasm32"))]
@@ -102,4 +103,55 @@ async fn a_taken_name_is_never_overwritten() {
     ));
     let store = SqlCipherStore::open(name, &key(1)).unwrap();
     assert_eq!(records(&store).await, written);
+}
+
+/// Cheap Argon2id settings: the tests check the profile's life, not the key's cost.
+fn quick_kdf() -> sotto_core::store::Argon2Params {
+    sotto_core::store::Argon2Params::new(8 * 1024, 1, 1).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_passphrase_profile_opens_with_its_passphrase_only() {
+    use sotto_core::Error;
+    use sotto_core::store::{KeyError, VfsProfiles};
+
+    assert!(!VfsProfiles::exists("carol").unwrap());
+    let written = {
+        let store = VfsProfiles::create("carol", "correct horse", quick_kdf()).unwrap();
+        store.apply(one_of_each(7)).await.unwrap();
+        records(&store).await
+    };
+    assert!(VfsProfiles::exists("carol").unwrap());
+    assert!(matches!(
+        VfsProfiles::open("carol", "wrong horse"),
+        Err(Error::Key(KeyError::WrongPassphrase))
+    ));
+    let store = VfsProfiles::open("carol", "correct horse").unwrap();
+    assert_eq!(records(&store).await, written);
+    drop(store);
+
+    // A taken name is refused, and the profile is still the same one.
+    assert!(matches!(
+        VfsProfiles::create("carol", "another", quick_kdf()),
+        Err(Error::Store(StoreError::AlreadyExists { .. }))
+    ));
+    let store = VfsProfiles::open("carol", "correct horse").unwrap();
+    assert_eq!(records(&store).await, written);
+
+    assert!(matches!(
+        VfsProfiles::open("nobody", "x"),
+        Err(Error::Store(StoreError::NotFound { .. }))
+    ));
+    let too_long = "x".repeat(65);
+    for bad in ["", "a/b", "../x", "name with spaces", too_long.as_str()] {
+        assert!(
+            VfsProfiles::create(bad, "p", quick_kdf()).is_err(),
+            "{bad:?} is refused"
+        );
+    }
+    assert!(matches!(
+        VfsProfiles::create("dave", "", quick_kdf()),
+        Err(Error::Key(KeyError::EmptyPassphrase))
+    ));
+    assert!(!VfsProfiles::exists("dave").unwrap());
 }

@@ -13,6 +13,12 @@ declare module "./sotto_wasm" {
      * in Node.
      */
     readonly storagePersisted?: boolean | null;
+    /**
+     * Calls `callback` with every event from now on, in order, until the messenger shuts
+     * down or the returned function is called (an exception thrown by the callback is
+     * reported, and the next events still come).
+     */
+    onEvent(callback: (event: SottoEvent) => void): () => void;
   }
   interface Subscription {
     /** The events until the messenger shuts down. */

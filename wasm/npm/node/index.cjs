@@ -19,4 +19,27 @@ sotto.Subscription.prototype[Symbol.asyncIterator] = async function* events() {
   }
 };
 
+/**
+ * Calls `callback` with every event from now on, in order, until the messenger shuts down
+ * or the returned function is called. An exception thrown by the callback is printed and
+ * the next events still come.
+ */
+sotto.Messenger.prototype.onEvent = function onEvent(callback) {
+  const subscription = this.subscribe();
+  let stopped = false;
+  (async () => {
+    for await (const event of subscription) {
+      if (stopped) return;
+      try {
+        callback(event);
+      } catch (error) {
+        console.error("sotto: an onEvent callback threw:", error);
+      }
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+};
+
 module.exports = sotto;

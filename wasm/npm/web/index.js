@@ -138,6 +138,29 @@ export class Messenger {
     return new Subscription(this.#remote, this.#remote.call("subscribe"));
   }
 
+  /**
+   * Calls `callback` with every event from now on, in order, until the messenger shuts
+   * down or the returned function is called. An exception thrown by the callback is
+   * reported (`reportError`) and the next events still come.
+   */
+  onEvent(callback) {
+    const subscription = this.subscribe();
+    let stopped = false;
+    (async () => {
+      for await (const event of subscription) {
+        if (stopped) return;
+        try {
+          callback(event);
+        } catch (error) {
+          reportError(error);
+        }
+      }
+    })();
+    return () => {
+      stopped = true;
+    };
+  }
+
   /** Finishes the calls made, stops the background work, closes the profile and the worker. */
   async shutdown() {
     try {

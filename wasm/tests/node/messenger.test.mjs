@@ -31,6 +31,9 @@ test("two Node profiles meet by invitation and talk, with receipts and events", 
   const bob = await Messenger.create({ relays, displayName: "bob" });
   const aliceEvents = alice.subscribe();
   const bobEvents = bob.subscribe();
+  // The same events through a callback.
+  const bobSeen = [];
+  const stop = bob.onEvent((event) => bobSeen.push(event.type));
   await alice.start();
   await bob.start();
 
@@ -57,6 +60,13 @@ test("two Node profiles meet by invitation and talk, with receipts and events", 
   assert.equal(back.text, "hello from Node too");
   assert.match(reply, /^[0-9a-f]{32}$/);
 
+  // The callback's copy of the events may come a moment after the subscription's.
+  for (let wait = 0; !bobSeen.includes("messageReceived") && wait < 100; wait++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(bobSeen.includes("contactReady"), bobSeen.join(", "));
+  assert.ok(bobSeen.includes("messageReceived"), bobSeen.join(", "));
+  stop();
   await alice.shutdown();
   await bob.shutdown();
   // A subscription ends after its last event once its messenger shut down.

@@ -50,6 +50,7 @@ function describe(event: SottoEvent): string {
 export async function chat(link: string): Promise<void> {
   const messenger: Messenger = await Messenger.create(options);
   const events: Subscription = messenger.subscribe();
+  const stop: () => void = messenger.onEvent((event) => console.log(describe(event)));
   await messenger.start();
   const invitation: string = await messenger.createInvitation();
   console.log(`show this to a friend: ${invitation}`);
@@ -77,6 +78,7 @@ export async function chat(link: string): Promise<void> {
     const failure = error as SottoError;
     console.log(failure.name, failure.code, failure.message);
   }
+  stop();
   await messenger.shutdown();
 }
 

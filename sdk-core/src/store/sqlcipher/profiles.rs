@@ -34,16 +34,16 @@ impl VfsProfiles {
     pub fn create(name: &str, passphrase: &str, params: Argon2Params) -> Result<SqlCipherStore> {
         let database = database_name(name)?;
         let headers = headers()?;
-        if read_header(&headers, name)?.is_some() && SqlCipherStore::key_opens_or_missing(&database)
-        {
+        // A database is never replaced (nor given a header that is not its own); a header
+        // without its database is what a failed creation left, and is replaced.
+        if database_exists(&database)? {
             return Err(StoreError::AlreadyExists {
                 path: database.into(),
             }
             .into());
         }
         let (key, info) = create_with_passphrase(passphrase, params)?;
-        // The header first: a store without its header could never be opened again, while
-        // a header left by a failed creation is replaced by the next one.
+        // The header first: a store without its header could never be opened again.
         write_header(&headers, name, &info)?;
         SqlCipherStore::create(&database, &key).map_err(Error::Store)
     }
@@ -70,15 +70,16 @@ impl VfsProfiles {
     /// Whether a profile of this name exists (its header and its database).
     pub fn exists(name: &str) -> Result<bool> {
         let database = database_name(name)?;
-        Ok(read_header(&headers()?, name)?.is_some()
-            && SqlCipherStore::key_opens_or_missing(&database))
+        Ok(read_header(&headers()?, name)?.is_some() && database_exists(&database)?)
     }
 }
 
-impl SqlCipherStore {
-    /// Whether a database file of this name exists (any key).
-    fn key_opens_or_missing(database: &str) -> bool {
-        super::files::check_existing(std::path::Path::new(database)).is_ok()
+/// Whether the VFS has a database file of this name.
+fn database_exists(database: &str) -> Result<bool> {
+    match super::files::check_existing(std::path::Path::new(database)) {
+        Ok(()) => Ok(true),
+        Err(StoreError::NotFound { .. }) => Ok(false),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -9,34 +9,12 @@
 
 mod common;
 
-use common::store_contract::one_of_each;
+use common::store_contract::{one_of_each, read_back as records};
 use sotto_core::store::{DatabaseKey, SqlCipherStore, Store, StoreError};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn key(seed: u8) -> DatabaseKey {
     DatabaseKey::from_bytes([seed; 32])
-}
-
-/// What a test compares: every record `one_of_each` writes, read back.
-async fn records(store: &SqlCipherStore) -> String {
-    let read = async {
-        Ok::<_, StoreError>(format!(
-            "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-            store.load_identity().await?,
-            store.load_session("peer.1").await?,
-            store.load_remote_identity("peer.1").await?,
-            store.load_pre_key(7).await?,
-            store.load_signed_pre_key(8).await?,
-            store.load_kyber_pre_key(9).await?,
-            store.pre_key_ids().await?,
-        ))
-    };
-    let records = read.await.expect("read the store");
-    assert!(
-        records.contains("Some"),
-        "the store holds records: {records}"
-    );
-    records
 }
 
 #[wasm_bindgen_test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use js_sys::Promise;
+use sotto_core::ClientSettings;
 use sotto_core::client::{Clock, HistoryFrom, MAX_HISTORY_PAGE, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::invitation::Invitation;
@@ -15,7 +16,6 @@ use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, MemoryStore, SqlCipherStore, VfsProfiles};
 use sotto_core::transport::Gateways;
-use sotto_core::{Client, ClientSettings, Profile};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
@@ -82,14 +82,9 @@ fn profile_options(options: &JsValue) -> Result<Option<ProfileOptions>, JsValue>
     }))
 }
 
-/// OPFS files a worker's pool keeps: the profile's database and the key headers, each with
-/// its journal.
-const STORES_PER_PROFILE: usize = 2;
-
-/// Puts profile `name`'s files in the origin private file system, in a folder of its own
-/// (one worker holds a folder at a time). Only a browser's dedicated worker has the sync
-/// access handles this needs; elsewhere a persistent profile is refused, never silently
-/// kept in memory.
+/// Puts profile `name`'s files in the origin private file system. Only a browser's
+/// dedicated worker has the sync access handles this needs; elsewhere a persistent profile
+/// is refused, never silently kept in memory.
 async fn open_storage(name: &str) -> Result<(), JsValue> {
     let global = js_sys::global();
     let in_worker = js_sys::Reflect::get(&global, &JsValue::from_str("importScripts"))
@@ -101,9 +96,9 @@ async fn open_storage(name: &str) -> Result<(), JsValue> {
              profiles are kept in memory only: leave options.profile out",
         ));
     }
-    SqlCipherStore::use_origin_private_file_system(&format!("sotto-{name}"), STORES_PER_PROFILE)
+    VfsProfiles::use_origin_private_file_system(name)
         .await
-        .map_err(|e| convert::error(&e.into()))
+        .map_err(|e| convert::error(&e))
 }
 
 /// The events of a messenger from the moment of subscribing, in order.
@@ -174,36 +169,21 @@ impl Messenger {
         let profile = profile_options(&options);
         future_to_promise(async move {
             let settings = settings?;
-            let now = settings.clock.now();
-            let name = Some(settings.display_name.clone()).filter(|n| !n.is_empty());
             let inner = match profile? {
                 None => Inner::Memory(
-                    sotto_core::Messenger::with_client(move || {
-                        Box::pin(async move {
-                            let store = MemoryStore::new();
-                            let profile =
-                                Profile::create(store, name, now, &mut rand::rng()).await?;
-                            Client::new(profile, settings)
-                        })
-                    })
-                    .await
-                    .map_err(|e| convert::error(&e))?,
+                    sotto_core::Messenger::with_new_profile(MemoryStore::new(), settings)
+                        .await
+                        .map_err(|e| convert::error(&e))?,
                 ),
                 Some(options) => {
                     open_storage(&options.name).await?;
                     Inner::Stored(
-                        sotto_core::Messenger::with_client(move || {
-                            Box::pin(async move {
-                                let store = VfsProfiles::create(
-                                    &options.name,
-                                    &options.passphrase,
-                                    Argon2Params::RECOMMENDED,
-                                )?;
-                                let profile =
-                                    Profile::create(store, name, now, &mut rand::rng()).await?;
-                                Client::new(profile, settings)
-                            })
-                        })
+                        sotto_core::Messenger::create_in_vfs(
+                            options.name,
+                            options.passphrase,
+                            Argon2Params::RECOMMENDED,
+                            settings,
+                        )
                         .await
                         .map_err(|e| convert::error(&e))?,
                     )
@@ -228,15 +208,10 @@ impl Messenger {
                 convert::invalid("open needs options.profile: { name, passphrase }")
             })?;
             open_storage(&options.name).await?;
-            let inner = sotto_core::Messenger::with_client(move || {
-                Box::pin(async move {
-                    let store = VfsProfiles::open(&options.name, &options.passphrase)?;
-                    let profile = Profile::load(store).await?;
-                    Client::new(profile, settings)
-                })
-            })
-            .await
-            .map_err(|e| convert::error(&e))?;
+            let inner =
+                sotto_core::Messenger::open_in_vfs(options.name, options.passphrase, settings)
+                    .await
+                    .map_err(|e| convert::error(&e))?;
             Ok(Messenger {
                 inner: Inner::Stored(inner),
             }

@@ -192,6 +192,52 @@ impl<S: Store> std::fmt::Debug for Client<S> {
     }
 }
 
+impl<S: Store> Client<S> {
+    /// Creates a new profile (a new identity) in an empty `store` and a client for it.
+    /// `settings.display_name` becomes the identity's local label.
+    ///
+    /// # Errors
+    /// As [`Profile::create`] and [`Client::new`].
+    pub async fn with_new_profile(store: S, settings: ClientSettings) -> Result<Self> {
+        let name = (!settings.display_name.is_empty()).then(|| settings.display_name.clone());
+        let mut rng = StdRng::from_os_rng();
+        let now = settings.clock.now();
+        Self::new(Profile::create(store, name, now, &mut rng).await?, settings)
+    }
+}
+
+#[cfg(all(feature = "sqlcipher", target_arch = "wasm32"))]
+impl Client<crate::store::SqlCipherStore> {
+    /// Creates a new passphrase-protected profile `name` in SQLite's VFS
+    /// ([`VfsProfiles::create`](crate::store::VfsProfiles::create)) and a client for it.
+    ///
+    /// # Errors
+    /// As `VfsProfiles::create` and [`Client::with_new_profile`].
+    pub async fn create_in_vfs(
+        name: &str,
+        passphrase: &str,
+        params: crate::store::Argon2Params,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        let store = crate::store::VfsProfiles::create(name, passphrase, params)?;
+        Self::with_new_profile(store, settings).await
+    }
+
+    /// Opens profile `name` of SQLite's VFS with its passphrase
+    /// ([`VfsProfiles::open`](crate::store::VfsProfiles::open)) and makes a client for it.
+    ///
+    /// # Errors
+    /// As `VfsProfiles::open`: a wrong passphrase is [`crate::store::KeyError::WrongPassphrase`].
+    pub async fn open_in_vfs(
+        name: &str,
+        passphrase: &str,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        let store = crate::store::VfsProfiles::open(name, passphrase)?;
+        Self::new(Profile::load(store).await?, settings)
+    }
+}
+
 #[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 impl Client<crate::store::SqlCipherStore> {
     /// Creates a new profile (a new identity) in an empty profile directory and a client
@@ -206,11 +252,8 @@ impl Client<crate::store::SqlCipherStore> {
         settings: ClientSettings,
     ) -> Result<Self> {
         let store = directory.create(protection)?;
-        let name = (!settings.display_name.is_empty()).then(|| settings.display_name.clone());
-        let mut rng = StdRng::from_os_rng();
-        let now = settings.clock.now();
-        match Profile::create(store, name, now, &mut rng).await {
-            Ok(profile) => Ok(Self::new(profile, settings)?.with_attachments_dir(directory)),
+        match Self::with_new_profile(store, settings).await {
+            Ok(client) => Ok(client.with_attachments_dir(directory)),
             Err(error) => {
                 let _ = directory.delete();
                 Err(error)

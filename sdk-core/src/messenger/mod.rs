@@ -41,7 +41,6 @@ pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
 use actor::{Actor, CatchUnwind, Job, LocalFuture};
 use event::Subscribers;
 
-#[cfg(all(feature = "sqlcipher", not(target_arch = "wasm32")))]
 use crate::client::ClientSettings;
 // Attachments go through files natively; the browser's path (Blobs) is not built yet.
 #[cfg(not(target_arch = "wasm32"))]
@@ -166,6 +165,60 @@ impl Messenger<crate::store::SqlCipherStore> {
             })
         })
         .await
+    }
+}
+
+#[cfg(all(feature = "sqlcipher", target_arch = "wasm32"))]
+impl Messenger<crate::store::SqlCipherStore> {
+    /// Creates a new passphrase-protected profile `name` in SQLite's VFS (in a browser's
+    /// worker, OPFS after [`VfsProfiles::use_origin_private_file_system`]) and opens a
+    /// messenger on it.
+    ///
+    /// [`VfsProfiles::use_origin_private_file_system`]: crate::store::VfsProfiles::use_origin_private_file_system
+    ///
+    /// # Errors
+    /// As [`Client::create_in_vfs`].
+    pub async fn create_in_vfs(
+        name: String,
+        passphrase: zeroize::Zeroizing<String>,
+        params: crate::store::Argon2Params,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        Self::with_client(move || {
+            Box::pin(
+                async move { Client::create_in_vfs(&name, &passphrase, params, settings).await },
+            )
+        })
+        .await
+    }
+
+    /// Opens profile `name` of SQLite's VFS with its passphrase.
+    ///
+    /// # Errors
+    /// As [`Client::open_in_vfs`]; nothing stored changes on an error.
+    pub async fn open_in_vfs(
+        name: String,
+        passphrase: zeroize::Zeroizing<String>,
+        settings: ClientSettings,
+    ) -> Result<Self> {
+        Self::with_client(move || {
+            Box::pin(async move { Client::open_in_vfs(&name, &passphrase, settings).await })
+        })
+        .await
+    }
+}
+
+impl<S: Store + 'static> Messenger<S> {
+    /// Creates a new profile (a new identity) in an empty `store` and opens a messenger on
+    /// it (an in-memory profile, say).
+    ///
+    /// # Errors
+    /// As [`Client::with_new_profile`].
+    pub async fn with_new_profile(store: S, settings: ClientSettings) -> Result<Self>
+    where
+        S: Send,
+    {
+        Self::with_client(move || Box::pin(Client::with_new_profile(store, settings))).await
     }
 }
 

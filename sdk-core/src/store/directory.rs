@@ -36,7 +36,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::key_info::{Argon2Params, KeyError, KeyInfo, KeyMode, MAX_KEY_INFO_LEN};
+use super::key_info::{Argon2Params, KeyError, KeyInfo, MAX_KEY_INFO_LEN};
 use super::passphrase::create_with_passphrase;
 use super::{DatabaseKey, SqlCipherStore, StoreError};
 use crate::error::{Error, Result};
@@ -203,14 +203,8 @@ impl ProfileDirectory {
                 (info.unseal(passphrase)?, info)
             }
         };
-        let store = SqlCipherStore::open(self.database_path(), &key).map_err(|e| {
-            match (e, info.mode()) {
-                (StoreError::WrongKey, KeyMode::Passphrase(_)) => {
-                    Error::Key(KeyError::WrongPassphrase)
-                }
-                (other, _) => Error::Store(other),
-            }
-        })?;
+        let store =
+            SqlCipherStore::open(self.database_path(), &key).map_err(|e| info.refused(e))?;
         // A profile made by hand or restored from a backup may lack the (empty) folder.
         if !self.attachments_dir().is_dir() {
             create_private_dir(&self.attachments_dir())?;

@@ -165,6 +165,28 @@ pub fn fresh<F: Fixture>(fixture: F) -> (F::Guard, F::Store) {
     fixture.split()
 }
 
+/// Every record `one_of_each` writes, read back as one comparable text.
+pub async fn read_back(store: &impl Store) -> String {
+    let read = async {
+        Ok::<_, sotto_core::store::StoreError>(format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            store.load_identity().await?,
+            store.load_session("peer.1").await?,
+            store.load_remote_identity("peer.1").await?,
+            store.load_pre_key(7).await?,
+            store.load_signed_pre_key(8).await?,
+            store.load_kyber_pre_key(9).await?,
+            store.pre_key_ids().await?,
+        ))
+    };
+    let records = read.await.expect("read the store");
+    assert!(
+        records.contains("Some"),
+        "the store holds records: {records}"
+    );
+    records
+}
+
 /// A contact record with recognisable fields.
 pub fn contact(id: &str) -> ContactRecord {
     ContactRecord {

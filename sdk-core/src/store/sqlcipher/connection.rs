@@ -12,6 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
 
 use super::error::{key_error, sqlite_error};
+use super::files;
 use crate::store::{DatabaseKey, StoreError};
 
 /// How a connection may touch the file.
@@ -61,13 +62,10 @@ pub(super) fn open_keyed(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         ),
-        // On wasm32 the VFS has no `immutable` files (and no write-ahead log).
-        Access::Probe if cfg!(target_arch = "wasm32") || super::files::wal_exists(path) => {
-            Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-        }
+        Access::Probe if !files::may_open_immutable(path) => Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
         Access::Probe => Connection::open_with_flags(
             immutable_uri(path)?,
             OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -106,15 +104,9 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     pragma(conn, "foreign_keys", "ON", "1")?;
     // The schema is ours: functions in it may not have side effects.
     pragma(conn, "trusted_schema", "OFF", "0")?;
-    // Write-ahead log (encrypted by SQLCipher like the main file): readers never see a
-    // half-applied change set, and a commit is one append. The VFSes of wasm32 (memory,
-    // OPFS) have no shared memory for a log: there a rollback journal (its page copies
-    // encrypted too) makes each change set atomic.
-    if cfg!(target_arch = "wasm32") {
-        pragma(conn, "journal_mode", "DELETE", "delete")?;
-    } else {
-        pragma(conn, "journal_mode", "WAL", "wal")?;
-    }
+    // The journal this target's files allow (`files::JOURNAL_MODE` says why).
+    let (journal, expected) = files::JOURNAL_MODE;
+    pragma(conn, "journal_mode", journal, expected)?;
     // Sync the log on every commit: a change set is durable when `apply` returns.
     pragma(conn, "synchronous", "FULL", "2")?;
     Ok(())

@@ -21,9 +21,11 @@ pub(super) fn absolute(path: &Path) -> Result<PathBuf, StoreError> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(super) use native::{check_existing, claim_new, remove_new, wal_exists};
+pub(super) use native::{JOURNAL_MODE, check_existing, claim_new, may_open_immutable, remove_new};
 #[cfg(target_arch = "wasm32")]
-pub(super) use vfs::{check_existing, claim_new, remove_new, wal_exists};
+pub(super) use vfs::{
+    JOURNAL_MODE, check_existing, claim_new, exists, may_open_immutable, remove_new,
+};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -101,9 +103,15 @@ mod native {
         }
     }
 
-    /// Whether the store has a write-ahead log beside it (it is open, or was not closed).
-    pub(in super::super) fn wal_exists(path: &Path) -> bool {
-        sidecar(path, "-wal").exists()
+    /// The journal, as `PRAGMA journal_mode` sets and reads it: a write-ahead log
+    /// (encrypted by SQLCipher like the main file): readers never see a half-applied change
+    /// set, and a commit is one append.
+    pub(in super::super) const JOURNAL_MODE: (&str, &str) = ("WAL", "wal");
+
+    /// Whether a look that must leave no trace may open the file `immutable`: only when it
+    /// has no write-ahead log beside it (the store is closed, so the file holds everything).
+    pub(in super::super) fn may_open_immutable(path: &Path) -> bool {
+        !sidecar(path, "-wal").exists()
     }
 
     /// `path` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`, `-journal`).
@@ -125,7 +133,7 @@ mod vfs {
 
     /// Whether the default VFS has a file of this name: SQLite opens an existing file
     /// read-only, and refuses a missing one without creating it.
-    fn exists(path: &Path) -> Result<bool, StoreError> {
+    pub(in super::super) fn exists(path: &Path) -> Result<bool, StoreError> {
         match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) {
             Ok(_) => Ok(true),
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::CannotOpen => {
@@ -166,8 +174,12 @@ mod vfs {
     /// behind a failed creation (opening it reports that it is not a store).
     pub(in super::super) fn remove_new(_path: &Path) {}
 
-    /// The VFSes used on wasm32 run without a write-ahead log (rollback journal).
-    pub(in super::super) fn wal_exists(_path: &Path) -> bool {
+    /// The VFSes of wasm32 (memory, OPFS) have no shared memory for a write-ahead log: a
+    /// rollback journal (its page copies encrypted too) makes each change set atomic.
+    pub(in super::super) const JOURNAL_MODE: (&str, &str) = ("DELETE", "delete");
+
+    /// Never: the VFSes of wasm32 have no `immutable` files.
+    pub(in super::super) fn may_open_immutable(_path: &Path) -> bool {
         false
     }
 }

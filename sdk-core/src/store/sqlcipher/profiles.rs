@@ -11,10 +11,12 @@
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::SqlCipherStore;
+use std::path::Path;
+
 use super::error::sqlite_error;
+use super::{SqlCipherStore, files};
 use crate::error::{Error, Result};
-use crate::store::{Argon2Params, KeyError, KeyInfo, KeyMode, StoreError, create_with_passphrase};
+use crate::store::{Argon2Params, KeyInfo, StoreError, create_with_passphrase};
 
 /// The plain SQLite file holding the key headers.
 const HEADERS_FILE: &str = "/profiles.sqlite";
@@ -36,7 +38,7 @@ impl VfsProfiles {
         let headers = headers()?;
         // A database is never replaced (nor given a header that is not its own); a header
         // without its database is what a failed creation left, and is replaced.
-        if database_exists(&database)? {
+        if files::exists(Path::new(&database))? {
             return Err(StoreError::AlreadyExists {
                 path: database.into(),
             }
@@ -57,29 +59,26 @@ impl VfsProfiles {
             path: database.clone().into(),
         })?;
         let info = KeyInfo::decode(&header)?;
-        if !matches!(info.mode(), KeyMode::Passphrase(_)) {
-            return Err(KeyError::PassphraseRequired.into());
-        }
         let key = info.unseal(Some(passphrase))?;
-        SqlCipherStore::open(&database, &key).map_err(|e| match e {
-            StoreError::WrongKey => Error::Key(KeyError::WrongPassphrase),
-            other => Error::Store(other),
-        })
+        SqlCipherStore::open(&database, &key).map_err(|e| info.refused(e))
+    }
+
+    /// Makes the origin private file system the home of profile `name` (a browser's
+    /// dedicated worker): a folder of its own, `sotto-<name>`, since one worker at a time
+    /// holds a folder, with room for the profile's database and the key headers.
+    ///
+    /// # Errors
+    /// As [`SqlCipherStore::use_origin_private_file_system`]; a bad name as in `create`.
+    pub async fn use_origin_private_file_system(name: &str) -> Result<()> {
+        database_name(name)?;
+        SqlCipherStore::use_origin_private_file_system(&format!("sotto-{name}"), 2).await?;
+        Ok(())
     }
 
     /// Whether a profile of this name exists (its header and its database).
     pub fn exists(name: &str) -> Result<bool> {
         let database = database_name(name)?;
-        Ok(read_header(&headers()?, name)?.is_some() && database_exists(&database)?)
-    }
-}
-
-/// Whether the VFS has a database file of this name.
-fn database_exists(database: &str) -> Result<bool> {
-    match super::files::check_existing(std::path::Path::new(database)) {
-        Ok(()) => Ok(true),
-        Err(StoreError::NotFound { .. }) => Ok(false),
-        Err(other) => Err(other.into()),
+        Ok(read_header(&headers()?, name)?.is_some() && files::exists(Path::new(&database))?)
     }
 }
 

@@ -11,7 +11,7 @@ use stream::{Expect, Generator};
 use prost::Message;
 use sotto_core::attachment::{
     AttachmentError, AttachmentPointer, CHUNK_OVERHEAD, CHUNK_SIZE, ChunkSize, MAX_LOCATION_LEN,
-    MAX_PLAINTEXT_SIZE, PointerError, Progress, decrypt, encrypt,
+    MAX_PLAINTEXT_SIZE, PointerError, Progress, StreamDecryptor, StreamEncryptor, decrypt, encrypt,
 };
 use sotto_core::{Error, ErrorCode};
 
@@ -849,4 +849,122 @@ fn attachment_errors_map_to_the_attachment_code() {
     let err = open(&ciphertext[..10], &pointer).unwrap_err();
     assert!(err.to_string().contains("truncated"), "{err}");
     assert_eq!(Error::from(err).code(), ErrorCode::Attachment);
+}
+
+// ---------------------------------------------------------------------------------------
+// Pushed in pieces (StreamEncryptor, StreamDecryptor)
+
+/// Encrypts `plaintext` through a [`StreamEncryptor`], pushing it in pieces of `piece`.
+fn seal_pushed(
+    plaintext: &[u8],
+    chunk_size: ChunkSize,
+    piece: usize,
+) -> (AttachmentPointer, Vec<u8>) {
+    let mut encryptor = StreamEncryptor::new(plaintext.len() as u64, chunk_size).unwrap();
+    let mut ciphertext = Vec::new();
+    for part in plaintext.chunks(piece.max(1)) {
+        encryptor.push(part, &mut ciphertext).unwrap();
+    }
+    let expected = encryptor.ciphertext_size();
+    let pointer = encryptor.finish(&mut ciphertext).unwrap();
+    assert_eq!(ciphertext.len() as u64, expected);
+    assert_eq!(pointer.ciphertext_size(), expected);
+    (pointer, ciphertext)
+}
+
+/// Decrypts through a [`StreamDecryptor`], pushing the ciphertext in pieces of `piece`.
+fn open_pushed(
+    ciphertext: &[u8],
+    pointer: &AttachmentPointer,
+    piece: usize,
+) -> Result<Vec<u8>, AttachmentError> {
+    let mut decryptor = StreamDecryptor::new(pointer);
+    let mut plaintext = Vec::new();
+    for part in ciphertext.chunks(piece.max(1)) {
+        decryptor.push(part, &mut plaintext)?;
+    }
+    let size = decryptor.finish(&mut plaintext)?;
+    assert_eq!(size, plaintext.len() as u64);
+    Ok(plaintext)
+}
+
+#[test]
+fn pushed_pieces_of_any_size_make_the_same_format() {
+    for len in [0, 1, 63, 64, 65, 128, 150, 1000] {
+        let plaintext = sample(len, 21);
+        for piece in [1, 7, 64, 65, 4096] {
+            let (pointer, ciphertext) = seal_pushed(&plaintext, small(), piece);
+            // The reader/writer functions open what was pushed, and the other way round.
+            assert_eq!(
+                open(&ciphertext, &pointer).unwrap(),
+                plaintext,
+                "{len}/{piece}"
+            );
+            let (pointer, ciphertext) = seal(&plaintext, small());
+            assert_eq!(
+                open_pushed(&ciphertext, &pointer, piece).unwrap(),
+                plaintext,
+                "{len}/{piece}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pushed_stream_must_hold_its_declared_size() {
+    let mut encryptor = StreamEncryptor::new(10, small()).unwrap();
+    let mut ciphertext = Vec::new();
+    assert_err!(
+        encryptor.push(&[1; 11], &mut ciphertext),
+        AttachmentError::SizeMismatch {
+            declared: 10,
+            given: 11
+        }
+    );
+    // The refused push took nothing: the declared bytes still fit.
+    encryptor.push(&[1; 4], &mut ciphertext).unwrap();
+    assert_eq!(encryptor.pushed(), 4);
+    assert_err!(
+        encryptor.finish(&mut ciphertext),
+        AttachmentError::SizeMismatch {
+            declared: 10,
+            given: 4
+        }
+    );
+    assert_err!(
+        StreamEncryptor::new(MAX_PLAINTEXT_SIZE + 1, small()),
+        AttachmentError::TooLarge
+    );
+}
+
+#[test]
+fn pushed_ciphertext_is_checked_like_read_ciphertext() {
+    let (plaintext, pointer, ciphertext) = three_chunks(22);
+    assert_eq!(open_pushed(&ciphertext, &pointer, 33).unwrap(), plaintext);
+    for len in [0, 1, 80, 239] {
+        assert_err!(
+            open_pushed(&ciphertext[..len], &pointer, 33),
+            AttachmentError::Truncated { expected: 240, received } if received == len as u64
+        );
+    }
+    let mut longer = ciphertext.clone();
+    longer.push(0);
+    assert_err!(
+        open_pushed(&longer, &pointer, 33),
+        AttachmentError::TrailingData
+    );
+    for bit in [0, 80 * 8 + 3, 239 * 8 + 7] {
+        let mut flipped = ciphertext.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        assert_err!(
+            open_pushed(&flipped, &pointer, 33),
+            AttachmentError::ChunkAuthentication { .. }
+        );
+    }
+    // Nothing of the last chunk comes out before every check passed.
+    let mut decryptor = StreamDecryptor::new(&pointer);
+    let mut opened = Vec::new();
+    decryptor.push(&ciphertext, &mut opened).unwrap();
+    assert_eq!(opened, plaintext[..128]);
+    assert_eq!(decryptor.received(), 240);
 }

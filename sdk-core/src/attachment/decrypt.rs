@@ -3,11 +3,10 @@
 
 use std::io::{Read, Write};
 
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::chunk::{ASSOCIATED_DATA, CHUNK_OVERHEAD, read_full};
-use super::{AttachmentError, AttachmentPointer, Progress, chunk};
+use super::chunk::{CHUNK_OVERHEAD, read_full};
+use super::{AttachmentError, AttachmentPointer, Progress, StreamDecryptor};
 
 /// Decrypts the attachment `pointer` describes from `reader` to `writer` and returns the
 /// number of plaintext bytes written (the pointer's plaintext size).
@@ -52,69 +51,36 @@ fn decrypt_dyn(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<u64, AttachmentError> {
     let size = pointer.chunk_size().bytes();
-    let sealed_size = size + CHUNK_OVERHEAD;
     let total = pointer.plaintext_size();
-    let last_index = pointer.chunk_count() - 1;
-    let mut decryptor = chunk::decryptor(pointer.key());
-    let mut hasher = blake3::Hasher::new();
-    let mut buffer = Zeroizing::new(vec![0u8; sealed_size]);
-    let mut received: u64 = 0;
+    let mut decryptor = StreamDecryptor::new(pointer);
+    let mut sealed = Zeroizing::new(vec![0u8; size + CHUNK_OVERHEAD]);
+    let mut opened = Zeroizing::new(Vec::with_capacity(size));
     let mut done: u64 = 0;
-
-    let mut read_chunk = |buffer: &mut Vec<u8>, received: &mut u64| {
-        buffer.resize(sealed_size, 0);
-        let n = read_full(reader, buffer)?;
-        *received += n as u64;
-        if n < sealed_size {
-            return Err(AttachmentError::Truncated {
-                expected: pointer.ciphertext_size(),
-                received: *received,
+    loop {
+        let n = read_full(reader, &mut sealed)?;
+        if n == 0 {
+            break;
+        }
+        decryptor.push(&sealed[..n], &mut opened)?;
+        if !opened.is_empty() {
+            writer.write_all(&opened)?;
+            done += opened.len() as u64;
+            opened.clear();
+            progress(Progress {
+                done,
+                total: Some(total),
             });
         }
-        hasher.update(buffer.as_slice());
-        Ok(())
-    };
-
-    for index in 0..last_index {
-        read_chunk(&mut buffer, &mut received)?;
-        decryptor
-            .decrypt_next_in_place(ASSOCIATED_DATA, &mut *buffer)
-            .map_err(|_| AttachmentError::ChunkAuthentication { index })?;
-        writer.write_all(&buffer)?;
-        done += size as u64;
-        progress(Progress {
-            done,
-            total: Some(total),
-        });
+        if n < sealed.len() {
+            break;
+        }
     }
-
-    read_chunk(&mut buffer, &mut received)?;
-    decryptor
-        .decrypt_last_in_place(&chunk::last_associated_data(total), &mut *buffer)
-        .map_err(|_| AttachmentError::ChunkAuthentication { index: last_index })?;
-    // The pointer is valid, so `total` is within the last chunk: 0 < last_len <= size,
-    // or 0 for an empty attachment.
-    let last_len = usize::try_from(total - done)
-        .unwrap_or(usize::MAX)
-        .min(size);
-    // The padding is authenticated already; requiring zeros as well keeps the format strict
-    // (no hidden bytes after the plaintext) at the cost of one pass over one chunk.
-    if buffer[last_len..].iter().any(|&b| b != 0) {
-        return Err(AttachmentError::NonZeroPadding { index: last_index });
-    }
-    if read_full(reader, &mut [0u8; 1])? != 0 {
-        return Err(AttachmentError::TrailingData);
-    }
-    let digest: [u8; 32] = *hasher.finalize().as_bytes();
-    if !bool::from(digest.ct_eq(pointer.digest())) {
-        return Err(AttachmentError::DigestMismatch);
-    }
-    writer.write_all(&buffer[..last_len])?;
+    decryptor.finish(&mut opened)?;
+    writer.write_all(&opened)?;
     writer.flush()?;
-    done += last_len as u64;
     progress(Progress {
-        done,
+        done: total,
         total: Some(total),
     });
-    Ok(done)
+    Ok(total)
 }

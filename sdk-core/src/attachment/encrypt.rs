@@ -5,8 +5,9 @@ use std::io::{Read, Write};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use super::chunk::{ASSOCIATED_DATA, CHUNK_OVERHEAD, KEY_SIZE, MAX_PLAINTEXT_SIZE, read_full};
-use super::{AttachmentError, AttachmentPointer, ChunkSize, Progress, chunk};
+use super::chunk::{CHUNK_OVERHEAD, KEY_SIZE, MAX_PLAINTEXT_SIZE, read_full};
+use super::stream::Sealer;
+use super::{AttachmentError, AttachmentPointer, ChunkSize, Progress};
 
 /// Encrypts an attachment from `reader` to `writer` under a fresh random key and returns the
 /// pointer that opens it (with an empty location, to be set once uploaded).
@@ -44,8 +45,7 @@ pub(super) fn encrypt_with_key(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AttachmentPointer, AttachmentError> {
     let size = chunk_size.bytes();
-    let mut encryptor = chunk::encryptor(&key);
-    let mut hasher = blake3::Hasher::new();
+    let mut sealer = Sealer::new(key, chunk_size);
     // One buffer for the whole attachment: `size` plaintext bytes, then room for the tag.
     // Each read asks for one byte more than a chunk: getting it proves the current chunk is
     // not the last (STREAM must know), and the byte starts the next chunk.
@@ -53,6 +53,7 @@ pub(super) fn encrypt_with_key(
     let mut carried: Option<u8> = None;
     let mut done: u64 = 0;
     loop {
+        buffer.resize(size + CHUNK_OVERHEAD, 0);
         let mut filled = 0;
         if let Some(byte) = carried.take() {
             buffer[0] = byte;
@@ -66,29 +67,20 @@ pub(super) fn encrypt_with_key(
             return Err(AttachmentError::TooLarge);
         }
         if is_last {
-            buffer[plaintext_len..size].fill(0);
-            buffer.truncate(size);
-            // Consumes the encryptor: nothing can follow the last chunk.
-            encryptor
-                .encrypt_last_in_place(&chunk::last_associated_data(done), &mut *buffer)
-                .map_err(|_| AttachmentError::TooLarge)?;
-            hasher.update(buffer.as_slice());
+            buffer.truncate(plaintext_len);
+            // Consumes the sealer: nothing can follow the last chunk.
+            let pointer = sealer.seal_last(&mut buffer, done)?;
             writer.write_all(&buffer)?;
             writer.flush()?;
             progress(Progress {
                 done,
                 total: Some(done),
             });
-            return AttachmentPointer::new(key, hasher.finalize().into(), done, chunk_size);
+            return Ok(pointer);
         }
         carried = Some(buffer[size]);
         buffer.truncate(size);
-        // Fails only when the 32-bit chunk counter is exhausted, which MAX_PLAINTEXT_SIZE
-        // rules out; reported as too large all the same.
-        encryptor
-            .encrypt_next_in_place(ASSOCIATED_DATA, &mut *buffer)
-            .map_err(|_| AttachmentError::TooLarge)?;
-        hasher.update(buffer.as_slice());
+        sealer.seal_next(&mut buffer)?;
         writer.write_all(&buffer)?;
         progress(Progress { done, total: None });
     }

@@ -49,6 +49,15 @@ pub enum AttachmentError {
         /// Ciphertext bytes actually read.
         received: u64,
     },
+    /// A stream declared to hold one size held another
+    /// ([`StreamEncryptor`](super::StreamEncryptor)).
+    #[error("attachment declared as {declared} bytes, but {given} were given")]
+    SizeMismatch {
+        /// The size declared before the bytes.
+        declared: u64,
+        /// The bytes given (so far, when too many).
+        given: u64,
+    },
     /// More bytes follow the last chunk.
     #[error("attachment ciphertext continues after its last chunk")]
     TrailingData,

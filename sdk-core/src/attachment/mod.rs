@@ -55,6 +55,7 @@ mod decrypt;
 mod encrypt;
 mod error;
 mod pointer;
+mod stream;
 
 #[cfg(test)]
 mod format_tests;
@@ -64,6 +65,7 @@ pub use decrypt::decrypt;
 pub use encrypt::encrypt;
 pub use error::{AttachmentError, PointerError};
 pub use pointer::{AttachmentPointer, MAX_LOCATION_LEN};
+pub use stream::{StreamDecryptor, StreamEncryptor};
 
 /// How far an [`encrypt`] or [`decrypt`] has come, reported after each chunk so that a user
 /// interface can show a progress bar for large files.

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sotto_core::client::{AttachmentKind, ClientSettings, HistoryFrom, HistoryMessage, SendRoute};
+use sotto_core::attachment::AttachmentError;
+use sotto_core::client::{
+    AttachmentKind, ClientSettings, HistoryFrom, HistoryMessage, SendRoute, TransferDirection,
+};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::Invitation;
@@ -765,4 +768,186 @@ async fn prekeys_rotate_on_schedule_and_earlier_contacts_still_reach_the_profile
     for handle in [&alice, &bob, &carol] {
         handle.shutdown().await.unwrap();
     }
+}
+
+/// Attachments fed and read piece by piece (what the browser does with a `Blob`): the
+/// bytes cross a part boundary, progress is published both ways, a wrong size or an
+/// abandoned writer fails the message, and a text has no attachment to read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_stream_through_a_writer_and_a_reader() {
+    let root = people::tempdir("sotto-messenger-");
+    let relays = network(root.path(), 3);
+    let clock = Arc::new(TestClock::default());
+    let Pair {
+        alice,
+        bob,
+        mut alice_events,
+        mut bob_events,
+        bob_at_alice,
+        alice_at_bob,
+    } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
+
+    // Two parts of ciphertext (a part is 4 MiB), fed in uneven pieces.
+    let bytes: Vec<u8> = (0..4_500_000u32).map(|i| (i % 251) as u8).collect();
+    let kind = AttachmentKind::VoiceClip {
+        duration_ms: 4_200,
+        codec: "opus".into(),
+        waveform: vec![1, 5, 9, 5, 1],
+    };
+    let mut writer = alice
+        .write_attachment(&bob_at_alice, bytes.len() as u64, kind.clone())
+        .await
+        .unwrap();
+    let id = writer.message_id();
+    for piece in bytes.chunks(1_000_003) {
+        writer.write(piece).await.unwrap();
+    }
+    assert_eq!(writer.finish().await.unwrap(), id);
+    let seen = until(&mut alice_events, |e| {
+        matches!(e, Event::StatusChanged { message_ids, status: DeliveryStatus::Sent, .. } if message_ids.contains(&id))
+    })
+    .await;
+    let uploaded: Vec<(u64, u64)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferProgress {
+                message_id,
+                direction: TransferDirection::Upload,
+                done,
+                total,
+            } if *message_id == id => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert!(uploaded.len() >= 2, "{uploaded:?}");
+    assert!(
+        uploaded.windows(2).all(|w| w[0].0 <= w[1].0),
+        "{uploaded:?}"
+    );
+    assert!(matches!(uploaded.last(), Some((done, total)) if done == total));
+
+    let received = until(
+        &mut bob_events,
+        |e| matches!(e, Event::MessageReceived { content, .. } if content.id == id),
+    )
+    .await;
+    assert!(received.iter().any(|e| matches!(
+        e,
+        Event::MessageReceived { content, .. }
+            if matches!(&content.body, Body::VoiceClip(clip) if clip.codec == "opus" && clip.duration_ms == 4_200)
+    )));
+    let mut reader = bob.read_attachment(&alice_at_bob, &id).await.unwrap();
+    assert_eq!(reader.size(), bytes.len() as u64);
+    let mut opened = Vec::new();
+    let mut pieces = 0;
+    while let Some(piece) = reader.read().await.unwrap() {
+        opened.extend_from_slice(&piece);
+        pieces += 1;
+    }
+    assert_eq!(pieces, 2);
+    assert!(opened == bytes, "the attachment read back differs");
+    let downloaded = until(&mut bob_events, |e| {
+        matches!(e, Event::TransferProgress { message_id, direction: TransferDirection::Download, done, total } if *message_id == id && done == total)
+    })
+    .await;
+    assert!(!downloaded.is_empty());
+    // Read once, the chunks are gone from the relay.
+    let mut again = bob.read_attachment(&alice_at_bob, &id).await.unwrap();
+    assert!(matches!(again.read().await, Err(Error::Transport(_))));
+
+    // More bytes than declared: refused, and the message is failed.
+    let mut writer = alice
+        .write_attachment(&bob_at_alice, 10, kind.clone())
+        .await
+        .unwrap();
+    let too_long = writer.message_id();
+    assert!(matches!(
+        writer.write(&[7; 11]).await,
+        Err(Error::Attachment(AttachmentError::SizeMismatch {
+            declared: 10,
+            given: 11
+        }))
+    ));
+    assert!(matches!(
+        writer.write(&[7; 1]).await,
+        Err(Error::Attachment(_))
+    ));
+    until_status(
+        &mut alice_events,
+        &HashSet::from([too_long]),
+        DeliveryStatus::Failed,
+    )
+    .await;
+    // Fewer bytes than declared at `finish`: failed too.
+    let mut writer = alice
+        .write_attachment(&bob_at_alice, 10, kind.clone())
+        .await
+        .unwrap();
+    let too_short = writer.message_id();
+    writer.write(&[7; 4]).await.unwrap();
+    assert!(matches!(
+        writer.finish().await,
+        Err(Error::Attachment(AttachmentError::SizeMismatch {
+            declared: 10,
+            given: 4
+        }))
+    ));
+    until_status(
+        &mut alice_events,
+        &HashSet::from([too_short]),
+        DeliveryStatus::Failed,
+    )
+    .await;
+    // A writer dropped half way: failed, nothing stored.
+    let writer = alice
+        .write_attachment(&bob_at_alice, 10, kind.clone())
+        .await
+        .unwrap();
+    let dropped = writer.message_id();
+    drop(writer);
+    until_status(
+        &mut alice_events,
+        &HashSet::from([dropped]),
+        DeliveryStatus::Failed,
+    )
+    .await;
+    let history = alice
+        .history(&bob_at_alice, HistoryFrom::Newest, 50)
+        .await
+        .unwrap();
+    assert!(history.iter().any(|m| m.content.id == id));
+    assert!(
+        !history
+            .iter()
+            .any(|m| [too_long, too_short, dropped].contains(&m.content.id))
+    );
+    // Invalid fields are refused before anything is uploaded; a text has no attachment.
+    let bad = AttachmentKind::Image {
+        mime: "text/plain".into(),
+        width: 1,
+        height: 1,
+        thumbnail: Vec::new(),
+    };
+    assert!(
+        alice
+            .write_attachment(&bob_at_alice, 10, bad)
+            .await
+            .is_err()
+    );
+    let text = bob
+        .send_text(&alice_at_bob, "no attachment here")
+        .await
+        .unwrap();
+    until(
+        &mut alice_events,
+        |e| matches!(e, Event::MessageReceived { content, .. } if content.id == text),
+    )
+    .await;
+    assert!(matches!(
+        alice.read_attachment(&bob_at_alice, &text).await,
+        Err(Error::Attachment(AttachmentError::NotFound(_)))
+    ));
+
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
 }

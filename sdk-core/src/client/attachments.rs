@@ -11,81 +11,15 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use super::transfer::AttachmentKind;
 use super::{Client, ClientEvent, TransferDirection};
-use crate::attachment::{self, AttachmentError, AttachmentPointer, ChunkSize, Progress};
+use crate::attachment::{self, AttachmentError, ChunkSize, Progress};
 use crate::contacts::ContactId;
-use crate::content::{Body, Content, File, Image, MessageId, VoiceClip};
-use crate::error::{Error, Result};
+use crate::content::{Body, Content, MessageId};
+use crate::error::Result;
 use crate::relay::{AttachmentLocation, ChunkSeed};
-use crate::store::{MessageDirection, Store};
+use crate::store::Store;
 use crate::transport::chunks::{delete_attachment, download_attachment, upload_attachment};
-
-/// What an attachment is, besides its bytes: the fields of the message that carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AttachmentKind {
-    /// A picture.
-    Image {
-        /// MIME type, `image/<subtype>`.
-        mime: String,
-        /// Width in pixels.
-        width: u32,
-        /// Height in pixels.
-        height: u32,
-        /// A small preview (may be empty).
-        thumbnail: Vec<u8>,
-    },
-    /// A file.
-    File {
-        /// The name the recipient sees (no path).
-        name: String,
-        /// MIME type (`application/octet-stream` when unknown).
-        mime: String,
-    },
-    /// A voice clip.
-    VoiceClip {
-        /// Length in milliseconds.
-        duration_ms: u32,
-        /// Audio codec name.
-        codec: String,
-        /// Amplitude samples for drawing it (may be empty).
-        waveform: Vec<u8>,
-    },
-}
-
-impl AttachmentKind {
-    fn body(self, attachment: AttachmentPointer) -> Body {
-        match self {
-            AttachmentKind::Image {
-                mime,
-                width,
-                height,
-                thumbnail,
-            } => Body::Image(Image {
-                mime,
-                width,
-                height,
-                thumbnail,
-                attachment,
-            }),
-            AttachmentKind::File { name, mime } => Body::File(File {
-                name,
-                mime,
-                size: attachment.plaintext_size(),
-                attachment,
-            }),
-            AttachmentKind::VoiceClip {
-                duration_ms,
-                codec,
-                waveform,
-            } => Body::VoiceClip(VoiceClip {
-                duration_ms,
-                codec,
-                waveform,
-                attachment,
-            }),
-        }
-    }
-}
 
 /// Where the bytes of an attachment to send come from: a file, or memory (a photo just
 /// taken, a clip just recorded) so that no plaintext copy has to touch the disk. Memory is
@@ -139,16 +73,6 @@ impl From<&PathBuf> for AttachmentSource {
 impl From<Vec<u8>> for AttachmentSource {
     fn from(bytes: Vec<u8>) -> Self {
         AttachmentSource::Bytes(Zeroizing::new(bytes))
-    }
-}
-
-/// The attachment a message body carries, if any.
-pub fn attachment_of(body: &Body) -> Option<&AttachmentPointer> {
-    match body {
-        Body::Image(image) => Some(&image.attachment),
-        Body::File(file) => Some(&file.attachment),
-        Body::VoiceClip(clip) => Some(&clip.attachment),
-        _ => None,
     }
 }
 
@@ -305,17 +229,7 @@ impl<S: Store> Client<S> {
             ..
         } = prepared;
         drop(scratch);
-        let now = self.now();
-        let outgoing = self
-            .profile
-            .send_as(&contact, message_id, body, now, &mut self.rng)
-            .await?;
-        if let Some(packet) = outgoing.packet
-            && self.transmit(&contact, packet).await?
-        {
-            self.sent(&contact, outgoing.id);
-        }
-        Ok(outgoing.id)
+        self.send_attachment_body(&contact, message_id, body).await
     }
 
     /// Downloads the attachment of a contact's message into `destination` (a new file, or
@@ -380,30 +294,6 @@ impl<S: Store> Client<S> {
         Ok(size)
     }
 
-    /// The attachment pointer of a stored incoming message.
-    async fn incoming_attachment(
-        &self,
-        contact: &ContactId,
-        message_id: &MessageId,
-    ) -> Result<AttachmentPointer> {
-        self.profile.contact(contact).await?;
-        let message = self
-            .profile
-            .store()
-            .load_message(
-                contact.as_str(),
-                MessageDirection::Incoming,
-                &message_id.to_bytes(),
-            )
-            .await?
-            .filter(|message| !message.deleted)
-            .ok_or_else(|| no_attachment("no such message from this contact"))?;
-        let content = Content::decode(&message.frame)?;
-        attachment_of(&content.body)
-            .cloned()
-            .ok_or_else(|| no_attachment("the message carries no attachment"))
-    }
-
     /// Where a transfer keeps its ciphertext: the profile's attachment folder (or the
     /// system's temporary folder for a client without one). Ciphertext only.
     fn attachment_path(&self, message_id: &MessageId, what: &str) -> PathBuf {
@@ -422,8 +312,4 @@ fn partial_path(destination: &Path) -> PathBuf {
         .unwrap_or_default();
     name.push(".sotto-partial");
     destination.with_file_name(name)
-}
-
-fn no_attachment(why: &'static str) -> Error {
-    Error::Attachment(AttachmentError::NotFound(why))
 }

@@ -27,6 +27,7 @@ mod events;
 mod history;
 mod route;
 mod sync;
+mod transfer;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -37,7 +38,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use attachments::{AttachmentKind, AttachmentSource, PreparedAttachment, attachment_of};
+pub use attachments::{AttachmentSource, PreparedAttachment};
 pub use cover::{CoverReport, CoverTraffic, MAX_LATENESS};
 pub use events::{ClientEvent, SyncReport, TransferDirection};
 pub use history::{HistoryFrom, HistoryMessage, HistoryStatus, MAX_HISTORY_PAGE};
@@ -45,6 +46,9 @@ pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
 };
 pub use sync::RECEIVE_BATCH;
+pub use transfer::{
+    AttachmentDownload, AttachmentKind, AttachmentUpload, UploadedAttachment, attachment_of,
+};
 
 use crate::contacts::{Contact, ContactId};
 use crate::content::{Body, Content, MessageId, Receipt, ReceiptKind};

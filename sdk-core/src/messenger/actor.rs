@@ -159,7 +159,7 @@ pub(super) async fn run<S: Store + 'static>(
     actor.subscribers.close();
 }
 
-fn failed(contact: ContactId, message_id: MessageId) -> Event {
+pub(super) fn failed(contact: ContactId, message_id: MessageId) -> Event {
     Event::StatusChanged {
         contact,
         message_ids: vec![message_id],

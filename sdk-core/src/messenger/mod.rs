@@ -25,6 +25,7 @@ mod actor;
 mod ending;
 mod event;
 mod runtime;
+mod transfer;
 
 use std::marker::PhantomData;
 #[cfg(not(target_arch = "wasm32"))]
@@ -37,12 +38,13 @@ pub use actor::{FIRST_BACKOFF, MAX_BACKOFF, PREKEY_CHECK, WAIT};
 #[cfg(not(target_arch = "wasm32"))]
 pub use ending::wait_for_ending_threads;
 pub use event::{DeliveryStatus, Event, SUBSCRIPTION_CAPACITY, Subscription};
+pub use transfer::{AttachmentReader, AttachmentWriter};
 
 use actor::{Actor, CatchUnwind, Job, LocalFuture};
 use event::Subscribers;
 
 use crate::client::ClientSettings;
-// Attachments go through files natively; the browser's path (Blobs) is not built yet.
+// Attachments from and to files exist natively; streamed ones everywhere (transfer.rs).
 #[cfg(not(target_arch = "wasm32"))]
 use crate::client::{AttachmentKind, AttachmentSource};
 use crate::client::{Client, HistoryFrom, HistoryMessage, SyncReport};

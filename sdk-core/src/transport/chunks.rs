@@ -53,27 +53,75 @@ pub async fn upload_attachment<R: Read>(
                 "the ciphertext is longer than its declared size".into(),
             ));
         }
-        let part = bytes::Bytes::from(part);
-        let secrets = seed.part(part_index(index)?);
-        let mut attempt = 1;
-        loop {
-            match client.put_part(&secrets, part.clone()).await {
-                Ok(()) => break,
-                // Our own earlier attempt landed before its answer was lost: only holders
-                // of the seed can name this part.
-                Err(TransportError::Relay(e))
-                    if attempt > 1 && e.kind == ErrorKind::ChunkExists =>
-                {
-                    break;
-                }
-                Err(e) if is_transient(&e) && attempt < ATTEMPTS => attempt += 1,
-                Err(e) => return Err(e),
-            }
-        }
+        upload_part(client, seed, index, bytes::Bytes::from(part)).await?;
         done += len;
         progress(done, ciphertext_size);
     }
     Ok(())
+}
+
+/// Uploads part `index` of the attachment `seed` names (every part but the last exactly
+/// [`PART_BYTES`]), retrying a transient failure up to [`ATTEMPTS`] times.
+///
+/// # Errors
+/// As [`upload_attachment`].
+pub async fn upload_part(
+    client: &RelayClient,
+    seed: &ChunkSeed,
+    index: u64,
+    part: bytes::Bytes,
+) -> Result<(), TransportError> {
+    let secrets = seed.part(part_index(index)?);
+    let mut attempt = 1;
+    loop {
+        match client.put_part(&secrets, part.clone()).await {
+            Ok(()) => return Ok(()),
+            // Our own earlier attempt landed before its answer was lost: only holders of
+            // the seed can name this part.
+            Err(TransportError::Relay(e)) if attempt > 1 && e.kind == ErrorKind::ChunkExists => {
+                return Ok(());
+            }
+            Err(e) if is_transient(&e) && attempt < ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Downloads part `index` (of `len` bytes) of the attachment `seed` names into `sink`,
+/// resuming an interrupted transfer from the byte it stopped at, up to [`ATTEMPTS`] times.
+/// The part is complete when this returns `Ok`.
+///
+/// # Errors
+/// As [`download_attachment`].
+pub async fn download_part<W: PartSink>(
+    client: &RelayClient,
+    seed: &ChunkSeed,
+    index: u64,
+    len: u64,
+    sink: &mut W,
+) -> Result<(), TransportError> {
+    let secrets = seed.part(part_index(index)?);
+    let mut attempt = 1;
+    loop {
+        match client.get_part(&secrets, sink.received(), len, sink).await {
+            Ok(()) => return Ok(()),
+            Err(e) if is_transient(&e) && attempt < ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Where a part's bytes go, knowing how many of them it holds already (where an
+/// interrupted download resumes).
+pub trait PartSink: Write {
+    /// Bytes of the current part written so far.
+    fn received(&self) -> u64;
+}
+
+impl PartSink for Vec<u8> {
+    fn received(&self) -> u64 {
+        self.len() as u64
+    }
 }
 
 /// Downloads the attachment at `location` (which must name `client`'s relay) into
@@ -105,18 +153,9 @@ pub async fn download_attachment<W: Write>(
     };
     for index in 0..part_count(expected_size) {
         let len = part_len(expected_size, index).unwrap_or(0);
-        let secrets = location.seed.part(part_index(index)?);
         sink.done_before = index * PART_BYTES;
         sink.written = 0;
-        let mut attempt = 1;
-        loop {
-            let offset = sink.written;
-            match client.get_part(&secrets, offset, len, &mut sink).await {
-                Ok(()) => break,
-                Err(e) if is_transient(&e) && attempt < ATTEMPTS => attempt += 1,
-                Err(e) => return Err(e),
-            }
-        }
+        download_part(client, &location.seed, index, len, &mut sink).await?;
     }
     sink.inner
         .flush()
@@ -177,6 +216,12 @@ struct Counting<'a, W, P: FnMut(u64, u64)> {
     done_before: u64,
     total: u64,
     progress: &'a mut P,
+}
+
+impl<W: Write, P: FnMut(u64, u64)> PartSink for Counting<'_, W, P> {
+    fn received(&self) -> u64 {
+        self.written
+    }
 }
 
 impl<W: Write, P: FnMut(u64, u64)> Write for Counting<'_, W, P> {

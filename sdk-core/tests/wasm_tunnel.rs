@@ -213,3 +213,54 @@ async fn two_browser_messengers_talk_with_pushed_events() {
     alice.shutdown().await.unwrap();
     bob.shutdown().await.unwrap();
 }
+
+/// An attachment's parts (4 MiB requests, far over the tunnel's 64 KiB message limit) go up
+/// and come down through the tunnels, in the pieces a `Blob` is read in.
+#[wasm_bindgen_test]
+async fn attachments_stream_through_the_tunnels() {
+    use sotto_core::client::AttachmentKind;
+    let alice = messenger("alice").await;
+    let bob = messenger("bob").await;
+    let mut alice_events = alice.subscribe();
+    let mut bob_events = bob.subscribe();
+    alice.start().await.unwrap();
+    bob.start().await.unwrap();
+    let alice_at_bob = bob
+        .accept_invitation(&alice.create_invitation().await.unwrap())
+        .await
+        .unwrap();
+    let bob_at_alice = loop {
+        if let Some(sotto_core::Event::ContactAdded { contact, .. }) = alice_events.next().await {
+            break contact;
+        }
+    };
+    let bytes: Vec<u8> = (0..4_300_000u32).map(|i| (i % 241) as u8).collect();
+    let kind = AttachmentKind::File {
+        name: "notes.bin".into(),
+        mime: "application/octet-stream".into(),
+    };
+    let mut writer = alice
+        .write_attachment(&bob_at_alice, bytes.len() as u64, kind)
+        .await
+        .unwrap();
+    let id = writer.message_id();
+    for piece in bytes.chunks(1 << 20) {
+        writer.write(piece).await.unwrap();
+    }
+    writer.finish().await.unwrap();
+    loop {
+        match bob_events.next().await {
+            Some(sotto_core::Event::MessageReceived { content, .. }) if content.id == id => break,
+            Some(_) => {}
+            None => panic!("bob's messenger ended"),
+        }
+    }
+    let mut reader = bob.read_attachment(&alice_at_bob, &id).await.unwrap();
+    let mut opened = Vec::new();
+    while let Some(piece) = reader.read().await.unwrap() {
+        opened.extend_from_slice(&piece);
+    }
+    assert!(opened == bytes, "the attachment read back differs");
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
+}

@@ -1,7 +1,14 @@
 // The package's types, the same for Node (node/) and browsers (web/): the classes and
 // types wasm-bindgen generated, without its loader functions (the package loads itself).
 export { Messenger, Subscription } from "./sotto_wasm";
-export type { Contact, HistoryMessage, MessengerOptions, SottoEvent } from "./sotto_wasm";
+export type {
+  AttachmentInfo,
+  AttachmentKind,
+  Contact,
+  HistoryMessage,
+  MessengerOptions,
+  SottoEvent,
+} from "./sotto_wasm";
 import { Subscription, SottoEvent } from "./sotto_wasm";
 
 declare module "./sotto_wasm" {

@@ -3,13 +3,13 @@
 
 use std::time::UNIX_EPOCH;
 
-use js_sys::{Array, Object, Reflect};
-use sotto_core::client::{HistoryMessage, HistoryStatus};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use sotto_core::client::{HistoryMessage, HistoryStatus, TransferDirection};
 use sotto_core::contacts::Contact;
-use sotto_core::content::Body;
+use sotto_core::content::{Body, BodyKind};
 use sotto_core::store::MessageDirection;
 use sotto_core::{DeliveryStatus, Event};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// A JavaScript `Error` for a core error: `name` is the code's name with `Error` appended
 /// (`TransportError`, `UnknownContactError`, …), `code` the core's stable number.
@@ -82,11 +82,9 @@ pub(crate) fn event(event: Event) -> JsValue {
                 ("contact", text(&contact)),
                 ("messageId", text(content.id)),
                 ("sentAt", JsValue::from_f64(content.timestamp_ms as f64)),
-                ("kind", text(content.body.kind())),
+                ("kind", JsValue::from_str(kind(&content.body))),
             ];
-            if let Body::Text(body) = &content.body {
-                fields.push(("text", JsValue::from_str(body)));
-            }
+            body_fields(&content.body, &mut fields);
             object("messageReceived", &fields)
         }
         Event::StatusChanged {
@@ -103,13 +101,20 @@ pub(crate) fn event(event: Event) -> JsValue {
         ),
         Event::TransferProgress {
             message_id,
+            direction,
             done,
             total,
-            ..
         } => object(
             "transferProgress",
             &[
                 ("messageId", text(message_id)),
+                (
+                    "direction",
+                    JsValue::from_str(match direction {
+                        TransferDirection::Upload => "upload",
+                        TransferDirection::Download => "download",
+                    }),
+                ),
                 ("done", JsValue::from_f64(done as f64)),
                 ("total", JsValue::from_f64(total as f64)),
             ],
@@ -260,10 +265,81 @@ pub(crate) fn history_message(message: &HistoryMessage) -> JsValue {
             "sentAt",
             JsValue::from_f64(message.content.timestamp_ms as f64),
         ),
-        ("kind", text(message.content.body.kind())),
+        ("kind", JsValue::from_str(kind(&message.content.body))),
     ];
-    if let Body::Text(body) = &message.content.body {
-        fields.push(("text", JsValue::from_str(body)));
-    }
+    body_fields(&message.content.body, &mut fields);
     record(&fields)
+}
+
+/// A message's kind as JavaScript names it (the names `AttachmentKind` takes).
+fn kind(body: &Body) -> &'static str {
+    match body.kind() {
+        BodyKind::Text => "text",
+        BodyKind::Image => "image",
+        BodyKind::File => "file",
+        BodyKind::VoiceClip => "voiceClip",
+        BodyKind::Receipt => "receipt",
+        BodyKind::ContactAccept => "contactAccept",
+    }
+}
+
+/// What a message shows besides its kind: `text` for a text, `attachment` for an image, a
+/// file or a voice clip (`{ size, mime?, name?, width?, height?, thumbnail?, durationMs?,
+/// codec?, waveform? }`).
+fn body_fields(body: &Body, fields: &mut Vec<(&'static str, JsValue)>) {
+    let number = |n: u64| JsValue::from_f64(n as f64);
+    let bytes = |b: &[u8]| JsValue::from(Uint8Array::from(b));
+    let attachment = match body {
+        Body::Text(text) => {
+            fields.push(("text", JsValue::from_str(text)));
+            return;
+        }
+        Body::Image(image) => record(&[
+            ("size", number(image.attachment.plaintext_size())),
+            ("mime", JsValue::from_str(&image.mime)),
+            ("width", number(image.width.into())),
+            ("height", number(image.height.into())),
+            ("thumbnail", bytes(&image.thumbnail)),
+        ]),
+        Body::File(file) => record(&[
+            ("size", number(file.attachment.plaintext_size())),
+            ("mime", JsValue::from_str(&file.mime)),
+            ("name", JsValue::from_str(&file.name)),
+        ]),
+        Body::VoiceClip(clip) => record(&[
+            ("size", number(clip.attachment.plaintext_size())),
+            ("durationMs", number(clip.duration_ms.into())),
+            ("codec", JsValue::from_str(&clip.codec)),
+            ("waveform", bytes(&clip.waveform)),
+        ]),
+        _ => return,
+    };
+    fields.push(("attachment", attachment));
+}
+
+/// The property `key` of `options` as a whole number from 0 to `u32::MAX`, if present.
+pub(crate) fn whole(options: &JsValue, key: &str) -> Result<Option<u32>, JsValue> {
+    let value = Reflect::get(options, &JsValue::from_str(key))
+        .map_err(|_| invalid(&format!("{key} cannot be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .as_f64()
+        .filter(|n| n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n))
+        .map(|n| Some(n as u32))
+        .ok_or_else(|| invalid(&format!("{key} must be a whole number from 0 to 2^32 - 1")))
+}
+
+/// The property `key` of `options` as bytes (a `Uint8Array`), if present.
+pub(crate) fn bytes(options: &JsValue, key: &str) -> Result<Option<Vec<u8>>, JsValue> {
+    let value = Reflect::get(options, &JsValue::from_str(key))
+        .map_err(|_| invalid(&format!("{key} cannot be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .dyn_ref::<Uint8Array>()
+        .map(|array| Some(array.to_vec()))
+        .ok_or_else(|| invalid(&format!("{key} must be a Uint8Array")))
 }

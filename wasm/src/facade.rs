@@ -11,6 +11,7 @@ use js_sys::Promise;
 use sotto_core::ClientSettings;
 use sotto_core::client::{Clock, HistoryFrom, MAX_HISTORY_PAGE, SendRoute};
 use sotto_core::contacts::ContactId;
+use sotto_core::content::MessageId;
 use sotto_core::invitation::Invitation;
 use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
@@ -20,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use crate::convert;
+use crate::{blob, convert};
 
 /// JavaScript's clock (`SystemTime::now` is unavailable on wasm32).
 struct JsClock;
@@ -270,6 +271,49 @@ impl Messenger {
         })
     }
 
+    /// Sends a `Blob` or `File` as an image, a file or a voice clip (`kind`); resolves to
+    /// the message id once the fields are checked and the upload has begun. The blob is
+    /// read, encrypted and uploaded slice by slice in the background
+    /// (`transferProgress` events), then the message is sent (`statusChanged`: sent, or
+    /// failed if the upload failed).
+    #[wasm_bindgen(js_name = sendAttachment, unchecked_return_type = "Promise<string>")]
+    pub fn send_attachment(
+        &self,
+        contact_id: String,
+        #[wasm_bindgen(unchecked_param_type = "Blob")] attachment: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "AttachmentKind")] kind: JsValue,
+    ) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let (attachment, size) = blob::blob(attachment)?;
+            let kind = blob::kind(&kind, &attachment)?;
+            let writer = inner
+                .write_attachment(&contact, size, kind)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            let id = writer.message_id();
+            wasm_bindgen_futures::spawn_local(blob::upload(writer, attachment, size));
+            Ok(JsValue::from_str(&id.to_string()))
+        })
+    }
+
+    /// Downloads the attachment of a received message into a `Blob` (of the MIME type the
+    /// sender gave), checked against the message before it resolves
+    /// (`transferProgress` events as parts arrive). The relay deletes it afterwards.
+    #[wasm_bindgen(js_name = downloadAttachment, unchecked_return_type = "Promise<Blob>")]
+    pub fn download_attachment(&self, contact_id: String, message_id: String) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let message_id = MessageId::from_hex(&message_id)
+                .ok_or_else(|| convert::invalid("a message id is 32 hex digits"))?;
+            let reader = inner
+                .read_attachment(&contact, &message_id)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            blob::download(reader).await
+        })
+    }
+
     /// The events from now on, in order.
     pub fn subscribe(&self) -> Subscription {
         let subscription = match &self.inner {
@@ -372,6 +416,33 @@ export interface Contact {
   keyChangePending: boolean;
 }
 
+/** What a message is: a text, or one of the attachments. */
+export type MessageKind = "text" | "image" | "file" | "voiceClip";
+
+/** What an attachment is: `mime` defaults to the Blob's type, a file's `name` to the File's. */
+export type AttachmentKind =
+  | { type: "image"; width: number; height: number; mime?: string; thumbnail?: Uint8Array }
+  | { type: "file"; name?: string; mime?: string }
+  | { type: "voiceClip"; durationMs: number; codec: string; waveform?: Uint8Array };
+
+/** The attachment a received or sent message carries (its bytes: `downloadAttachment`). */
+export interface AttachmentInfo {
+  /** Bytes of the attachment. */
+  size: number;
+  /** Images and files. */
+  mime?: string;
+  /** Files. */
+  name?: string;
+  /** Images. */
+  width?: number;
+  height?: number;
+  thumbnail?: Uint8Array;
+  /** Voice clips. */
+  durationMs?: number;
+  codec?: string;
+  waveform?: Uint8Array;
+}
+
 /** A message of a conversation. */
 export interface HistoryMessage {
   messageId: string;
@@ -381,15 +452,16 @@ export interface HistoryMessage {
   at: number;
   /** The sender's clock when it was written (ms since the Unix epoch). */
   sentAt: number;
-  kind: string;
+  kind: MessageKind;
   text?: string;
+  attachment?: AttachmentInfo;
 }
 
 /** An event of a messenger. */
 export type SottoEvent =
-  | { type: "messageReceived"; contact: string; messageId: string; sentAt: number; kind: string; text?: string }
+  | { type: "messageReceived"; contact: string; messageId: string; sentAt: number; kind: MessageKind; text?: string; attachment?: AttachmentInfo }
   | { type: "statusChanged"; contact: string; messageIds: string[]; status: "sending" | "sent" | "delivered" | "read" | "failed" }
-  | { type: "transferProgress"; messageId: string; done: number; total: number }
+  | { type: "transferProgress"; messageId: string; direction: "upload" | "download"; done: number; total: number }
   | { type: "contactAdded"; contact: string; displayName: string }
   | { type: "contactReady"; contact: string }
   | { type: "identityKeyChanged"; contact: string }

@@ -6,6 +6,8 @@
 //! stays in the core.
 
 #[cfg(target_arch = "wasm32")]
+mod blob;
+#[cfg(target_arch = "wasm32")]
 mod convert;
 #[cfg(target_arch = "wasm32")]
 mod facade;

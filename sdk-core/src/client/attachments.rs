@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::transfer::AttachmentKind;
+use super::transfer::{AttachmentKind, attachment_of, no_attachment};
 use super::{Client, ClientEvent, TransferDirection};
-use crate::attachment::{self, AttachmentError, ChunkSize, Progress};
+use crate::attachment::{self, AttachmentError, AttachmentPointer, ChunkSize, Progress};
 use crate::contacts::ContactId;
 use crate::content::{Body, Content, MessageId};
 use crate::error::Result;
@@ -292,6 +292,18 @@ impl<S: Store> Client<S> {
         fs::rename(&partial.0, destination).map_err(AttachmentError::from)?;
         let _ = delete_attachment(&relay, &location).await;
         Ok(size)
+    }
+
+    /// The attachment pointer of a stored incoming message.
+    pub(super) async fn incoming_attachment(
+        &self,
+        contact: &ContactId,
+        message_id: &MessageId,
+    ) -> Result<AttachmentPointer> {
+        let body = self.incoming_attachment_body(contact, message_id).await?;
+        attachment_of(&body)
+            .cloned()
+            .ok_or_else(|| no_attachment("the message carries no attachment"))
     }
 
     /// Where a transfer keeps its ciphertext: the profile's attachment folder (or the

@@ -237,6 +237,7 @@ impl AttachmentUpload {
 /// message's pointer. Pieces handed out before an error belong to a broken download and
 /// must be discarded.
 pub struct AttachmentDownload {
+    media_type: Option<String>,
     relay: RelayClient,
     location: AttachmentLocation,
     /// `None` once the download is complete.
@@ -259,6 +260,12 @@ impl AttachmentDownload {
     /// The attachment's size in bytes (its plaintext).
     pub fn size(&self) -> u64 {
         self.plaintext_size
+    }
+
+    /// The MIME type the sender gave (images and files; a voice clip names its codec
+    /// instead).
+    pub fn media_type(&self) -> Option<&str> {
+        self.media_type.as_deref()
     }
 
     /// Ciphertext bytes downloaded so far.
@@ -369,10 +376,19 @@ impl<S: Store> Client<S> {
         contact: &ContactId,
         message_id: &MessageId,
     ) -> Result<AttachmentDownload> {
-        let pointer = self.incoming_attachment(contact, message_id).await?;
+        let body = self.incoming_attachment_body(contact, message_id).await?;
+        let media_type = match &body {
+            Body::Image(image) => Some(image.mime.clone()),
+            Body::File(file) => Some(file.mime.clone()),
+            _ => None,
+        };
+        let pointer = attachment_of(&body)
+            .cloned()
+            .ok_or_else(|| no_attachment("the message carries no attachment"))?;
         let location = AttachmentLocation::parse(pointer.location())
             .map_err(|e| AttachmentError::Location(e.to_string()))?;
         Ok(AttachmentDownload {
+            media_type,
             relay: self.relay(&location.relay)?,
             location,
             decryptor: Some(StreamDecryptor::new(&pointer)),
@@ -403,12 +419,12 @@ impl<S: Store> Client<S> {
         Ok(outgoing.id)
     }
 
-    /// The attachment pointer of a stored incoming message.
-    pub(super) async fn incoming_attachment(
+    /// The body of a stored incoming message that carries an attachment.
+    pub(super) async fn incoming_attachment_body(
         &self,
         contact: &ContactId,
         message_id: &MessageId,
-    ) -> Result<AttachmentPointer> {
+    ) -> Result<Body> {
         self.profile.contact(contact).await?;
         let message = self
             .profile
@@ -421,10 +437,11 @@ impl<S: Store> Client<S> {
             .await?
             .filter(|message| !message.deleted)
             .ok_or_else(|| no_attachment("no such message from this contact"))?;
-        let content = Content::decode(&message.frame)?;
-        attachment_of(&content.body)
-            .cloned()
-            .ok_or_else(|| no_attachment("the message carries no attachment"))
+        let body = Content::decode(&message.frame)?.body;
+        if attachment_of(&body).is_none() {
+            return Err(no_attachment("the message carries no attachment"));
+        }
+        Ok(body)
     }
 }
 
@@ -438,6 +455,6 @@ fn check_kind(kind: &AttachmentKind, location: &AttachmentLocation) -> Result<()
     Ok(())
 }
 
-fn no_attachment(why: &'static str) -> Error {
+pub(super) fn no_attachment(why: &'static str) -> Error {
     Error::Attachment(AttachmentError::NotFound(why))
 }

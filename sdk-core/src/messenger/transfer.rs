@@ -18,7 +18,9 @@ use crate::store::Store;
 /// exactly the declared bytes with [`AttachmentWriter::write`] and call
 /// [`AttachmentWriter::finish`]. If a write fails, or the writer is dropped before
 /// `finish`, the message becomes
-/// [`DeliveryStatus::Failed`](super::DeliveryStatus::Failed) and was never stored.
+/// [`DeliveryStatus::Failed`](super::DeliveryStatus::Failed) and was never stored; a
+/// failure is also published as [`Event::BackgroundProblem`], since a writer often runs
+/// apart from whoever sent the message (a browser's upload task).
 pub struct AttachmentWriter<S: Store + 'static> {
     messenger: Messenger<S>,
     /// `None` once finished or failed.
@@ -63,7 +65,7 @@ impl<S: Store + 'static> AttachmentWriter<S> {
                 Ok(())
             }
             Err(error) => {
-                self.fail();
+                self.fail(Some(&error));
                 Err(error)
             }
         }
@@ -92,24 +94,28 @@ impl<S: Store + 'static> AttachmentWriter<S> {
                 .await
         }
         .await;
-        if sent.is_err() {
+        if let Err(error) = &sent {
             self.messenger
                 .publish(failed(self.contact.clone(), self.message_id));
+            self.messenger.publish(problem(error));
         }
         sent
     }
 
-    fn fail(&mut self) {
+    fn fail(&mut self, error: Option<&Error>) {
         if self.upload.take().is_some() {
             self.messenger
                 .publish(failed(self.contact.clone(), self.message_id));
+            if let Some(error) = error {
+                self.messenger.publish(problem(error));
+            }
         }
     }
 }
 
 impl<S: Store + 'static> Drop for AttachmentWriter<S> {
     fn drop(&mut self) {
-        self.fail();
+        self.fail(None);
     }
 }
 
@@ -136,6 +142,11 @@ impl<S: Store + 'static> AttachmentReader<S> {
     /// The attachment's size in bytes.
     pub fn size(&self) -> u64 {
         self.download.size()
+    }
+
+    /// The MIME type the sender gave (images and files).
+    pub fn media_type(&self) -> Option<&str> {
+        self.download.media_type()
     }
 
     /// The next piece of the attachment (about 4 MiB), or `None` once all of it was handed
@@ -230,6 +241,13 @@ fn progress(message_id: MessageId, direction: TransferDirection, done: u64, tota
         direction,
         done,
         total,
+    }
+}
+
+fn problem(error: &Error) -> Event {
+    Event::BackgroundProblem {
+        code: error.code(),
+        reason: error.to_string(),
     }
 }
 

@@ -100,7 +100,7 @@ impl Http {
         let name = rustls::pki_types::ServerName::try_from("relay.sotto.invalid")
             .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         let tls = futures_rustls::TlsConnector::from(Arc::clone(&self.config))
-            .connect(name, socket.into_io())
+            .connect(name, Messages(socket.into_io()))
             .await
             .map_err(|e| TransportError::from_failure(&e))?;
         let (mut sender, connection) = hyper_client::client::conn::http1::handshake(HyperIo(tls))
@@ -139,6 +139,45 @@ impl Http {
             content_length,
             body: Body(answer.into_body()),
         })
+    }
+}
+
+/// The largest WebSocket message a tunnel sends: a relay ends a tunnel whose message is
+/// larger than 64 KiB (`docs/PROTOCOL.md` §21). Half of that, so that a TLS record and
+/// then some always fit.
+pub(in crate::transport) const MAX_TUNNEL_MESSAGE: usize = 32 * 1024;
+
+/// The WebSocket's byte stream with every write cut to [`MAX_TUNNEL_MESSAGE`] (each write
+/// is one binary message). rustls hands over all the records it has at once, which for a
+/// large request body is megabytes.
+struct Messages<T>(T);
+
+impl<T: AsyncRead + Unpin> AsyncRead for Messages<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Messages<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let len = buf.len().min(MAX_TUNNEL_MESSAGE);
+        Pin::new(&mut self.0).poll_write(cx, &buf[..len])
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
     }
 }
 

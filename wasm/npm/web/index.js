@@ -126,6 +126,16 @@ export class Messenger {
     return this.#remote.call("sendText", contact, text);
   }
 
+  /** A Blob or File as an image, a file or a voice clip; resolves to its message id. */
+  sendAttachment(contact, blob, kind) {
+    return this.#remote.call("sendAttachment", contact, blob, kind);
+  }
+
+  /** The attachment of a received message, as a Blob (checked before it resolves). */
+  downloadAttachment(contact, messageId) {
+    return this.#remote.call("downloadAttachment", contact, messageId);
+  }
+
   contacts() {
     return this.#remote.call("contacts");
   }

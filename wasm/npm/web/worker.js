@@ -61,6 +61,8 @@ const calls = {
   createInvitation: () => messenger.createInvitation(),
   acceptInvitation: (link) => messenger.acceptInvitation(link),
   sendText: (contact, text) => messenger.sendText(contact, text),
+  sendAttachment: (contact, blob, kind) => messenger.sendAttachment(contact, blob, kind),
+  downloadAttachment: (contact, messageId) => messenger.downloadAttachment(contact, messageId),
   contacts: () => messenger.contacts(),
   history: (contact, limit) => messenger.history(contact, limit),
   subscribe() {

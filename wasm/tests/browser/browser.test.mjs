@@ -75,6 +75,31 @@ test("two browsers meet by invitation and talk through the relays", limit, async
   const back = await until(bobPage, "bob", `e.type === "messageReceived"`);
   assert.equal(back.text, "hello back");
 
+  // An attachment: a File made in the page goes up slice by slice from the worker and
+  // comes down into a Blob, byte for byte, with progress both ways.
+  const photoId = await alicePage.evaluate((contact) => {
+    const bytes = new Uint8Array(5_000_000).map((_, i) => (i * 7 + 3) & 0xff);
+    const file = new File([bytes], "beach.png", { type: "image/png" });
+    return harness.messenger("alice").sendAttachment(contact, file, { type: "image", width: 4000, height: 3000 });
+  }, added.contact);
+  await until(alicePage, "alice", `e.type === "transferProgress" && e.messageId === "${photoId}" && e.done === e.total`);
+  await until(alicePage, "alice", `e.type === "statusChanged" && e.status === "sent" && e.messageIds.includes("${photoId}")`);
+  const photo = await until(bobPage, "bob", `e.type === "messageReceived" && e.messageId === "${photoId}"`);
+  assert.equal(photo.kind, "image");
+  assert.equal(photo.attachment.mime, "image/png");
+  assert.equal(photo.attachment.size, 5_000_000);
+  const download = await bobPage.evaluate(
+    async ([contact, id]) => {
+      const blob = await harness.messenger("bob").downloadAttachment(contact, id);
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      const wrong = bytes.findIndex((b, i) => b !== ((i * 7 + 3) & 0xff));
+      return { size: blob.size, type: blob.type, wrong };
+    },
+    [aliceAtBob, photoId]
+  );
+  assert.deepEqual(download, { size: 5_000_000, type: "image/png", wrong: -1 });
+  await until(bobPage, "bob", `e.type === "transferProgress" && e.direction === "download" && e.messageId === "${photoId}" && e.done === e.total`);
+
   for (const [page, name] of [[alicePage, "alice"], [bobPage, "bob"]]) {
     await page.evaluate((name) => harness.messenger(name).shutdown(), name);
     await page.context().close();

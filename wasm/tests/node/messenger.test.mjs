@@ -116,3 +116,112 @@ test("a persistent profile is refused in Node, never kept in memory in silence",
     }
   );
 });
+
+/** Deterministic bytes: `length` of them, from `seed`. */
+function sample(length, seed) {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed) & 0xff;
+  return bytes;
+}
+
+/** Two started Node profiles that know each other: `[alice, bob, bobAtAlice, aliceAtBob]`. */
+async function pair() {
+  const alice = await Messenger.create({ relays, displayName: "alice" });
+  const bob = await Messenger.create({ relays, displayName: "bob" });
+  const aliceEvents = alice.subscribe();
+  const bobEvents = bob.subscribe();
+  await alice.start();
+  await bob.start();
+  const aliceAtBob = await bob.acceptInvitation(await alice.createInvitation());
+  const added = await until(aliceEvents, (e) => e.type === "contactAdded");
+  await until(bobEvents, (e) => e.type === "contactReady" && e.contact === aliceAtBob);
+  return { alice, bob, aliceEvents, bobEvents, bobAtAlice: added.contact, aliceAtBob };
+}
+
+test("an image, a file and a voice clip travel as Blobs, with progress", limit, async () => {
+  const { alice, bob, aliceEvents, bobEvents, bobAtAlice, aliceAtBob } = await pair();
+  const photo = sample(300_000, 1);
+  // Over 4 MiB: two parts of ciphertext, so progress comes in steps.
+  const report = sample(4_500_000, 2);
+  const clip = sample(20_000, 3);
+  const sends = [
+    [new Blob([photo], { type: "image/jpeg" }), { type: "image", width: 640, height: 480, thumbnail: sample(64, 4) }],
+    [new File([report], "report.pdf", { type: "application/pdf" }), { type: "file" }],
+    [new Blob([clip]), { type: "voiceClip", durationMs: 2_500, codec: "opus", waveform: sample(16, 5) }],
+  ];
+  const ids = [];
+  for (const [blob, kind] of sends) ids.push(await alice.sendAttachment(bobAtAlice, blob, kind));
+
+  const uploads = new Map();
+  const sent = new Set();
+  for await (const event of aliceEvents) {
+    if (event.type === "transferProgress") {
+      assert.equal(event.direction, "upload");
+      uploads.set(event.messageId, [...(uploads.get(event.messageId) ?? []), event.done / event.total]);
+    }
+    if (event.type === "statusChanged" && event.status === "sent") event.messageIds.forEach((id) => sent.add(id));
+    if (ids.every((id) => sent.has(id))) break;
+  }
+  assert.deepEqual(uploads.get(ids[1]).slice(-1), [1]);
+  assert.ok(uploads.get(ids[1]).length >= 2, `${uploads.get(ids[1])}`);
+
+  const received = new Map();
+  while (received.size < 3) {
+    const event = await until(bobEvents, (e) => e.type === "messageReceived");
+    received.set(event.messageId, event);
+  }
+  const [image, file, voice] = ids.map((id) => received.get(id));
+  assert.equal(image.kind, "image");
+  assert.deepEqual(
+    { ...image.attachment, thumbnail: [...image.attachment.thumbnail] },
+    { size: photo.length, mime: "image/jpeg", width: 640, height: 480, thumbnail: [...sample(64, 4)] }
+  );
+  assert.equal(file.kind, "file");
+  assert.deepEqual(file.attachment, { size: report.length, mime: "application/pdf", name: "report.pdf" });
+  assert.equal(voice.kind, "voiceClip");
+  assert.equal(voice.attachment.durationMs, 2_500);
+  assert.equal(voice.attachment.codec, "opus");
+  assert.deepEqual([...voice.attachment.waveform], [...sample(16, 5)]);
+
+  for (const [id, bytes, type] of [
+    [ids[0], photo, "image/jpeg"],
+    [ids[1], report, "application/pdf"],
+    [ids[2], clip, ""],
+  ]) {
+    const blob = await bob.downloadAttachment(aliceAtBob, id);
+    assert.ok(blob instanceof Blob);
+    assert.equal(blob.type, type);
+    assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), bytes);
+  }
+  const downloaded = await until(
+    bobEvents,
+    (e) => e.type === "transferProgress" && e.direction === "download" && e.messageId === ids[2]
+  );
+  assert.equal(downloaded.done, downloaded.total);
+  // The history shows what each message carries.
+  const history = await alice.history(bobAtAlice);
+  assert.equal(history.find((m) => m.messageId === ids[1]).attachment.name, "report.pdf");
+
+  // Bad arguments are refused with their name and code, before anything is sent.
+  const invalid = { name: "InvalidArgumentError", code: 104 };
+  await assert.rejects(alice.sendAttachment(bobAtAlice, "not a blob", { type: "file", name: "x" }), invalid);
+  await assert.rejects(alice.sendAttachment(bobAtAlice, new Blob([photo]), { type: "sticker" }), invalid);
+  await assert.rejects(alice.sendAttachment(bobAtAlice, new Blob([photo]), { type: "file" }), invalid);
+  await assert.rejects(
+    alice.sendAttachment(bobAtAlice, new Blob([photo]), { type: "image", width: -1, height: 2 }),
+    invalid
+  );
+  await assert.rejects(
+    alice.sendAttachment(bobAtAlice, new Blob([photo]), { type: "image", mime: "text/plain", width: 1, height: 1 }),
+    { name: "ContentError" }
+  );
+  await assert.rejects(bob.downloadAttachment(aliceAtBob, "not an id"), invalid);
+  // A text has no attachment; a downloaded attachment is gone from the relay.
+  const text = await alice.sendText(bobAtAlice, "no attachment");
+  await until(bobEvents, (e) => e.type === "messageReceived" && e.messageId === text);
+  await assert.rejects(bob.downloadAttachment(aliceAtBob, text), { name: "AttachmentError" });
+  await assert.rejects(bob.downloadAttachment(aliceAtBob, ids[0]), { name: "TransportError" });
+
+  await alice.shutdown();
+  await bob.shutdown();
+});

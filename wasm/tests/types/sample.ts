@@ -2,7 +2,15 @@
 // `tsc --noEmit --strict` against the installed package's declarations, once as a bundler
 // resolves it (the browser build) and once as Node does. Never run: it only has to type-check.
 import { Messenger, Subscription } from "sotto";
-import type { Contact, HistoryMessage, MessengerOptions, SottoError, SottoEvent } from "sotto";
+import type {
+  AttachmentInfo,
+  AttachmentKind,
+  Contact,
+  HistoryMessage,
+  MessengerOptions,
+  SottoError,
+  SottoEvent,
+} from "sotto";
 
 const options: MessengerOptions = {
   relays: [
@@ -23,7 +31,7 @@ function describe(event: SottoEvent): string {
     case "statusChanged":
       return `${event.messageIds.join(", ")} to ${event.contact} are ${event.status}`;
     case "transferProgress":
-      return `${event.messageId}: ${event.done} of ${event.total}`;
+      return `${event.direction} of ${event.messageId}: ${event.done} of ${event.total}`;
     case "contactAdded":
       return `${event.displayName} (${event.contact}) was added`;
     case "contactReady":
@@ -62,6 +70,12 @@ export async function chat(link: string): Promise<void> {
     console.log(describe(event));
     if (event.type === "statusChanged" && event.messageIds.includes(sent)) break;
   }
+  // Attachments: a Blob or File in, a Blob out.
+  const photo: AttachmentKind = { type: "image", width: 640, height: 480, thumbnail: new Uint8Array(8) };
+  const pictureId: string = await messenger.sendAttachment(contact, new Blob([new Uint8Array(1000)], { type: "image/png" }), photo);
+  await messenger.sendAttachment(contact, new File(["notes"], "notes.txt"), { type: "file" });
+  await messenger.sendAttachment(contact, new Blob([]), { type: "voiceClip", durationMs: 1200, codec: "opus" });
+  console.log(`sent picture ${pictureId}`);
   const contacts: Contact[] = await messenger.contacts();
   for (const known of contacts) {
     const name: string = known.displayName ?? known.contact;
@@ -70,6 +84,11 @@ export async function chat(link: string): Promise<void> {
     for (const message of page) {
       const arrow = message.direction === "incoming" ? "<-" : "->";
       console.log(name, verified, arrow, message.status, message.at, message.sentAt, message.text ?? message.kind);
+      const attachment: AttachmentInfo | undefined = message.attachment;
+      if (attachment && message.direction === "incoming") {
+        const blob: Blob = await messenger.downloadAttachment(known.contact, message.messageId);
+        console.log(attachment.name ?? attachment.mime ?? attachment.codec, attachment.size, blob.size);
+      }
     }
   }
   try {

@@ -26,7 +26,7 @@ cp wasm/npm/package.json wasm/npm/README.md LICENSE "$staging/"
 # the core's JavaScript snippets, which are ES modules (Node 20.19+ requires those).
 echo '{ "type": "commonjs" }' >"$staging/node/package.json"
 [ ! -d "$staging/node/snippets" ] || echo '{ "type": "module" }' >"$staging/node/snippets/package.json"
-cp wasm/npm/node/index.cjs wasm/npm/node/index.mjs wasm/npm/index.d.ts "$staging/node/"
+cp wasm/npm/node/index.cjs wasm/npm/node/index.mjs wasm/npm/node/files.cjs wasm/npm/index.d.ts "$staging/node/"
 cp wasm/npm/web/index.js wasm/npm/web/worker.js wasm/npm/index.d.ts "$staging/web/"
 raw=$(stat -c %s "$staging/web/sotto_wasm_bg.wasm")
 gzipped=$(gzip -9 -c "$staging/web/sotto_wasm_bg.wasm" | wc -c)
@@ -55,7 +55,7 @@ install_scratch() {
     "$SOTTO_ROOT/target/package/$tarball")
   (cd "$scratch" && npm install --silent --no-audit --no-fund \
     "playwright-core@$PLAYWRIGHT_CORE_VERSION" "typescript@$TYPESCRIPT_VERSION")
-  cp wasm/tests/node/*.test.mjs wasm/tests/browser/* "$scratch/"
+  cp wasm/tests/node/*.mjs wasm/tests/browser/* "$scratch/"
   start_tunnel_relays 3 "$scratch"
   # Chromium leaves its scoped folders in TMPDIR: keep them in the scratch folder.
   mkdir -p "$scratch/tmp"

@@ -83,18 +83,28 @@ fn profile_options(options: &JsValue) -> Result<Option<ProfileOptions>, JsValue>
     }))
 }
 
+#[wasm_bindgen(inline_js = "
+export function sotto_has_sync_files() {
+  return typeof DedicatedWorkerGlobalScope === 'function' && globalThis instanceof DedicatedWorkerGlobalScope;
+}
+")]
+extern "C" {
+    /// Whether this is a dedicated worker, where OPFS has synchronous access handles (in
+    /// Node, the package's `node/files.cjs` makes the process one, over node:fs).
+    fn sotto_has_sync_files() -> bool;
+}
+
 /// Puts profile `name`'s files in the origin private file system. Only a browser's
-/// dedicated worker has the sync access handles this needs; elsewhere a persistent profile
-/// is refused, never silently kept in memory.
+/// dedicated worker has the sync access handles this needs (Node gets them from the
+/// package's entry point, in the folder the app names); elsewhere a persistent profile is
+/// refused, never silently kept in memory.
 async fn open_storage(name: &str) -> Result<(), JsValue> {
-    let global = js_sys::global();
-    let in_worker = js_sys::Reflect::get(&global, &JsValue::from_str("importScripts"))
-        .is_ok_and(|f| f.is_function());
-    if !in_worker {
+    if !sotto_has_sync_files() {
         return Err(convert::invalid(
             "a persistent profile (options.profile) lives in a browser's dedicated worker, \
-             where the package's browser build runs it; elsewhere (Node, a page's own thread) \
-             profiles are kept in memory only: leave options.profile out",
+             where the package's browser build runs it, or in Node in options.profile.directory; \
+             elsewhere (a page's own thread) profiles are kept in memory only: leave \
+             options.profile out",
         ));
     }
     VfsProfiles::use_origin_private_file_system(name)
@@ -401,10 +411,11 @@ export interface MessengerOptions {
   hops?: number;
   /**
    * A persistent profile, SQLCipher in the origin private file system, its key derived from
-   * the passphrase by Argon2id (browsers: the package runs it in a dedicated worker). Without
-   * it the profile is kept in memory.
+   * the passphrase by Argon2id (browsers: the package runs it in a dedicated worker). Node
+   * keeps it in `directory` (required there, one folder per process; browsers ignore it).
+   * Without it the profile is kept in memory.
    */
-  profile?: { name: string; passphrase: string };
+  profile?: { name: string; passphrase: string; directory?: string };
 }
 
 /** A contact. */

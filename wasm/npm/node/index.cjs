@@ -9,6 +9,17 @@ if (typeof globalThis.WebSocket !== "function") {
 }
 
 const sotto = require("./sotto_wasm.js");
+const { useDirectory } = require("./files.cjs");
+
+// A persistent profile lives in `options.profile.directory`: that folder becomes this
+// process's origin private file system before the profile is created or opened.
+for (const how of ["create", "open"]) {
+  const original = sotto.Messenger[how];
+  sotto.Messenger[how] = async function persistentOrNot(options) {
+    if (options?.profile) useDirectory(options.profile.directory);
+    return original.call(this, options);
+  };
+}
 
 /** `for await (const event of subscription)`: the events until the messenger shuts down. */
 sotto.Subscription.prototype[Symbol.asyncIterator] = async function* events() {

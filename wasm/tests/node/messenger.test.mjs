@@ -5,7 +5,11 @@
 // relays and names them in SOTTO_TEST_RELAYS.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
 const { Messenger } = require("sotto");
@@ -104,17 +108,6 @@ test("the package loads as an ES module too, with the same classes", async () =>
   const esm = await import("sotto");
   assert.equal(esm.Messenger, Messenger);
   assert.equal(typeof esm.Subscription.prototype[Symbol.asyncIterator], "function");
-});
-
-test("a persistent profile is refused in Node, never kept in memory in silence", async () => {
-  await assert.rejects(
-    Messenger.create({ relays, profile: { name: "alice", passphrase: "secret" } }),
-    (error) => {
-      assert.equal(error.name, "InvalidArgumentError");
-      assert.match(error.message, /dedicated worker/);
-      return true;
-    }
-  );
 });
 
 /** Deterministic bytes: `length` of them, from `seed`. */
@@ -224,4 +217,68 @@ test("an image, a file and a voice clip travel as Blobs, with progress", limit, 
 
   await alice.shutdown();
   await bob.shutdown();
+});
+
+/** Starts `profile-process.mjs` with `args`; resolves to the first JSON line it prints. */
+function profileProcess(args, keep = false) {
+  const child = spawn(process.execPath, ["--experimental-websocket", "profile-process.mjs", ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const line = new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (data) => {
+      out += data;
+      if (out.includes("\n")) resolve(JSON.parse(out.slice(0, out.indexOf("\n"))));
+    });
+    child.on("exit", (code) => reject(new Error(`the profile process ended (${code}) with ${out}`)));
+  });
+  if (!keep) child.stdin.end();
+  return { child, line };
+}
+
+test("a Node profile in a folder survives a process restart, keyed by its passphrase", limit, async () => {
+  const directory = mkdtempSync(join(tmpdir(), "sotto-node-profile-"));
+  const passphrase = "correct horse battery staple";
+  const bob = await Messenger.create({ relays, displayName: "bob" });
+  const bobEvents = bob.subscribe();
+  await bob.start();
+  try {
+    const created = await profileProcess(["create", directory, passphrase, await bob.createInvitation()]).line;
+    assert.equal(created.error, undefined, JSON.stringify(created));
+    const first = await until(bobEvents, (e) => e.type === "messageReceived");
+    assert.equal(first.text, "before the restart");
+
+    // Another process: the contact, the history and the session are all still there.
+    const reopened = await profileProcess(["open", directory, passphrase]).line;
+    assert.equal(reopened.error, undefined, JSON.stringify(reopened));
+    assert.deepEqual(reopened.contacts.map((c) => c.contact), [created.contact]);
+    assert.deepEqual(reopened.history, [["outgoing", "before the restart"]]);
+    const second = await until(bobEvents, (e) => e.type === "messageReceived");
+    assert.equal(second.text, "after the restart");
+
+    // A wrong passphrase is refused; so is a second process while one holds the profile.
+    const wrong = await profileProcess(["open", directory, "wrong passphrase"]).line;
+    assert.deepEqual([wrong.error?.name, wrong.error?.code], ["KeyError", 17], JSON.stringify(wrong));
+    const holder = profileProcess(["hold", directory, passphrase], true);
+    assert.deepEqual(await holder.line, { held: true });
+    const another = await profileProcess(["open", directory, passphrase]).line;
+    assert.deepEqual([another.error?.name, another.error?.code], ["StoreError", 16], JSON.stringify(another));
+    holder.child.stdin.end();
+    await new Promise((resolve) => holder.child.on("exit", resolve));
+    // The files are SQLCipher's: nothing of the history is readable in them.
+    for (const file of readdirSync(join(directory, "sotto-node-profile", ".opaque"))) {
+      const bytes = readFileSync(join(directory, "sotto-node-profile", ".opaque", file));
+      assert.ok(!bytes.includes("before the restart"), file);
+    }
+  } finally {
+    await bob.shutdown();
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test("a Node profile needs the folder it is kept in", async () => {
+  await assert.rejects(
+    Messenger.create({ relays, profile: { name: "nowhere", passphrase: "secret" } }),
+    { name: "InvalidArgumentError", code: 104 }
+  );
 });

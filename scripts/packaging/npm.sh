@@ -76,7 +76,16 @@ fi
 
 if [ "$bench" = true ]; then
   [ -n "${scratch:-}" ] || install_scratch
-  cp wasm/bench/*.bench.mjs "$scratch/"
+  # The benchmark kernels (wasm/src/kernels.rs), built for Chromium into a module of their
+  # own beside the page and natively into sotto-kernels, with the package's profiles.
+  native_profile=release
+  [ "$profile" = release ] || native_profile=dev
+  cargo build -p sotto-wasm --features bench --target wasm32-unknown-unknown \
+    --profile "${cargo_profile/debug/dev}"
+  target/debug/wasm-bindgen-run "$wasm" --target web --out-dir "$scratch/kernels"
+  cargo build -p sotto-wasm --features bench --bin sotto-kernels --profile "$native_profile"
+  export SOTTO_KERNELS="$SOTTO_ROOT/target/${native_profile/dev/debug}/sotto-kernels"
+  cp wasm/bench/*.bench.mjs wasm/bench/kernels-worker.js "$scratch/"
   for script in wasm/bench/*.bench.mjs; do
     (cd "$scratch" && node --experimental-websocket "./$(basename "$script")")
   done

@@ -11,3 +11,5 @@ mod blob;
 mod convert;
 #[cfg(target_arch = "wasm32")]
 mod facade;
+#[cfg(feature = "bench")]
+pub mod kernels;

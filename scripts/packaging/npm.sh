@@ -44,6 +44,9 @@ TYPESCRIPT_VERSION=5.9.3
 # three local relays (their addresses in SOTTO_TEST_RELAYS).
 install_scratch() {
   cargo build -p sotto-ffi -p sotto-relay
+  # The native profile of the interoperability test (wasm/tests/node/native.test.mjs).
+  cargo build -p sotto-wasm --features test-peer --bin sotto-test-peer
+  export SOTTO_TEST_PEER="$SOTTO_ROOT/target/debug/sotto-test-peer"
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-npm-check.XXXXXX")"
   RELAY_PIDS=()
   cleanup() {

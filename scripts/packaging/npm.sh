@@ -27,7 +27,7 @@ cp wasm/npm/package.json wasm/npm/README.md LICENSE "$staging/"
 echo '{ "type": "commonjs" }' >"$staging/node/package.json"
 [ ! -d "$staging/node/snippets" ] || echo '{ "type": "module" }' >"$staging/node/snippets/package.json"
 cp wasm/npm/node/index.cjs wasm/npm/node/index.mjs wasm/npm/node/files.cjs wasm/npm/index.d.ts "$staging/node/"
-cp wasm/npm/web/index.js wasm/npm/web/worker.js wasm/npm/index.d.ts "$staging/web/"
+cp wasm/npm/web/index.js wasm/npm/web/worker.js wasm/npm/web/calls.js wasm/npm/index.d.ts "$staging/web/"
 raw=$(stat -c %s "$staging/web/sotto_wasm_bg.wasm")
 gzipped=$(gzip -9 -c "$staging/web/sotto_wasm_bg.wasm" | wc -c)
 echo "npm: sotto_wasm_bg.wasm is $raw bytes ($gzipped gzipped), $profile build"

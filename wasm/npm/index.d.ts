@@ -6,7 +6,9 @@ export type {
   AttachmentKind,
   Contact,
   HistoryMessage,
+  MessageKind,
   MessengerOptions,
+  SafetyNumber,
   SottoEvent,
 } from "./sotto_wasm";
 import { Subscription, SottoEvent } from "./sotto_wasm";

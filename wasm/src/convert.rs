@@ -5,8 +5,9 @@ use std::time::UNIX_EPOCH;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use sotto_core::client::{HistoryMessage, HistoryStatus, TransferDirection};
-use sotto_core::contacts::Contact;
+use sotto_core::contacts::{Contact, ContactId};
 use sotto_core::content::{Body, BodyKind};
+use sotto_core::safety::SafetyNumber;
 use sotto_core::store::MessageDirection;
 use sotto_core::{DeliveryStatus, Event};
 use wasm_bindgen::{JsCast, JsValue};
@@ -342,4 +343,33 @@ pub(crate) fn bytes(options: &JsValue, key: &str) -> Result<Option<Vec<u8>>, JsV
         .dyn_ref::<Uint8Array>()
         .map(|array| Some(array.to_vec()))
         .ok_or_else(|| invalid(&format!("{key} must be a Uint8Array")))
+}
+
+/// One contact's unread messages: `{ contact, count }`.
+pub(crate) fn unread(contact: &ContactId, count: usize) -> JsValue {
+    record(&[
+        ("contact", text(contact)),
+        ("count", JsValue::from_f64(count as f64)),
+    ])
+}
+
+/// A safety number: `{ digits, groups, scannable, qrSvg }`.
+pub(crate) fn safety_number(number: &SafetyNumber) -> Result<JsValue, JsValue> {
+    let svg = number
+        .qr_svg()
+        .map_err(|e| coded_error("InternalError", 51, &e.to_string()))?;
+    Ok(record(&[
+        ("digits", JsValue::from_str(number.digits())),
+        (
+            "groups",
+            number
+                .digit_groups()
+                .iter()
+                .map(|group| JsValue::from_str(group))
+                .collect::<Array>()
+                .into(),
+        ),
+        ("scannable", Uint8Array::from(number.scannable()).into()),
+        ("qrSvg", JsValue::from_str(&svg)),
+    ]))
 }

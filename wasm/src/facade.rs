@@ -15,6 +15,7 @@ use sotto_core::content::MessageId;
 use sotto_core::invitation::Invitation;
 use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
+use sotto_core::safety::Comparison;
 use sotto_core::store::{Argon2Params, MemoryStore, SqlCipherStore, VfsProfiles};
 use sotto_core::transport::Gateways;
 use wasm_bindgen::prelude::*;
@@ -161,6 +162,23 @@ fn settings(options: &JsValue) -> Result<ClientSettings, JsValue> {
         .with_gateways(gateways);
     settings.clock = Arc::new(JsClock);
     Ok(settings)
+}
+
+fn message(id: &str) -> Result<MessageId, JsValue> {
+    MessageId::from_hex(id).ok_or_else(|| convert::invalid("a message id is 32 hex digits"))
+}
+
+/// A page size from JavaScript: by default, and at most, the core's largest page.
+fn page_limit(limit: Option<u32>) -> usize {
+    limit.map_or(MAX_HISTORY_PAGE, |l| (l as usize).min(MAX_HISTORY_PAGE))
+}
+
+/// Messages as an array of plain objects.
+fn messages(page: &[sotto_core::client::HistoryMessage]) -> JsValue {
+    page.iter()
+        .map(convert::history_message)
+        .collect::<js_sys::Array>()
+        .into()
 }
 
 fn contact(id: &str) -> Result<ContactId, JsValue> {
@@ -314,8 +332,7 @@ impl Messenger {
     pub fn download_attachment(&self, contact_id: String, message_id: String) -> Promise {
         promise!(self, |inner| {
             let contact = contact(&contact_id)?;
-            let message_id = MessageId::from_hex(&message_id)
-                .ok_or_else(|| convert::invalid("a message id is 32 hex digits"))?;
+            let message_id = message(&message_id)?;
             let reader = inner
                 .read_attachment(&contact, &message_id)
                 .await
@@ -348,22 +365,178 @@ impl Messenger {
         })
     }
 
-    /// The newest messages of a conversation, newest first: at most `limit` (by default,
-    /// and never more than, 1000): `{ messageId, direction, status, at, sentAt, kind, text? }`.
+    /// A page of a conversation, newest first: at most `limit` messages (by default, and
+    /// never more than, 1000), the newest or, with `before` (a message id), those before
+    /// it (scrolling back): `{ messageId, direction, status, at, sentAt, kind, text?,
+    /// attachment? }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<HistoryMessage[]>")]
-    pub fn history(&self, contact_id: String, limit: Option<u32>) -> Promise {
-        let limit = limit.map_or(MAX_HISTORY_PAGE, |l| (l as usize).min(MAX_HISTORY_PAGE));
+    pub fn history(
+        &self,
+        contact_id: String,
+        limit: Option<u32>,
+        before: Option<String>,
+    ) -> Promise {
+        let limit = page_limit(limit);
         promise!(self, |inner| {
             let contact = contact(&contact_id)?;
+            let from = match before {
+                Some(id) => HistoryFrom::Before(message(&id)?),
+                None => HistoryFrom::Newest,
+            };
             let page = inner
-                .history(&contact, HistoryFrom::Newest, limit)
+                .history(&contact, from, limit)
                 .await
                 .map_err(|e| convert::error(&e))?;
-            Ok(page
+            Ok(messages(&page))
+        })
+    }
+
+    /// The messages of a conversation whose text or file name holds `query`, newest first
+    /// (at most `limit`, by default 1000).
+    #[wasm_bindgen(unchecked_return_type = "Promise<HistoryMessage[]>")]
+    pub fn search(&self, contact_id: String, query: String, limit: Option<u32>) -> Promise {
+        let limit = page_limit(limit);
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let found = inner
+                .search(&contact, &query, limit)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(messages(&found))
+        })
+    }
+
+    /// Unread messages per contact: `{ contact, count }` for each contact with any.
+    #[wasm_bindgen(js_name = unreadCounts, unchecked_return_type = "Promise<{ contact: string; count: number }[]>")]
+    pub fn unread_counts(&self) -> Promise {
+        promise!(self, |inner| {
+            let counts = inner
+                .unread_counts()
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(counts
                 .iter()
-                .map(convert::history_message)
+                .map(|(contact, count)| convert::unread(contact, *count))
                 .collect::<js_sys::Array>()
                 .into())
+        })
+    }
+
+    /// Marks these of a contact's messages read: they leave the unread counts and the
+    /// contact gets a read receipt.
+    #[wasm_bindgen(js_name = markRead, unchecked_return_type = "Promise<void>")]
+    pub fn mark_read(&self, contact_id: String, message_ids: Vec<String>) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let ids = message_ids
+                .iter()
+                .map(|id| message(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            inner
+                .mark_read(&contact, ids)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Deletes one message on this device (the contact keeps their copy).
+    #[wasm_bindgen(js_name = deleteMessage, unchecked_return_type = "Promise<void>")]
+    pub fn delete_message(&self, contact_id: String, message_id: String) -> Promise {
+        promise!(self, |inner| {
+            let (contact, id) = (contact(&contact_id)?, message(&message_id)?);
+            inner
+                .delete_message(&contact, &id)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Forgets a contact: its queues on the relays, then everything stored for it.
+    #[wasm_bindgen(js_name = forgetContact, unchecked_return_type = "Promise<void>")]
+    pub fn forget_contact(&self, contact_id: String) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            inner
+                .forget_contact(&contact)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Names a contact on this device only; `null` or a blank name removes the name.
+    #[wasm_bindgen(js_name = renameContact, unchecked_return_type = "Promise<void>")]
+    pub fn rename_contact(&self, contact_id: String, name: Option<String>) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            inner
+                .rename_contact(&contact, name)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The safety number of a contact: `{ digits, groups, scannable, qrSvg }` (60 digits,
+    /// the same on both sides; 12 groups of 5 to lay out; the bytes of the QR code; the QR
+    /// code as an SVG document).
+    #[wasm_bindgen(js_name = safetyNumber, unchecked_return_type = "Promise<SafetyNumber>")]
+    pub fn safety_number(&self, contact_id: String) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let number = inner
+                .safety_number(&contact)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            convert::safety_number(&number)
+        })
+    }
+
+    /// Compares the bytes scanned from the contact's QR code with our safety number:
+    /// `"match"` (then `markVerified`), `"mismatch"` (someone may be in the middle) or
+    /// `"differentVersion"` (one side must update).
+    #[wasm_bindgen(js_name = compareSafetyCode, unchecked_return_type = "Promise<\"match\" | \"mismatch\" | \"differentVersion\">")]
+    pub fn compare_safety_code(&self, contact_id: String, scanned: Vec<u8>) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            let comparison = inner
+                .compare_safety_code(&contact, &scanned)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::from_str(match comparison {
+                Comparison::Match => "match",
+                Comparison::Mismatch => "mismatch",
+                Comparison::DifferentVersion { .. } => "differentVersion",
+            }))
+        })
+    }
+
+    /// Marks a contact verified (after the safety numbers matched).
+    #[wasm_bindgen(js_name = markVerified, unchecked_return_type = "Promise<void>")]
+    pub fn mark_verified(&self, contact_id: String) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            inner
+                .mark_verified(&contact)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Accepts a contact's new identity key (after an `identityKeyChanged` event and the
+    /// user's decision): its held messages are shown, its queue read again.
+    #[wasm_bindgen(js_name = acceptIdentityKey, unchecked_return_type = "Promise<void>")]
+    pub fn accept_identity_key(&self, contact_id: String) -> Promise {
+        promise!(self, |inner| {
+            let contact = contact(&contact_id)?;
+            inner
+                .accept_identity_key(&contact)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
         })
     }
 
@@ -416,6 +589,18 @@ export interface MessengerOptions {
    * Without it the profile is kept in memory.
    */
   profile?: { name: string; passphrase: string; directory?: string };
+}
+
+/** A contact's safety number, to compare by reading or by scanning. */
+export interface SafetyNumber {
+  /** 60 digits, the same on both sides. */
+  digits: string;
+  /** The digits as 12 groups of 5 (three rows of four). */
+  groups: string[];
+  /** The bytes of the QR code (the other side scans them into `compareSafetyCode`). */
+  scannable: Uint8Array;
+  /** The QR code as an SVG document. */
+  qrSvg: string;
 }
 
 /** A contact. */

@@ -4,6 +4,8 @@
 // files can live in the origin private file system. This module forwards each call there;
 // the API is the same as in Node.
 
+import { FORWARDED } from "./calls.js";
+
 const WORKER = new URL("./worker.js", import.meta.url);
 
 /** A rejection with the package's stable name and code. */
@@ -110,38 +112,16 @@ export class Messenger {
     return Messenger.#begin("open", options);
   }
 
-  start() {
-    return this.#remote.call("start");
-  }
-
-  createInvitation() {
-    return this.#remote.call("createInvitation");
-  }
-
-  acceptInvitation(link) {
-    return this.#remote.call("acceptInvitation", link);
-  }
-
-  sendText(contact, text) {
-    return this.#remote.call("sendText", contact, text);
-  }
-
-  /** A Blob or File as an image, a file or a voice clip; resolves to its message id. */
-  sendAttachment(contact, blob, kind) {
-    return this.#remote.call("sendAttachment", contact, blob, kind);
-  }
-
-  /** The attachment of a received message, as a Blob (checked before it resolves). */
-  downloadAttachment(contact, messageId) {
-    return this.#remote.call("downloadAttachment", contact, messageId);
-  }
-
-  contacts() {
-    return this.#remote.call("contacts");
-  }
-
-  history(contact, limit) {
-    return this.#remote.call("history", contact, limit);
+  static {
+    for (const method of FORWARDED) {
+      Object.defineProperty(Messenger.prototype, method, {
+        value(...args) {
+          return this.#remote.call(method, ...args);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
   }
 
   subscribe() {

@@ -3,6 +3,7 @@
 // access handles that a persistent profile's SQLCipher files need. The page calls by
 // message: `{ id, method, args }`, answered by `{ id, value }` or `{ id, error }`.
 import init, { Messenger } from "./sotto_wasm.js";
+import { FORWARDED } from "./calls.js";
 
 const ready = init();
 let messenger = null;
@@ -57,14 +58,6 @@ async function begin(how, options) {
 const calls = {
   create: (options) => begin("create", options),
   open: (options) => begin("open", options),
-  start: () => messenger.start(),
-  createInvitation: () => messenger.createInvitation(),
-  acceptInvitation: (link) => messenger.acceptInvitation(link),
-  sendText: (contact, text) => messenger.sendText(contact, text),
-  sendAttachment: (contact, blob, kind) => messenger.sendAttachment(contact, blob, kind),
-  downloadAttachment: (contact, messageId) => messenger.downloadAttachment(contact, messageId),
-  contacts: () => messenger.contacts(),
-  history: (contact, limit) => messenger.history(contact, limit),
   subscribe() {
     const id = nextSubscription++;
     subscriptions.set(id, messenger.subscribe());
@@ -83,6 +76,11 @@ const calls = {
     }
   },
 };
+
+// The calls that go straight to the messenger.
+for (const method of FORWARDED) {
+  calls[method] = (...args) => messenger[method](...args);
+}
 
 self.onmessage = async ({ data: { id, method, args } }) => {
   try {

@@ -3,7 +3,7 @@
 // through a proxy relay, TLS pinned inside WebSocket tunnels) and talk with pushed events;
 // errors carry their name and code. Run by `scripts/package npm --check`, which starts the
 // relays and names them in SOTTO_TEST_RELAYS.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -117,10 +117,18 @@ function sample(length, seed) {
   return bytes;
 }
 
+// A test that fails half way leaves its messengers running, which would keep this file's
+// process alive: every messenger of `pair()` is shut down at the end whatever happened.
+const paired = [];
+after(async () => {
+  for (const messenger of paired) await messenger.shutdown().catch(() => {});
+});
+
 /** Two started Node profiles that know each other: `[alice, bob, bobAtAlice, aliceAtBob]`. */
 async function pair() {
   const alice = await Messenger.create({ relays, displayName: "alice" });
   const bob = await Messenger.create({ relays, displayName: "bob" });
+  paired.push(alice, bob);
   const aliceEvents = alice.subscribe();
   const bobEvents = bob.subscribe();
   await alice.start();
@@ -281,4 +289,48 @@ test("a Node profile needs the folder it is kept in", async () => {
     Messenger.create({ relays, profile: { name: "nowhere", passphrase: "secret" } }),
     { name: "InvalidArgumentError", code: 104 }
   );
+});
+
+test("the rest of the handle: pages, search, unread counts, safety numbers, names, deletion", limit, async () => {
+  const { alice, bob, aliceEvents, bobEvents, bobAtAlice, aliceAtBob } = await pair();
+  const ids = [];
+  for (const text of ["one apple", "two pears", "three apples"]) {
+    ids.push(await alice.sendText(bobAtAlice, text));
+    await until(bobEvents, (e) => e.type === "messageReceived" && e.text === text);
+  }
+  // Pages: the newest, then those before a message.
+  assert.deepEqual((await bob.history(aliceAtBob, 2)).map((m) => m.text), ["three apples", "two pears"]);
+  assert.deepEqual((await bob.history(aliceAtBob, 10, ids[1])).map((m) => m.text), ["one apple"]);
+  assert.deepEqual((await bob.search(aliceAtBob, "apple")).map((m) => m.text), ["three apples", "one apple"]);
+  // Unread until marked read; then Alice gets the read receipts.
+  assert.deepEqual(await bob.unreadCounts(), [{ contact: aliceAtBob, count: 3 }]);
+  await bob.markRead(aliceAtBob, ids);
+  assert.deepEqual(await bob.unreadCounts(), []);
+  await until(aliceEvents, (e) => e.type === "statusChanged" && e.status === "read" && e.messageIds.includes(ids[2]));
+
+  // Safety numbers: the same digits on both sides; each side's code matches the other's.
+  const atAlice = await alice.safetyNumber(bobAtAlice);
+  const atBob = await bob.safetyNumber(aliceAtBob);
+  assert.match(atAlice.digits, /^[0-9]{60}$/);
+  assert.equal(atAlice.digits, atBob.digits);
+  assert.equal(atAlice.groups.join(""), atAlice.digits);
+  assert.ok(atAlice.scannable instanceof Uint8Array);
+  assert.match(atAlice.qrSvg, /^<\?xml|^<svg/);
+  assert.equal(await alice.compareSafetyCode(bobAtAlice, atBob.scannable), "match");
+  assert.equal(await alice.compareSafetyCode(bobAtAlice, atAlice.scannable), "mismatch");
+  await alice.markVerified(bobAtAlice);
+  assert.equal((await alice.contacts())[0].verified, true);
+
+  // Local names, deletion on this device, forgetting a contact.
+  await alice.renameContact(bobAtAlice, "Bobby");
+  assert.equal((await alice.contacts())[0].displayName, "Bobby");
+  await bob.deleteMessage(aliceAtBob, ids[0]);
+  assert.deepEqual((await bob.history(aliceAtBob)).map((m) => m.text), ["three apples", "two pears"]);
+  await assert.rejects(bob.deleteMessage(aliceAtBob, "0".repeat(32)), { name: "UnknownMessageError", code: 34 });
+  await assert.rejects(bob.markRead(aliceAtBob, ["not an id"]), { name: "InvalidArgumentError", code: 104 });
+  await bob.forgetContact(aliceAtBob);
+  assert.deepEqual(await bob.contacts(), []);
+  await assert.rejects(bob.sendText(aliceAtBob, "still there?"), { name: "UnknownContactError", code: 30 });
+  await alice.shutdown();
+  await bob.shutdown();
 });

@@ -8,6 +8,7 @@ import type {
   Contact,
   HistoryMessage,
   MessengerOptions,
+  SafetyNumber,
   SottoError,
   SottoEvent,
 } from "sotto";
@@ -91,6 +92,20 @@ export async function chat(link: string): Promise<void> {
       }
     }
   }
+  // Pages, search, unread counts, reading, names, safety numbers, deleting, forgetting.
+  const older: HistoryMessage[] = await messenger.history(contact, 20, sent);
+  const found: HistoryMessage[] = await messenger.search(contact, "hello", 10);
+  const unread: { contact: string; count: number }[] = await messenger.unreadCounts();
+  await messenger.markRead(contact, found.map((m) => m.messageId));
+  await messenger.renameContact(contact, "Bob");
+  await messenger.renameContact(contact, null);
+  const safety: SafetyNumber = await messenger.safetyNumber(contact);
+  console.log(older.length, unread.length, safety.groups.join(" "), safety.qrSvg.length);
+  const comparison: "match" | "mismatch" | "differentVersion" = await messenger.compareSafetyCode(contact, safety.scannable);
+  if (comparison === "match") await messenger.markVerified(contact);
+  await messenger.acceptIdentityKey(contact);
+  await messenger.deleteMessage(contact, sent);
+  await messenger.forgetContact(contact);
   try {
     await messenger.sendText("not a contact", "hi");
   } catch (error) {

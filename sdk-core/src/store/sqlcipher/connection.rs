@@ -82,6 +82,11 @@ pub(super) fn open_keyed(
     // SQLCipher raw-key mode: the 64 hex digits are the key itself, no key derivation.
     conn.execute_batch(&key_pragma(key))
         .map_err(sqlite_error("setting the database key"))?;
+    // Before the first read: how this target's files are locked (`files::LOCKING_MODE`).
+    if let Some(mode) = files::LOCKING_MODE {
+        conn.execute_batch(&format!("PRAGMA locking_mode = {mode};"))
+            .map_err(sqlite_error("setting the locking mode"))?;
+    }
     // Pin the cipher settings this store relies on, so a future SQLCipher default change
     // cannot make old files unreadable: AES-256-CBC, 4096-byte pages, HMAC-SHA512 per
     // page, PBKDF2-HMAC-SHA512 (used only to derive the HMAC key from the raw key).

@@ -21,10 +21,12 @@ pub(super) fn absolute(path: &Path) -> Result<PathBuf, StoreError> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(super) use native::{JOURNAL_MODE, check_existing, claim_new, may_open_immutable, remove_new};
+pub(super) use native::{
+    JOURNAL_MODE, LOCKING_MODE, check_existing, claim_new, may_open_immutable, remove_new,
+};
 #[cfg(target_arch = "wasm32")]
 pub(super) use vfs::{
-    JOURNAL_MODE, check_existing, claim_new, exists, may_open_immutable, remove_new,
+    JOURNAL_MODE, LOCKING_MODE, check_existing, claim_new, exists, may_open_immutable, remove_new,
 };
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -108,6 +110,10 @@ mod native {
     /// set, and a commit is one append.
     pub(in super::super) const JOURNAL_MODE: (&str, &str) = ("WAL", "wal");
 
+    /// SQLite's own: files are locked per transaction, and the write-ahead log's index is
+    /// shared memory beside the database.
+    pub(in super::super) const LOCKING_MODE: Option<&str> = None;
+
     /// Whether a look that must leave no trace may open the file `immutable`: only when it
     /// has no write-ahead log beside it (the store is closed, so the file holds everything).
     pub(in super::super) fn may_open_immutable(path: &Path) -> bool {
@@ -174,9 +180,18 @@ mod vfs {
     /// behind a failed creation (opening it reports that it is not a store).
     pub(in super::super) fn remove_new(_path: &Path) {}
 
-    /// The VFSes of wasm32 (memory, OPFS) have no shared memory for a write-ahead log: a
-    /// rollback journal (its page copies encrypted too) makes each change set atomic.
-    pub(in super::super) const JOURNAL_MODE: (&str, &str) = ("DELETE", "delete");
+    /// A write-ahead log, as natively (encrypted by SQLCipher like the main file): a
+    /// commit is one append and one flush. A rollback journal costs four file operations
+    /// and two flushes per commit, which in OPFS made a commit take about 25 ms
+    /// (docs/BENCHMARKS.md).
+    pub(in super::super) const JOURNAL_MODE: (&str, &str) = ("WAL", "wal");
+
+    /// The VFSes of wasm32 (memory, OPFS) have no shared memory, which a write-ahead log's
+    /// index lives in unless the connection holds its file exclusively; then SQLite keeps
+    /// the index in the connection's own memory. Set before the first read, as SQLite
+    /// requires. A profile has one connection, and one worker at a time holds its files
+    /// anyway (the VFS's pool lock, the Web Lock).
+    pub(in super::super) const LOCKING_MODE: Option<&str> = Some("EXCLUSIVE");
 
     /// Never: the VFSes of wasm32 have no `immutable` files.
     pub(in super::super) fn may_open_immutable(_path: &Path) -> bool {

@@ -15,7 +15,7 @@ impl SqlCipherStore {
     /// room.
     ///
     /// The VFS keeps a pool of OPFS files, each holding one SQLite file: a store takes two
-    /// (its database and, while writing, its journal). Creating a store beyond the room
+    /// (its database and its write-ahead log). Creating a store beyond the room
     /// fails with [`StoreError::Io`] ("unable to open database file").
     ///
     /// Only in a dedicated Web Worker of a secure context (OPFS sync access handles); one
@@ -47,5 +47,5 @@ impl SqlCipherStore {
     }
 }
 
-/// OPFS files a store takes: the database and its rollback journal.
+/// OPFS files a store takes: the database and its write-ahead log.
 const FILES_PER_STORE: usize = 2;

@@ -234,7 +234,7 @@ mod exports {
         /// A store in OPFS (folder `sotto-bench`) at `path`.
         #[wasm_bindgen(js_name = prepare)]
         pub async fn prepare_js(path: String) -> Result<StorePath, JsValue> {
-            sotto_core::store::SqlCipherStore::use_origin_private_file_system("sotto-bench", 4)
+            sotto_core::store::SqlCipherStore::use_origin_private_file_system("sotto-bench", 8)
                 .await
                 .map_err(|e| js(e.to_string()))?;
             StorePath::prepare(&path).await.map_err(js)

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::transfer::{AttachmentKind, attachment_of, no_attachment};
+use super::transfer::AttachmentKind;
 use super::{Client, ClientEvent, TransferDirection};
 use crate::attachment::{self, AttachmentError, AttachmentPointer, ChunkSize, Progress};
 use crate::contacts::ContactId;
@@ -300,10 +300,8 @@ impl<S: Store> Client<S> {
         contact: &ContactId,
         message_id: &MessageId,
     ) -> Result<AttachmentPointer> {
-        let body = self.incoming_attachment_body(contact, message_id).await?;
-        attachment_of(&body)
-            .cloned()
-            .ok_or_else(|| no_attachment("the message carries no attachment"))
+        let (_, pointer) = self.incoming_attachment_body(contact, message_id).await?;
+        Ok(pointer)
     }
 
     /// Where a transfer keeps its ciphertext: the profile's attachment folder (or the

@@ -376,15 +376,12 @@ impl<S: Store> Client<S> {
         contact: &ContactId,
         message_id: &MessageId,
     ) -> Result<AttachmentDownload> {
-        let body = self.incoming_attachment_body(contact, message_id).await?;
+        let (body, pointer) = self.incoming_attachment_body(contact, message_id).await?;
         let media_type = match &body {
             Body::Image(image) => Some(image.mime.clone()),
             Body::File(file) => Some(file.mime.clone()),
             _ => None,
         };
-        let pointer = attachment_of(&body)
-            .cloned()
-            .ok_or_else(|| no_attachment("the message carries no attachment"))?;
         let location = AttachmentLocation::parse(pointer.location())
             .map_err(|e| AttachmentError::Location(e.to_string()))?;
         Ok(AttachmentDownload {
@@ -419,12 +416,13 @@ impl<S: Store> Client<S> {
         Ok(outgoing.id)
     }
 
-    /// The body of a stored incoming message that carries an attachment.
+    /// The body of a stored incoming message that carries an attachment, with that
+    /// attachment's pointer.
     pub(super) async fn incoming_attachment_body(
         &self,
         contact: &ContactId,
         message_id: &MessageId,
-    ) -> Result<Body> {
+    ) -> Result<(Body, AttachmentPointer)> {
         self.profile.contact(contact).await?;
         let message = self
             .profile
@@ -438,10 +436,10 @@ impl<S: Store> Client<S> {
             .filter(|message| !message.deleted)
             .ok_or_else(|| no_attachment("no such message from this contact"))?;
         let body = Content::decode(&message.frame)?.body;
-        if attachment_of(&body).is_none() {
-            return Err(no_attachment("the message carries no attachment"));
-        }
-        Ok(body)
+        let pointer = attachment_of(&body)
+            .cloned()
+            .ok_or_else(|| no_attachment("the message carries no attachment"))?;
+        Ok((body, pointer))
     }
 }
 
@@ -455,6 +453,6 @@ fn check_kind(kind: &AttachmentKind, location: &AttachmentLocation) -> Result<()
     Ok(())
 }
 
-pub(super) fn no_attachment(why: &'static str) -> Error {
+fn no_attachment(why: &'static str) -> Error {
     Error::Attachment(AttachmentError::NotFound(why))
 }

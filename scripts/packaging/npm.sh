@@ -88,7 +88,7 @@ if [ "$bench" = true ]; then
   target/debug/wasm-bindgen-run "$wasm" --target web --out-dir "$scratch/kernels"
   cargo build -p sotto-wasm --features bench --bin sotto-kernels --profile "$native_profile"
   export SOTTO_KERNELS="$SOTTO_ROOT/target/${native_profile/dev/debug}/sotto-kernels"
-  cp wasm/bench/*.bench.mjs wasm/bench/kernels-worker.js "$scratch/"
+  cp wasm/bench/*.bench.mjs wasm/bench/kernels-worker.js wasm/bench/devtools.mjs "$scratch/"
   for script in wasm/bench/*.bench.mjs; do
     (cd "$scratch" && node --experimental-websocket "./$(basename "$script")")
   done

@@ -182,6 +182,8 @@ impl NetworkSettings {
             relays: relays(&self.relays)?,
             route: self.route.core(),
             cover: self.cover.map(CoverTraffic::core),
+            // The bindings run natively, where relays are reached directly.
+            gateways: sotto_core::transport::Gateways::new(),
         })
     }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use sotto_core::client::{ClientSettings, CoverTraffic, SendRoute};
 use sotto_core::messenger::NetworkSettings;
 use sotto_core::relay::RelayAddress;
+use sotto_core::transport::Gateways;
 
 use crate::abi::{Failure, SOTTO_CALL_TIMEOUT_SECONDS, SottoStatus, guard, guard_void};
 use crate::memory::{c_string, out, text, write_string};
@@ -41,6 +42,8 @@ impl SottoSettings {
             relays: self.relays.clone(),
             route: self.route,
             cover: self.cover,
+            // A native library connects to relays directly.
+            gateways: Gateways::new(),
         }
     }
 }

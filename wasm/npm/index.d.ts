@@ -5,9 +5,12 @@ export type {
   AttachmentInfo,
   AttachmentKind,
   Contact,
+  CoverOptions,
   HistoryMessage,
   MessageKind,
   MessengerOptions,
+  NetworkOptions,
+  NetworkSettings,
   SafetyNumber,
   SottoEvent,
 } from "./sotto_wasm";

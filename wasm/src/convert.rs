@@ -318,6 +318,19 @@ fn body_fields(body: &Body, fields: &mut Vec<(&'static str, JsValue)>) {
     fields.push(("attachment", attachment));
 }
 
+/// The property `key` of `options` as a number, if present.
+pub(crate) fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
+    let value = Reflect::get(options, &JsValue::from_str(key))
+        .map_err(|_| invalid(&format!("options.{key} cannot be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .as_f64()
+        .map(Some)
+        .ok_or_else(|| invalid(&format!("options.{key} must be a number")))
+}
+
 /// The property `key` of `options` as a whole number from 0 to `u32::MAX`, if present.
 pub(crate) fn whole(options: &JsValue, key: &str) -> Result<Option<u32>, JsValue> {
     let value = Reflect::get(options, &JsValue::from_str(key))

@@ -9,10 +9,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use js_sys::Promise;
 use sotto_core::ClientSettings;
-use sotto_core::client::{Clock, HistoryFrom, MAX_HISTORY_PAGE, SendRoute};
+use sotto_core::client::{
+    Clock, CoverTraffic, DEFAULT_MEAN_DELAY, HistoryFrom, MAX_HISTORY_PAGE, MAX_HOP_DELAY,
+    SendRoute,
+};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::MessageId;
 use sotto_core::invitation::Invitation;
+use sotto_core::messenger::NetworkSettings;
 use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
 use sotto_core::safety::Comparison;
@@ -119,8 +123,22 @@ pub struct Subscription {
     inner: Rc<RefCell<Option<sotto_core::Subscription>>>,
 }
 
-/// Reads `{ relays: [{ address, gateway }], displayName, hops }`.
+/// Reads `{ relays: [{ address, gateway }], displayName, hops, meanDelayMs, cover }`.
 fn settings(options: &JsValue) -> Result<ClientSettings, JsValue> {
+    let network = network(options)?;
+    let name = convert::string(options, "displayName")?.unwrap_or_default();
+    let mut settings = ClientSettings::new(network.relays, name)
+        .with_route(network.route)
+        .with_gateways(network.gateways);
+    settings.cover = network.cover;
+    settings.clock = Arc::new(JsClock);
+    Ok(settings)
+}
+
+/// Reads the network part of the options: `{ relays: [{ address, gateway }], hops,
+/// meanDelayMs, cover }`. The core checks what the options cannot say alone (enough
+/// relays for the hops, usable cover rates).
+fn network(options: &JsValue) -> Result<NetworkSettings, JsValue> {
     let mut addresses = Vec::new();
     let mut gateways = Gateways::new();
     for relay in convert::array(options, "relays")? {
@@ -141,27 +159,129 @@ fn settings(options: &JsValue) -> Result<ClientSettings, JsValue> {
             "no relay has a gateway: a browser reaches relays through their WebSocket tunnels",
         ));
     }
-    let name = convert::string(options, "displayName")?.unwrap_or_default();
-    let hops = match js_sys::Reflect::get(options, &JsValue::from_str("hops")) {
-        Ok(value) if value.is_undefined() => DEFAULT_HOPS,
-        Ok(value) => value
-            .as_f64()
-            .filter(|hops| hops.fract() == 0.0 && (1.0..=MAX_HOPS as f64).contains(hops))
-            .ok_or_else(|| {
-                convert::invalid(&format!(
-                    "options.hops is a whole number from 1 to {MAX_HOPS}"
-                ))
-            })? as usize,
-        Err(_) => return Err(convert::invalid("options.hops cannot be read")),
+    let hops = match convert::number(options, "hops")? {
+        None => DEFAULT_HOPS,
+        Some(hops) if hops.fract() == 0.0 && (1.0..=MAX_HOPS as f64).contains(&hops) => {
+            hops as usize
+        }
+        Some(_) => {
+            return Err(convert::invalid(&format!(
+                "options.hops is a whole number from 1 to {MAX_HOPS}"
+            )));
+        }
     };
-    let mut settings = ClientSettings::new(addresses, name)
-        .with_route(SendRoute::Onion {
-            hops,
-            mean_delay: sotto_core::client::DEFAULT_MEAN_DELAY,
+    let mean_delay = match convert::number(options, "meanDelayMs")? {
+        None => DEFAULT_MEAN_DELAY,
+        Some(ms) if ms.is_finite() && (0.0..=MAX_MEAN_DELAY_MS).contains(&ms) => {
+            Duration::from_secs_f64(ms / 1000.0)
+        }
+        Some(_) => {
+            return Err(convert::invalid(&format!(
+                "options.meanDelayMs is a number of milliseconds from 0 to {MAX_MEAN_DELAY_MS}"
+            )));
+        }
+    };
+    Ok(NetworkSettings {
+        relays: addresses,
+        route: SendRoute::Onion { hops, mean_delay },
+        cover: cover(options)?,
+        gateways,
+    })
+}
+
+/// The longest mean hop delay the options take, in milliseconds: the longest delay a hop
+/// is ever asked for ([`MAX_HOP_DELAY`], where the core cuts the exponential's tail).
+const MAX_MEAN_DELAY_MS: f64 = MAX_HOP_DELAY.as_millis() as f64;
+
+/// Reads `options.cover`: absent or `null` for none, else `{ payloadPerSecond,
+/// loopPerSecond, dropPerSecond, loopTimeoutSeconds }`, each defaulting to the core's
+/// desktop rates ([`CoverTraffic::default`]).
+fn cover(options: &JsValue) -> Result<Option<CoverTraffic>, JsValue> {
+    let value = js_sys::Reflect::get(options, &JsValue::from_str("cover"))
+        .map_err(|_| convert::invalid("options.cover cannot be read"))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_object() {
+        return Err(convert::invalid(
+            "options.cover is an object of rates (or null for no cover traffic)",
+        ));
+    }
+    let defaults = CoverTraffic::default();
+    let rate = |key: &str, default: f64| -> Result<f64, JsValue> {
+        match convert::number(&value, key)? {
+            None => Ok(default),
+            Some(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+            Some(_) => Err(convert::invalid(&format!(
+                "options.cover.{key} is a number of packets per second, 0 or more"
+            ))),
+        }
+    };
+    let loop_timeout = match convert::number(&value, "loopTimeoutSeconds")? {
+        None => defaults.loop_timeout,
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
+            Duration::from_secs_f64(seconds)
+        }
+        Some(_) => {
+            return Err(convert::invalid(
+                "options.cover.loopTimeoutSeconds is a number of seconds above 0, at most a day",
+            ));
+        }
+    };
+    Ok(Some(CoverTraffic {
+        payload_per_second: rate("payloadPerSecond", defaults.payload_per_second)?,
+        loop_per_second: rate("loopPerSecond", defaults.loop_per_second)?,
+        drop_per_second: rate("dropPerSecond", defaults.drop_per_second)?,
+        loop_timeout,
+    }))
+}
+
+/// The network settings as options read them back: `{ relays, hops, meanDelayMs, cover }`.
+fn network_options(settings: &NetworkSettings) -> JsValue {
+    let relays: js_sys::Array = settings
+        .relays
+        .iter()
+        .map(|relay| {
+            let entry = js_sys::Object::new();
+            let gateway = settings
+                .gateways
+                .of(relay)
+                .map_or(JsValue::NULL, JsValue::from_str);
+            let _ = js_sys::Reflect::set(&entry, &"address".into(), &relay.to_string().into());
+            let _ = js_sys::Reflect::set(&entry, &"gateway".into(), &gateway);
+            JsValue::from(entry)
         })
-        .with_gateways(gateways);
-    settings.clock = Arc::new(JsClock);
-    Ok(settings)
+        .collect();
+    let (hops, mean_delay) = match settings.route {
+        SendRoute::Onion { hops, mean_delay } => (hops, mean_delay),
+        // The package always routes over onion paths; a direct route has no hops.
+        SendRoute::Direct => (0, Duration::ZERO),
+    };
+    let cover = settings.cover.map_or(JsValue::NULL, |cover| {
+        let entry = js_sys::Object::new();
+        for (key, value) in [
+            ("payloadPerSecond", cover.payload_per_second),
+            ("loopPerSecond", cover.loop_per_second),
+            ("dropPerSecond", cover.drop_per_second),
+            ("loopTimeoutSeconds", cover.loop_timeout.as_secs_f64()),
+        ] {
+            let _ = js_sys::Reflect::set(&entry, &key.into(), &value.into());
+        }
+        entry.into()
+    });
+    let result = js_sys::Object::new();
+    for (key, value) in [
+        ("relays", JsValue::from(relays)),
+        ("hops", JsValue::from_f64(hops as f64)),
+        (
+            "meanDelayMs",
+            JsValue::from_f64(mean_delay.as_secs_f64() * 1000.0),
+        ),
+        ("cover", cover),
+    ] {
+        let _ = js_sys::Reflect::set(&result, &key.into(), &value);
+    }
+    result.into()
 }
 
 fn message(id: &str) -> Result<MessageId, JsValue> {
@@ -540,6 +660,39 @@ impl Messenger {
         })
     }
 
+    /// The relays (with their gateways), the onion route and cover traffic in force, as
+    /// the options name them: `{ relays, hops, meanDelayMs, cover }`.
+    #[wasm_bindgen(js_name = networkSettings, unchecked_return_type = "Promise<NetworkSettings>")]
+    pub fn network_settings(&self) -> Promise {
+        promise!(self, |inner| {
+            let settings = inner
+                .network_settings()
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(network_options(&settings))
+        })
+    }
+
+    /// Changes the relays, the route or cover traffic while running (`{ relays, hops,
+    /// meanDelayMs, cover }`, read as at `create`; what is left out takes its default, so
+    /// pass back what `networkSettings` gave with the changes). New queues go to the new
+    /// relays; existing queues stay where they are. Settings that cannot work are refused
+    /// (`InvalidArgumentError`, `TransportError`) and nothing changes.
+    #[wasm_bindgen(js_name = setNetworkSettings, unchecked_return_type = "Promise<void>")]
+    pub fn set_network_settings(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "NetworkOptions")] options: JsValue,
+    ) -> Promise {
+        let network = network(&options);
+        promise!(self, |inner| {
+            inner
+                .set_network_settings(network?)
+                .await
+                .map_err(|e| convert::error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Finishes the calls already made, stops the background work and ends every
     /// subscription. Calls afterwards reject with `ShutDownError`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
@@ -574,14 +727,42 @@ impl Subscription {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** Where the messenger reaches the relay network. */
-export interface MessengerOptions {
+/** How the messenger reaches the relay network (at `create`/`open`, or `setNetworkSettings`). */
+export interface NetworkOptions {
   /** The relays: each its `sotto://` address and its WebSocket gateway (`ws://` or `wss://`). */
-  relays: { address: string; gateway?: string }[];
-  /** The name offered to new contacts. */
-  displayName?: string;
+  relays: { address: string; gateway?: string | null }[];
   /** Hops per onion path, 1 to 5 (default 3). */
   hops?: number;
+  /** Mean delay each hop holds a packet (mixing), in ms: 0 to 30000, default 100. */
+  meanDelayMs?: number;
+  /** Cover traffic (off when absent or null); each rate defaults to the desktop rates. */
+  cover?: CoverOptions | null;
+}
+
+/** Cover-traffic rates in packets per second (0 turns a stream off). */
+export interface CoverOptions {
+  /** Payload slots per second: real packets take them, drop packets fill the rest (default 0.2). */
+  payloadPerSecond?: number;
+  /** Loop packets per second (default 0.05). */
+  loopPerSecond?: number;
+  /** Extra drop packets per second (default 0.05). */
+  dropPerSecond?: number;
+  /** How long a loop packet may take to come back before it counts as lost (default 60). */
+  loopTimeoutSeconds?: number;
+}
+
+/** The network settings in force, as `networkSettings` reports them. */
+export interface NetworkSettings {
+  relays: { address: string; gateway: string | null }[];
+  hops: number;
+  meanDelayMs: number;
+  cover: Required<CoverOptions> | null;
+}
+
+/** Where the messenger reaches the relay network, and its profile. */
+export interface MessengerOptions extends NetworkOptions {
+  /** The name offered to new contacts. */
+  displayName?: string;
   /**
    * A persistent profile, SQLCipher in the origin private file system, its key derived from
    * the passphrase by Argon2id (browsers: the package runs it in a dedicated worker). Node

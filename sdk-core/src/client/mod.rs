@@ -598,9 +598,9 @@ impl<S: Store> Client<S> {
         self.profile.rename_contact(contact, name).await
     }
 
-    /// Changes the relays, the route or cover traffic while running. New queues go to the
-    /// new relays; existing queues stay where they are (their contacts hold their send
-    /// capabilities). Packets waiting for a cover slot are sent at once on the new route
+    /// Changes the relays, the route, cover traffic or (in the browser) the relays'
+    /// WebSocket gateways while running. New queues go to the new relays; existing queues
+    /// stay where they are (their contacts hold their send capabilities). Packets waiting for a cover slot are sent at once on the new route
     /// when cover traffic is turned off; cover traffic starts a fresh schedule.
     ///
     /// # Errors
@@ -611,6 +611,7 @@ impl<S: Store> Client<S> {
         relays: Vec<RelayAddress>,
         route: SendRoute,
         cover: Option<CoverTraffic>,
+        gateways: crate::transport::Gateways,
     ) -> Result<()> {
         if relays.is_empty() {
             return Err(TransportError::Unreachable("no relay configured".into()).into());
@@ -627,6 +628,7 @@ impl<S: Store> Client<S> {
         self.settings.relays = relays;
         self.settings.route = route;
         self.settings.cover = cover;
+        self.settings.gateways = gateways;
         self.cover = new_cover;
         self.proxy = None;
         self.down.clear();

@@ -597,23 +597,27 @@ impl<S: Store + 'static> Messenger<S> {
                 relays: settings.relays.clone(),
                 route: settings.route,
                 cover: settings.cover,
+                gateways: settings.gateways.clone(),
             };
             Box::pin(async move { Ok(current) })
         })
         .await
     }
 
-    /// Changes the relays, the route or cover traffic at runtime (see
-    /// [`Client::reconfigure`]); the waiting reads choose their proxy anew.
+    /// Changes the relays, the route, cover traffic or the WebSocket gateways at runtime
+    /// (see [`Client::reconfigure`]); the waiting reads choose their proxy anew.
     ///
     /// # Errors
     /// [`Error::Transport`] for settings that cannot work (no relay, fewer relays than
     /// hops, invalid cover rates); nothing changes then.
     pub async fn set_network_settings(&self, settings: NetworkSettings) -> Result<()> {
         self.call(move |actor| {
-            let result = actor
-                .client
-                .reconfigure(settings.relays, settings.route, settings.cover);
+            let result = actor.client.reconfigure(
+                settings.relays,
+                settings.route,
+                settings.cover,
+                settings.gateways,
+            );
             actor.restart_readers();
             Box::pin(async move { result })
         })
@@ -642,6 +646,9 @@ pub struct NetworkSettings {
     pub route: crate::client::SendRoute,
     /// Cover traffic, or `None` for off.
     pub cover: Option<crate::client::CoverTraffic>,
+    /// In the browser, the relays' WebSocket gateways (see [`ClientSettings::gateways`]);
+    /// natively unused and empty.
+    pub gateways: crate::transport::Gateways,
 }
 
 fn sending(contact: ContactId, id: MessageId) -> Event {

@@ -20,4 +20,6 @@ export const FORWARDED = [
   "compareSafetyCode",
   "markVerified",
   "acceptIdentityKey",
+  "networkSettings",
+  "setNetworkSettings",
 ];

@@ -100,6 +100,20 @@ test("two browsers meet by invitation and talk through the relays", limit, async
   assert.deepEqual(download, { size: 5_000_000, type: "image/png", wrong: -1 });
   await until(bobPage, "bob", `e.type === "transferProgress" && e.direction === "download" && e.messageId === "${photoId}" && e.done === e.total`);
 
+  // The network settings through the worker: cover traffic turned on while running, and
+  // a text still goes through in its payload slots.
+  const network = await alicePage.evaluate(() => harness.messenger("alice").networkSettings());
+  assert.equal(network.cover, null);
+  assert.deepEqual(network.relays, relays);
+  const covered = await alicePage.evaluate(async (network) => {
+    const alice = harness.messenger("alice");
+    await alice.setNetworkSettings({ ...network, cover: { payloadPerSecond: 4 } });
+    return (await alice.networkSettings()).cover;
+  }, network);
+  assert.deepEqual(covered, { payloadPerSecond: 4, loopPerSecond: 0.05, dropPerSecond: 0.05, loopTimeoutSeconds: 60 });
+  await alicePage.evaluate((contact) => harness.messenger("alice").sendText(contact, "under cover"), added.contact);
+  await until(bobPage, "bob", `e.type === "messageReceived" && e.text === "under cover"`);
+
   for (const [page, name] of [[alicePage, "alice"], [bobPage, "bob"]]) {
     await page.evaluate((name) => harness.messenger(name).shutdown(), name);
     await page.context().close();

@@ -334,3 +334,71 @@ test("the rest of the handle: pages, search, unread counts, safety numbers, name
   await alice.shutdown();
   await bob.shutdown();
 });
+
+test("the network settings change while running; settings that cannot work change nothing", limit, async () => {
+  const alice = await Messenger.create({ relays, displayName: "alice" });
+  const bob = await Messenger.create({ relays, displayName: "bob", hops: 2, meanDelayMs: 0 });
+  paired.push(alice, bob);
+  const aliceEvents = alice.subscribe();
+  const bobEvents = bob.subscribe();
+  await alice.start();
+  await bob.start();
+  const atStart = await alice.networkSettings();
+  assert.deepEqual(atStart.relays, relays);
+  assert.equal(atStart.hops, 3);
+  assert.equal(atStart.cover, null);
+  assert.equal((await bob.networkSettings()).hops, 2);
+  assert.equal((await bob.networkSettings()).meanDelayMs, 0);
+
+  // Cover traffic on, two hops, no mixing delay: read back as set, defaults filled in.
+  await alice.setNetworkSettings({
+    ...atStart,
+    hops: 2,
+    meanDelayMs: 0,
+    cover: { payloadPerSecond: 4, loopPerSecond: 1, dropPerSecond: 0 },
+  });
+  const changed = await alice.networkSettings();
+  assert.equal(changed.hops, 2);
+  assert.equal(changed.meanDelayMs, 0);
+  assert.deepEqual(changed.cover, {
+    payloadPerSecond: 4,
+    loopPerSecond: 1,
+    dropPerSecond: 0,
+    loopTimeoutSeconds: 60,
+  });
+  assert.deepEqual(changed.relays, relays);
+
+  // Settings that cannot work: refused with their name and code, nothing changed.
+  const refusals = [
+    [{ ...changed, hops: 4 }, "TransportError", 18], // more hops than relays
+    [{ ...changed, hops: 0 }, "InvalidArgumentError", 104],
+    [{ ...changed, meanDelayMs: -1 }, "InvalidArgumentError", 104],
+    [{ ...changed, meanDelayMs: 30_001 }, "InvalidArgumentError", 104],
+    [{ ...changed, cover: { loopPerSecond: -1 } }, "InvalidArgumentError", 104],
+    [{ ...changed, cover: { loopTimeoutSeconds: 0 } }, "InvalidArgumentError", 104],
+    [{ ...changed, cover: "on" }, "InvalidArgumentError", 104],
+    [{ ...changed, relays: [] }, "InvalidArgumentError", 104],
+    [{ ...changed, relays: relays.map(({ address }) => ({ address })) }, "InvalidArgumentError", 104],
+    [{ ...changed, relays: [{ address: "sotto://nope", gateway: relays[0].gateway }] }, "InvalidArgumentError", 104],
+  ];
+  for (const [settings, name, code] of refusals) {
+    await assert.rejects(alice.setNetworkSettings(settings), { name, code }, JSON.stringify(settings));
+  }
+  assert.deepEqual(await alice.networkSettings(), changed);
+
+  // Messages flow in the new settings: Alice's in her cover traffic's payload slots.
+  const link = await alice.createInvitation();
+  const aliceAtBob = await bob.acceptInvitation(link);
+  const added = await until(aliceEvents, (e) => e.type === "contactAdded");
+  await until(bobEvents, (e) => e.type === "contactReady" && e.contact === aliceAtBob);
+  await bob.sendText(aliceAtBob, "to a messenger with cover traffic");
+  assert.equal((await until(aliceEvents, (e) => e.type === "messageReceived")).text, "to a messenger with cover traffic");
+  await alice.sendText(added.contact, "from its payload slots");
+  assert.equal((await until(bobEvents, (e) => e.type === "messageReceived")).text, "from its payload slots");
+
+  // And off again.
+  await alice.setNetworkSettings({ ...changed, cover: null });
+  assert.equal((await alice.networkSettings()).cover, null);
+  await alice.shutdown();
+  await bob.shutdown();
+});

@@ -6,8 +6,11 @@ import type {
   AttachmentInfo,
   AttachmentKind,
   Contact,
+  CoverOptions,
   HistoryMessage,
   MessengerOptions,
+  NetworkOptions,
+  NetworkSettings,
   SafetyNumber,
   SottoError,
   SottoEvent,
@@ -22,6 +25,8 @@ const options: MessengerOptions = {
   ],
   displayName: "alice",
   hops: 3,
+  meanDelayMs: 50,
+  cover: null,
 };
 
 /** Every event, by its type; the compiler checks that none is left out. */
@@ -104,6 +109,12 @@ export async function chat(link: string): Promise<void> {
   const comparison: "match" | "mismatch" | "differentVersion" = await messenger.compareSafetyCode(contact, safety.scannable);
   if (comparison === "match") await messenger.markVerified(contact);
   await messenger.acceptIdentityKey(contact);
+  // The network while running: cover traffic on at the default rates but one.
+  const network: NetworkSettings = await messenger.networkSettings();
+  const cover: CoverOptions = { loopPerSecond: 0.1 };
+  const changed: NetworkOptions = { ...network, cover };
+  await messenger.setNetworkSettings(changed);
+  console.log(network.relays.map((r) => r.gateway ?? r.address), network.cover?.loopTimeoutSeconds);
   await messenger.deleteMessage(contact, sent);
   await messenger.forgetContact(contact);
   try {

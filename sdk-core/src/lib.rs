@@ -22,6 +22,8 @@ pub mod profile;
 mod proto;
 pub mod qr;
 pub mod relay;
+#[cfg(feature = "transport")]
+mod runtime;
 pub mod safety;
 pub mod sealed;
 mod session;

@@ -17,7 +17,7 @@ use sotto_core::client::{ClientEvent, Clock, SendRoute};
 use sotto_core::content::Body;
 use sotto_core::relay::{RelayAddress, RelayKey};
 use sotto_core::store::MemoryStore;
-use sotto_core::transport::{Gateways, RelayClient, TransportError};
+use sotto_core::transport::{CONNECT_TIMEOUT, Gateways, RelayClient, TransportError};
 use sotto_core::{Client, ClientSettings, Profile};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -26,12 +26,34 @@ use wasm_bindgen_test::wasm_bindgen_test;
 export function env(name) { return process.env[name] ?? null; }
 export function nowMillis() { return Date.now(); }
 export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+// A WebSocket endpoint that accepts the upgrade and then never sends a byte: a stalled
+// gateway, or one whose relay behind it hangs. Resolves to its ws:// URL and a closer.
+export function stalledGateway() {
+  const http = process.getBuiltinModule('node:http');
+  const crypto = process.getBuiltinModule('node:crypto');
+  const held = [];
+  const server = http.createServer((request, response) => response.writeHead(404).end());
+  server.on('upgrade', (request, socket) => {
+    const accept = crypto.createHash('sha1')
+      .update(request.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+      .digest('base64');
+    socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\n' +
+      'Connection: Upgrade\\r\\nSec-WebSocket-Accept: ' + accept + '\\r\\n\\r\\n');
+    held.push(socket);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: 'ws://127.0.0.1:' + server.address().port + '/v1/tunnel',
+    close: () => { for (const socket of held) socket.destroy(); server.close(); },
+  })));
+}
 ")]
 extern "C" {
     fn env(name: &str) -> Option<String>;
     #[wasm_bindgen(js_name = nowMillis)]
     fn now_millis() -> f64;
     fn sleep(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = stalledGateway)]
+    fn stalled_gateway() -> js_sys::Promise;
 }
 
 /// The relays the script started: each address with its gateway.
@@ -112,6 +134,35 @@ async fn a_relay_presenting_another_key_is_refused() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_tunnel_that_stalls_fails_within_the_connect_limit() {
+    let (address, _) = relay();
+    let gateway = wasm_bindgen_futures::JsFuture::from(stalled_gateway())
+        .await
+        .unwrap();
+    let field = |name: &str| js_sys::Reflect::get(&gateway, &name.into()).unwrap();
+    let url = field("url").as_string().unwrap();
+    let client = RelayClient::through_gateway(address.clone(), &address, &url).unwrap();
+    let started = now_millis();
+    let failure = client.info().await;
+    let waited = Duration::from_millis((now_millis() - started) as u64);
+    js_sys::Function::from(field("close"))
+        .call0(&gateway)
+        .unwrap();
+    match failure {
+        Err(TransportError::Unreachable(reason)) => {
+            assert!(reason.contains("opening the tunnel"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The TLS handshake waits for an answer that never comes, until the limit.
+    assert!(waited >= CONNECT_TIMEOUT, "{waited:?}");
+    assert!(
+        waited < CONNECT_TIMEOUT + Duration::from_secs(5),
+        "{waited:?}"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -1,7 +1,7 @@
 //! The thread that owns a [`Client`] and does the background work.
 //!
 //! One OS thread per messenger runs a single-threaded tokio runtime (in the browser, the
-//! page's or worker's event loop: [`super::runtime`]). On it:
+//! page's or worker's event loop: [`crate::runtime`]). On it:
 //!
 //! - the **actor loop** takes one thing at a time: an app call (a job), a waiting read's
 //!   result, or a timer (outbox retry, cover tick, prekey rotation). Whatever it takes it
@@ -27,7 +27,6 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc;
 
 use super::event::{DeliveryStatus, Event, Subscribers};
-use super::runtime::{Instant, TaskHandle, sleep_until, spawn_local};
 use crate::client::{Client, ClientEvent, Clock};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::client::{PreparedAttachment, TransferDirection};
@@ -37,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::prekeys::RotationPolicy;
 use crate::relay::OwnQueue;
 use crate::relay::{RecipientId, RelayAddress};
+use crate::runtime::{Instant, TaskHandle, sleep_until, spawn_local};
 use crate::store::Store;
 use crate::transport::{ReadMessage, RelayClient, TransportError};
 

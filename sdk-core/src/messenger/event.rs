@@ -327,7 +327,7 @@ pub(super) fn deliver_to(
     mut subscription: Subscription,
     callback: Arc<dyn Fn(Event) + Send + Sync>,
 ) -> std::io::Result<()> {
-    let _task = super::runtime::spawn_local(async move {
+    let _task = crate::runtime::spawn_local(async move {
         while let Some(event) = subscription.next().await {
             callback(event);
         }

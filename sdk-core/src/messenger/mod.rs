@@ -24,7 +24,6 @@ mod actor;
 #[cfg(not(target_arch = "wasm32"))]
 mod ending;
 mod event;
-mod runtime;
 mod transfer;
 
 use std::marker::PhantomData;
@@ -751,7 +750,7 @@ where
     F: FnOnce() -> LocalFuture<'static, Result<Client<S>>> + Send + 'static,
 {
     // Aborted never: it ends when the jobs end.
-    let _task = runtime::spawn_local(async move {
+    let _task = crate::runtime::spawn_local(async move {
         open_and_run(open, subscribers, jobs, opened).await;
         let _ = closing.send(true);
     });

@@ -26,11 +26,13 @@ use crate::relay::{
 /// `max_message_bytes`, which is at most 1 MiB).
 pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 
-/// How long a connection to a relay (TCP and the TLS handshake) may take before the relay
-/// counts as unreachable (natively; the browser applies its own limits).
+/// How long a connection to a relay (TCP and the TLS handshake; in the browser the
+/// WebSocket tunnel, TLS inside it and the HTTP handshake) may take before the relay
+/// counts as unreachable.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// How long a relay may leave a started answer without sending a byte (natively). A relay
-/// that stops answering is then unreachable, a passing failure: the work is retried.
+/// How long a relay may leave a started answer without sending a byte (in the browser:
+/// the answer's head, then each piece of its body). A relay that stops answering is then
+/// unreachable, a passing failure: the work is retried.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A client of one relay.

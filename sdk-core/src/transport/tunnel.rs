@@ -8,18 +8,27 @@
 //! natively ([`super::pinned_client_config`]). Each request opens its own tunnel (a
 //! WebSocket, one TLS 1.3 handshake): requests are few and small, and a broken tunnel
 //! never leaves a pooled connection behind.
+//!
+//! The same time limits as native requests hold, on the event loop's timers: opening
+//! the tunnel with its TLS and HTTP handshakes within [`CONNECT_TIMEOUT`], the answer's
+//! head and then each piece of its body within [`READ_TIMEOUT`] of the last. A gateway
+//! or relay that stalls fails the request as [`TransportError::Unreachable`], which the
+//! outbox retries, instead of holding it forever.
 
-use std::pin::Pin;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use http_body_util::{BodyExt as _, Full};
 
-use super::TransportError;
 use super::http::{Answer, Request};
+use super::{CONNECT_TIMEOUT, READ_TIMEOUT, TransportError};
 use crate::relay::RelayAddress;
+use crate::runtime::{Instant, sleep_until};
 
 /// Where the tunnels to one relay start: the WebSocket URL of an entry relay, with
 /// `?to=<ip>:<port>` when the target is another relay.
@@ -36,7 +45,11 @@ pub(in crate::transport) struct Body(hyper_client::body::Incoming);
 impl Body {
     pub(super) async fn chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
         loop {
-            match self.0.frame().await {
+            let frame = within(READ_TIMEOUT, "reading the relay's answer", async {
+                Ok(self.0.frame().await)
+            })
+            .await?;
+            match frame {
                 None => return Ok(None),
                 Some(Err(e)) => return Err(TransportError::from_failure(&e)),
                 Some(Ok(frame)) => {
@@ -47,6 +60,23 @@ impl Body {
                 }
             }
         }
+    }
+}
+
+/// `work`'s result, or [`TransportError::Unreachable`] naming `what` once `limit` has
+/// passed (then `work` is dropped, which closes its tunnel).
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    work: impl Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    let deadline = sleep_until(Instant::now() + limit);
+    match futures_util::future::select(pin!(work), deadline).await {
+        futures_util::future::Either::Left((result, _)) => result,
+        futures_util::future::Either::Right(((), _)) => Err(TransportError::Unreachable(format!(
+            "{what}: no progress within {} s",
+            limit.as_secs()
+        ))),
     }
 }
 
@@ -92,20 +122,25 @@ impl Http {
         request: Request,
         header: Option<&str>,
     ) -> Result<Answer, TransportError> {
-        let (_meta, socket) = ws_stream_wasm::WsMeta::connect(&self.url, None)
-            .await
-            .map_err(|e| TransportError::Unreachable(format!("WebSocket: {e}")))?;
-        // The server name is never sent (no SNI on relay connections) nor checked: the
-        // verifier checks the key.
-        let name = rustls::pki_types::ServerName::try_from("relay.sotto.invalid")
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
-        let tls = futures_rustls::TlsConnector::from(Arc::clone(&self.config))
-            .connect(name, Messages(socket.into_io()))
-            .await
-            .map_err(|e| TransportError::from_failure(&e))?;
-        let (mut sender, connection) = hyper_client::client::conn::http1::handshake(HyperIo(tls))
-            .await
-            .map_err(|e| TransportError::from_failure(&e))?;
+        // The tunnel: the WebSocket, TLS pinned to the relay's key inside it, HTTP/1.1 over
+        // that.
+        let (mut sender, connection) = within(CONNECT_TIMEOUT, "opening the tunnel", async {
+            let (_meta, socket) = ws_stream_wasm::WsMeta::connect(&self.url, None)
+                .await
+                .map_err(|e| TransportError::Unreachable(format!("WebSocket: {e}")))?;
+            // The server name is never sent (no SNI on relay connections) nor checked: the
+            // verifier checks the key.
+            let name = rustls::pki_types::ServerName::try_from("relay.sotto.invalid")
+                .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            let tls = futures_rustls::TlsConnector::from(Arc::clone(&self.config))
+                .connect(name, Messages(socket.into_io()))
+                .await
+                .map_err(|e| TransportError::from_failure(&e))?;
+            hyper_client::client::conn::http1::handshake(HyperIo(tls))
+                .await
+                .map_err(|e| TransportError::from_failure(&e))
+        })
+        .await?;
         wasm_bindgen_futures::spawn_local(async move {
             // Ends with the answer's body (or when the relay closes).
             let _ = connection.await;
@@ -120,10 +155,13 @@ impl Http {
         let http_request = builder
             .body(Full::new(request.body))
             .map_err(|e| TransportError::InvalidAnswer(e.to_string()))?;
-        let answer = sender
-            .send_request(http_request)
-            .await
-            .map_err(|e| TransportError::from_failure(&e))?;
+        let answer = within(READ_TIMEOUT, "waiting for the relay's answer", async {
+            sender
+                .send_request(http_request)
+                .await
+                .map_err(|e| TransportError::from_failure(&e))
+        })
+        .await?;
         let header = header
             .and_then(|name| answer.headers().get(name))
             .and_then(|value| value.to_str().ok())

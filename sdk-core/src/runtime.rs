@@ -1,5 +1,5 @@
-//! What the messenger needs of an async runtime: a monotonic clock, a timer and local tasks
-//! that can be aborted. Natively that is tokio on the messenger's own thread; in the
+//! What the messenger and the relay transport need of an async runtime: a monotonic clock,
+//! a timer and local tasks that can be aborted. Natively that is tokio on the messenger's own thread; in the
 //! browser (wasm32) it is the JavaScript event loop: `performance.now()` (or `Date.now()`),
 //! `setTimeout` and `wasm_bindgen_futures::spawn_local`.
 
@@ -7,11 +7,11 @@
 mod imp {
     use std::future::Future;
 
-    pub(in crate::messenger) use tokio::time::{Instant, sleep_until};
+    pub(crate) use tokio::time::{Instant, sleep_until};
 
     /// A task on the messenger's thread, aborted on request.
     #[derive(Debug)]
-    pub(in crate::messenger) struct TaskHandle(tokio::task::AbortHandle);
+    pub(crate) struct TaskHandle(tokio::task::AbortHandle);
 
     impl TaskHandle {
         /// Stops the task at its next await.
@@ -21,9 +21,7 @@ mod imp {
     }
 
     /// Runs `task` on the messenger's thread.
-    pub(in crate::messenger) fn spawn_local(
-        task: impl Future<Output = ()> + 'static,
-    ) -> TaskHandle {
+    pub(crate) fn spawn_local(task: impl Future<Output = ()> + 'static) -> TaskHandle {
         TaskHandle(tokio::task::spawn_local(task).abort_handle())
     }
 }
@@ -59,7 +57,7 @@ export function sotto_timer(ms) {
 
     /// A point on the page's monotonic clock, in milliseconds.
     #[derive(Debug, Clone, Copy)]
-    pub(in crate::messenger) struct Instant(f64);
+    pub(crate) struct Instant(f64);
 
     impl Instant {
         /// Now.
@@ -99,7 +97,7 @@ export function sotto_timer(ms) {
     /// Completes at `deadline` (a browser may fire late: hidden tabs throttle timers).
     /// Dropped before then, it clears its timer, so nothing keeps a Node process alive
     /// after the messenger shut down.
-    pub(in crate::messenger) fn sleep_until(deadline: Instant) -> Sleep {
+    pub(crate) fn sleep_until(deadline: Instant) -> Sleep {
         let wait = (deadline.0 - Instant::now().0).max(0.0);
         let timer = sotto_timer(wait);
         let fired = wasm_bindgen_futures::JsFuture::from(timer.promise());
@@ -107,7 +105,7 @@ export function sotto_timer(ms) {
     }
 
     /// A pending [`sleep_until`].
-    pub(in crate::messenger) struct Sleep {
+    pub(crate) struct Sleep {
         timer: Timer,
         fired: wasm_bindgen_futures::JsFuture,
     }
@@ -132,7 +130,7 @@ export function sotto_timer(ms) {
 
     /// A task on the page's event loop, aborted on request.
     #[derive(Debug)]
-    pub(in crate::messenger) struct TaskHandle(futures_util::future::AbortHandle);
+    pub(crate) struct TaskHandle(futures_util::future::AbortHandle);
 
     impl TaskHandle {
         /// Stops the task at its next await.
@@ -142,9 +140,7 @@ export function sotto_timer(ms) {
     }
 
     /// Runs `task` on the page's event loop.
-    pub(in crate::messenger) fn spawn_local(
-        task: impl Future<Output = ()> + 'static,
-    ) -> TaskHandle {
+    pub(crate) fn spawn_local(task: impl Future<Output = ()> + 'static) -> TaskHandle {
         let (task, handle) = futures_util::future::abortable(task);
         wasm_bindgen_futures::spawn_local(async move {
             let _ = task.await;
@@ -153,4 +149,4 @@ export function sotto_timer(ms) {
     }
 }
 
-pub(super) use imp::{Instant, TaskHandle, sleep_until, spawn_local};
+pub(crate) use imp::{Instant, TaskHandle, sleep_until, spawn_local};

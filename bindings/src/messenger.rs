@@ -42,10 +42,8 @@ fn owned_protection(protection: Protection) -> Result<OwnedProtection, SottoErro
 }
 
 fn contact_id(contact: &str) -> Result<ContactId, SottoError> {
-    if contact.is_empty() {
-        return Err(SottoError::invalid("the contact id is empty"));
-    }
-    Ok(ContactId::new(contact))
+    ContactId::parse(contact)
+        .ok_or_else(|| SottoError::invalid(format!("contact id {contact:?}: 32 hex digits")))
 }
 
 fn message_id(hex: &str) -> Result<MessageId, SottoError> {

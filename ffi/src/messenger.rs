@@ -60,10 +60,8 @@ fn protection(passphrase: Option<&str>) -> Result<OwnedProtection, Failure> {
 }
 
 pub(crate) fn contact_id(contact: &str) -> Result<ContactId, Failure> {
-    if contact.is_empty() {
-        return Err(Failure::invalid("`contact` is empty"));
-    }
-    Ok(ContactId::new(contact))
+    ContactId::parse(contact)
+        .ok_or_else(|| Failure::invalid(format!("contact id {contact:?}: 32 hex digits")))
 }
 
 /// A message id from its 32 hex digits.

@@ -54,6 +54,7 @@ def test_errors_carry_their_codes(relays, folder: Path):
     assert code_of(lambda: on_open(lambda c: c.accept_invitation("sotto:garbage"))) == sotto.ErrorCode.INVITATION
     unknown = "0" * 32
     assert code_of(lambda: on_open(lambda c: c.send_text(unknown, "hi"))) == sotto.ErrorCode.UNKNOWN_CONTACT
+    assert code_of(lambda: on_open(lambda c: c.send_text("not a contact", "hi"))) == sotto.ErrorCode.INVALID_ARGUMENT
     assert code_of(lambda: on_open(lambda c: c.mark_read(unknown, ["not an id"]))) == sotto.ErrorCode.INVALID_ARGUMENT
     assert code_of(lambda: on_open(lambda c: c.history(unknown, None, 100_000))) == sotto.ErrorCode.INVALID_ARGUMENT
     missing = sotto.AttachmentSource.FILE(path=str(folder / "no such file"))
@@ -66,7 +67,7 @@ def test_errors_carry_their_codes(relays, folder: Path):
     async def after_shutdown():
         carol = await sotto.Messenger.open(directory, "right", settings(relays, "Carol"))
         await carol.shutdown()
-        await carol.send_text("x", "late")
+        await carol.send_text("0" * 32, "late")
 
     assert code_of(after_shutdown) == sotto.ErrorCode.SHUT_DOWN
 

@@ -475,6 +475,8 @@ int main(int argc, char **argv) {
   /* Errors with a live messenger. */
   EXPECT_STATUS(SOTTO_ERROR_UNKNOWN_CONTACT,
                 sotto_messenger_send_text(alice, "00000000000000000000000000000000", "x", NULL));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_messenger_send_text(alice, "not a contact", "x", NULL));
+  EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT, sotto_messenger_send_text(alice, "", "x", NULL));
   EXPECT_STATUS(SOTTO_ERROR_INVALID_ARGUMENT,
                 sotto_messenger_mark_read(alice, bob_at_alice, "not a message id"));
   EXPECT_STATUS(SOTTO_ERROR_INVALID_UTF8, sotto_messenger_send_text(alice, bob_at_alice, "\xc3", NULL));

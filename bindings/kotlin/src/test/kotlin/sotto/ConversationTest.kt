@@ -162,8 +162,10 @@ class ConversationTest {
             assertEquals(ErrorCode.UNKNOWN_CONTACT, code(unknown))
             val badId = assertThrows<SottoException> { runBlocking { carol.markRead("0".repeat(32), listOf("nope")) } }
             assertEquals(ErrorCode.INVALID_ARGUMENT, code(badId))
+            val malformedContact = assertThrows<SottoException> { runBlocking { carol.sendText("not a contact", "hi") } }
+            assertEquals(ErrorCode.INVALID_ARGUMENT, code(malformedContact))
             carol.shutdown()
-            val late = assertThrows<SottoException> { runBlocking { carol.sendText("x", "late") } }
+            val late = assertThrows<SottoException> { runBlocking { carol.sendText("0".repeat(32), "late") } }
             assertEquals(ErrorCode.SHUT_DOWN, code(late))
         }
     }

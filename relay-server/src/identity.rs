@@ -16,6 +16,7 @@ use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ED25519}
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sotto_core::transport::{RELAY_KEY_LEN, RelayKey, TransportError, certificate_relay_key};
+use zeroize::Zeroizing;
 
 /// File name of the private key in the data directory: PKCS#8 v2 DER, mode 0600.
 pub const KEY_FILE: &str = "identity.key";
@@ -120,10 +121,11 @@ impl RelayIdentity {
         let key_path = data_dir.join(KEY_FILE);
         let certificate_path = data_dir.join(CERTIFICATE_FILE);
 
-        let key_pair = match read_if_exists(&key_path)? {
+        // The key file's bytes are wiped once parsed (the parsed key lives on in `KeyPair`).
+        let key_pair = match read_if_exists(&key_path)?.map(Zeroizing::new) {
             Some(der) => {
                 check_key_file_mode(&key_path)?;
-                parse_key(&key_path, der)?
+                parse_key(&key_path, &der)?
             }
             None => {
                 if certificate_path.exists() {
@@ -250,7 +252,7 @@ fn relay_key_of(key_pair: &KeyPair, key_path: &Path) -> Result<RelayKey, Identit
 }
 
 /// Parses the key file: PKCS#8 (v1 or v2) holding an Ed25519 key.
-fn parse_key(path: &Path, der: Vec<u8>) -> Result<KeyPair, IdentityError> {
+fn parse_key(path: &Path, der: &[u8]) -> Result<KeyPair, IdentityError> {
     KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(der), &PKCS_ED25519).map_err(
         |e| IdentityError::MalformedKey {
             path: path.to_path_buf(),

@@ -182,13 +182,18 @@ pub(crate) fn event(event: Event) -> JsValue {
     }
 }
 
-/// The property `key` of `options` as a string, if present.
-pub(crate) fn string(options: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
+/// The property `key` of `options`, unless it is absent, `undefined` or `null`.
+pub(crate) fn property(options: &JsValue, key: &str) -> Result<Option<JsValue>, JsValue> {
     let value = Reflect::get(options, &JsValue::from_str(key))
         .map_err(|_| invalid(&format!("options.{key} cannot be read")))?;
-    if value.is_undefined() || value.is_null() {
+    Ok((!value.is_undefined() && !value.is_null()).then_some(value))
+}
+
+/// The property `key` of `options` as a string, if present.
+pub(crate) fn string(options: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
+    let Some(value) = property(options, key)? else {
         return Ok(None);
-    }
+    };
     value
         .as_string()
         .map(Some)
@@ -197,11 +202,9 @@ pub(crate) fn string(options: &JsValue, key: &str) -> Result<Option<String>, JsV
 
 /// The property `key` of `options` as an array (empty when absent).
 pub(crate) fn array(options: &JsValue, key: &str) -> Result<Vec<JsValue>, JsValue> {
-    let value = Reflect::get(options, &JsValue::from_str(key))
-        .map_err(|_| invalid(&format!("options.{key} cannot be read")))?;
-    if value.is_undefined() || value.is_null() {
+    let Some(value) = property(options, key)? else {
         return Ok(Vec::new());
-    }
+    };
     if !Array::is_array(&value) {
         return Err(invalid(&format!("options.{key} must be an array")));
     }
@@ -209,7 +212,7 @@ pub(crate) fn array(options: &JsValue, key: &str) -> Result<Vec<JsValue>, JsValu
 }
 
 /// A plain object with the given fields (no `type`).
-fn record(fields: &[(&str, JsValue)]) -> JsValue {
+pub(crate) fn record(fields: &[(&str, JsValue)]) -> JsValue {
     let object: JsValue = Object::new().into();
     for (key, value) in fields {
         set(&object, key, value);
@@ -320,11 +323,9 @@ fn body_fields(body: &Body, fields: &mut Vec<(&'static str, JsValue)>) {
 
 /// The property `key` of `options` as a number, if present.
 pub(crate) fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
-    let value = Reflect::get(options, &JsValue::from_str(key))
-        .map_err(|_| invalid(&format!("options.{key} cannot be read")))?;
-    if value.is_undefined() || value.is_null() {
+    let Some(value) = property(options, key)? else {
         return Ok(None);
-    }
+    };
     value
         .as_f64()
         .map(Some)
@@ -333,11 +334,9 @@ pub(crate) fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsValu
 
 /// The property `key` of `options` as a whole number from 0 to `u32::MAX`, if present.
 pub(crate) fn whole(options: &JsValue, key: &str) -> Result<Option<u32>, JsValue> {
-    let value = Reflect::get(options, &JsValue::from_str(key))
-        .map_err(|_| invalid(&format!("{key} cannot be read")))?;
-    if value.is_undefined() || value.is_null() {
+    let Some(value) = property(options, key)? else {
         return Ok(None);
-    }
+    };
     value
         .as_f64()
         .filter(|n| n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n))
@@ -347,11 +346,9 @@ pub(crate) fn whole(options: &JsValue, key: &str) -> Result<Option<u32>, JsValue
 
 /// The property `key` of `options` as bytes (a `Uint8Array`), if present.
 pub(crate) fn bytes(options: &JsValue, key: &str) -> Result<Option<Vec<u8>>, JsValue> {
-    let value = Reflect::get(options, &JsValue::from_str(key))
-        .map_err(|_| invalid(&format!("{key} cannot be read")))?;
-    if value.is_undefined() || value.is_null() {
+    let Some(value) = property(options, key)? else {
         return Ok(None);
-    }
+    };
     value
         .dyn_ref::<Uint8Array>()
         .map(|array| Some(array.to_vec()))

@@ -197,11 +197,9 @@ const MAX_MEAN_DELAY_MS: f64 = MAX_HOP_DELAY.as_millis() as f64;
 /// loopPerSecond, dropPerSecond, loopTimeoutSeconds }`, each defaulting to the core's
 /// desktop rates ([`CoverTraffic::default`]).
 fn cover(options: &JsValue) -> Result<Option<CoverTraffic>, JsValue> {
-    let value = js_sys::Reflect::get(options, &JsValue::from_str("cover"))
-        .map_err(|_| convert::invalid("options.cover cannot be read"))?;
-    if value.is_undefined() || value.is_null() {
+    let Some(value) = convert::property(options, "cover")? else {
         return Ok(None);
-    }
+    };
     if !value.is_object() {
         return Err(convert::invalid(
             "options.cover is an object of rates (or null for no cover traffic)",
@@ -242,14 +240,11 @@ fn network_options(settings: &NetworkSettings) -> JsValue {
         .relays
         .iter()
         .map(|relay| {
-            let entry = js_sys::Object::new();
-            let gateway = settings
-                .gateways
-                .of(relay)
-                .map_or(JsValue::NULL, JsValue::from_str);
-            let _ = js_sys::Reflect::set(&entry, &"address".into(), &relay.to_string().into());
-            let _ = js_sys::Reflect::set(&entry, &"gateway".into(), &gateway);
-            JsValue::from(entry)
+            let gateway = settings.gateways.of(relay);
+            convert::record(&[
+                ("address", JsValue::from_str(&relay.to_string())),
+                ("gateway", gateway.map_or(JsValue::NULL, JsValue::from_str)),
+            ])
         })
         .collect();
     let (hops, mean_delay) = match settings.route {
@@ -258,30 +253,25 @@ fn network_options(settings: &NetworkSettings) -> JsValue {
         SendRoute::Direct => (0, Duration::ZERO),
     };
     let cover = settings.cover.map_or(JsValue::NULL, |cover| {
-        let entry = js_sys::Object::new();
-        for (key, value) in [
-            ("payloadPerSecond", cover.payload_per_second),
-            ("loopPerSecond", cover.loop_per_second),
-            ("dropPerSecond", cover.drop_per_second),
-            ("loopTimeoutSeconds", cover.loop_timeout.as_secs_f64()),
-        ] {
-            let _ = js_sys::Reflect::set(&entry, &key.into(), &value.into());
-        }
-        entry.into()
+        convert::record(&[
+            ("payloadPerSecond", cover.payload_per_second.into()),
+            ("loopPerSecond", cover.loop_per_second.into()),
+            ("dropPerSecond", cover.drop_per_second.into()),
+            (
+                "loopTimeoutSeconds",
+                cover.loop_timeout.as_secs_f64().into(),
+            ),
+        ])
     });
-    let result = js_sys::Object::new();
-    for (key, value) in [
-        ("relays", JsValue::from(relays)),
+    convert::record(&[
+        ("relays", relays.into()),
         ("hops", JsValue::from_f64(hops as f64)),
         (
             "meanDelayMs",
             JsValue::from_f64(mean_delay.as_secs_f64() * 1000.0),
         ),
         ("cover", cover),
-    ] {
-        let _ = js_sys::Reflect::set(&result, &key.into(), &value);
-    }
-    result.into()
+    ])
 }
 
 fn message(id: &str) -> Result<MessageId, JsValue> {

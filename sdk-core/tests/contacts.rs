@@ -207,7 +207,7 @@ fn safety_numbers_verify_a_contact() {
 #[test]
 fn a_held_message_is_sent_after_the_new_key_is_accepted_and_not_before() {
     let (mut alice, bob_c, mut bob, alice_c) = alice_and_bob();
-    let (_, packet) = alice.send_text(&bob_c, "hi from my old phone", now());
+    let (old_id, packet) = alice.send_text(&bob_c, "hi from my old phone", now());
     bob.receive(&alice_c, &packet.unwrap(), now());
     block_on(bob.profile.mark_verified(&alice_c)).unwrap();
 
@@ -261,6 +261,14 @@ fn a_held_message_is_sent_after_the_new_key_is_accepted_and_not_before() {
     .unwrap()
     .unwrap();
     assert_eq!(stored.status, MessageStatus::Held);
+    // Bob reads her old message: the read receipt is held too.
+    let receipt = Body::Receipt(Receipt {
+        kind: ReceiptKind::Read,
+        message_ids: vec![old_id],
+    });
+    let held_receipt =
+        block_on(bob.profile.send(&alice_c, receipt, now(), &mut rand::rng())).unwrap();
+    assert_eq!(held_receipt.packet, None);
 
     // Bob accepts the new key (after comparing safety numbers in person).
     block_on(bob.profile.accept_identity_key(&alice_c)).unwrap();
@@ -274,10 +282,25 @@ fn a_held_message_is_sent_after_the_new_key_is_accepted_and_not_before() {
     );
 
     let due = block_on(bob.profile.due_packets(now(), &mut rand::rng())).unwrap();
-    assert_eq!(due.len(), 1, "the held message goes out now");
-    assert_eq!(due[0].message_id, held_id);
-    let events = new_alice.receive(&bob_at_new_alice, &due[0].packet, now());
+    let mut ids: Vec<_> = due.iter().map(|packet| packet.message_id).collect();
+    ids.sort();
+    let mut expected = [held_id, held_receipt.id];
+    expected.sort();
+    assert_eq!(ids, expected, "both go out now");
+    let text = due
+        .iter()
+        .find(|packet| packet.message_id == held_id)
+        .unwrap();
+    let events = new_alice.receive(&bob_at_new_alice, &text.packet, now());
     assert_eq!(shown_texts(&events), ["is that really you?"]);
+    // The message waits for its delivery receipt and is retried; the receipt, which no
+    // receipt ever acknowledges, went out once and left the outbox.
+    let retried = block_on(bob.profile.due_packets(much_later, &mut rand::rng())).unwrap();
+    let ids: Vec<_> = retried.iter().map(|packet| packet.message_id).collect();
+    assert_eq!(ids, [held_id]);
+    let outbox = block_on(bob.profile.store().outbox()).unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].message_id, held_id.to_bytes());
 }
 
 #[test]

@@ -175,18 +175,17 @@ pub unsafe extern "C" fn sotto_settings_set_cover_traffic(
     guard(|| {
         // SAFETY: as in `sotto_settings_add_relay`.
         let settings = unsafe { settings_mut(settings) }?;
-        let rates = [payload_per_second, loop_per_second, drop_per_second];
-        if rates.iter().any(|rate| !rate.is_finite() || *rate < 0.0) {
-            return Err(Failure::invalid(format!(
-                "cover rates {rates:?}: each a finite number, 0 or more"
-            )));
-        }
-        settings.cover = (rates.iter().any(|rate| *rate > 0.0)).then(|| CoverTraffic {
+        let cover = CoverTraffic {
             payload_per_second,
             loop_per_second,
             drop_per_second,
             loop_timeout: Duration::from_millis(u64::from(loop_timeout_ms)),
-        });
+        };
+        cover
+            .validate()
+            .map_err(|why| Failure::invalid(format!("cover traffic: {why}")))?;
+        let rates = [payload_per_second, loop_per_second, drop_per_second];
+        settings.cover = rates.iter().any(|rate| *rate > 0.0).then_some(cover);
         Ok(())
     })
 }

@@ -1,7 +1,8 @@
 //! What the messenger and the relay transport need of an async runtime: a monotonic clock,
-//! a timer and local tasks that can be aborted. Natively that is tokio on the messenger's own thread; in the
-//! browser (wasm32) it is the JavaScript event loop: `performance.now()` (or `Date.now()`),
-//! `setTimeout` and `wasm_bindgen_futures::spawn_local`.
+//! a timer and local tasks that can be aborted. Natively that is tokio on the messenger's
+//! own thread; in the browser (wasm32) it is the JavaScript event loop:
+//! `performance.now()` (or `Date.now()`), `setTimeout` and
+//! `wasm_bindgen_futures::spawn_local`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {

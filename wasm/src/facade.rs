@@ -207,31 +207,24 @@ fn cover(options: &JsValue) -> Result<Option<CoverTraffic>, JsValue> {
     }
     let defaults = CoverTraffic::default();
     let rate = |key: &str, default: f64| -> Result<f64, JsValue> {
-        match convert::number(&value, key)? {
-            None => Ok(default),
-            Some(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
-            Some(_) => Err(convert::invalid(&format!(
-                "options.cover.{key} is a number of packets per second, 0 or more"
-            ))),
-        }
+        Ok(convert::number(&value, key)?.unwrap_or(default))
     };
     let loop_timeout = match convert::number(&value, "loopTimeoutSeconds")? {
         None => defaults.loop_timeout,
-        Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
-            Duration::from_secs_f64(seconds)
-        }
-        Some(_) => {
-            return Err(convert::invalid(
-                "options.cover.loopTimeoutSeconds is a number of seconds above 0, at most a day",
-            ));
-        }
+        Some(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| {
+            convert::invalid("options.cover.loopTimeoutSeconds is a number of seconds")
+        })?,
     };
-    Ok(Some(CoverTraffic {
+    let cover = CoverTraffic {
         payload_per_second: rate("payloadPerSecond", defaults.payload_per_second)?,
         loop_per_second: rate("loopPerSecond", defaults.loop_per_second)?,
         drop_per_second: rate("dropPerSecond", defaults.drop_per_second)?,
         loop_timeout,
-    }))
+    };
+    cover
+        .validate()
+        .map_err(|why| convert::invalid(&format!("options.cover: {why}")))?;
+    Ok(Some(cover))
 }
 
 /// The network settings as options read them back: `{ relays, hops, meanDelayMs, cover }`.

@@ -81,17 +81,30 @@ impl CoverTraffic {
             * 86_400.0
     }
 
-    fn check(&self, route: SendRoute) -> std::result::Result<(), TransportError> {
+    /// Whether these settings can run: every rate finite and not negative, and a loop
+    /// timeout above zero when loops are sent. The shells check an app's input with it and
+    /// answer with their own invalid-argument error; the client refuses the same settings.
+    ///
+    /// # Errors
+    /// Why the settings cannot run.
+    pub fn validate(&self) -> std::result::Result<(), &'static str> {
         let rates = [
             self.payload_per_second,
             self.loop_per_second,
             self.drop_per_second,
         ];
         if rates.iter().any(|rate| !rate.is_finite() || *rate < 0.0) {
-            return Err(TransportError::NoOnionPath(
-                "cover-traffic rates are finite and not negative".into(),
-            ));
+            return Err("cover-traffic rates are finite and not negative");
         }
+        if self.loop_per_second > 0.0 && self.loop_timeout.is_zero() {
+            return Err("loop packets need a loop timeout above zero");
+        }
+        Ok(())
+    }
+
+    fn check(&self, route: SendRoute) -> std::result::Result<(), TransportError> {
+        self.validate()
+            .map_err(|why| TransportError::NoOnionPath(why.into()))?;
         if matches!(route, SendRoute::Direct) {
             return Err(TransportError::NoOnionPath(
                 "cover traffic needs onion routing".into(),
@@ -416,5 +429,20 @@ mod tests {
             assert!(cover.check(onion).is_err(), "{bad}");
         }
         assert!(CoverTraffic::default().check(SendRoute::Direct).is_err());
+    }
+
+    #[test]
+    fn loops_need_a_timeout_above_zero() {
+        let instant = CoverTraffic {
+            loop_timeout: Duration::ZERO,
+            ..CoverTraffic::default()
+        };
+        assert!(instant.validate().is_err());
+        assert!(instant.check(SendRoute::default()).is_err());
+        let no_loops = CoverTraffic {
+            loop_per_second: 0.0,
+            ..instant
+        };
+        assert_eq!(no_loops.validate(), Ok(()));
     }
 }

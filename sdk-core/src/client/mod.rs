@@ -600,8 +600,9 @@ impl<S: Store> Client<S> {
 
     /// Changes the relays, the route, cover traffic or (in the browser) the relays'
     /// WebSocket gateways while running. New queues go to the new relays; existing queues
-    /// stay where they are (their contacts hold their send capabilities). Packets waiting for a cover slot are sent at once on the new route
-    /// when cover traffic is turned off; cover traffic starts a fresh schedule.
+    /// stay where they are (their contacts hold their send capabilities). Packets waiting
+    /// for a cover slot are sent at once on the new route when cover traffic is turned off;
+    /// cover traffic starts a fresh schedule.
     ///
     /// # Errors
     /// [`Error::Transport`] when the settings name no relay or fewer relays than the

@@ -4,14 +4,11 @@
 
 use std::ffi::{c_char, c_int};
 use std::path::Path;
-use std::time::UNIX_EPOCH;
 
 use sotto_core::Messenger;
-use sotto_core::client::{
-    AttachmentKind, AttachmentSource, HistoryFrom, HistoryMessage, HistoryStatus,
-};
+use sotto_core::client::{AttachmentKind, AttachmentSource, HistoryFrom, HistoryMessage};
 use sotto_core::safety::Comparison;
-use sotto_core::store::{MessageDirection, SqlCipherStore};
+use sotto_core::store::SqlCipherStore;
 
 use crate::abi::{Failure, SottoStatus, guard};
 use crate::memory::{SottoBytes, bytes, c_string, optional_text, out, text, write_string};
@@ -388,31 +385,16 @@ unsafe fn write_messages(
     out_json: *mut *mut c_char,
     messages: &[HistoryMessage],
 ) -> Result<(), Failure> {
-    let json = serde_json::Value::Array(messages.iter().map(history_json).collect());
+    let json = serde_json::Value::Array(
+        messages
+            .iter()
+            .map(sotto_core::client::json::history_json)
+            .collect(),
+    );
     let json = c_string(json.to_string())?;
     // SAFETY: the caller's promise.
     unsafe { write_string(out_json, json) };
     Ok(())
-}
-
-fn history_json(message: &HistoryMessage) -> serde_json::Value {
-    let status = match message.shown_status() {
-        HistoryStatus::Sending => "sending",
-        HistoryStatus::Sent => "sent",
-        HistoryStatus::Delivered => "delivered",
-        HistoryStatus::Read => "read",
-        HistoryStatus::Received => "received",
-    };
-    serde_json::json!({
-        "message_id": message.content.id.to_string(),
-        "direction": match message.direction {
-            MessageDirection::Incoming => "incoming",
-            MessageDirection::Outgoing => "outgoing",
-        },
-        "status": status,
-        "at_ms": message.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-        "body": crate::json::body(&message.content.body),
-    })
 }
 
 /// One page of a conversation as a JSON array, newest first: the newest `limit` messages

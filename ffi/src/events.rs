@@ -125,7 +125,7 @@ impl SottoEvent {
                     "contact": from.as_str(),
                     "message_id": content.id.to_string(),
                     "sent_at_ms": content.timestamp_ms,
-                    "body": crate::json::body(&content.body),
+                    "body": sotto_core::client::json::body_json(&content.body),
                 })
             }
             Event::StatusChanged {

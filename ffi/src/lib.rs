@@ -15,7 +15,6 @@
 mod abi;
 mod conversation;
 mod events;
-mod json;
 mod memory;
 mod messenger;
 mod settings;

@@ -166,6 +166,31 @@ impl SafetyNumber {
         qr::render_svg(&self.scannable)
     }
 
+    /// Compares the digits a user typed (read off the other side's screen, or heard) with
+    /// this safety number. Spaces, line breaks and dashes between the digits are ignored;
+    /// anything else, or another count than 60 digits, is [`SafetyError::MalformedCode`]
+    /// (a typing slip, not a mismatch). The digits are compared in constant time.
+    pub fn compare_typed(&self, typed: &str) -> Result<Comparison, SafetyError> {
+        let digits: Vec<u8> = typed
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace() && *b != b'-')
+            .collect();
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(SafetyError::MalformedCode(
+                "a safety number has only digits",
+            ));
+        }
+        if digits.len() != DIGITS_LEN {
+            return Err(SafetyError::MalformedCode("a safety number has 60 digits"));
+        }
+        let same: bool = subtle::ConstantTimeEq::ct_eq(&digits[..], self.digits.as_bytes()).into();
+        Ok(if same {
+            Comparison::Match
+        } else {
+            Comparison::Mismatch
+        })
+    }
+
     /// Compares the bytes scanned from the other side's QR code with this safety number.
     ///
     /// A code of another format version is reported as [`Comparison::DifferentVersion`]

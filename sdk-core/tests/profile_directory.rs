@@ -517,6 +517,45 @@ fn a_profile_directory_is_private_to_its_owner() {
 }
 
 #[test]
+fn an_open_profile_is_refused_to_a_second_user_until_it_is_closed() {
+    let root = temp_dir();
+    let directory = ProfileDirectory::new(root.path().join("profile"));
+    let protection = || Protection::Passphrase {
+        passphrase: "correct horse",
+        params: fast(),
+    };
+    let store = directory.create(protection()).unwrap();
+    let before = directory_state(directory.root());
+    let in_use = |result: Result<SqlCipherStore, Error>| {
+        matches!(result, Err(Error::Store(StoreError::InUse { ref path }))
+            if path.starts_with(root.path()))
+    };
+    // Opening (even with the right passphrase), creating anew and deleting are all refused
+    // while the store is open, and none of them touches a file.
+    assert!(in_use(directory.open(Some("correct horse"))));
+    assert!(in_use(directory.open(None)));
+    assert!(matches!(
+        directory.delete(),
+        Err(Error::Store(StoreError::InUse { .. }))
+    ));
+    assert_eq!(directory_state(directory.root()), before);
+    assert!(directory.exists());
+
+    // Closed, the profile opens again, and the reopened store holds the lock in turn.
+    drop(store);
+    let reopened = directory.open(Some("correct horse")).unwrap();
+    assert!(in_use(directory.open(Some("correct horse"))));
+    drop(reopened);
+    directory.open(Some("correct horse")).unwrap();
+
+    // An empty directory being created into is held too.
+    let fresh = ProfileDirectory::new(root.path().join("fresh"));
+    let made = fresh.create(protection()).unwrap();
+    assert!(in_use(fresh.open(Some("correct horse"))));
+    drop(made);
+}
+
+#[test]
 fn deleting_a_profile_removes_its_key_and_files_and_nothing_else() {
     let keychain = keyutils();
     let mut bob = Person::create(Protection::Keychain(&keychain), "Bob");

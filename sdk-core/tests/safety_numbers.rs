@@ -270,3 +270,46 @@ fn module_matrix_is_readable_for_native_drawing() {
     assert!(code.is_dark(0, 0) && code.is_dark(20, 0) && code.is_dark(0, 20));
     assert!(!code.is_dark(21, 0) && !code.is_dark(usize::MAX, 3));
 }
+
+#[test]
+fn typed_digits_match_as_written_in_groups_and_mismatch_otherwise() {
+    let (alice, bob, mallory) = (identity(), identity(), identity());
+    let alices = SafetyNumber::new(&alice, &bob).unwrap();
+    let bobs = SafetyNumber::new(&bob, &alice).unwrap();
+    // Bob types what Alice's screen shows, in groups over lines, or all in one run.
+    let grouped = alices.digit_groups().join(" ");
+    assert_eq!(bobs.compare_typed(&grouped).unwrap(), Comparison::Match);
+    assert_eq!(
+        bobs.compare_typed(&format!("{}\n", alices.digits()))
+            .unwrap(),
+        Comparison::Match
+    );
+    let other = SafetyNumber::new(&mallory, &bob).unwrap();
+    assert_eq!(
+        bobs.compare_typed(other.digits()).unwrap(),
+        Comparison::Mismatch
+    );
+    // One digit changed is a mismatch; slips are typed errors, not mismatches.
+    let mut changed = alices.digits().as_bytes().to_vec();
+    changed[59] = if changed[59] == b'0' { b'1' } else { b'0' };
+    assert_eq!(
+        bobs.compare_typed(std::str::from_utf8(&changed).unwrap())
+            .unwrap(),
+        Comparison::Mismatch
+    );
+    for slip in [
+        "",
+        &alices.digits()[..59],
+        &format!("{}0", alices.digits()),
+        &format!("l{}", &alices.digits()[1..]),
+        "١٢٣",
+    ] {
+        assert!(
+            matches!(
+                bobs.compare_typed(slip),
+                Err(sotto_core::safety::SafetyError::MalformedCode(_))
+            ),
+            "{slip:?}"
+        );
+    }
+}

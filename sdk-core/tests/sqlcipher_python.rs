@@ -20,7 +20,7 @@ use sotto_core::store::{SqlCipherStore, Store};
 const PACKAGE: &str = "sqlcipher3-wheels==0.5.7";
 
 /// The tables of schema v1. A new schema version adds its tables here.
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 14] = [
     "attachments",
     "contacts",
     "identity",
@@ -33,6 +33,7 @@ const TABLES: [&str; 13] = [
     "remote_identities",
     "send_queues",
     "sessions",
+    "settings",
     "signed_pre_keys",
 ];
 

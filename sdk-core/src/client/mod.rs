@@ -25,7 +25,9 @@ mod attachments;
 mod cover;
 mod events;
 mod history;
+pub mod json;
 mod route;
+mod saved;
 mod sync;
 mod transfer;
 
@@ -45,6 +47,7 @@ pub use history::{HistoryFrom, HistoryMessage, HistoryStatus, MAX_HISTORY_PAGE};
 pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
 };
+pub use saved::{APP_PREFIX, NETWORK, SavedNetwork};
 pub use sync::RECEIVE_BATCH;
 pub use transfer::{
     AttachmentDownload, AttachmentKind, AttachmentUpload, UploadedAttachment, attachment_of,
@@ -83,7 +86,8 @@ impl Clock for SystemClock {
 #[derive(Clone)]
 pub struct ClientSettings {
     /// The relays this client makes its own queues on (each new queue on one of them, at
-    /// random). At least one.
+    /// random). At least one; left empty when opening a profile, the relays, route and
+    /// cover traffic saved with the profile are used ([`Client::with_profile`]).
     pub relays: Vec<RelayAddress>,
     /// The name offered to new contacts in acceptances and answers (may be empty).
     pub display_name: String,
@@ -206,7 +210,66 @@ impl<S: Store> Client<S> {
         let name = (!settings.display_name.is_empty()).then(|| settings.display_name.clone());
         let mut rng = StdRng::from_os_rng();
         let now = settings.clock.now();
-        Self::new(Profile::create(store, name, now, &mut rng).await?, settings)
+        Self::with_profile(Profile::create(store, name, now, &mut rng).await?, settings).await
+    }
+
+    /// A client for `profile`, on the network settings saved with it when `settings`
+    /// names no relay (see [`ClientSettings::relays`]), and offering the identity's own
+    /// name to new contacts when `settings` has none; the network settings in force are
+    /// then saved with the profile, for the next opening.
+    ///
+    /// # Errors
+    /// As [`Client::new`]: [`Error::Transport`] when no relay is named nor saved; store
+    /// errors.
+    pub async fn with_profile(profile: Profile<S>, mut settings: ClientSettings) -> Result<Self> {
+        if settings.relays.is_empty()
+            && let Some(saved) = SavedNetwork::load(profile.store()).await?
+        {
+            settings.relays = saved.relays;
+            settings.route = saved.route;
+            settings.cover = saved.cover;
+        }
+        if settings.display_name.is_empty()
+            && let Some(name) = profile.identity().display_name()
+        {
+            settings.display_name = name.to_owned();
+        }
+        let client = Self::new(profile, settings)?;
+        client.save_network_settings().await?;
+        Ok(client)
+    }
+
+    /// Saves the network settings in force with the profile (done by every opening and
+    /// by [`Messenger::set_network_settings`](crate::Messenger::set_network_settings)).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn save_network_settings(&self) -> Result<()> {
+        SavedNetwork {
+            relays: self.settings.relays.clone(),
+            route: self.settings.route,
+            cover: self.settings.cover,
+        }
+        .save(self.profile.store())
+        .await
+    }
+
+    /// An app setting kept with the profile ([`ChangeSet::settings`](crate::store::ChangeSet)
+    /// under [`APP_PREFIX`]): the core stores it, encrypted with the rest, and never reads
+    /// it.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn app_setting(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        saved::app_setting(self.profile.store(), name).await
+    }
+
+    /// Stores (`Some`) or removes (`None`) an app setting kept with the profile.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn set_app_setting(&self, name: &str, value: Option<Vec<u8>>) -> Result<()> {
+        saved::set_app_setting(self.profile.store(), name, value).await
     }
 }
 
@@ -238,7 +301,7 @@ impl Client<crate::store::SqlCipherStore> {
         settings: ClientSettings,
     ) -> Result<Self> {
         let store = crate::store::VfsProfiles::open(name, passphrase)?;
-        Self::new(Profile::load(store).await?, settings)
+        Self::with_profile(Profile::load(store).await?, settings).await
     }
 }
 
@@ -277,7 +340,10 @@ impl Client<crate::store::SqlCipherStore> {
         settings: ClientSettings,
     ) -> Result<Self> {
         let store = directory.open(passphrase)?;
-        Ok(Self::new(Profile::load(store).await?, settings)?.with_attachments_dir(directory))
+        let profile = Profile::load(store).await?;
+        Ok(Self::with_profile(profile, settings)
+            .await?
+            .with_attachments_dir(directory))
     }
 
     /// Protects the profile with a new key: a new passphrase, or a move between the

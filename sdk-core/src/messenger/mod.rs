@@ -604,11 +604,14 @@ impl<S: Store + 'static> Messenger<S> {
     }
 
     /// Changes the relays, the route, cover traffic or the WebSocket gateways at runtime
-    /// (see [`Client::reconfigure`]); the waiting reads choose their proxy anew.
+    /// (see [`Client::reconfigure`]); the waiting reads choose their proxy anew. The
+    /// relays, route and cover traffic are saved with the profile: an opening that names
+    /// no relay uses them.
     ///
     /// # Errors
     /// [`Error::Transport`] for settings that cannot work (no relay, fewer relays than
-    /// hops, invalid cover rates); nothing changes then.
+    /// hops, invalid cover rates); nothing changes then. A store error saving them (they
+    /// are in force regardless).
     pub async fn set_network_settings(&self, settings: NetworkSettings) -> Result<()> {
         self.call(move |actor| {
             let result = actor.client.reconfigure(
@@ -618,7 +621,26 @@ impl<S: Store + 'static> Messenger<S> {
                 settings.gateways,
             );
             actor.restart_readers();
-            Box::pin(async move { result })
+            Box::pin(async move {
+                result?;
+                actor.client.save_network_settings().await
+            })
+        })
+        .await
+    }
+
+    /// An app setting kept with the profile, encrypted with the rest ([`Client::app_setting`]).
+    pub async fn app_setting(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let name = name.to_owned();
+        self.call(move |actor| Box::pin(async move { actor.client.app_setting(&name).await }))
+            .await
+    }
+
+    /// Stores (`Some`) or removes (`None`) an app setting kept with the profile.
+    pub async fn set_app_setting(&self, name: &str, value: Option<Vec<u8>>) -> Result<()> {
+        let name = name.to_owned();
+        self.call(move |actor| {
+            Box::pin(async move { actor.client.set_app_setting(&name, value).await })
         })
         .await
     }

@@ -52,6 +52,8 @@ pub struct ChangeSet {
     /// Contacts' queues this profile writes to, to insert or replace (`Some`) or forget
     /// (`None`), by contact.
     pub send_queues: BTreeMap<String, Option<SendQueueRecord>>,
+    /// Settings kept with the profile, to store (`Some`) or remove (`None`), by name.
+    pub settings: BTreeMap<String, Option<Vec<u8>>>,
     /// Contacts to delete together with everything stored for them: their messages,
     /// outbox entries, attachment metadata, the queues they are read from and written
     /// to. Applied after every other write of the set.
@@ -85,6 +87,7 @@ impl ChangeSet {
             && self.attachments.is_empty()
             && self.receive_queues.is_empty()
             && self.send_queues.is_empty()
+            && self.settings.is_empty()
             && self.forgotten_contacts.is_empty()
     }
 }

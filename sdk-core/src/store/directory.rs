@@ -29,6 +29,13 @@
 //!   undoes the change by what the database accepts. Whichever passphrase opens the
 //!   database is the right one, so a user who typed the new passphrase just before the
 //!   crash and one who types the old one after it are both served.
+//! - **One user at a time**: an open store holds an exclusive lock on the directory
+//!   itself (`flock` on Unix; the directory, so that no file is added and a renamed key
+//!   header keeps it). Opening, creating in, changing or deleting a profile that another
+//!   messenger holds open (in another process, or another handle in this one) is
+//!   [`StoreError::InUse`], before anything is read or written: two messengers reading the
+//!   same queues would race each other's ratchets. The lock goes with the store's last
+//!   handle, or with the process.
 //! - **Deleting** removes the key first (so a half-done deletion leaves nothing
 //!   readable), then only the files named above.
 
@@ -143,6 +150,7 @@ impl ProfileDirectory {
         rollback: &mut Rollback,
     ) -> Result<SqlCipherStore> {
         self.claim_root(rollback)?;
+        let lock = self.lock()?;
         let (key, info) = make_key(protection)?;
         rollback.key = Some(info.clone());
 
@@ -160,7 +168,28 @@ impl ProfileDirectory {
         fs::rename(&temp, self.key_header_path())
             .map_err(|e| io_error("installing the key header", &e))?;
         sync_dir(&self.root)?;
-        Ok(store)
+        Ok(store.holding(lock))
+    }
+
+    /// Takes the directory's exclusive lock ([`StoreError::InUse`] when another holds it).
+    /// A directory that does not exist is [`StoreError::NotFound`].
+    fn lock(&self) -> Result<fs::File> {
+        let directory = fs::File::open(&self.root).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::from(StoreError::NotFound {
+                path: self.root.clone(),
+            }),
+            _ => io_error(&format!("opening {}", self.root.display()), &e),
+        })?;
+        match directory.try_lock() {
+            Ok(()) => Ok(directory),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+                path: self.root.clone(),
+            }
+            .into()),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(io_error(&format!("locking {}", self.root.display()), &e))
+            }
+        }
     }
 
     /// Makes the root directory (private to its owner), or accepts an existing empty one.
@@ -196,6 +225,13 @@ impl ProfileDirectory {
     /// header, a missing keychain entry, a missing or wrong passphrase, or
     /// [`StoreError::WrongKey`] for a keychain key the database refuses.
     pub fn open(&self, passphrase: Option<&str>) -> Result<SqlCipherStore> {
+        let lock = self.lock().map_err(|error| match error {
+            Error::Store(StoreError::NotFound { .. }) => StoreError::NotFound {
+                path: self.key_header_path(),
+            }
+            .into(),
+            other => other,
+        })?;
         let (key, info) = match self.settle_key_change(passphrase)? {
             Some(verified) => verified,
             None => {
@@ -209,7 +245,7 @@ impl ProfileDirectory {
         if !self.attachments_dir().is_dir() {
             create_private_dir(&self.attachments_dir())?;
         }
-        Ok(store)
+        Ok(store.holding(lock))
     }
 
     /// Protects the profile's database with a new key: a new passphrase, or a move from
@@ -343,6 +379,13 @@ impl ProfileDirectory {
     /// nothing anyone can open; a directory whose header is already gone is removed as far
     /// as it goes without error, so deleting can simply be repeated.
     pub fn delete(&self) -> Result<()> {
+        // Held until the end: nobody opens the profile while it goes. A directory that is
+        // gone already has nothing left to delete.
+        let _lock = match self.lock() {
+            Ok(lock) => Some(lock),
+            Err(Error::Store(StoreError::NotFound { .. })) => None,
+            Err(other) => return Err(other),
+        };
         match self.key_info() {
             Ok(info) => info.delete_key()?,
             Err(Error::Store(StoreError::NotFound { .. })) => {}

@@ -27,6 +27,7 @@ struct State {
     attachments: BTreeMap<(String, [u8; 16]), AttachmentRecord>,
     receive_queues: BTreeMap<[u8; 16], ReceiveQueueRecord>,
     send_queues: BTreeMap<String, SendQueueRecord>,
+    settings: BTreeMap<String, Vec<u8>>,
 }
 
 /// A store that keeps everything in process memory and forgets it on drop.
@@ -234,6 +235,10 @@ impl Store for MemoryStore {
         self.with(|s| s.send_queues.get(contact).cloned())
     }
 
+    async fn load_setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.settings.get(name).cloned())
+    }
+
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {
         self.with(|s| {
             if let Some(identity) = changes.identity {
@@ -264,6 +269,12 @@ impl Store for MemoryStore {
                 match queue {
                     Some(queue) => s.send_queues.insert(contact, queue),
                     None => s.send_queues.remove(&contact),
+                };
+            }
+            for (name, value) in changes.settings {
+                match value {
+                    Some(value) => s.settings.insert(name, value),
+                    None => s.settings.remove(&name),
                 };
             }
             for contact in &changes.forgotten_contacts {

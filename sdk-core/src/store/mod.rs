@@ -106,6 +106,13 @@ pub enum StoreError {
         /// The newest schema version this build can read.
         supported: u32,
     },
+    /// The profile is open in another messenger (another process, or another handle in
+    /// this one): a profile has one user at a time. Close it there first.
+    #[error("the profile at {} is in use by another program", path.display())]
+    InUse {
+        /// The profile directory.
+        path: std::path::PathBuf,
+    },
     /// Another connection (usually another process running the same profile) holds the
     /// store's write lock and did not release it in time.
     #[error("the store is busy (in use by another process?): {0}")]
@@ -237,6 +244,8 @@ pub trait Store {
     ) -> Result<Option<ReceiveQueueRecord>, StoreError>;
     /// The queue this profile writes to for a contact.
     async fn load_send_queue(&self, contact: &str) -> Result<Option<SendQueueRecord>, StoreError>;
+    /// A setting kept with the profile ([`ChangeSet::settings`]), by name.
+    async fn load_setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Applies every change atomically: afterwards all of them are visible, or none is.
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError>;
 }

@@ -994,6 +994,33 @@ macro_rules! store_conformance {
                 block_on(store.apply(changes)).unwrap();
                 assert_eq!(block_on(store.load_send_queue("c1")).unwrap(), None);
             }}
+
+            crate::common::store_contract::conformance_test! { $($setup)?;
+            fn settings_are_stored_by_name_replaced_and_removed() {
+                let (_guard, store) = fresh($make);
+                assert_eq!(block_on(store.load_setting("network")).unwrap(), None);
+                let mut changes = ChangeSet::default();
+                changes.settings.insert("network".into(), Some(b"{\"relays\":[]}".to_vec()));
+                changes.settings.insert("app/theme".into(), Some(b"dark".to_vec()));
+                // An empty value is a value, not an absence.
+                changes.settings.insert("app/empty".into(), Some(Vec::new()));
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.load_setting("network")).unwrap().as_deref(),
+                    Some(&b"{\"relays\":[]}"[..])
+                );
+                assert_eq!(block_on(store.load_setting("app/empty")).unwrap(), Some(Vec::new()));
+                assert_eq!(block_on(store.load_setting("app/other")).unwrap(), None);
+                let mut changes = ChangeSet::default();
+                changes.settings.insert("app/theme".into(), Some(b"light".to_vec()));
+                changes.settings.insert("network".into(), None);
+                block_on(store.apply(changes)).unwrap();
+                assert_eq!(
+                    block_on(store.load_setting("app/theme")).unwrap().as_deref(),
+                    Some(&b"light"[..])
+                );
+                assert_eq!(block_on(store.load_setting("network")).unwrap(), None);
+            }}
         }
     };
 }

@@ -44,11 +44,17 @@ use super::{
 /// call and never held across an `.await`, so the store can be shared between threads
 /// (`Arc<SqlCipherStore>`) and used from any executor.
 ///
-/// The file is closed when the store is dropped; another process may hold it open too
-/// (SQLite locks the file while writing; see [`StoreError::Busy`]).
+/// The file is closed when the store is dropped. Opened through a
+/// [`ProfileDirectory`](crate::store::ProfileDirectory), the store holds the directory's
+/// lock, so no other messenger opens the profile meanwhile ([`StoreError::InUse`]); a
+/// store opened by path may share its file with other connections (SQLite locks the file
+/// while writing; see [`StoreError::Busy`]).
 pub struct SqlCipherStore {
     connection: Mutex<Connection>,
     path: PathBuf,
+    /// The profile directory's lock, held while the store is open (natively, for a store
+    /// opened through a [`ProfileDirectory`](crate::store::ProfileDirectory)).
+    _lock: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for SqlCipherStore {
@@ -107,7 +113,15 @@ impl SqlCipherStore {
         Ok(Self {
             connection: Mutex::new(conn),
             path: path.to_path_buf(),
+            _lock: None,
         })
+    }
+
+    /// This store, keeping its profile directory's lock until it is dropped.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn holding(mut self, lock: std::fs::File) -> Self {
+        self._lock = Some(lock);
+        self
     }
 
     /// Whether `key` opens the store at `path`, found out by reading only (what
@@ -302,6 +316,19 @@ fn write_changes(tx: &Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<
     }
     conversation::write(tx, changes)?;
     queues::write(tx, changes)?;
+    for (name, value) in &changes.settings {
+        match value {
+            Some(value) => tx
+                .prepare_cached(
+                    "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![name, value])?,
+            None => tx
+                .prepare_cached("DELETE FROM settings WHERE name = ?1")?
+                .execute([name])?,
+        };
+    }
     conversation::forget_contacts(tx, changes)
 }
 
@@ -463,6 +490,14 @@ impl Store for SqlCipherStore {
 
     async fn load_send_queue(&self, contact: &str) -> Result<Option<SendQueueRecord>, StoreError> {
         self.with(|conn| queues::load_send_queue(conn, contact))
+    }
+
+    async fn load_setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.load_blob(
+            "loading a setting",
+            "SELECT value FROM settings WHERE name = ?1",
+            [name],
+        )
     }
 
     async fn apply(&self, changes: ChangeSet) -> Result<(), StoreError> {

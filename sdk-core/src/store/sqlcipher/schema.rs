@@ -67,6 +67,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         description: "messages deleted on this device (tombstones); the cover loop queue; the outbox by next attempt",
         step: Step::Sql(include_str!("migrations/v5.sql")),
     },
+    Migration {
+        version: 6,
+        description: "settings kept with the profile (network settings, the app's own)",
+        step: Step::Sql(include_str!("migrations/v6.sql")),
+    },
 ];
 
 /// The schema version this build writes and the newest it can open.
@@ -255,6 +260,7 @@ mod tests {
                 "remote_identities",
                 "send_queues",
                 "sessions",
+                "settings",
                 "signed_pre_keys"
             ]
         );

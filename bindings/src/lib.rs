@@ -51,7 +51,7 @@ pub fn wait_for_ending_threads(timeout_ms: u32) -> bool {
 /// [`ErrorCode::Invitation`] for a malformed link; [`ErrorCode::Qr`] if it does not fit.
 #[uniffi::export]
 pub fn invitation_qr_png(link: String) -> Result<Vec<u8>, SottoError> {
-    let invitation = sotto_core::invitation::Invitation::from_uri(&link)
+    let invitation = sotto_core::invitation::InvitationLink::parse(&link)
         .map_err(|e| SottoError::from(sotto_core::Error::from(e)))?;
     invitation
         .qr_png()
@@ -64,7 +64,7 @@ pub fn invitation_qr_png(link: String) -> Result<Vec<u8>, SottoError> {
 /// As [`invitation_qr_png`].
 #[uniffi::export]
 pub fn invitation_qr_svg(link: String) -> Result<String, SottoError> {
-    let invitation = sotto_core::invitation::Invitation::from_uri(&link)
+    let invitation = sotto_core::invitation::InvitationLink::parse(&link)
         .map_err(|e| SottoError::from(sotto_core::Error::from(e)))?;
     invitation
         .qr_svg()

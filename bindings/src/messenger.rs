@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sotto_core::client::{AttachmentKind, HistoryFrom, MAX_HISTORY_PAGE};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::MessageId;
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::messenger::OwnedProtection;
 use sotto_core::store::{Keychain, ProfileDirectory, SqlCipherStore};
 
@@ -144,17 +144,17 @@ impl Messenger {
     /// QR code (`invitation_qr_png`, `invitation_qr_svg`).
     pub async fn create_invitation(&self) -> Result<String, SottoError> {
         let inner = self.inner.clone();
-        queued(async move { Ok(inner.create_invitation().await?.to_uri()) }).await
+        queued(async move { Ok(inner.create_invitation().await?.link()) }).await
     }
 
     /// Accepts an invitation link; returns the new contact's id. The contact is ready when
     /// `Event.CONTACT_READY` arrives; messages sent before wait for it.
     pub async fn accept_invitation(&self, link: String) -> Result<String, SottoError> {
         let inner = self.inner.clone();
-        let invitation = Invitation::from_uri(&link)
+        let invitation = InvitationLink::parse(&link)
             .map_err(|e| SottoError::from(sotto_core::Error::from(e)))?;
         queued(async move {
-            let contact = inner.accept_invitation(&invitation).await?;
+            let contact = inner.accept_link(&invitation).await?;
             Ok(contact.as_str().to_owned())
         })
         .await

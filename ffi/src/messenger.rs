@@ -9,7 +9,7 @@ use sotto_core::Messenger;
 use sotto_core::client::ClientSettings;
 use sotto_core::contacts::ContactId;
 use sotto_core::content::MessageId;
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::messenger::OwnedProtection;
 use sotto_core::store::{Argon2Params, Keychain, ProfileDirectory, SqlCipherStore};
 
@@ -284,7 +284,7 @@ pub unsafe extern "C" fn sotto_messenger_create_invitation(
         let messenger = unsafe { messenger_ref(messenger) }?;
         out(out_link, "out_link")?;
         let invitation = messenger.wait(messenger.inner.create_invitation())?;
-        let link = c_string(invitation.to_uri())?;
+        let link = c_string(invitation.link())?;
         // SAFETY: checked above.
         unsafe { write_string(out_link, link) };
         Ok(())
@@ -309,8 +309,8 @@ pub unsafe extern "C" fn sotto_messenger_accept_invitation(
         // SAFETY: the caller passes NULL or a live handle, and a string.
         let (messenger, link) = unsafe { (messenger_ref(messenger)?, text(link, "link")?) };
         out(out_contact, "out_contact")?;
-        let invitation = Invitation::from_uri(link).map_err(sotto_core::Error::from)?;
-        let contact = messenger.wait(messenger.inner.accept_invitation(&invitation))?;
+        let invitation = InvitationLink::parse(link).map_err(sotto_core::Error::from)?;
+        let contact = messenger.wait(messenger.inner.accept_link(&invitation))?;
         let contact = c_string(contact.as_str())?;
         // SAFETY: checked above.
         unsafe { write_string(out_contact, contact) };
@@ -389,7 +389,7 @@ pub unsafe extern "C" fn sotto_invitation_qr_png(
         // SAFETY: the caller passes a NUL-terminated string.
         let link = unsafe { text(link, "link") }?;
         out(out_png, "out_png")?;
-        let invitation = Invitation::from_uri(link).map_err(sotto_core::Error::from)?;
+        let invitation = InvitationLink::parse(link).map_err(sotto_core::Error::from)?;
         let png = invitation.qr_png().map_err(sotto_core::Error::from)?;
         // SAFETY: checked above.
         unsafe { *out_png = SottoBytes::from_vec(png) };
@@ -410,7 +410,7 @@ pub unsafe extern "C" fn sotto_invitation_qr_svg(
         // SAFETY: the caller passes a NUL-terminated string.
         let link = unsafe { text(link, "link") }?;
         out(out_svg, "out_svg")?;
-        let invitation = Invitation::from_uri(link).map_err(sotto_core::Error::from)?;
+        let invitation = InvitationLink::parse(link).map_err(sotto_core::Error::from)?;
         let svg = c_string(invitation.qr_svg().map_err(sotto_core::Error::from)?)?;
         // SAFETY: checked above.
         unsafe { write_string(out_svg, svg) };

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute, TransferDirection};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
-use sotto_core::invitation::{Invitation, InvitationError};
+use sotto_core::invitation::{Invitation, InvitationError, InvitationLink};
 use sotto_core::store::{MessageDirection, MessageStatus};
 use sotto_core::{ClientSettings, Error};
 
@@ -136,6 +136,33 @@ async fn invitation_then_100_messages_each_way_in_order_once_and_acknowledged() 
         "no half-made contact is left behind"
     );
     assert!(dave.profile().own_queues().await.unwrap().is_empty());
+
+    // A short link: a QR code a phone reads, the full invitation fetched from the relay;
+    // used once, then gone from the relay (deleted by the inviter when the acceptance
+    // came), so a second use is refused before anything is made.
+    let made = alice.create_invitation().await.unwrap();
+    let short_link = made.link();
+    assert!(short_link.len() <= 200, "{} characters", short_link.len());
+    let code = sotto_core::qr::QrCode::encode(short_link.as_bytes()).unwrap();
+    assert!(code.version() <= 10, "QR version {}", code.version());
+    let short = InvitationLink::parse(&short_link).unwrap();
+    let mut erin = create(root.path(), "erin", &[&relay_b], &clock).await;
+    erin.accept_link(&short).await.unwrap();
+    settle(&mut alice, &mut erin).await;
+    match dave.accept_link(&short).await {
+        Err(Error::Invitation(InvitationError::Unavailable)) => {}
+        other => panic!("a used short link must be refused, got {other:?}"),
+    }
+    assert!(dave.profile().own_queues().await.unwrap().is_empty());
+    // A link whose seed was changed finds nothing on the relay.
+    let mut forged = short_link.clone().into_bytes();
+    let first = short_link.find('#').unwrap() + 1;
+    forged[first] = if forged[first] == b'A' { b'B' } else { b'A' };
+    let forged = InvitationLink::parse(std::str::from_utf8(&forged).unwrap()).unwrap();
+    assert!(matches!(
+        dave.accept_link(&forged).await,
+        Err(Error::Invitation(InvitationError::Unavailable))
+    ));
 
     // Alice deletes Bob: his queue at her relay goes, so what he sends finds no queue.
     alice.forget_contact(&bob_at_alice).await.unwrap();

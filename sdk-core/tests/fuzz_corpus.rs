@@ -25,6 +25,7 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("key_info", fuzz_targets::key_info),
     ("relay_request", fuzz_targets::relay_request),
     ("invitation", fuzz_targets::invitation),
+    ("invitation_link", fuzz_targets::invitation_link),
     ("chunk_location", fuzz_targets::chunk_location),
     ("onion_packet", fuzz_targets::onion_packet),
 ];
@@ -123,6 +124,11 @@ fn relay_request_corpus_never_panics() {
 #[test]
 fn invitation_corpus_never_panics() {
     replay("invitation");
+}
+
+#[test]
+fn invitation_link_corpus_never_panics() {
+    replay("invitation_link");
 }
 
 #[test]

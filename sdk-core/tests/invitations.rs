@@ -9,7 +9,8 @@ use common::qr_scan::scan_png;
 use common::{block_on, memory_profile, now};
 use sotto_core::Profile;
 use sotto_core::invitation::{
-    INVITATION_URI_PREFIX, Invitation, InvitationError, MAX_INVITATION_BYTES, SendCapability,
+    INVITATION_URI_PREFIX, Invitation, InvitationError, InvitationLink, MAX_INVITATION_BYTES,
+    MAX_SHORT_URI_LEN, SEALED_LEN, SHORT_URI_PREFIX, SendCapability, ShortInvitation,
 };
 use sotto_core::relay::{QueueKeyPair, RelayAddress, SenderId};
 use sotto_core::store::MemoryStore;
@@ -185,4 +186,127 @@ fn write_invitation_fuzz_corpus() {
     ] {
         std::fs::write(dir.join(name), data).unwrap();
     }
+}
+
+/// A short link for an invitation on `relay()`, as a client makes one.
+fn short_link() -> ShortInvitation {
+    ShortInvitation::for_queue(
+        relay(),
+        &QueueKeyPair::generate(&mut rand::rng()).private_bytes(),
+    )
+}
+
+#[test]
+fn a_short_link_fits_a_small_qr_code_and_opens_its_sealed_invitation() {
+    let alice = memory_profile();
+    let made = invitation(&alice);
+    let short = short_link();
+    let link = short.to_uri();
+    assert!(link.starts_with(SHORT_URI_PREFIX), "{link}");
+    assert!(link.len() <= 200, "{} characters: {link}", link.len());
+    // A QR code of version 10 or lower at level M: what a phone reads off a screen.
+    let code = sotto_core::qr::QrCode::encode(link.as_bytes()).unwrap();
+    assert!(code.version() <= 10, "version {}", code.version());
+    let scanned = scan_png(&short.qr_png().unwrap());
+    let InvitationLink::Short(parsed) = InvitationLink::from_scanned(&scanned).unwrap() else {
+        panic!("a short link scans as a short link");
+    };
+    assert_eq!(parsed, short);
+    assert_eq!(parsed.relay(), &relay());
+
+    // Every sealed invitation has the same size, and opens to the same invitation.
+    let mut rng = rand::rng();
+    let sealed = short.seal(&made, &mut rng).unwrap();
+    assert_eq!(sealed.len(), SEALED_LEN);
+    let opened = parsed.open(&sealed).unwrap();
+    assert_eq!(opened.to_bytes(), made.to_bytes());
+    assert_ne!(
+        short.seal(&made, &mut rng).unwrap(),
+        sealed,
+        "a fresh nonce each time"
+    );
+
+    // The full link still parses as one, and `link` prefers the short one once attached.
+    assert!(matches!(
+        InvitationLink::parse(&made.to_uri()).unwrap(),
+        InvitationLink::Full(_)
+    ));
+    assert_eq!(made.link(), made.to_uri());
+    let with_short = made.clone().with_short(short.clone());
+    assert_eq!(with_short.link(), link);
+    assert_eq!(
+        scan_png(&with_short.link_qr_png().unwrap()),
+        link.as_bytes()
+    );
+}
+
+#[test]
+fn a_sealed_invitation_opens_only_whole_and_with_its_own_link() {
+    let made = invitation(&memory_profile());
+    let short = short_link();
+    let sealed = short.seal(&made, &mut rand::rng()).unwrap();
+    let malformed = |result: Result<Invitation, InvitationError>| {
+        matches!(result, Err(InvitationError::Malformed(_)))
+    };
+    // Another link's seed, every flipped byte, a truncation, an extension.
+    assert!(malformed(short_link().open(&sealed)));
+    for index in [0, 23, 24, 1000, SEALED_LEN - 1] {
+        let mut altered = sealed.clone();
+        altered[index] ^= 0x01;
+        assert!(malformed(short.open(&altered)), "byte {index}");
+    }
+    assert!(malformed(short.open(&sealed[..SEALED_LEN - 1])));
+    assert!(malformed(short.open(&[sealed.clone(), vec![0]].concat())));
+    assert!(malformed(short.open(&[])));
+    // An invitation whose queue is on another relay than the link's.
+    let elsewhere = ShortInvitation::for_queue(
+        RelayAddress::parse("sotto://AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8@other.example:1")
+            .unwrap(),
+        b"another queue key",
+    );
+    let sealed_elsewhere = elsewhere.seal(&made, &mut rand::rng()).unwrap();
+    assert!(malformed(elsewhere.open(&sealed_elsewhere)));
+}
+
+#[test]
+fn malformed_short_links_are_typed_errors() {
+    let good = short_link().to_uri();
+    let (relay_part, seed) = good
+        .strip_prefix(SHORT_URI_PREFIX)
+        .unwrap()
+        .split_once('#')
+        .unwrap();
+    type Expected = fn(&InvitationError) -> bool;
+    let cases: Vec<(String, Expected)> = vec![
+        (format!("{SHORT_URI_PREFIX}{relay_part}"), |e| {
+            matches!(e, InvitationError::Malformed(_))
+        }),
+        (
+            format!("{SHORT_URI_PREFIX}{relay_part}#{}", &seed[1..]),
+            |e| matches!(e, InvitationError::InvalidEncoding),
+        ),
+        (
+            format!("{SHORT_URI_PREFIX}{relay_part}#{}", "*".repeat(43)),
+            |e| matches!(e, InvitationError::InvalidEncoding),
+        ),
+        (
+            format!("{SHORT_URI_PREFIX}nobody@example.org:1#{seed}"),
+            |e| matches!(e, InvitationError::Malformed(_)),
+        ),
+        (
+            format!("{SHORT_URI_PREFIX}{}", "A".repeat(MAX_SHORT_URI_LEN)),
+            |e| matches!(e, InvitationError::TooLong(_)),
+        ),
+        (format!("https://invite/{relay_part}#{seed}"), |e| {
+            matches!(e, InvitationError::NotAnInvitation)
+        }),
+    ];
+    for (link, expected) in cases {
+        match ShortInvitation::parse(&link) {
+            Err(error) => assert!(expected(&error), "{link}: {error:?}"),
+            Ok(parsed) => panic!("{link} parsed as {parsed:?}"),
+        }
+    }
+    // Spaces around a pasted link are forgiven.
+    assert!(ShortInvitation::parse(&format!("  {good}\n")).is_ok());
 }

@@ -15,7 +15,7 @@ use sotto_core::client::{
 };
 use sotto_core::contacts::ContactId;
 use sotto_core::content::MessageId;
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::messenger::NetworkSettings;
 use sotto_core::onion::{DEFAULT_HOPS, MAX_HOPS};
 use sotto_core::relay::RelayAddress;
@@ -369,7 +369,7 @@ impl Messenger {
                 .create_invitation()
                 .await
                 .map_err(|e| convert::error(&e))?;
-            Ok(JsValue::from_str(&invitation.to_uri()))
+            Ok(JsValue::from_str(&invitation.link()))
         })
     }
 
@@ -378,10 +378,10 @@ impl Messenger {
     #[wasm_bindgen(js_name = acceptInvitation, unchecked_return_type = "Promise<string>")]
     pub fn accept_invitation(&self, link: String) -> Promise {
         promise!(self, |inner| {
-            let invitation = Invitation::from_uri(&link)
+            let invitation = InvitationLink::parse(&link)
                 .map_err(|e| convert::error(&sotto_core::Error::from(e)))?;
             let contact = inner
-                .accept_invitation(&invitation)
+                .accept_link(&invitation)
                 .await
                 .map_err(|e| convert::error(&e))?;
             Ok(JsValue::from_str(contact.as_str()))

@@ -11,7 +11,7 @@ use sotto_core::client::json::{body_json, history_json, status_name};
 use sotto_core::client::{CoverTraffic, HistoryFrom, SendRoute};
 use sotto_core::contacts::{Contact, ContactId};
 use sotto_core::content::{Body, Content, MessageId};
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::messenger::NetworkSettings;
 use sotto_core::qr::QrCode;
 use sotto_core::relay::RelayAddress;
@@ -316,22 +316,31 @@ async fn relay(messenger: &Handle, action: RelayAction, output: Output) -> Resul
 
 async fn invite(messenger: &Handle, qr_png: Option<&Path>, output: Output) -> Result<(), Failure> {
     let invitation = messenger.create_invitation().await?;
-    let link = invitation.to_uri();
+    // The short link (the full invitation sealed on the relay); `full_link` works without
+    // the relay's copy, until it is used.
+    let link = invitation.link();
     if let Some(path) = qr_png {
-        write_file(path, &invitation.qr_png().map_err(sotto_core::Error::from)?)?;
+        write_file(
+            path,
+            &invitation.link_qr_png().map_err(sotto_core::Error::from)?,
+        )?;
     }
-    // The QR code holds the invitation's bytes, as `Invitation::qr_png` draws it (scanned, they
-    // are read by `Invitation::from_scanned`).
-    let qr = QrCode::encode(invitation.to_bytes()).map_err(sotto_core::Error::from)?;
+    let qr = QrCode::encode(link.as_bytes()).map_err(sotto_core::Error::from)?;
     output.result(
         || {
             format!(
-                "{}\n{link}\n\nGive the link (or the QR code) to one person; it works once. \
-                 They become your contact when `sotto receive` runs here after they accept.",
+                "{}\n{link}\n\nGive the link (or the QR code) to one person; it works once, \
+                 within two days. They become your contact when `sotto receive` runs here \
+                 after they accept.",
                 terminal_qr(&qr)
             )
         },
-        json!({ "link": link, "qr_png": qr_png }),
+        json!({
+            "link": link,
+            "full_link": invitation.to_uri(),
+            "qr_version": qr.version(),
+            "qr_png": qr_png,
+        }),
     );
     Ok(())
 }
@@ -342,8 +351,8 @@ async fn accept(
     name: Option<String>,
     output: Output,
 ) -> Result<(), Failure> {
-    let invitation = Invitation::from_uri(link.trim()).map_err(sotto_core::Error::from)?;
-    let contact = messenger.accept_invitation(&invitation).await?;
+    let invitation = InvitationLink::parse(link).map_err(sotto_core::Error::from)?;
+    let contact = messenger.accept_link(&invitation).await?;
     if let Some(name) = &name {
         messenger
             .rename_contact(&contact, Some(name.clone()))

@@ -85,6 +85,10 @@ echo "[${SECONDS}s] invitation: Bob accepts Alice's link"
 alice invite --qr-png invite.png > invite.json
 link="$(jq -r .link invite.json)"
 [ -s invite.png ] || fail "no QR image"
+# The short link: a QR code a phone reads off a screen, read back by Debian's zbarimg.
+[ "${#link}" -le 200 ] || fail "the invitation link has ${#link} characters: $link"
+[ "$(jq .qr_version invite.json)" -le 10 ] || fail "QR version $(jq .qr_version invite.json)"
+[ "$(zbarimg --quiet --raw invite.png)" = "$link" ] || fail "zbarimg read another link"
 expect_exit 5 bob accept "sotto://invite#garbage"
 jq -e '.error.class == "invalid"' last.out > /dev/null || fail "malformed link: $(cat last.out)"
 bob accept "$link" --name Alice > accept.json

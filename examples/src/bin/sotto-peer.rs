@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use sotto_core::client::AttachmentKind;
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, Content};
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::messenger::{Event, OwnedProtection};
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, SqlCipherStore};
@@ -97,11 +97,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         };
         match (*command, args) {
-            ("invite", []) => println!("link {}", messenger.create_invitation().await?.to_uri()),
+            ("invite", []) => println!("link {}", messenger.create_invitation().await?.link()),
             ("accept", [link]) => {
-                let contact = messenger
-                    .accept_invitation(&Invitation::from_uri(link)?)
-                    .await?;
+                let contact = messenger.accept_link(&InvitationLink::parse(link)?).await?;
                 until(&shared, |seen| seen.ready.contains(&contact).then_some(())).await;
                 println!("contact {}", contact.as_str());
             }

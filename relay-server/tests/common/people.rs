@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sotto_core::client::{AttachmentKind, ClientEvent, Clock, SendRoute};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings};
@@ -239,9 +239,12 @@ pub async fn sync_until(
 
 /// Inviter and invitee meet; returns (invitee at inviter, inviter at invitee).
 pub async fn meet(inviter: &mut Person, invitee: &mut Person) -> (ContactId, ContactId) {
-    let link = inviter.create_invitation().await.unwrap().to_uri();
-    let invitation = Invitation::from_uri(&link).unwrap();
-    let inviter_at_invitee = invitee.accept_invitation(&invitation).await.unwrap();
+    // The short link, as people hand it over (the full invitation is fetched from the
+    // inviter's relay).
+    let link = inviter.create_invitation().await.unwrap().link();
+    let invitation = InvitationLink::parse(&link).unwrap();
+    assert!(matches!(invitation, InvitationLink::Short(_)), "{link}");
+    let inviter_at_invitee = invitee.accept_link(&invitation).await.unwrap();
 
     let events = sync_until(inviter, |e| matches!(e, ClientEvent::ContactJoined { .. })).await;
     let joined: Vec<_> = events

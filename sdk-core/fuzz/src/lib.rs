@@ -10,7 +10,7 @@ use sotto_core::{
     attachment::AttachmentPointer,
     content::Content,
     identity::PublicIdentity,
-    invitation::Invitation,
+    invitation::{Invitation, InvitationLink, ShortInvitation},
     onion, padding,
     relay::{
         ApiError, AttachmentLocation, AuthHeader, ChunkId, ChunkSecret, CreateQueue, Endpoint,
@@ -109,6 +109,27 @@ pub fn invitation(data: &[u8]) {
     if let Ok(invitation) = Invitation::from_scanned(data) {
         let again = Invitation::from_uri(&invitation.to_uri()).expect("own URI parses");
         assert_eq!(again.to_bytes(), invitation.to_bytes());
+    }
+}
+
+/// An invitation link of either form as scanned or pasted (first byte even), or the bytes
+/// a relay hands out for a short link's sealed invitation (first byte odd), opened with a
+/// fixed link. A short link that parses prints back to itself; nothing panics.
+pub fn invitation_link(data: &[u8]) {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    if selector % 2 == 0 {
+        if let Ok(InvitationLink::Short(short)) = InvitationLink::from_scanned(input) {
+            let again = ShortInvitation::parse(&short.to_uri()).expect("own link parses");
+            assert_eq!(again, short);
+        }
+    } else {
+        let relay = RelayAddress::parse(
+            "sotto://AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA@127.0.0.1:4433",
+        )
+        .expect("a fixed relay address");
+        let _ = ShortInvitation::for_queue(relay, b"fuzzing").open(input);
     }
 }
 

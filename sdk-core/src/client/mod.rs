@@ -57,12 +57,13 @@ use crate::contacts::{Contact, ContactId};
 use crate::content::{Body, Content, MessageId, Receipt, ReceiptKind};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::invitation::{Invitation, InvitationError};
+use crate::invitation::{Invitation, InvitationError, InvitationLink, SEALED_LEN, ShortInvitation};
 use crate::profile::Profile;
 use crate::relay::OwnQueue;
 use crate::relay::{ErrorKind, RelayAddress, SendCapability};
 use crate::safety::{Comparison, SafetyNumber};
 use crate::store::{MessageDirection, MessageStatus, Store};
+use crate::transport::chunks::{download_part, upload_part};
 use crate::transport::{RelayClient, TransportError, is_transient};
 
 /// Where the time comes from. Tests pass a clock they control; a browser shell passes one
@@ -425,12 +426,70 @@ impl<S: Store> Client<S> {
     pub async fn create_invitation(&mut self) -> Result<Invitation> {
         self.down.clear();
         let queue = self.create_queue().await?;
-        match self.profile.create_invitation(&queue, &mut self.rng).await {
-            Ok(invitation) => Ok(invitation),
-            Err(error) => {
-                self.delete_queue_quietly(&queue).await;
-                Err(error)
+        let made = match self.profile.create_invitation(&queue, &mut self.rng).await {
+            Ok(invitation) => self.store_short(&queue, invitation).await,
+            Err(error) => Err(error),
+        };
+        if made.is_err() {
+            self.delete_queue_quietly(&queue).await;
+        }
+        made
+    }
+
+    /// Seals `invitation` into its queue's relay's chunk store, so that the short link
+    /// ([`Invitation::link`]) stands for it (`docs/PROTOCOL.md` §16.1).
+    async fn store_short(
+        &mut self,
+        queue: &OwnQueue,
+        invitation: Invitation,
+    ) -> Result<Invitation> {
+        let short = short_invitation(queue);
+        let sealed = short.seal(&invitation, &mut self.rng)?;
+        let relay = self.relay(&queue.relay)?;
+        upload_part(&relay, &short.chunk_seed(), 0, bytes::Bytes::from(sealed)).await?;
+        Ok(invitation.with_short(short))
+    }
+
+    /// Accepts an invitation given as a link of either form ([`InvitationLink`]): a short
+    /// one is first fetched from the inviter's relay (through the proxy relay) and opened.
+    /// Then as [`Client::accept_invitation`].
+    ///
+    /// # Errors
+    /// [`InvitationError::Unavailable`] when the relay no longer holds a short link's
+    /// invitation (used or expired); [`InvitationError::Malformed`] when what it holds does
+    /// not open with the link; [`Error::Transport`] when it cannot be reached; then as
+    /// [`Client::accept_invitation`].
+    pub async fn accept_link(&mut self, link: &InvitationLink) -> Result<ContactId> {
+        let invitation = match link {
+            InvitationLink::Full(invitation) => (**invitation).clone(),
+            InvitationLink::Short(short) => self.fetch_short(short).await?,
+        };
+        self.accept_invitation(&invitation).await
+    }
+
+    /// The invitation a short link stands for, fetched from its relay.
+    async fn fetch_short(&mut self, short: &ShortInvitation) -> Result<Invitation> {
+        self.down.clear();
+        let relay = self.relay(short.relay())?;
+        let mut sealed = Vec::with_capacity(SEALED_LEN);
+        match download_part(
+            &relay,
+            &short.chunk_seed(),
+            0,
+            SEALED_LEN as u64,
+            &mut sealed,
+        )
+        .await
+        {
+            Ok(()) => Ok(short.open(&sealed)?),
+            Err(TransportError::Relay(e)) if e.kind == ErrorKind::UnknownChunk => {
+                Err(InvitationError::Unavailable.into())
             }
+            Err(TransportError::InvalidAnswer(_)) => Err(InvitationError::Malformed(
+                "the relay holds something else than a sealed invitation".into(),
+            )
+            .into()),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -899,6 +958,16 @@ impl<S: Store> Client<S> {
     }
 
     /// Deletes a queue we made but no longer need; a failure only leaves it to expire.
+    /// Deletes the sealed invitation of a used invitation queue, if there is one (best
+    /// effort: an unused one expires with the relay's chunks).
+    async fn delete_short_quietly(&mut self, invitation_queue: &OwnQueue) {
+        let short = short_invitation(invitation_queue);
+        let Ok(relay) = self.relay(&invitation_queue.relay) else {
+            return;
+        };
+        let _ = relay.delete_part(&short.chunk_seed().part(0)).await;
+    }
+
     async fn delete_queue_quietly(&mut self, queue: &OwnQueue) {
         let Ok(relay) = self.relay(&queue.relay) else {
             return;
@@ -1022,4 +1091,10 @@ impl<S: Store> Client<S> {
 /// Whether a body is something the user wrote (not a receipt or a contact-accept frame).
 fn is_user_content(body: &Body) -> bool {
     !matches!(body, Body::Receipt(_) | Body::ContactAccept(_))
+}
+
+/// The short invitation of an invitation queue (its seed derives from the queue's
+/// recipient key, so it is made again to delete the chunk).
+fn short_invitation(queue: &OwnQueue) -> ShortInvitation {
+    ShortInvitation::for_queue(queue.relay.clone(), &queue.recipient_key.private_bytes())
 }

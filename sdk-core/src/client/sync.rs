@@ -334,6 +334,8 @@ impl<S: Store> Client<S> {
             contact: joined.contact.clone(),
             display_name: joined.display_name.clone(),
         });
+        // The short link is used up with the invitation.
+        self.delete_short_quietly(invitation_queue).await;
         match self
             .write_packet(&joined.contact, &joined.destination, &joined.packet)
             .await

@@ -51,7 +51,7 @@ use crate::contacts::{Contact, ContactId};
 use crate::content::MessageId;
 use crate::error::{Error, Result};
 use crate::identity::PublicIdentity;
-use crate::invitation::Invitation;
+use crate::invitation::{Invitation, InvitationLink};
 use crate::safety::{Comparison, SafetyNumber};
 use crate::store::Store;
 
@@ -372,7 +372,8 @@ impl<S: Store + 'static> Messenger<S> {
         self.call(|actor| Box::pin(actor.client.sync())).await
     }
 
-    /// Makes a one-time invitation (a fresh queue on one of our relays).
+    /// Makes a one-time invitation (a fresh queue on one of our relays), sealed on that
+    /// relay too so that its short link ([`Invitation::link`]) works.
     pub async fn create_invitation(&self) -> Result<Invitation> {
         self.call(|actor| {
             actor.queues_changed();
@@ -388,6 +389,17 @@ impl<S: Store + 'static> Messenger<S> {
         self.call(move |actor| {
             actor.queues_changed();
             Box::pin(async move { actor.client.accept_invitation(&invitation).await })
+        })
+        .await
+    }
+
+    /// Accepts an invitation link of either form ([`Client::accept_link`]: a short link is
+    /// fetched from the inviter's relay first).
+    pub async fn accept_link(&self, link: &InvitationLink) -> Result<ContactId> {
+        let link = link.clone();
+        self.call(move |actor| {
+            actor.queues_changed();
+            Box::pin(async move { actor.client.accept_link(&link).await })
         })
         .await
     }

@@ -172,8 +172,12 @@ impl ProfileDirectory {
     }
 
     /// Takes the directory's exclusive lock ([`StoreError::InUse`] when another holds it).
-    /// A directory that does not exist is [`StoreError::NotFound`].
-    fn lock(&self) -> Result<fs::File> {
+    /// A directory that does not exist is [`StoreError::NotFound`]. Only where folders can
+    /// be opened and locked (Unix); elsewhere `None`.
+    fn lock(&self) -> Result<Option<fs::File>> {
+        if !cfg!(unix) {
+            return Ok(None);
+        }
         let directory = fs::File::open(&self.root).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::from(StoreError::NotFound {
                 path: self.root.clone(),
@@ -181,7 +185,7 @@ impl ProfileDirectory {
             _ => io_error(&format!("opening {}", self.root.display()), &e),
         })?;
         match directory.try_lock() {
-            Ok(()) => Ok(directory),
+            Ok(()) => Ok(Some(directory)),
             Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
                 path: self.root.clone(),
             }
@@ -382,7 +386,7 @@ impl ProfileDirectory {
         // Held until the end: nobody opens the profile while it goes. A directory that is
         // gone already has nothing left to delete.
         let _lock = match self.lock() {
-            Ok(lock) => Some(lock),
+            Ok(lock) => lock,
             Err(Error::Store(StoreError::NotFound { .. })) => None,
             Err(other) => return Err(other),
         };

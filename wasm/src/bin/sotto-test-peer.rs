@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sotto_core::client::{AttachmentKind, ClientSettings};
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
-use sotto_core::invitation::Invitation;
+use sotto_core::invitation::InvitationLink;
 use sotto_core::messenger::OwnedProtection;
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, SqlCipherStore};
@@ -127,10 +127,10 @@ fn run(messenger: &Messenger<SqlCipherStore>, line: &str) -> Result<Value, sotto
     let words: Vec<&str> = line.splitn(4, ' ').collect();
     let invalid = |why: String| sotto_core::Error::Internal(why);
     Ok(match words.as_slice() {
-        ["invite"] => json!({ "invitation": block_on(messenger.create_invitation())?.to_uri() }),
+        ["invite"] => json!({ "invitation": block_on(messenger.create_invitation())?.link() }),
         ["accept", link] => {
-            let invitation = Invitation::from_uri(link)?;
-            json!({ "contact": block_on(messenger.accept_invitation(&invitation))?.to_string() })
+            let invitation = InvitationLink::parse(link)?;
+            json!({ "contact": block_on(messenger.accept_link(&invitation))?.to_string() })
         }
         ["text", to, text @ ..] => {
             let id =

@@ -119,8 +119,8 @@ impl SqlCipherStore {
 
     /// This store, keeping its profile directory's lock until it is dropped.
     #[cfg(not(target_arch = "wasm32"))]
-    pub(crate) fn holding(mut self, lock: std::fs::File) -> Self {
-        self._lock = Some(lock);
+    pub(crate) fn holding(mut self, lock: Option<std::fs::File>) -> Self {
+        self._lock = lock;
         self
     }
 

@@ -8,7 +8,11 @@
 //!
 //! It travels as a URI, `sotto://invite#<unpadded base64url of the bytes>` (everything in
 //! the fragment, which browsers never send to a server), or as a QR code holding the same
-//! bytes. See `docs/PROTOCOL.md` §16.
+//! bytes. See `docs/PROTOCOL.md` §16. A client that makes an invitation also stores it
+//! sealed on its relay, so that a short link ([`ShortInvitation`], §16.1) can stand for it:
+//! [`Invitation::link`] is that short link when there is one.
+
+mod short;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,6 +28,10 @@ use crate::proto::invitation as wire;
 use crate::qr::{self, QrError};
 pub use crate::relay::SendCapability;
 use crate::relay::{QueueKeyPair, RelayAddress, SenderId};
+pub use short::{
+    InvitationLink, MAX_SHORT_URI_LEN, PADDED_LEN, SEALED_LEN, SEED_LEN, SHORT_URI_PREFIX,
+    ShortInvitation,
+};
 
 /// The invitation format version this build writes and reads.
 pub const INVITATION_VERSION: u32 = 1;
@@ -61,6 +69,10 @@ pub enum InvitationError {
     /// invitation makes one contact.
     #[error("this invitation was already used")]
     AlreadyUsed,
+    /// The inviter's relay no longer holds the invitation a short link points to: it was
+    /// used, or it expired with the relay's chunks (48 hours by default). Ask for a new one.
+    #[error("this invitation link was used or has expired: ask for a new one")]
+    Unavailable,
     /// The acceptance came from someone who is already a contact (with the same identity
     /// key): no second contact is made, and the invitation stays unused.
     #[error("the invitation was accepted by someone who is already a contact")]
@@ -77,6 +89,8 @@ pub struct Invitation {
     bundle: PreKeyBundle,
     queue: SendCapability,
     bytes: Vec<u8>,
+    /// The short link standing for it, when its maker stored it on the relay.
+    short: Option<ShortInvitation>,
 }
 
 impl std::fmt::Debug for Invitation {
@@ -108,6 +122,7 @@ impl Invitation {
             bundle,
             queue,
             bytes: message.encode_to_vec(),
+            short: None,
         })
     }
 
@@ -189,6 +204,7 @@ impl Invitation {
                 sender_key,
             },
             bytes: bytes.to_vec(),
+            short: None,
         })
     }
 
@@ -237,6 +253,42 @@ impl Invitation {
     /// A QR code of the invitation bytes, as SVG.
     pub fn qr_svg(&self) -> Result<String, InvitationError> {
         Ok(qr::render_svg(&self.bytes)?)
+    }
+
+    /// This invitation with the short link that stands for it (once sealed on the relay).
+    pub fn with_short(mut self, short: ShortInvitation) -> Self {
+        self.short = Some(short);
+        self
+    }
+
+    /// The short link standing for this invitation, if its maker stored it on the relay.
+    pub fn short(&self) -> Option<&ShortInvitation> {
+        self.short.as_ref()
+    }
+
+    /// The link to hand over: the short one when there is one (about 120 characters, a QR
+    /// code of version 10 or lower), else the full [`Invitation::to_uri`].
+    pub fn link(&self) -> String {
+        self.short
+            .as_ref()
+            .map_or_else(|| self.to_uri(), ShortInvitation::to_uri)
+    }
+
+    /// A QR code of [`Invitation::link`], as PNG: the short link's text, else the
+    /// invitation's bytes.
+    pub fn link_qr_png(&self) -> Result<Vec<u8>, InvitationError> {
+        match &self.short {
+            Some(short) => Ok(short.qr_png()?),
+            None => self.qr_png(),
+        }
+    }
+
+    /// A QR code of [`Invitation::link`], as SVG.
+    pub fn link_qr_svg(&self) -> Result<String, InvitationError> {
+        match &self.short {
+            Some(short) => Ok(short.qr_svg()?),
+            None => self.qr_svg(),
+        }
     }
 
     /// Who invites.

@@ -149,9 +149,54 @@ pub enum Command {
     History {
         /// The contact: a name or an id.
         contact: String,
-        /// How many of the latest messages.
+        /// How many messages.
         #[arg(long, default_value_t = 50, value_name = "N")]
         limit: usize,
+        /// The messages before this one (scrolling back), instead of the latest.
+        #[arg(long, value_name = "MESSAGE")]
+        before: Option<String>,
+    },
+    /// Search a conversation's texts and file names, newest first.
+    Search {
+        /// The contact: a name or an id.
+        contact: String,
+        /// What to look for.
+        query: String,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+    },
+    /// Delete a message on this device (the contact keeps their copy).
+    Delete {
+        /// The contact: a name or an id.
+        contact: String,
+        /// The message id.
+        message: String,
+    },
+    /// Forget a contact: their queues on the relays, then everything stored for them.
+    Forget {
+        /// The contact: a name or an id.
+        contact: String,
+    },
+    /// Show or change how messages travel: onion hops, mixing delay, cover traffic.
+    Route {
+        /// Relays on each message's onion path (1 to 5; 0 sends straight to the mailbox
+        /// relay, which then sees your address).
+        #[arg(long, value_name = "N")]
+        hops: Option<usize>,
+        /// Mean mixing delay per hop, in milliseconds.
+        #[arg(long, value_name = "MS")]
+        delay_ms: Option<u64>,
+        /// Cover traffic at the default rates while `receive --follow` runs: on or off.
+        #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+        cover: Option<String>,
+    },
+    /// Protect the profile with a new passphrase (the current one unlocks it as usual),
+    /// read from --new-passphrase-env VAR, else asked twice on the terminal.
+    ChangePassphrase {
+        /// Read the new passphrase from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        new_passphrase_env: Option<String>,
     },
     /// Show the safety number you compare with a contact (60 digits and a QR code).
     Safety {

@@ -8,15 +8,15 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 use serde_json::json;
 use sotto_core::client::json::{body_json, history_json, status_name};
-use sotto_core::client::{CoverTraffic, HistoryFrom, SendRoute};
+use sotto_core::client::{CoverTraffic, HistoryFrom, HistoryMessage, SendRoute};
 use sotto_core::contacts::{Contact, ContactId};
 use sotto_core::content::{Body, Content, MessageId};
 use sotto_core::invitation::InvitationLink;
-use sotto_core::messenger::NetworkSettings;
+use sotto_core::messenger::{NetworkSettings, OwnedProtection};
 use sotto_core::qr::QrCode;
 use sotto_core::relay::RelayAddress;
 use sotto_core::safety::Comparison;
-use sotto_core::store::ProfileDirectory;
+use sotto_core::store::{Argon2Params, MessageDirection, ProfileDirectory};
 use sotto_core::{ClientSettings, DeliveryStatus, Event, Messenger};
 
 use crate::args::{Command, PassphraseSource, RelayAction};
@@ -64,8 +64,7 @@ pub async fn run(
 
 async fn dispatch(command: Command, messenger: &Handle, output: Output) -> Result<(), Failure> {
     match command {
-        Command::Init { .. } => unreachable!("made before a profile is opened"),
-        Command::Relay { action } => relay(messenger, action, output).await,
+        Command::Relay { action } => relay(messenger, action, None, output).await,
         Command::Invite { qr_png } => invite(messenger, qr_png.as_deref(), output).await,
         Command::Accept { link, name } => accept(messenger, &link, name, output).await,
         Command::Contacts => contacts(messenger, output).await,
@@ -120,9 +119,7 @@ async fn dispatch(command: Command, messenger: &Handle, output: Output) -> Resul
             to,
         } => {
             let contact = resolve(messenger, &contact).await?;
-            let id = MessageId::from_hex(&message).ok_or_else(|| {
-                Failure::new(Class::Invalid, format!("{message} is not a message id"))
-            })?;
+            let id = message_id(&message)?;
             let found = messenger
                 .history(&contact.id, HistoryFrom::Newest, usize::MAX)
                 .await?
@@ -137,99 +134,203 @@ async fn dispatch(command: Command, messenger: &Handle, output: Output) -> Resul
             );
             Ok(())
         }
-        Command::History { contact, limit } => {
+        Command::History {
+            contact,
+            limit,
+            before,
+        } => {
             let contact = resolve(messenger, &contact).await?;
-            let mut page = messenger
-                .history(&contact.id, HistoryFrom::Newest, limit)
-                .await?;
+            let from = match before {
+                Some(id) => HistoryFrom::Before(message_id(&id)?),
+                None => HistoryFrom::Newest,
+            };
+            let mut page = messenger.history(&contact.id, from, limit).await?;
             page.reverse();
-            for message in &page {
-                output.result(
-                    || {
-                        let arrow = match message.direction {
-                            sotto_core::store::MessageDirection::Incoming => "<",
-                            sotto_core::store::MessageDirection::Outgoing => ">",
-                        };
-                        format!(
-                            "{arrow} {} [{}] {}",
-                            message.content.id,
-                            status_name(message.shown_status()),
-                            describe(&message.content.body)
-                        )
-                    },
-                    json!({ "contact": contact.id.as_str(), "message": history_json(message) }),
-                );
-            }
+            print_messages(&contact, &page, output);
             Ok(())
         }
-        Command::Safety { contact, qr_png } => {
+        Command::Search {
+            contact,
+            query,
+            limit,
+        } => {
             let contact = resolve(messenger, &contact).await?;
-            let number = messenger.safety_number(&contact.id).await?;
-            if let Some(path) = qr_png {
-                write_file(&path, &number.qr_png().map_err(sotto_core::Error::from)?)?;
-            }
-            let qr = QrCode::encode(number.scannable()).map_err(sotto_core::Error::from)?;
-            let groups = number.digit_groups();
+            let found = messenger.search(&contact.id, &query, limit).await?;
+            print_messages(&contact, &found, output);
+            Ok(())
+        }
+        Command::Delete { contact, message } => {
+            let contact = resolve(messenger, &contact).await?;
+            let id = message_id(&message)?;
+            messenger.delete_message(&contact.id, &id).await?;
             output.result(
-                || {
-                    let rows: Vec<String> = groups.chunks(4).map(|row| row.join(" ")).collect();
-                    format!(
-                        "Safety number with {}:\n\n{}\n\n{}\nCompare it with theirs (or let them \
-                         run `sotto verify`).",
-                        name_of(&contact),
-                        rows.join("\n"),
-                        terminal_qr(&qr)
-                    )
-                },
-                json!({
-                    "contact": contact.id.as_str(),
-                    "digits": number.digits(),
-                    "verified": contact.verified,
-                }),
+                || format!("Deleted {id} on this device."),
+                json!({ "contact": contact.id.as_str(), "message_id": message, "deleted": true }),
             );
             Ok(())
         }
-        Command::Verify { contact, code } => {
+        Command::Forget { contact } => {
             let contact = resolve(messenger, &contact).await?;
-            let number = messenger.safety_number(&contact.id).await?;
-            match number
-                .compare_typed(&code)
-                .map_err(sotto_core::Error::from)?
-            {
-                Comparison::Match => {
-                    messenger.mark_verified(&contact.id).await?;
-                    output.result(
-                        || format!("Verified {}.", name_of(&contact)),
-                        json!({ "contact": contact.id.as_str(), "verified": true }),
-                    );
-                    Ok(())
-                }
-                _ => Err(Failure::new(
-                    Class::Safety,
-                    format!(
-                        "the safety numbers differ: {} is not verified (you may be talking \
-                         to someone else, or one of you typed a wrong number)",
-                        name_of(&contact)
-                    ),
-                )),
-            }
-        }
-        Command::AcceptKey { contact } => {
-            let contact = resolve(messenger, &contact).await?;
-            messenger.accept_identity_key(&contact.id).await?;
-            let report = messenger.sync().await?;
+            messenger.forget_contact(&contact.id).await?;
             output.result(
                 || {
                     format!(
-                        "Accepted the new key of {}; compare safety numbers again.",
+                        "Forgot {} and everything stored for them.",
                         name_of(&contact)
                     )
                 },
-                json!({ "contact": contact.id.as_str(), "accepted": true, "sent": report.sent }),
+                json!({ "contact": contact.id.as_str(), "forgotten": true }),
             );
             Ok(())
         }
+        Command::Route {
+            hops,
+            delay_ms,
+            cover,
+        } => {
+            let mut settings = messenger.network_settings().await?;
+            if hops.is_some() || delay_ms.is_some() {
+                let current_hops = match settings.route {
+                    SendRoute::Direct => 0,
+                    SendRoute::Onion { hops, .. } => hops,
+                };
+                let current_delay = match settings.route {
+                    SendRoute::Onion { mean_delay, .. } => Some(mean_delay.as_millis() as u64),
+                    SendRoute::Direct => None,
+                };
+                settings.route = route(hops.unwrap_or(current_hops), delay_ms.or(current_delay));
+            }
+            if let Some(cover) = cover {
+                settings.cover = (cover == "on").then(|| settings.cover.unwrap_or_default());
+            }
+            relay(messenger, RelayAction::List, Some(settings), output).await
+        }
+        Command::ChangePassphrase { new_passphrase_env } => {
+            let passphrase = profile::new_passphrase(new_passphrase_env.as_deref())?;
+            messenger
+                .change_protection(OwnedProtection::Passphrase {
+                    passphrase,
+                    params: Argon2Params::default(),
+                })
+                .await?;
+            output.result(
+                || "Changed the passphrase: the next command needs the new one.".to_owned(),
+                json!({ "passphrase_changed": true }),
+            );
+            Ok(())
+        }
+        Command::Safety { contact, qr_png } => safety(messenger, &contact, qr_png, output).await,
+        Command::Verify { contact, code } => verify(messenger, &contact, &code, output).await,
+        Command::AcceptKey { contact } => accept_key(messenger, &contact, output).await,
+        Command::Init { .. } => unreachable!("made before a profile is opened"),
     }
+}
+
+/// The messages of a conversation, one per line.
+fn print_messages(contact: &Contact, messages: &[HistoryMessage], output: Output) {
+    for message in messages {
+        output.result(
+            || {
+                let arrow = match message.direction {
+                    MessageDirection::Incoming => "<",
+                    MessageDirection::Outgoing => ">",
+                };
+                format!(
+                    "{arrow} {} [{}] {}",
+                    message.content.id,
+                    status_name(message.shown_status()),
+                    describe(&message.content.body)
+                )
+            },
+            json!({ "contact": contact.id.as_str(), "message": history_json(message) }),
+        );
+    }
+}
+
+async fn safety(
+    messenger: &Handle,
+    contact: &str,
+    qr_png: Option<PathBuf>,
+    output: Output,
+) -> Result<(), Failure> {
+    let contact = resolve(messenger, contact).await?;
+    let number = messenger.safety_number(&contact.id).await?;
+    if let Some(path) = qr_png {
+        write_file(&path, &number.qr_png().map_err(sotto_core::Error::from)?)?;
+    }
+    let qr = QrCode::encode(number.scannable()).map_err(sotto_core::Error::from)?;
+    let groups = number.digit_groups();
+    output.result(
+        || {
+            let rows: Vec<String> = groups.chunks(4).map(|row| row.join(" ")).collect();
+            format!(
+                "Safety number with {}:\n\n{}\n\n{}\nCompare it with theirs (or let them \
+                 run `sotto verify`).",
+                name_of(&contact),
+                rows.join("\n"),
+                terminal_qr(&qr)
+            )
+        },
+        json!({
+            "contact": contact.id.as_str(),
+            "digits": number.digits(),
+            "verified": contact.verified,
+        }),
+    );
+    Ok(())
+}
+
+async fn verify(
+    messenger: &Handle,
+    contact: &str,
+    code: &str,
+    output: Output,
+) -> Result<(), Failure> {
+    let contact = resolve(messenger, contact).await?;
+    let number = messenger.safety_number(&contact.id).await?;
+    match number
+        .compare_typed(code)
+        .map_err(sotto_core::Error::from)?
+    {
+        Comparison::Match => {
+            messenger.mark_verified(&contact.id).await?;
+            output.result(
+                || format!("Verified {}.", name_of(&contact)),
+                json!({ "contact": contact.id.as_str(), "verified": true }),
+            );
+            Ok(())
+        }
+        _ => Err(Failure::new(
+            Class::Safety,
+            format!(
+                "the safety numbers differ: {} is not verified (you may be talking to someone \
+                 else, or one of you typed a wrong number)",
+                name_of(&contact)
+            ),
+        )),
+    }
+}
+
+async fn accept_key(messenger: &Handle, contact: &str, output: Output) -> Result<(), Failure> {
+    let contact = resolve(messenger, contact).await?;
+    messenger.accept_identity_key(&contact.id).await?;
+    let report = messenger.sync().await?;
+    output.result(
+        || {
+            format!(
+                "Accepted the new key of {}; compare safety numbers again.",
+                name_of(&contact)
+            )
+        },
+        json!({ "contact": contact.id.as_str(), "accepted": true, "sent": report.sent }),
+    );
+    Ok(())
+}
+
+/// A message id as the user typed it.
+fn message_id(text: &str) -> Result<MessageId, Failure> {
+    MessageId::from_hex(text)
+        .ok_or_else(|| Failure::new(Class::Invalid, format!("{text} is not a message id")))
 }
 
 fn parse_relays(texts: &[String]) -> Result<Vec<RelayAddress>, Failure> {
@@ -259,8 +360,19 @@ fn route(hops: usize, delay_ms: Option<u64>) -> SendRoute {
     }
 }
 
-async fn relay(messenger: &Handle, action: RelayAction, output: Output) -> Result<(), Failure> {
-    let mut settings: NetworkSettings = messenger.network_settings().await?;
+/// Changes the relay list as `action` says, starting from `settings` when given (else the
+/// ones in force), saves the result if anything changed and prints what is in force.
+async fn relay(
+    messenger: &Handle,
+    action: RelayAction,
+    settings: Option<NetworkSettings>,
+    output: Output,
+) -> Result<(), Failure> {
+    let changed = settings.is_some() || !matches!(action, RelayAction::List);
+    let mut settings = match settings {
+        Some(settings) => settings,
+        None => messenger.network_settings().await?,
+    };
     match action {
         RelayAction::Add { address } => {
             let relay = parse_relays(std::slice::from_ref(&address))?.remove(0);
@@ -281,7 +393,19 @@ async fn relay(messenger: &Handle, action: RelayAction, output: Output) -> Resul
         }
         RelayAction::List => {}
     }
-    messenger.set_network_settings(settings.clone()).await?;
+    if changed {
+        // Settings that cannot work are the user's input, not the network's fault.
+        settings
+            .route
+            .check(settings.relays.len())
+            .map_err(|e| Failure::new(Class::Invalid, e.to_string()))?;
+        if let Some(cover) = &settings.cover {
+            cover
+                .validate()
+                .map_err(|e| Failure::new(Class::Invalid, e.to_owned()))?;
+        }
+        messenger.set_network_settings(settings.clone()).await?;
+    }
     let relays: Vec<String> = settings.relays.iter().map(ToString::to_string).collect();
     let route = match settings.route {
         SendRoute::Direct => json!({ "hops": 0 }),
@@ -289,11 +413,12 @@ async fn relay(messenger: &Handle, action: RelayAction, output: Output) -> Resul
             json!({ "hops": hops, "mean_delay_ms": mean_delay.as_millis() as u64 })
         }
     };
+    let cover_per_day = settings.cover.map(|cover| cover.bytes_per_day() / 1e6);
     output.result(
         || {
             let mut text = relays.join("\n");
             text.push_str(&format!(
-                "\nroute: {}; cover traffic {}",
+                "\nroute: {}\ncover traffic: {}",
                 match settings.route {
                     SendRoute::Direct => "direct (the mailbox relay sees your address)".into(),
                     SendRoute::Onion { hops, mean_delay } => format!(
@@ -301,15 +426,19 @@ async fn relay(messenger: &Handle, action: RelayAction, output: Output) -> Resul
                         mean_delay.as_millis()
                     ),
                 },
-                if settings.cover.is_some() {
-                    "on"
-                } else {
-                    "off"
-                }
+                cover_per_day.map_or_else(
+                    || "off".to_owned(),
+                    |mb| format!("on while `receive --follow` runs, about {mb:.0} MB a day")
+                )
             ));
             text
         },
-        json!({ "relays": relays, "route": route, "cover": settings.cover.is_some() }),
+        json!({
+            "relays": relays,
+            "route": route,
+            "cover": settings.cover.is_some(),
+            "cover_mb_per_day": cover_per_day,
+        }),
     );
     Ok(())
 }
@@ -678,14 +807,30 @@ async fn handle(
             },
             json!({ "event": "identity_key_changed", "contact": contact.as_str() }),
         ),
-        Event::PacketRejected { contact, reason, .. } => eprintln!(
-            "sotto: a packet{} was refused and removed: {reason}",
-            contact
-                .map(|c| format!(" from {}", c.as_str()))
-                .unwrap_or_default()
+        Event::PacketRejected {
+            contact,
+            code,
+            reason,
+        } => output.notice(
+            || {
+                format!(
+                    "a packet{} was refused and removed: {reason}",
+                    contact
+                        .as_ref()
+                        .map(|c| format!(" from {}", c.as_str()))
+                        .unwrap_or_default()
+                )
+            },
+            json!({
+                "event": "packet_rejected",
+                "contact": contact.as_ref().map(ContactId::as_str),
+                "code": code as u32,
+                "reason": reason,
+            }),
         ),
-        Event::Missed { count } => eprintln!(
-            "sotto: {count} events were missed while busy; `sotto history` shows everything"
+        Event::Missed { count } => output.notice(
+            || format!("{count} events were missed while busy; `sotto history` shows everything"),
+            json!({ "event": "missed", "count": count }),
         ),
         _ => {}
     }

@@ -27,6 +27,17 @@ impl Output {
         let _ = stdout.flush();
     }
 
+    /// Prints something the user should know that is not a result (a refused packet,
+    /// missed events): on standard error for people, as a JSON line on standard output
+    /// for scripts.
+    pub fn notice(&self, text: impl FnOnce() -> String, value: Value) {
+        if self.json {
+            self.result(String::new, value);
+        } else {
+            eprintln!("sotto: {}", text());
+        }
+    }
+
     /// A progress bar for `total` bytes on standard error: drawn only on a terminal and
     /// never in JSON mode, so nothing but results reaches a pipe.
     pub fn progress(&self, total: u64, what: &str) -> ProgressBar {

@@ -140,3 +140,38 @@ pub fn protection(
     };
     Ok(OwnedProtection::Keychain(kind))
 }
+
+/// A new passphrase: from the environment variable `variable`, else typed twice on the
+/// terminal (the two must agree). Never empty.
+pub fn new_passphrase(variable: Option<&str>) -> Result<Zeroizing<String>, Failure> {
+    let passphrase = match variable {
+        Some(variable) => Zeroizing::new(std::env::var(variable).map_err(|_| {
+            Failure::new(
+                Class::Invalid,
+                format!("the environment variable {variable} holds no passphrase"),
+            )
+        })?),
+        None => {
+            if !std::io::stdin().is_terminal() {
+                return Err(Failure::new(
+                    Class::Invalid,
+                    "give the new passphrase with --new-passphrase-env VAR (no terminal to ask on)",
+                ));
+            }
+            let ask = |prompt: &str| {
+                rpassword::prompt_password(prompt)
+                    .map(Zeroizing::new)
+                    .map_err(|e| Failure::new(Class::Other, format!("reading the passphrase: {e}")))
+            };
+            let first = ask("New passphrase: ")?;
+            if *ask("The same again: ")? != *first {
+                return Err(Failure::new(Class::Invalid, "the two passphrases differ"));
+            }
+            first
+        }
+    };
+    if passphrase.is_empty() {
+        return Err(Failure::new(Class::Invalid, "the new passphrase is empty"));
+    }
+    Ok(passphrase)
+}

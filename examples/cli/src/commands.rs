@@ -106,6 +106,7 @@ async fn dispatch(command: Command, messenger: &Handle, output: Output) -> Resul
                 download_dir: (!no_download).then_some(download_dir),
                 mark_read: !keep_unread,
                 output,
+                failed_download: Mutex::new(None),
             };
             if follow {
                 receive_follow(messenger, &options).await
@@ -633,7 +634,12 @@ struct Receiving {
     download_dir: Option<PathBuf>,
     mark_read: bool,
     output: Output,
+    /// The first download that failed (the others go on; the command ends with it).
+    failed_download: Mutex<Option<Failure>>,
 }
+
+/// Rounds of reading every queue before `receive` stops, however busy a queue is.
+const MAX_SYNC_ROUNDS: usize = 1000;
 
 async fn receive_once(
     messenger: &Handle,
@@ -647,10 +653,12 @@ async fn receive_once(
     let mut read = false;
     loop {
         // Each sync reads a batch from every queue: go on until the queues are empty.
+        let mut rounds = 0;
         loop {
             let report = messenger.sync().await?;
             unreachable = report.unreachable;
-            if report.received == 0 {
+            rounds += 1;
+            if report.received == 0 || rounds == MAX_SYNC_ROUNDS {
                 break;
             }
         }
@@ -670,6 +678,14 @@ async fn receive_once(
     if read {
         // Sends the read receipts.
         messenger.sync().await?;
+    }
+    if let Some(failure) = options
+        .failed_download
+        .lock()
+        .ok()
+        .and_then(|mut f| f.take())
+    {
+        return Err(failure);
     }
     if unreachable > 0 {
         return Err(Failure::new(
@@ -726,7 +742,32 @@ async fn handle(
         Event::MessageReceived { contact, content } => {
             let path = match &options.download_dir {
                 Some(folder) if has_attachment(&content.body) => {
-                    Some(download(messenger, progress, &contact, &content, folder).await?)
+                    match download(messenger, progress, &contact, &content, folder).await {
+                        Ok(path) => Some(path),
+                        Err(failure) => {
+                            // The message is stored; its attachment can be fetched later.
+                            output.notice(
+                                || {
+                                    format!(
+                                        "{} (fetch it later with `sotto download {} {}`)",
+                                        failure.message,
+                                        contact.as_str(),
+                                        content.id
+                                    )
+                                },
+                                json!({
+                                    "event": "download_failed",
+                                    "contact": contact.as_str(),
+                                    "message_id": content.id.to_string(),
+                                    "reason": failure.message,
+                                }),
+                            );
+                            if let Ok(mut first) = options.failed_download.lock() {
+                                first.get_or_insert(failure);
+                            }
+                            None
+                        }
+                    }
                 }
                 _ => None,
             };

@@ -135,6 +135,22 @@ cmp picture.png "$(jq -r 'select(.event == "message") | .path' bob-3.json)"
 echo "not an image" > fake.png
 expect_exit 5 alice send-file Bob fake.png --image
 
+echo "[${SECONDS}s] a download that fails loses nothing: the message is kept, fetched later"
+echo "a small file" > small.txt
+bob send-file Alice small.txt > /dev/null
+: > alice-4.json
+for _ in $(seq 20); do
+  code=0
+  alice receive --wait 10 --download-dir "$work/missing/folder/small.txt" >> alice-4.json || code=$?
+  has alice-4.json '.event == "download_failed"' && break
+done
+[ "$code" = 9 ] || fail "a failed download exited $code: $(cat alice-4.json)"
+has alice-4.json '.event == "message" and .body.name == "small.txt" and .path == null' ||
+  fail "the message was not printed: $(cat alice-4.json)"
+small_id="$(jq -r 'select(.event == "message") | .message_id' alice-4.json)"
+alice download Bob "$small_id" --to downloads > /dev/null
+cmp small.txt downloads/small.txt || fail "the later download differs"
+
 echo "[${SECONDS}s] receipts: Alice's messages delivered and read"
 alice receive --wait 5 > /dev/null || true
 for _ in $(seq 40); do

@@ -140,14 +140,15 @@ impl Messenger {
         queued(async move { inner.change_protection(protection).await }).await
     }
 
-    /// Makes a one-time invitation link (`sotto:…`) to hand to one person, as text or as a
-    /// QR code (`invitation_qr_png`, `invitation_qr_svg`).
+    /// Makes a one-time invitation and returns its short link (`sotto://invite/…`; the full
+    /// invitation waits sealed on the relay) to hand to one person, as text or as a QR code
+    /// (`invitation_qr_png`, `invitation_qr_svg`).
     pub async fn create_invitation(&self) -> Result<String, SottoError> {
         let inner = self.inner.clone();
         queued(async move { Ok(inner.create_invitation().await?.link()) }).await
     }
 
-    /// Accepts an invitation link; returns the new contact's id. The contact is ready when
+    /// Accepts an invitation link, short or full; returns the new contact's id. The contact is ready when
     /// `Event.CONTACT_READY` arrives; messages sent before wait for it.
     pub async fn accept_invitation(&self, link: String) -> Result<String, SottoError> {
         let inner = self.inner.clone();

@@ -269,8 +269,10 @@ pub unsafe extern "C" fn sotto_messenger_identity(
     })
 }
 
-/// Makes a one-time invitation and writes its link (`sotto:…`) to `*out_link`; hand it to
-/// one person (as text or a QR code). Free it with `sotto_string_free`.
+/// Makes a one-time invitation and writes its short link (`sotto://invite/…`, about 120
+/// characters: the full invitation waits sealed on the relay, for the relay's chunk
+/// lifetime) to `*out_link`; hand it to one person (as text or a QR code). Free it with
+/// `sotto_string_free`.
 ///
 /// # Safety
 /// `messenger` is a live handle; `out_link` a valid pointer to write to.
@@ -291,10 +293,10 @@ pub unsafe extern "C" fn sotto_messenger_create_invitation(
     })
 }
 
-/// Accepts an invitation link; writes the new contact's id to `*out_contact` (free it with
-/// `sotto_string_free`). The contact is ready when `SOTTO_EVENT_KIND_CONTACT_READY`
-/// arrives; messages sent before wait for it. A malformed or used invitation is
-/// `SOTTO_ERROR_INVITATION`.
+/// Accepts an invitation link, short (fetched from the inviter's relay first) or full;
+/// writes the new contact's id to `*out_contact` (free it with `sotto_string_free`). The
+/// contact is ready when `SOTTO_EVENT_KIND_CONTACT_READY` arrives; messages sent before
+/// wait for it. A malformed, used or expired invitation is `SOTTO_ERROR_INVITATION`.
 ///
 /// # Safety
 /// `messenger` is a live handle; `link` a NUL-terminated string; `out_contact` a valid

@@ -361,7 +361,8 @@ impl Messenger {
         })
     }
 
-    /// A new one-time invitation, as a `sotto:` link to hand over (or show as a QR code).
+    /// A new one-time invitation, as a short `sotto://invite/…` link to hand over (or show
+    /// as a QR code); the full invitation waits sealed on the relay.
     #[wasm_bindgen(js_name = createInvitation, unchecked_return_type = "Promise<string>")]
     pub fn create_invitation(&self) -> Promise {
         promise!(self, |inner| {
@@ -373,8 +374,8 @@ impl Messenger {
         })
     }
 
-    /// Accepts an invitation link; resolves to the new contact's id (ready once the
-    /// inviter answers: a `contactReady` event).
+    /// Accepts an invitation link, short or full; resolves to the new contact's id (ready
+    /// once the inviter answers: a `contactReady` event).
     #[wasm_bindgen(js_name = acceptInvitation, unchecked_return_type = "Promise<string>")]
     pub fn accept_invitation(&self, link: String) -> Promise {
         promise!(self, |inner| {

@@ -30,6 +30,8 @@ mod session;
 pub mod store;
 #[cfg(feature = "transport")]
 pub mod transport;
+#[cfg(feature = "voice")]
+pub mod voice;
 
 #[cfg(feature = "transport")]
 pub use client::{Client, ClientEvent, ClientSettings};

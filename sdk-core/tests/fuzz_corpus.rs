@@ -26,6 +26,8 @@ const TARGETS: &[(&str, TargetBody)] = &[
     ("relay_request", fuzz_targets::relay_request),
     ("invitation", fuzz_targets::invitation),
     ("invitation_link", fuzz_targets::invitation_link),
+    #[cfg(feature = "voice")]
+    ("voice_clip", fuzz_targets::voice_clip),
     ("chunk_location", fuzz_targets::chunk_location),
     ("onion_packet", fuzz_targets::onion_packet),
 ];
@@ -131,6 +133,12 @@ fn invitation_link_corpus_never_panics() {
     replay("invitation_link");
 }
 
+#[cfg(feature = "voice")]
+#[test]
+fn voice_clip_corpus_never_panics() {
+    replay("voice_clip");
+}
+
 #[test]
 fn chunk_location_corpus_never_panics() {
     replay("chunk_location");
@@ -146,6 +154,10 @@ fn onion_packet_corpus_never_panics() {
 #[test]
 fn every_fuzz_target_has_a_corpus_and_a_replay() {
     let mut listed: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
+    // Replayed only where the core is built with voice clips (the workspace's tests are).
+    if !cfg!(feature = "voice") {
+        listed.push("voice_clip");
+    }
     listed.sort_unstable();
 
     let manifest = fs::read_to_string(fuzz_dir().join("Cargo.toml")).expect("fuzz/Cargo.toml");

@@ -8,11 +8,9 @@ use std::path::Path;
 use image::ImageFormat;
 use sotto_core::client::AttachmentKind;
 use sotto_core::content::MAX_THUMBNAIL_BYTES;
+use sotto_core::voice;
 
 use crate::output::{Class, Failure};
-
-/// The codec name voice clips carry: Ogg Opus, the project's one voice format.
-pub const VOICE_CODEC: &str = "opus";
 
 /// An image's kind: MIME type, size in pixels and a JPEG preview of at most
 /// [`MAX_THUMBNAIL_BYTES`].
@@ -53,37 +51,16 @@ pub fn image_kind(path: &Path) -> Result<AttachmentKind, Failure> {
     })
 }
 
-/// A voice clip's kind: its length read from the Ogg Opus stream (the last page's
-/// granule position less the pre-skip, at Opus's 48 kHz); no waveform.
+/// A voice clip's kind: its length read from the Ogg Opus container by the core
+/// (`sotto_core::voice::inspect`); no waveform (that comes with recording).
 pub fn voice_kind(path: &Path) -> Result<AttachmentKind, Failure> {
-    let not_opus = |why: String| {
-        Failure::new(
-            Class::Invalid,
-            format!("{}: not an Ogg Opus voice clip ({why})", path.display()),
-        )
-    };
-    let file = std::fs::File::open(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Failure::new(Class::NotFound, format!("{}: {e}", path.display())))?;
-    let mut packets = ogg::PacketReader::new(std::io::BufReader::new(file));
-    let head = packets
-        .read_packet()
-        .map_err(|e| not_opus(e.to_string()))?
-        .ok_or_else(|| not_opus("empty".into()))?;
-    if head.data.len() < 19 || &head.data[..8] != b"OpusHead" {
-        return Err(not_opus("no OpusHead".into()));
-    }
-    let pre_skip = u64::from(u16::from_le_bytes([head.data[10], head.data[11]]));
-    let mut last_granule = 0;
-    while let Some(packet) = packets.read_packet().map_err(|e| not_opus(e.to_string()))? {
-        if packet.last_in_page() {
-            last_granule = packet.absgp_page();
-        }
-    }
-    let samples = last_granule.saturating_sub(pre_skip);
-    let duration_ms = u32::try_from(samples / 48).unwrap_or(u32::MAX);
+    let info = voice::inspect(&bytes)
+        .map_err(|e| Failure::new(Class::Invalid, format!("{}: {e}", path.display())))?;
     Ok(AttachmentKind::VoiceClip {
-        duration_ms,
-        codec: VOICE_CODEC.to_owned(),
+        duration_ms: info.duration_ms,
+        codec: voice::CODEC.to_owned(),
         waveform: Vec::new(),
     })
 }

@@ -135,6 +135,17 @@ cmp picture.png "$(jq -r 'select(.event == "message") | .path' bob-3.json)"
 echo "not an image" > fake.png
 expect_exit 5 alice send-file Bob fake.png --image
 
+echo "[${SECONDS}s] a voice clip (Ogg Opus made by opusenc from espeak-ng's speech)"
+espeak-ng -w speech.wav "Hello Alice, this is Bob on the command line."
+opusenc --quiet speech.wav clip.opus
+bob send-file Alice clip.opus --voice | jq -e '.status == "sent"' > /dev/null
+mkdir voice
+receive_until alice alice-voice.json '.event == "message" and .body.type == "voice_clip"
+  and .body.codec == "opus" and .body.duration_ms > 1000' --download-dir voice
+cmp clip.opus voice/voice-*.ogg || fail "the clip arrived changed"
+opusinfo voice/voice-*.ogg > /dev/null || fail "opusinfo refused the received clip"
+expect_exit 5 bob send-file Alice speech.wav --voice  # a WAV file is not a voice clip
+
 echo "[${SECONDS}s] a download that fails loses nothing: the message is kept, fetched later"
 echo "a small file" > small.txt
 bob send-file Alice small.txt > /dev/null

@@ -183,3 +183,10 @@ pub fn onion_packet(data: &[u8]) {
         _ => onion::fuzz_parse_announcement(input),
     }
 }
+
+/// A voice clip's Ogg Opus container (`voice::inspect`): headers and length read, never a
+/// panic, whatever the bytes.
+#[cfg(feature = "voice")]
+pub fn voice_clip(data: &[u8]) {
+    let _ = sotto_core::voice::inspect(data);
+}

@@ -333,6 +333,18 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
             .await,
         Err(Error::UnknownMessage(_))
     ));
+    // One message by its id, theirs or ours, as history shows it.
+    let one = bob.message(&alice_at_bob, &last).await.unwrap();
+    assert_eq!(one.content, newest[3].content);
+    let ours = bob
+        .message(&alice_at_bob, &newest[0].content.id)
+        .await
+        .unwrap();
+    assert_eq!(ours.direction, MessageDirection::Outgoing);
+    assert!(matches!(
+        bob.message(&alice_at_bob, &MessageId::random()).await,
+        Err(Error::UnknownMessage(_))
+    ));
 
     // Deleting is local: an unread message leaves the count, search and history at once,
     // and still anchors a page.
@@ -366,6 +378,10 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
         ),
         vec![Body::Text("hello 7".into())]
     );
+    assert!(matches!(
+        bob.message(&alice_at_bob, &eight).await,
+        Err(Error::UnknownMessage(_))
+    ));
 
     // Names are local; the network settings change while running.
     alice

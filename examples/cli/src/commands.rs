@@ -121,12 +121,7 @@ async fn dispatch(command: Command, messenger: &Handle, output: Output) -> Resul
         } => {
             let contact = resolve(messenger, &contact).await?;
             let id = message_id(&message)?;
-            let found = messenger
-                .history(&contact.id, HistoryFrom::Newest, usize::MAX)
-                .await?
-                .into_iter()
-                .find(|m| m.content.id == id)
-                .ok_or_else(|| Failure::new(Class::NotFound, format!("no message {message}")))?;
+            let found = messenger.message(&contact.id, &id).await?;
             let progress = Progress::watch(messenger, output);
             let path = download(messenger, &progress, &contact.id, &found.content, &to).await?;
             output.result(

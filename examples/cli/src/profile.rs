@@ -4,7 +4,9 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use sotto_core::messenger::OwnedProtection;
-use sotto_core::store::{Argon2Params, Keychain, KeychainStore, ProfileDirectory, SqlCipherStore};
+use sotto_core::store::{
+    Argon2Params, Keychain, KeychainStore, ProfileDirectory, SqlCipherStore, StoreError,
+};
 use sotto_core::{ClientSettings, Messenger};
 use zeroize::Zeroizing;
 
@@ -86,16 +88,19 @@ pub async fn open(
     directory: &ProfileDirectory,
     source: &PassphraseSource,
 ) -> Result<Handle, Failure> {
-    if !directory.exists() {
-        return Err(Failure::new(
-            Class::NotFound,
-            format!(
-                "no profile in {}: make one with `sotto init`",
-                directory.root().display()
-            ),
-        ));
-    }
-    let passphrase = if directory.key_info()?.needs_passphrase() {
+    let info = match directory.key_info() {
+        Err(sotto_core::Error::Store(StoreError::NotFound { .. })) => {
+            return Err(Failure::new(
+                Class::NotFound,
+                format!(
+                    "no profile in {}: make one with `sotto init`",
+                    directory.root().display()
+                ),
+            ));
+        }
+        other => other?,
+    };
+    let passphrase = if info.needs_passphrase() {
         Some(unlock_passphrase(source)?)
     } else {
         None

@@ -184,6 +184,27 @@ impl<S: Store> Client<S> {
         Ok(found)
     }
 
+    /// One message of a conversation (ours or theirs), as history shows it: for an app
+    /// that holds an id (a notification, a command line) and needs the message.
+    ///
+    /// # Errors
+    /// [`Error::UnknownMessage`] when it is not a shown message of this conversation
+    /// (deleted, a receipt, another contact's); store errors.
+    pub async fn message(&self, contact: &ContactId, id: &MessageId) -> Result<HistoryMessage> {
+        for direction in [MessageDirection::Incoming, MessageDirection::Outgoing] {
+            if let Some(record) = self
+                .profile
+                .store()
+                .load_message(contact.as_str(), direction, &id.to_bytes())
+                .await?
+                && let Some(message) = shown(record)?
+            {
+                return Ok(message);
+            }
+        }
+        Err(Error::UnknownMessage(id.to_string()))
+    }
+
     /// The place of a message of this conversation (ours or theirs).
     async fn place_of(&self, contact: &ContactId, id: &MessageId) -> Result<ConversationPlace> {
         for direction in [MessageDirection::Incoming, MessageDirection::Outgoing] {

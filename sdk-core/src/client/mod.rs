@@ -223,9 +223,8 @@ impl<S: Store> Client<S> {
     /// As [`Client::new`]: [`Error::Transport`] when no relay is named nor saved; store
     /// errors.
     pub async fn with_profile(profile: Profile<S>, mut settings: ClientSettings) -> Result<Self> {
-        if settings.relays.is_empty()
-            && let Some(saved) = SavedNetwork::load(profile.store()).await?
-        {
+        let from_saved = settings.relays.is_empty();
+        if from_saved && let Some(saved) = SavedNetwork::load(profile.store()).await? {
             settings.relays = saved.relays;
             settings.route = saved.route;
             settings.cover = saved.cover;
@@ -236,7 +235,10 @@ impl<S: Store> Client<S> {
             settings.display_name = name.to_owned();
         }
         let client = Self::new(profile, settings)?;
-        client.save_network_settings().await?;
+        // Settings named by the app are kept for the next opening; saved ones are there.
+        if !from_saved {
+            client.save_network_settings().await?;
+        }
         Ok(client)
     }
 
@@ -957,7 +959,6 @@ impl<S: Store> Client<S> {
         Ok(relay.create_queue(now, &mut self.rng).await?)
     }
 
-    /// Deletes a queue we made but no longer need; a failure only leaves it to expire.
     /// Deletes the sealed invitation of a used invitation queue, if there is one (best
     /// effort: an unused one expires with the relay's chunks).
     async fn delete_short_quietly(&mut self, invitation_queue: &OwnQueue) {
@@ -968,6 +969,7 @@ impl<S: Store> Client<S> {
         let _ = relay.delete_part(&short.chunk_seed().part(0)).await;
     }
 
+    /// Deletes a queue we made but no longer need; a failure only leaves it to expire.
     async fn delete_queue_quietly(&mut self, queue: &OwnQueue) {
         let Ok(relay) = self.relay(&queue.relay) else {
             return;

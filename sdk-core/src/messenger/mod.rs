@@ -526,6 +526,13 @@ impl<S: Store + 'static> Messenger<S> {
         .await
     }
 
+    /// One message of a conversation ([`Client::message`]).
+    pub async fn message(&self, contact: &ContactId, id: &MessageId) -> Result<HistoryMessage> {
+        let (contact, id) = (contact.clone(), *id);
+        self.call(move |actor| Box::pin(async move { actor.client.message(&contact, &id).await }))
+            .await
+    }
+
     /// Unread messages per contact (contacts with none left out).
     pub async fn unread_counts(&self) -> Result<Vec<(ContactId, usize)>> {
         self.call(|actor| Box::pin(actor.client.unread_counts()))

@@ -543,11 +543,11 @@ async fn send_file(
 ) -> Result<(), Failure> {
     let contact = resolve(messenger, contact).await?;
     let kind = if image {
-        media::image_kind(path)?
+        sotto_media::image_kind(path)?
     } else if voice {
-        media::voice_kind(path)?
+        sotto_media::voice_kind(path)?
     } else {
-        media::file_kind(path)?
+        sotto_media::file_kind(path)?
     };
     let size = std::fs::metadata(path)
         .map_err(|e| Failure::new(Class::NotFound, format!("{}: {e}", path.display())))?

@@ -7,7 +7,6 @@
 
 mod args;
 mod commands;
-mod media;
 mod output;
 mod profile;
 

@@ -144,6 +144,16 @@ impl Failure {
     }
 }
 
+impl From<sotto_media::MediaError> for Failure {
+    fn from(error: sotto_media::MediaError) -> Self {
+        let class = match error {
+            sotto_media::MediaError::Unreadable { .. } => Class::NotFound,
+            sotto_media::MediaError::Invalid { .. } => Class::Invalid,
+        };
+        Failure::new(class, error.to_string())
+    }
+}
+
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let class = match &error {

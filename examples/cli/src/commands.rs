@@ -20,7 +20,6 @@ use sotto_core::store::{Argon2Params, MessageDirection, ProfileDirectory};
 use sotto_core::{ClientSettings, DeliveryStatus, Event, Messenger};
 
 use crate::args::{Command, PassphraseSource, RelayAction};
-use crate::media;
 use crate::output::{Class, Failure, Output, terminal_qr};
 use crate::profile::{self, Handle};
 

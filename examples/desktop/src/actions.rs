@@ -11,7 +11,6 @@ use zeroize::Zeroizing;
 
 use crate::session::{Dialog, UploadSource};
 use crate::ui::Action;
-use crate::ui::settings::SettingsForm;
 
 impl SottoApp {
     /// Performs one action.
@@ -58,6 +57,7 @@ impl SottoApp {
                 if let Some(session) = self.session_mut() {
                     session.dialog = Some(Dialog::Accept {
                         link: String::new(),
+                        name: String::new(),
                         error: None,
                         busy: false,
                     });
@@ -199,7 +199,7 @@ impl SottoApp {
         let Some(session) = self.session_mut() else {
             return;
         };
-        session.dialog = Some(Dialog::Settings(Box::new(SettingsForm::new())));
+        session.dialog = Some(Dialog::Settings(Box::default()));
         let messenger = session.messenger.clone();
         self.backend_job(async move {
             let loaded = messenger.network_settings().await;

@@ -272,7 +272,30 @@ impl SottoApp {
             Theme::Light => egui::ThemePreference::Light,
             Theme::Dark => egui::ThemePreference::Dark,
         });
+        let title = self.title();
+        if ui
+            .ctx()
+            .data(|d| d.get_temp::<&str>(egui::Id::unique("window-title")))
+            != Some(title)
+        {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::Title(title.to_owned()));
+            ui.ctx()
+                .data_mut(|d| d.insert_temp(egui::Id::unique("window-title"), title));
+        }
         crate::ui::show(self, ui);
+    }
+
+    /// The window's title: the app's name and the screen shown (window managers, task
+    /// switchers and screen readers show it).
+    pub fn title(&self) -> &'static str {
+        match self.screen {
+            Screen::Welcome(_) => "Sotto - Welcome",
+            Screen::Unlock(_) => "Sotto - Unlock",
+            Screen::Opening(_) => "Sotto - Opening",
+            Screen::Main(_) => "Sotto",
+            Screen::Stopped(_) => "Sotto - Stopped",
+        }
     }
 }
 

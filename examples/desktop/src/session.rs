@@ -130,6 +130,8 @@ pub enum Dialog {
     Accept {
         /// The link typed or pasted.
         link: String,
+        /// What the user calls the inviter (invitations carry no name).
+        name: String,
         /// Why the last try failed.
         error: Option<String>,
         /// Whether an acceptance is under way.
@@ -755,9 +757,16 @@ impl SottoApp {
         let Some(session) = self.session_mut() else {
             return;
         };
-        let Some(Dialog::Accept { link, error, busy }) = &mut session.dialog else {
+        let Some(Dialog::Accept {
+            link,
+            name,
+            error,
+            busy,
+        }) = &mut session.dialog
+        else {
             return;
         };
+        let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
         let parsed = match InvitationLink::parse(link.trim()) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -779,6 +788,9 @@ impl SottoApp {
                         session.dialog = None;
                         session
                             .notice("Invitation accepted: you can write as soon as it is answered");
+                        if name.is_some() {
+                            app.rename_contact(contact.clone(), name);
+                        }
                         app.reload_contacts();
                         app.open_conversation(contact);
                     }

@@ -348,16 +348,20 @@ fn waveform(ui: &mut egui::Ui, bars: &[u8]) {
 fn composer(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        if ui.button("📎").on_hover_text("Send a file").clicked() {
+        if ui.button("📎 File").on_hover_text("Send a file").clicked() {
             actions.push(Action::Attach { images: false });
         }
-        if ui.button("🖼").on_hover_text("Send a picture").clicked() {
+        if ui
+            .button("🖼 Picture")
+            .on_hover_text("Send a picture")
+            .clicked()
+        {
             actions.push(Action::Attach { images: true });
         }
         let record = if session.recording {
             "⏹ Stop and send"
         } else {
-            "🎤"
+            "🎤 Voice"
         };
         if ui
             .button(record)

@@ -25,13 +25,20 @@ pub fn show(
         Dialog::Safety { .. } => "Safety number",
         Dialog::Settings(_) => "Settings",
     };
-    let modal = egui::Modal::new(egui::Id::unique("dialog")).show(ctx, |ui| {
+    // Escape closes (ui::shortcuts); a click beside the dialog does not, so nothing typed
+    // into it is lost by a stray click.
+    egui::Modal::new(egui::Id::unique("dialog")).show(ctx, |ui| {
         ui.set_max_width(520.0);
         ui.heading(title);
         ui.add_space(6.0);
         match dialog {
             Dialog::Invite { link } => invite(ui, link.as_deref(), actions),
-            Dialog::Accept { link, error, busy } => accept(ui, link, error.as_deref(), *busy, actions),
+            Dialog::Accept {
+                link,
+                name,
+                error,
+                busy,
+            } => accept(ui, link, name, error.as_deref(), *busy, actions),
             Dialog::Safety {
                 contact,
                 number,
@@ -110,9 +117,6 @@ pub fn show(
             actions.push(Action::CloseDialog);
         }
     });
-    if modal.should_close() && !actions.contains(&Action::CloseDialog) {
-        actions.push(Action::CloseDialog);
-    }
 }
 
 fn invite(ui: &mut egui::Ui, link: Option<&str>, actions: &mut Vec<Action>) {
@@ -143,11 +147,15 @@ fn invite(ui: &mut egui::Ui, link: Option<&str>, actions: &mut Vec<Action>) {
 fn accept(
     ui: &mut egui::Ui,
     link: &mut String,
+    name: &mut String,
     error: Option<&str>,
     busy: bool,
     actions: &mut Vec<Action>,
 ) {
     ui.label("Paste the link you were sent, or open a picture of the QR code.");
+    let label = ui.label("Their name (invitations carry none; only you see it)");
+    ui.add(egui::TextEdit::singleline(name).desired_width(460.0))
+        .labelled_by(label.id);
     let label = ui.label("Invitation link");
     ui.add(
         egui::TextEdit::singleline(link)

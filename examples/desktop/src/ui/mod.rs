@@ -169,16 +169,14 @@ fn top_bar(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
                 actions.push(Action::OpenSettings);
             }
             if session.unreachable.is_empty() {
-                ui.label(RichText::new("● Online").color(Color32::from_rgb(40, 150, 70)))
+                ui.label(RichText::new("Online").color(Color32::from_rgb(40, 150, 70)))
                     .on_hover_text("Every relay answers");
             } else {
-                ui.label(
-                    RichText::new("● Relays unreachable").color(Color32::from_rgb(200, 120, 0)),
-                )
-                .on_hover_text(format!(
-                    "Not answering: {}\nNothing is lost: messages wait and go out later.",
-                    session.unreachable.join(", ")
-                ));
+                ui.label(RichText::new("Relays unreachable").color(Color32::from_rgb(200, 120, 0)))
+                    .on_hover_text(format!(
+                        "Not answering: {}\nNothing is lost: messages wait and go out later.",
+                        session.unreachable.join(", ")
+                    ));
             }
         });
     });

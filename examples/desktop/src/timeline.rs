@@ -27,6 +27,8 @@ pub struct Timeline {
     pub loading_older: bool,
     /// How far the view must move down to keep its place after a page was put on top.
     pub scroll_shift: f32,
+    /// A place to show next (points from the top), once.
+    pub scroll_to: Option<f32>,
     /// Messages of the contact already reported read.
     read: HashSet<MessageId>,
 }
@@ -42,6 +44,7 @@ impl Timeline {
             complete,
             loading_older: false,
             scroll_shift: 0.0,
+            scroll_to: None,
             read: HashSet::new(),
         }
     }

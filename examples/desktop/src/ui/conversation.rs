@@ -79,7 +79,9 @@ fn messages(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
         .id_salt(("timeline", contact.as_str()))
         .stick_to_bottom(true)
         .auto_shrink([false, false]);
-    if timeline.scroll_shift > 0.0 {
+    if let Some(place) = timeline.scroll_to.take() {
+        area = area.vertical_scroll_offset(place);
+    } else if timeline.scroll_shift > 0.0 {
         let offset = ui
             .ctx()
             .data(|d| d.get_temp::<f32>(egui::Id::unique("timeline-offset")))

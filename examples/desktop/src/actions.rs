@@ -92,6 +92,7 @@ impl SottoApp {
             }
             Action::MarkVerified(contact) => self.mark_verified(contact),
             Action::AcceptKey(contact) => self.accept_identity_key(contact),
+            Action::Rename(contact, name) => self.rename_contact(contact, name),
             Action::OpenSettings => self.open_settings(),
             Action::SaveSettings => {
                 let Some(session) = self.session_mut() else {

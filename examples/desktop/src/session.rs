@@ -181,6 +181,8 @@ pub struct Session {
     pub statuses: HashMap<MessageId, DeliveryStatus>,
     /// Pictures shown inline.
     pub pictures: HashMap<MessageId, Picture>,
+    /// Pictures' previews (from their messages), decoded once.
+    pub previews: HashMap<MessageId, Option<eframe::egui::TextureHandle>>,
     /// The dialog shown, if any.
     pub dialog: Option<Dialog>,
     /// Messages for the user.
@@ -191,6 +193,8 @@ pub struct Session {
     pub filter: String,
     /// Whether a voice clip is being recorded.
     pub recording: bool,
+    /// The new name being typed for the open contact, while renaming.
+    pub renaming: Option<String>,
     /// Relays that do not answer now.
     pub unreachable: Vec<String>,
     /// Whether the window has the user's attention (messages shown are read).
@@ -210,11 +214,13 @@ impl Session {
             downloads: HashMap::new(),
             statuses: HashMap::new(),
             pictures: HashMap::new(),
+            previews: HashMap::new(),
             dialog: None,
             notices: Vec::new(),
             compose: String::new(),
             filter: String::new(),
             recording: false,
+            renaming: None,
             unreachable: Vec::new(),
             focused: true,
         }
@@ -452,6 +458,7 @@ impl SottoApp {
         };
         session.selected = Some(contact.clone());
         session.timeline = None;
+        session.renaming = None;
         let messenger = session.messenger.clone();
         self.backend_job(async move {
             let page = messenger.history(&contact, HistoryFrom::Newest, PAGE).await;

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# sotto-desktop in a real window: started under Xvfb (Mesa's software OpenGL) on a fresh
-# profile, it must open a window showing the first-run screen (its title names the screen)
-# and paint it; the screenshot is kept as target/desktop/first-run.png.
+# sotto-desktop in a real window under Xvfb (Mesa's software OpenGL):
+# - on a fresh profile it opens a window showing the first-run screen (its title names the
+#   screen), painted, and makes no profile by itself;
+# - on a profile made and used by the `sotto` CLI (it met a contact and talked through real
+#   relays), it shows the unlock screen, takes the passphrase typed on the keyboard, and
+#   opens the conversation found with Ctrl+K.
+# Screenshots of each screen are kept in target/desktop/ (the README shows them).
 #
 #   examples/desktop/tests/window.sh    (scripts/test runs it in its desktop stage)
 set -euo pipefail
@@ -9,7 +13,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib.sh"
 cd "$SOTTO_ROOT"
 
-cargo build --quiet -p sotto-desktop --bin sotto-desktop
+cargo build --quiet -p sotto-desktop -p sotto-cli -p sotto-relay --bin sotto-desktop --bin sotto \
+  --bin sotto-relay
 target="$(cargo metadata --no-deps --format-version 1 | jq -r .target_directory)"
 shots="$target/desktop"
 mkdir -p "$shots"
@@ -20,7 +25,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { printf 'window test FAILED: %s\n' "$*" >&2; exit 1; }
+fail() {
+  printf 'window test FAILED: %s\n' "$*" >&2
+  [ -z "${DISPLAY:-}" ] || import -window root "$shots/failure.png" 2>/dev/null || true
+  exit 1
+}
 
 display=":$((90 + RANDOM % 100))"
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp > "$work/xvfb.log" 2>&1 &
@@ -39,10 +48,90 @@ for _ in $(seq 100); do
 done
 [ -n "$window" ] || fail "no window shows the first-run screen: $(cat "$work/app.log")"
 sleep 2 # the first frames
-import -window root "$shots/first-run.png"
+import -window "$window" "$shots/first-run.png"
 # Painted, not blank: the screenshot has many colours (text, fields, the background).
 colours="$(convert "$shots/first-run.png" -format '%k' info:)"
 [ "$colours" -gt 16 ] || fail "the window looks blank ($colours colours)"
 [ ! -e "$work/profile/key.json" ] || fail "the first-run screen made a profile by itself"
-printf 'window test passed: first-run window (%s colours), screenshot %s\n' "$colours" \
-  "$shots/first-run.png"
+kill "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null || true
+echo "window test: first-run window painted ($colours colours)"
+
+# Bob's profile, made and used with the CLI: he met Alice and they talked.
+SOTTO="$target/debug/sotto"
+cd "$work"
+relay_args=()
+for n in 1 2 3; do
+  mkdir "relay-$n"
+  "$target/debug/sotto-relay" --data-dir "relay-$n" --listen 127.0.0.1:0 --log-level warn \
+    --allow-private-hops > "relay-$n.out" 2> "relay-$n.err" &
+  pids+=("$!")
+done
+for n in 1 2 3; do
+  for _ in $(seq 100); do grep -q serving "relay-$n.out" && break; sleep 0.1; done
+  relay_args+=(--relay "$(awk '{print $3}' "relay-$n.out")")
+done
+export ALICE_PASS="alice's passphrase" BOB_PASS="bob's passphrase"
+alice() { "$SOTTO" --profile alice --passphrase-env ALICE_PASS --json "$@"; }
+bob() { "$SOTTO" --profile bob --passphrase-env BOB_PASS --json "$@"; }
+# receive_until WHO FILTER: WHO receives until a JSON line passes FILTER.
+receive_until() {
+  local who="$1" filter="$2"
+  for _ in $(seq 20); do
+    "$who" receive --wait 10 --no-download >> "$who.json"
+    jq -s -e "any(.[]; $filter)" "$who.json" > /dev/null && return 0
+  done
+  fail "$who never received $filter"
+}
+alice init --name Alice "${relay_args[@]}" > /dev/null
+bob init --name Bob "${relay_args[@]}" > /dev/null
+link="$(alice invite | jq -r .link)"
+bob accept "$link" --name Alice > /dev/null
+receive_until alice '.event == "contact_added"'
+alice rename "$(jq -r 'select(.event == "contact_added") | .contact' alice.json)" Bob > /dev/null
+receive_until bob '.event == "contact_ready"'
+bob send Alice "Hi Alice! Are we still on for lunch tomorrow?" > /dev/null
+receive_until alice '.event == "message"'
+alice send Bob "Yes! 12:30 at the usual place. I'll bring the photos from the trip." > /dev/null
+convert -size 320x200 gradient:'#4a90d9'-'#f5d76e' -fill white -draw 'circle 230,60 250,80' \
+  photo.png
+alice send-file Bob photo.png --image > /dev/null
+printf 'Itinerary\n\nDay 1: the lake\nDay 2: the mountains\n' > itinerary.txt
+alice send-file Bob itinerary.txt > /dev/null
+receive_until bob '.event == "message" and .body.type == "file"'
+bob send Alice "Perfect, see you there." > /dev/null
+
+# Bob opens his profile in the desktop app.
+"$target/debug/sotto-desktop" --profile bob > "$work/app2.log" 2>&1 &
+pids+=("$!")
+window=""
+for _ in $(seq 100); do
+  window="$(xdotool search --name '^Sotto - Unlock$' 2>/dev/null | head -1 || true)"
+  [ -n "$window" ] && break
+  sleep 0.2
+done
+[ -n "$window" ] || fail "the CLI's profile does not show the unlock screen: $(cat "$work/app2.log")"
+sleep 1
+import -window "$window" "$shots/unlock.png"
+# No window manager gives the window the keyboard: give it, then click into the field.
+xdotool windowfocus "$window"
+xdotool mousemove --window "$window" 500 250 click 1
+sleep 0.5
+xdotool type --delay 20 "$BOB_PASS"
+xdotool key Return
+unlocked=""
+for _ in $(seq 100); do
+  unlocked="$(xdotool search --name '^Sotto$' 2>/dev/null | head -1 || true)"
+  [ -n "$unlocked" ] && break
+  sleep 0.2
+done
+[ -n "$unlocked" ] || fail "the typed passphrase did not unlock: $(cat "$work/app2.log")"
+sleep 1
+xdotool key ctrl+k
+xdotool type --delay 20 "ali"
+xdotool key Return
+sleep 2
+import -window "$unlocked" "$shots/conversation.png"
+colours="$(convert "$shots/conversation.png" -format '%k' info:)"
+[ "$colours" -gt 16 ] || fail "the conversation looks blank ($colours colours)"
+printf 'window test passed: first-run, unlock and conversation screens in %s\n' "$shots"

@@ -2,6 +2,8 @@
 //! view are laid out), uploads under way and the composer.
 
 use eframe::egui::{self, Align, Color32, CornerRadius, Layout, RichText, Sense, Stroke, vec2};
+use std::collections::HashMap;
+
 use sotto_core::client::{HistoryMessage, HistoryStatus};
 use sotto_core::content::{Body, MessageId};
 use sotto_core::messenger::DeliveryStatus;
@@ -27,7 +29,28 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
     };
     let contact = row.contact.clone();
     ui.horizontal(|ui| {
-        ui.heading(contact_name(&contact));
+        match &mut session.renaming {
+            Some(name) => {
+                let label = ui.label("New name");
+                let field = ui
+                    .add(egui::TextEdit::singleline(name).desired_width(200.0))
+                    .labelled_by(label.id);
+                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if ui.button("Save name").clicked() || enter {
+                    let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+                    actions.push(Action::Rename(contact.id.clone(), name));
+                    session.renaming = None;
+                } else if ui.button("Cancel").clicked() {
+                    session.renaming = None;
+                }
+            }
+            None => {
+                ui.heading(contact_name(&contact));
+                if ui.small_button("Rename").clicked() {
+                    session.renaming = Some(contact.display_name.clone().unwrap_or_default());
+                }
+            }
+        }
         if contact.verified {
             ui.label(RichText::new("✔ Verified").color(Color32::from_rgb(40, 150, 70)));
         }
@@ -89,9 +112,13 @@ fn messages(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
         area = area.vertical_scroll_offset(offset + timeline.scroll_shift);
         timeline.scroll_shift = 0.0;
     }
-    let statuses = &session.statuses;
-    let pictures = &session.pictures;
-    let downloads = &session.downloads;
+    let mut shown = Shown {
+        statuses: &session.statuses,
+        pictures: &session.pictures,
+        downloads: &session.downloads,
+        previews: &mut session.previews,
+        contact: &contact,
+    };
     let output = area.show_viewport(ui, |ui, viewport| {
         let width = ui.available_width();
         let total = timeline.total_height();
@@ -127,9 +154,7 @@ fn messages(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
                         ui.label(RichText::new(&day).small().weak());
                     });
                 }
-                bubble(
-                    &mut row, message, statuses, pictures, downloads, &contact, actions,
-                );
+                bubble(&mut row, message, &mut shown, actions);
                 row.add_space(6.0);
                 let used = row.min_rect().height();
                 if (used - height).abs() > 0.5 {
@@ -207,15 +232,48 @@ fn status_text(
     }
 }
 
+/// What the bubbles of one frame read besides their message.
+struct Shown<'a> {
+    statuses: &'a HashMap<MessageId, DeliveryStatus>,
+    pictures: &'a HashMap<MessageId, Picture>,
+    downloads: &'a HashMap<MessageId, (u64, u64)>,
+    previews: &'a mut HashMap<MessageId, Option<egui::TextureHandle>>,
+    contact: &'a sotto_core::contacts::ContactId,
+}
+
+/// A picture's preview (the small JPEG in its message), decoded once; `None` when it
+/// cannot be decoded (it is the sender's data: a bad one shows no preview, nothing else).
+fn preview(
+    ctx: &egui::Context,
+    previews: &mut HashMap<MessageId, Option<egui::TextureHandle>>,
+    id: MessageId,
+    jpeg: &[u8],
+) -> Option<egui::TextureHandle> {
+    previews
+        .entry(id)
+        .or_insert_with(|| {
+            let decoded =
+                image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).ok()?;
+            let rgba = decoded.to_rgba8();
+            let size = [rgba.width() as usize, rgba.height() as usize];
+            let image = egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw());
+            Some(ctx.load_texture(format!("preview-{id}"), image, egui::TextureOptions::LINEAR))
+        })
+        .clone()
+}
+
 fn bubble(
     ui: &mut egui::Ui,
     message: &HistoryMessage,
-    statuses: &std::collections::HashMap<MessageId, DeliveryStatus>,
-    pictures: &std::collections::HashMap<MessageId, Picture>,
-    downloads: &std::collections::HashMap<MessageId, (u64, u64)>,
-    contact: &sotto_core::contacts::ContactId,
+    shown: &mut Shown<'_>,
     actions: &mut Vec<Action>,
 ) {
+    let (statuses, pictures, downloads, contact) = (
+        shown.statuses,
+        shown.pictures,
+        shown.downloads,
+        shown.contact,
+    );
     let ours = message.direction == MessageDirection::Outgoing;
     let layout = if ours {
         Layout::top_down(Align::Max)
@@ -239,6 +297,9 @@ fn bubble(
             .inner_margin(8.0)
             .show(ui, |ui| {
                 ui.set_max_width(max);
+                if ours && ui.visuals().dark_mode {
+                    ui.visuals_mut().override_text_color = Some(Color32::from_gray(235));
+                }
                 let id = message.content.id;
                 match &message.content.body {
                     Body::Text(text) => {
@@ -265,6 +326,21 @@ fn bubble(
                                 ui.colored_label(ui.visuals().error_fg_color, why);
                             }
                             None => {
+                                let hint = (!image.thumbnail.is_empty())
+                                    .then(|| {
+                                        preview(ui.ctx(), shown.previews, id, &image.thumbnail)
+                                    })
+                                    .flatten();
+                                if let Some(texture) = hint {
+                                    // The preview, stretched to the picture's shape.
+                                    let (w, h) =
+                                        (image.width.max(1) as f32, image.height.max(1) as f32);
+                                    let scale = 240.0 / w.max(h);
+                                    ui.add(
+                                        egui::Image::new(&texture)
+                                            .fit_to_exact_size(egui::vec2(w * scale, h * scale)),
+                                    );
+                                }
                                 ui.label(format!("Picture, {} × {}", image.width, image.height));
                                 if ui.button("Show picture").clicked() {
                                     actions.push(Action::ShowPicture(contact.clone(), id));

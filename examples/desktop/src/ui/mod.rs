@@ -64,6 +64,8 @@ pub enum Action {
     MarkVerified(ContactId),
     /// Accept a contact's new identity key.
     AcceptKey(ContactId),
+    /// Give a contact another name (`None`: the name it gave itself).
+    Rename(ContactId, Option<String>),
     /// Open the settings.
     OpenSettings,
     /// Save the settings form.
@@ -199,7 +201,10 @@ fn top_bar(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
 
 fn contacts(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
-    let label = ui.label("Find a contact (Ctrl+K)");
+    let label = ui.label("Find a contact (Ctrl+K, Enter opens)");
+    // Read before the field takes the key (a single-line field gives up focus on Enter).
+    let open_first = ui.memory(|m| m.has_focus(egui::Id::unique("contact-filter")))
+        && ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.add(
         egui::TextEdit::singleline(&mut session.filter)
             .id(egui::Id::unique("contact-filter"))
@@ -213,12 +218,15 @@ fn contacts(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
         return;
     }
     let filter = session.filter.to_lowercase();
+    let matches = |row: &&crate::session::ContactRow| {
+        filter.is_empty() || row.name().to_lowercase().contains(&filter)
+    };
+    if open_first && let Some(row) = session.contacts.iter().find(matches) {
+        actions.push(Action::Select(row.contact.id.clone()));
+    }
     egui::ScrollArea::vertical().show(ui, |ui| {
-        for row in &session.contacts {
+        for row in session.contacts.iter().filter(matches) {
             let name = row.name();
-            if !filter.is_empty() && !name.to_lowercase().contains(&filter) {
-                continue;
-            }
             let selected = session.selected.as_ref() == Some(&row.contact.id);
             let mut text = name.clone();
             if row.contact.verified {

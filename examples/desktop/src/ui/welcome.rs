@@ -34,7 +34,15 @@ pub fn welcome(ui: &mut egui::Ui, form: &mut WelcomeForm, actions: &mut Vec<Acti
             ui.vertical_centered(|ui| {
                 ui.set_max_width(420.0);
                 ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
-                    field(ui, "Your name (contacts see it when you meet)", &mut form.name, false);
+                    let name = field(
+                        ui,
+                        "Your name (contacts see it when you meet)",
+                        &mut form.name,
+                        false,
+                    );
+                    if ui.memory(|m| m.focused().is_none()) {
+                        name.request_focus();
+                    }
                     ui.add_space(8.0);
                     let label = ui.label("Relays (one sotto:// address per line)");
                     ui.add(
@@ -83,10 +91,14 @@ pub fn unlock(ui: &mut egui::Ui, form: &mut UnlockForm, actions: &mut Vec<Action
             ui.label("Your profile is encrypted with your passphrase.");
             ui.add_space(8.0);
             let response = field(ui, "Passphrase", &mut *form.passphrase, true);
+            if ui.memory(|m| m.focused().is_none()) {
+                response.request_focus();
+            }
             if let Some(error) = &form.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
-            let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            // The screen's only field and button: Enter anywhere unlocks.
+            let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Unlock").clicked() || enter {
                 actions.push(Action::Unlock);
             }

@@ -12,7 +12,7 @@ use sotto_core::client::{AttachmentKind, ClientEvent, SendRoute, TransferDirecti
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
 use sotto_core::invitation::{Invitation, InvitationError, InvitationLink};
-use sotto_core::store::{MessageDirection, MessageStatus};
+use sotto_core::store::{MessageDirection, MessageStatus, ProfileDirectory};
 use sotto_core::{ClientSettings, Error};
 
 #[path = "common/people.rs"]
@@ -475,16 +475,63 @@ async fn image_voice_clip_and_a_100_mib_file_arrive_once_with_progress() {
         assert_progress(&bob.take_events(), *id, TransferDirection::Download);
         assert!(same_file(source, &target), "the {label} arrived intact");
     }
-    // The recipient removed the chunks once it had them: a second download finds none.
-    let again = root.path().join("again");
-    match bob
-        .download_attachment(&alice_at_bob, &sent[0].2, &again)
-        .await
-    {
-        Err(Error::Transport(_)) => {}
-        other => panic!("the chunks should be gone, got {other:?}"),
+    // The recipient removed the chunks from the relay once it had them, and keeps their
+    // ciphertext in its profile (the key stays in its store): the attachment opens again,
+    // with the relay stopped.
+    drop(relay_b);
+    drop(relay_a);
+    let kept = || -> Vec<std::path::PathBuf> {
+        let folder = ProfileDirectory::new(root.path().join("bob")).attachments_dir();
+        let mut kept: Vec<_> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "received"))
+            .collect();
+        kept.sort();
+        kept
+    };
+    assert_eq!(
+        kept().len(),
+        sent.len(),
+        "one kept ciphertext per attachment"
+    );
+    for path in kept() {
+        let head = &std::fs::read(&path).unwrap()[..64];
+        for (_, source, _) in &sent {
+            assert_ne!(
+                head,
+                &std::fs::read(source).unwrap()[..64],
+                "kept encrypted"
+            );
+        }
     }
-    assert!(!again.exists(), "a failed download leaves no file");
+    for (label, source, id) in &sent {
+        let again = root.path().join(format!("{label}.again"));
+        bob.download_attachment(&alice_at_bob, id, &again)
+            .await
+            .unwrap();
+        assert!(same_file(source, &again), "the {label} opens again");
+    }
+    // Deleting the message deletes the kept ciphertext; a damaged one is refused (and
+    // dropped), never handed out.
+    bob.delete_message(&alice_at_bob, &sent[0].2).await.unwrap();
+    assert_eq!(kept().len(), sent.len() - 1);
+    let damaged = kept()[0].clone();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&damaged, bytes).unwrap();
+    let target = root.path().join("damaged");
+    let id = sent
+        .iter()
+        .find(|(_, _, id)| damaged.to_string_lossy().contains(&id.to_string()))
+        .map(|(_, _, id)| *id)
+        .unwrap();
+    assert!(matches!(
+        bob.download_attachment(&alice_at_bob, &id, &target).await,
+        Err(Error::Attachment(_))
+    ));
+    assert!(!target.exists(), "a failed download leaves no file");
+    assert!(!damaged.exists(), "the damaged copy is dropped");
 }
 
 fn network_problems(events: &[ClientEvent]) -> usize {

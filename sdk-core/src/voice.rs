@@ -12,9 +12,13 @@
 //! - [`inspect`] reads an Ogg Opus file's headers and length without decoding audio (for a
 //!   clip made elsewhere, e.g. `opusenc`): the length is the last page's granule position
 //!   less the pre-skip.
+//! - [`decode`] turns a clip into PCM for playing it: mono, 48 kHz (Opus's own rate, which
+//!   every sound card plays), the pre-skip dropped and the end trimmed to the stream's
+//!   length, as RFC 7845 asks. A clip is the sender's data: a packet the decoder refuses,
+//!   or one that makes it panic, ends decoding with an error, never the app.
 
 use ogg::{PacketReader, PacketWriteEndInfo, PacketWriter};
-use opus_rs::{Application, OpusEncoder};
+use opus_rs::{Application, OpusDecoder, OpusEncoder};
 
 /// The codec name voice clips carry in their message.
 pub const CODEC: &str = "opus";
@@ -38,6 +42,10 @@ const PACKETS_PER_PAGE: usize = 50;
 const WAVEFORM_BARS: usize = 64;
 /// The stream serial of clips made here (one logical stream per file).
 const SERIAL: u32 = 0x5077_0001;
+/// The rate [`decode`] gives PCM at.
+pub const PLAYBACK_RATE: u32 = 48_000;
+/// The longest Opus packet: 120 ms at 48 kHz.
+const MAX_PACKET_SAMPLES: usize = 5760;
 /// Longest file [`inspect`] reads (30 minutes at well over the bitrate).
 const MAX_INSPECTED_BYTES: usize = 64 * 1024 * 1024;
 
@@ -77,6 +85,8 @@ pub struct VoiceRecorder {
     frames: u64,
     /// Each frame's peak, for the waveform.
     peaks: Vec<u16>,
+    /// The last page's granule position, once known.
+    end_granule: Option<u64>,
 }
 
 impl std::fmt::Debug for VoiceRecorder {
@@ -110,6 +120,7 @@ impl VoiceRecorder {
             held: None,
             frames: 0,
             peaks: Vec::new(),
+            end_granule: None,
         })
     }
 
@@ -175,8 +186,14 @@ impl VoiceRecorder {
             }
             other => other,
         };
+        // The last page's granule position is the stream's true end (RFC 7845 §4): the
+        // pre-skip plus what was recorded, so players drop the padding.
+        let granule = match (end, self.end_granule) {
+            (PacketWriteEndInfo::EndStream, Some(end)) => end,
+            _ => self.frames * GRANULE_PER_FRAME,
+        };
         self.writer
-            .write_packet(packet, SERIAL, end, self.frames * GRANULE_PER_FRAME)
+            .write_packet(packet, SERIAL, end, granule)
             .map_err(|_| VoiceError::Encoder("writing a page"))
     }
 
@@ -187,9 +204,19 @@ impl VoiceRecorder {
     pub fn finish(mut self) -> Result<VoiceClip, VoiceError> {
         // What was recorded, before the padding.
         let duration_ms = u32::try_from(self.duration_ms()).unwrap_or(u32::MAX);
+        let recorded = self.frames * FRAME as u64 + self.pending.len() as u64;
         if !self.pending.is_empty() || self.frames == 0 {
             self.encode_pending()?;
         }
+        // The stream must decode to at least the pre-skip plus what was recorded: when the
+        // padded last frame falls short (the encoder's lookahead), one frame of silence
+        // more. The end granule then lies in the last packet, which trims it (RFC 7845 §4).
+        let end = u64::from(PRE_SKIP) + recorded * (48_000 / u64::from(SAMPLE_RATE));
+        if self.frames * GRANULE_PER_FRAME < end {
+            self.encode_pending()?;
+            self.peaks.pop();
+        }
+        self.end_granule = Some(end);
         self.write_held(PacketWriteEndInfo::EndStream)?;
         let waveform = waveform(&self.peaks);
         Ok(VoiceClip {
@@ -299,6 +326,72 @@ pub fn inspect(bytes: &[u8]) -> Result<ClipInfo, VoiceError> {
     })
 }
 
+/// A clip decoded for playing: mono PCM at [`PLAYBACK_RATE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedClip {
+    /// The samples.
+    pub samples: Vec<i16>,
+}
+
+impl DecodedClip {
+    /// Its length in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        self.samples.len() as u64 * 1000 / u64::from(PLAYBACK_RATE)
+    }
+}
+
+/// Decodes a clip to mono PCM at [`PLAYBACK_RATE`] (stereo clips are mixed down).
+///
+/// # Errors
+/// As [`inspect`]; [`VoiceError::NotOpus`] for a packet that does not decode.
+pub fn decode(bytes: &[u8]) -> Result<DecodedClip, VoiceError> {
+    let info = inspect(bytes)?;
+    let mut decoder = OpusDecoder::new(PLAYBACK_RATE as i32, 1).map_err(VoiceError::Encoder)?;
+    let mut packets = PacketReader::new(std::io::Cursor::new(bytes));
+    let mut next = || {
+        packets
+            .read_packet()
+            .map_err(|e| VoiceError::NotOpus(e.to_string()))
+    };
+    let head = next()?.ok_or_else(|| VoiceError::NotOpus("empty".into()))?;
+    let pre_skip = usize::from(u16::from_le_bytes([head.data[10], head.data[11]]));
+    next()?; // OpusTags, checked by `inspect`
+    // The stream's length (inspect's), plus what the pre-skip drops.
+    let wanted = info.duration_ms as usize * (PLAYBACK_RATE as usize / 1000) + pre_skip;
+    let mut samples = Vec::with_capacity(wanted.min(PLAYBACK_RATE as usize * 600));
+    let mut frame = vec![0f32; MAX_PACKET_SAMPLES];
+    while let Some(packet) = next()? {
+        if samples.len() >= wanted {
+            break;
+        }
+        let data = packet.data;
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decoder.decode(&data, MAX_PACKET_SAMPLES, &mut frame)
+        }));
+        let count = match decoded {
+            Ok(Ok(count)) => count.min(MAX_PACKET_SAMPLES),
+            Ok(Err(why)) => {
+                return Err(VoiceError::NotOpus(format!(
+                    "a packet does not decode: {why}"
+                )));
+            }
+            Err(_) => {
+                return Err(VoiceError::NotOpus(
+                    "a packet the decoder cannot read".into(),
+                ));
+            }
+        };
+        samples.extend(
+            frame[..count]
+                .iter()
+                .map(|s| (s.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16),
+        );
+    }
+    samples.truncate(wanted);
+    let samples = samples.split_off(pre_skip.min(samples.len()));
+    Ok(DecodedClip { samples })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +405,42 @@ mod tests {
                 (envelope * 12_000.0 * (t * 2.0 * std::f64::consts::PI * 220.0).sin()) as i16
             })
             .collect()
+    }
+
+    #[test]
+    fn a_recording_decodes_to_its_length_and_its_sound() {
+        let mut recorder = VoiceRecorder::new().unwrap();
+        let pcm = speech_like(2 * SAMPLE_RATE as usize);
+        recorder.push(&pcm).unwrap();
+        let clip = recorder.finish().unwrap();
+        let decoded = decode(&clip.bytes).unwrap();
+        assert_eq!(decoded.duration_ms(), u64::from(clip.duration_ms));
+        // The tone comes back: the decoded loudness is close to the input's.
+        let rms = |s: &[i16], step: usize| {
+            let picked: Vec<f64> = s.iter().step_by(step).map(|&v| f64::from(v)).collect();
+            (picked.iter().map(|v| v * v).sum::<f64>() / picked.len() as f64).sqrt()
+        };
+        let (sent, played) = (rms(&pcm, 1), rms(&decoded.samples, 3));
+        assert!(
+            (played / sent - 1.0).abs() < 0.35,
+            "loudness sent {sent:.0}, played {played:.0}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_clip_is_refused_or_decoded_never_a_panic() {
+        let mut recorder = VoiceRecorder::new().unwrap();
+        recorder.push(&speech_like(SAMPLE_RATE as usize)).unwrap();
+        let clip = recorder.finish().unwrap();
+        assert!(decode(&clip.bytes[..clip.bytes.len() / 2]).is_err());
+        assert!(decode(b"OggS not really").is_err());
+        // Every byte of the audio pages flipped in turn (the headers' damage is `inspect`'s).
+        let audio_start = clip.bytes.len() / 3;
+        for at in (audio_start..clip.bytes.len()).step_by(7) {
+            let mut damaged = clip.bytes.clone();
+            damaged[at] ^= 0x5a;
+            let _ = decode(&damaged);
+        }
     }
 
     #[test]
@@ -332,8 +461,8 @@ mod tests {
         );
         let info = inspect(&clip.bytes).unwrap();
         assert_eq!(info.channels, 1);
-        // Whole frames (the last one padded with silence) less the encoder's lookahead.
-        assert_eq!(info.duration_ms, (3020 * 48 - u32::from(PRE_SKIP)) / 48);
+        // The end granule is the recording's true end: its padding is trimmed by players.
+        assert_eq!(info.duration_ms, clip.duration_ms);
     }
 
     #[test]

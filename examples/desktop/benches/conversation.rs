@@ -186,6 +186,7 @@ fn measure(root: &Path, count: usize) -> Figures {
         default_relays: Vec::new(),
         files: Box::new(ScriptedFilePicker::default()),
         voice: Box::new(NoVoiceInput),
+        speakers: Box::new(sotto_desktop::audio::RecordingOutput::default()),
         notifier: Box::new(RecordingNotifier::default()),
         argon2: fast(),
         keychain: None,

@@ -51,6 +51,13 @@ impl SottoApp {
                 self.download(contact, id, destination, true);
             }
             Action::Retry(id) => self.retry_upload(id),
+            Action::Play(contact, id) => self.play(contact, id),
+            Action::StopPlaying => {
+                self.options.speakers.stop();
+                if let Some(session) = self.session_mut() {
+                    session.playing = None;
+                }
+            }
             Action::Invite => self.invite(),
             Action::SaveInvitationQr(link) => self.save_qr(link.as_bytes(), "sotto-invitation.png"),
             Action::OpenAccept => {

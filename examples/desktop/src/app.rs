@@ -27,6 +27,8 @@ pub struct Options {
     pub files: Box<dyn FilePicker>,
     /// Where voice clips are recorded from.
     pub voice: Box<dyn VoiceInput>,
+    /// Where voice clips are played.
+    pub speakers: Box<dyn crate::audio::VoiceOutput>,
     /// Desktop notifications.
     pub notifier: Box<dyn Notifier>,
     /// The cost of the passphrase's key derivation for new profiles.
@@ -267,6 +269,17 @@ impl SottoApp {
     /// Draws one frame into `ui` (the whole window).
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         self.apply_replies();
+        let still_playing = self.options.speakers.playing();
+        if let Some(session) = self.session_mut()
+            && let Some((_, started)) = session.playing
+        {
+            if started && !still_playing {
+                session.playing = None;
+            } else {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100));
+            }
+        }
         ui.ctx().set_theme(match self.theme {
             Theme::System => egui::ThemePreference::System,
             Theme::Light => egui::ThemePreference::Light,

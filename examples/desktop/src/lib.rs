@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod audio;
 pub mod backend;
 pub mod platform;
 pub mod session;

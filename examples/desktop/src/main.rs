@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use eframe::egui;
 use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, Keychain, ProfileDirectory};
-use sotto_desktop::platform::{
-    NativeFilePicker, NoVoiceInput, SystemNotifier, VoiceInput, WavVoiceInput,
-};
+use sotto_desktop::audio::{Microphone, Speakers};
+use sotto_desktop::platform::{NativeFilePicker, SystemNotifier, VoiceInput, WavVoiceInput};
 use sotto_desktop::{Options, SottoApp};
 
 const USAGE: &str = "usage: sotto-desktop [--profile DIR] [--relays FILE] [--voice-from FILE.wav]
@@ -16,7 +15,8 @@ const USAGE: &str = "usage: sotto-desktop [--profile DIR] [--relays FILE] [--voi
   --profile DIR         the profile's folder (default: sotto/desktop in your data folder)
   --relays FILE         relays offered on first run, one sotto:// address per line
                         (default: sotto/relays.txt in your config folder, if it exists)
-  --voice-from FILE     record voice clips from a 16 kHz mono WAV file (no microphone)";
+  --voice-from FILE     record voice clips from a 16 kHz mono WAV file instead of the
+                        microphone";
 
 struct Args {
     profile: Option<PathBuf>,
@@ -95,13 +95,14 @@ fn main() -> std::process::ExitCode {
     };
     let voice: Box<dyn VoiceInput> = match args.voice_from {
         Some(path) => Box::new(WavVoiceInput::new(path)),
-        None => Box::new(NoVoiceInput),
+        None => Box::new(Microphone::new()),
     };
     let options = Options {
         profile: ProfileDirectory::new(profile),
         default_relays,
         files: Box::new(NativeFilePicker),
         voice,
+        speakers: Box::new(Speakers::default()),
         notifier: Box::new(SystemNotifier),
         argon2: Argon2Params::default(),
         keychain: Keychain::platform().ok(),

@@ -67,7 +67,7 @@ impl FilePicker for ScriptedFilePicker {
 }
 
 /// Where voice clips are recorded from.
-pub trait VoiceInput: Send {
+pub trait VoiceInput {
     /// Starts recording.
     ///
     /// # Errors

@@ -193,6 +193,8 @@ pub struct Session {
     pub filter: String,
     /// Whether a voice clip is being recorded.
     pub recording: bool,
+    /// The voice clip playing, and whether it started (else it is being fetched).
+    pub playing: Option<(MessageId, bool)>,
     /// The new name being typed for the open contact, while renaming.
     pub renaming: Option<String>,
     /// Relays that do not answer now.
@@ -220,6 +222,7 @@ impl Session {
             compose: String::new(),
             filter: String::new(),
             recording: false,
+            playing: None,
             renaming: None,
             unreachable: Vec::new(),
             focused: true,
@@ -726,6 +729,43 @@ impl SottoApp {
                             .insert(id, Picture::Failed(error.to_string()));
                     }
                     None => {}
+                }
+            }) as Reply<SottoApp>
+        });
+    }
+
+    /// Fetches a voice clip, decodes it and plays it.
+    pub fn play(&mut self, contact: ContactId, id: MessageId) {
+        let Some(session) = self.session_mut() else {
+            return;
+        };
+        session.playing = Some((id, false));
+        let messenger = session.messenger.clone();
+        // Fetched into the profile's folder, read into memory and removed at once.
+        let file = self
+            .options
+            .profile
+            .root()
+            .join(format!("playing-{id}.ogg"));
+        self.backend_job(async move {
+            let decoded = match messenger.download_attachment(&contact, &id, &file).await {
+                Ok(_) => {
+                    let bytes = std::fs::read(&file).map_err(|e| e.to_string());
+                    let _ = std::fs::remove_file(&file);
+                    bytes.and_then(|b| sotto_core::voice::decode(&b).map_err(|e| e.to_string()))
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            Box::new(move |app: &mut SottoApp| {
+                let played = decoded.and_then(|clip| app.options.speakers.play(clip));
+                if let Some(session) = app.session_mut() {
+                    match played {
+                        Ok(()) => session.playing = Some((id, true)),
+                        Err(error) => {
+                            session.playing = None;
+                            session.failure("Playing the voice clip", error);
+                        }
+                    }
                 }
             }) as Reply<SottoApp>
         });

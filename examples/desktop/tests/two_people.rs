@@ -19,6 +19,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use sotto_core::store::{Argon2Params, ProfileDirectory};
+use sotto_desktop::audio::RecordingOutput;
 use sotto_desktop::platform::{RecordingNotifier, ScriptedFilePicker, WavVoiceInput};
 use sotto_desktop::session::Dialog;
 use sotto_desktop::{Options, SottoApp};
@@ -82,16 +83,19 @@ struct Person {
     harness: Harness<'static, SottoApp>,
     files: ScriptedFilePicker,
     notes: RecordingNotifier,
+    speakers: RecordingOutput,
 }
 
 fn app(profile: &Path, voice: &Path) -> Person {
     let files = ScriptedFilePicker::default();
     let notes = RecordingNotifier::default();
+    let speakers = RecordingOutput::default();
     let options = Options {
         profile: ProfileDirectory::new(profile),
         default_relays: Vec::new(),
         files: Box::new(files.clone()),
         voice: Box::new(WavVoiceInput::new(voice)),
+        speakers: Box::new(speakers.clone()),
         notifier: Box::new(notes.clone()),
         argon2: Argon2Params::new(8 * 1024, 1, 1).unwrap(),
         keychain: None,
@@ -103,6 +107,7 @@ fn app(profile: &Path, voice: &Path) -> Person {
         harness,
         files,
         notes,
+        speakers,
     }
 }
 
@@ -371,6 +376,21 @@ fn two_people_meet_and_talk_through_real_relays() {
     bob.wait_for("the clip saved", |_| clip.exists());
     let info = run("opusinfo", &[clip.to_str().unwrap()]);
     assert!(info.contains("Opus"), "opusinfo reads the clip: {info}");
+    // Played: the core decodes what the sender recorded, the speech's length and sound.
+    bob.click("▶ Play");
+    let played = bob.speakers.played.clone();
+    bob.wait_for("the clip played", |_| !played.lock().unwrap().is_empty());
+    let played = played.lock().unwrap()[0].clone();
+    let spoken = u64::from(hound::WavReader::open(&speech).unwrap().duration()) * 1000 / 16_000;
+    assert!(
+        played.duration_ms().abs_diff(spoken) <= 20,
+        "played {} ms of {spoken} ms of speech",
+        played.duration_ms()
+    );
+    assert!(
+        played.samples.iter().any(|s| s.unsigned_abs() > 3000),
+        "the speech is heard"
+    );
 
     // Safety numbers: Bob scans Alice's QR image, Alice types Bob's digits.
     alice.click("Safety number");

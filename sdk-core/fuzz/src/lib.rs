@@ -184,9 +184,13 @@ pub fn onion_packet(data: &[u8]) {
     }
 }
 
-/// A voice clip's Ogg Opus container (`voice::inspect`): headers and length read, never a
-/// panic, whatever the bytes.
+/// A voice clip's Ogg Opus container (`voice::inspect`) and its audio (`voice::decode`, as
+/// a client plays a clip it received): headers, length and samples read, never a panic,
+/// whatever the bytes.
 #[cfg(feature = "voice")]
 pub fn voice_clip(data: &[u8]) {
     let _ = sotto_core::voice::inspect(data);
+    if let Ok(clip) = sotto_core::voice::decode(data) {
+        assert!(clip.duration_ms() <= sotto_core::voice::MAX_DURATION_MS);
+    }
 }

@@ -252,6 +252,19 @@ impl<S: Store> Client<S> {
         let location = AttachmentLocation::parse(pointer.location())
             .map_err(|e| AttachmentError::Location(e.to_string()))?;
         let relay = self.relay(&location.relay)?;
+        // A profile keeps what it downloaded, still encrypted (the key is in its store), so
+        // that the attachment can be opened again: the relay deletes it after one download.
+        let kept = self.received_path(contact, message_id);
+        if let Some(kept) = &kept
+            && kept.exists()
+        {
+            let size = decrypt_to(kept, destination, &pointer);
+            if size.is_err() {
+                // Damaged at rest: fetch it again next time if the relay still has it.
+                let _ = fs::remove_file(kept);
+            }
+            return size;
+        }
         let scratch = Scratch(self.attachment_path(message_id, "download"));
         {
             let file = fs::File::create(&scratch.0).map_err(AttachmentError::from)?;
@@ -275,23 +288,46 @@ impl<S: Store> Client<S> {
             .await?;
             writer.flush().map_err(AttachmentError::from)?;
         }
-        // Decrypt next to the destination, then rename: the destination only ever holds a
-        // complete, checked file.
-        let partial = Scratch(partial_path(destination));
-        let size = {
-            let input = BufReader::new(fs::File::open(&scratch.0).map_err(AttachmentError::from)?);
-            let mut output =
-                BufWriter::new(fs::File::create(&partial.0).map_err(AttachmentError::from)?);
-            let size = attachment::decrypt(input, &mut output, &pointer, &mut |_: Progress| {})?;
-            let file = output
-                .into_inner()
-                .map_err(|e| AttachmentError::from(e.into_error()))?;
-            file.sync_all().map_err(AttachmentError::from)?;
-            size
-        };
-        fs::rename(&partial.0, destination).map_err(AttachmentError::from)?;
+        let size = decrypt_to(&scratch.0, destination, &pointer)?;
+        if let Some(kept) = &kept {
+            // Checked by the decryption just done; kept under the contact's and message's ids.
+            fs::rename(&scratch.0, kept).map_err(AttachmentError::from)?;
+        }
         let _ = delete_attachment(&relay, &location).await;
         Ok(size)
+    }
+
+    /// Where a profile keeps a received attachment's ciphertext once downloaded (`None`
+    /// for a client without a profile folder). Named by the contact's local id too: message
+    /// ids are chosen by senders, so two contacts' ids may be equal.
+    fn received_path(&self, contact: &ContactId, message_id: &MessageId) -> Option<PathBuf> {
+        let folder = self.attachments_dir.as_ref()?;
+        Some(folder.join(format!("{}-{message_id}.received", contact.as_str())))
+    }
+
+    /// Removes the kept ciphertext of one received attachment, or of all of a contact's
+    /// (`None`), after the message or the contact was deleted. Best effort: a file left
+    /// behind is ciphertext whose key is gone from the store.
+    pub(super) fn remove_received(&self, contact: &ContactId, message_id: Option<&MessageId>) {
+        if let Some(message_id) = message_id {
+            if let Some(path) = self.received_path(contact, message_id) {
+                let _ = fs::remove_file(path);
+            }
+            return;
+        }
+        let Some(folder) = &self.attachments_dir else {
+            return;
+        };
+        let prefix = format!("{}-", contact.as_str());
+        if let Ok(entries) = fs::read_dir(folder) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(&prefix) && name.ends_with(".received") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     /// The attachment pointer of a stored incoming message.
@@ -313,6 +349,21 @@ impl<S: Store> Client<S> {
             .unwrap_or_else(std::env::temp_dir);
         folder.join(format!("{message_id}.{what}"))
     }
+}
+
+/// Decrypts the ciphertext at `source` into `destination`, next to it first and then
+/// renamed: the destination only ever holds a complete, checked file.
+fn decrypt_to(source: &Path, destination: &Path, pointer: &AttachmentPointer) -> Result<u64> {
+    let partial = Scratch(partial_path(destination));
+    let input = BufReader::new(fs::File::open(source).map_err(AttachmentError::from)?);
+    let mut output = BufWriter::new(fs::File::create(&partial.0).map_err(AttachmentError::from)?);
+    let size = attachment::decrypt(input, &mut output, pointer, &mut |_: Progress| {})?;
+    let file = output
+        .into_inner()
+        .map_err(|e| AttachmentError::from(e.into_error()))?;
+    file.sync_all().map_err(AttachmentError::from)?;
+    fs::rename(&partial.0, destination).map_err(AttachmentError::from)?;
+    Ok(size)
 }
 
 fn partial_path(destination: &Path) -> PathBuf {

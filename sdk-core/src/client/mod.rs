@@ -613,7 +613,10 @@ impl<S: Store> Client<S> {
         if let Some(cover) = &mut self.cover {
             cover.forget(contact);
         }
-        self.profile.forget_contact(contact).await
+        self.profile.forget_contact(contact).await?;
+        #[cfg(not(target_arch = "wasm32"))]
+        self.remove_received(contact, None);
+        Ok(())
     }
 
     /// Marks these of a contact's messages read: stored as read here (they leave the
@@ -717,7 +720,10 @@ impl<S: Store> Client<S> {
     /// # Errors
     /// [`Error::UnknownContact`], [`Error::UnknownMessage`], store errors.
     pub async fn delete_message(&self, contact: &ContactId, id: &MessageId) -> Result<()> {
-        self.profile.delete_message(contact, id).await
+        self.profile.delete_message(contact, id).await?;
+        #[cfg(not(target_arch = "wasm32"))]
+        self.remove_received(contact, Some(id));
+        Ok(())
     }
 
     /// Names a contact (local only); `None` or a blank name removes the name.

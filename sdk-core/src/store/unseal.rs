@@ -3,13 +3,15 @@
 //! keychain ([`super::keychain`]) and the passphrase ([`super::passphrase`]). The header
 //! itself ([`super::key_info`]) only describes.
 
+use super::DatabaseKey;
+#[cfg(feature = "sqlcipher")]
+use super::StoreError;
 #[cfg(not(all(feature = "keychain", not(target_arch = "wasm32"))))]
 use super::key_info::KeychainStore;
 use super::key_info::{KeyError, KeyInfo, KeyMode, KeychainEntry};
 #[cfg(all(feature = "keychain", not(target_arch = "wasm32")))]
 use super::keychain::Keychain;
 use super::passphrase::unseal_with_passphrase;
-use super::{DatabaseKey, StoreError};
 
 impl KeyInfo {
     /// Obtains the database key this header describes: from the OS keychain (the
@@ -33,6 +35,7 @@ impl KeyInfo {
     /// The error for a database that refused the key this header gave: in passphrase mode
     /// the passphrase was wrong ([`KeyError::WrongPassphrase`]); any other store error as
     /// it is.
+    #[cfg(feature = "sqlcipher")]
     pub(crate) fn refused(&self, error: StoreError) -> crate::Error {
         match (error, self.mode()) {
             (StoreError::WrongKey, KeyMode::Passphrase(_)) => KeyError::WrongPassphrase.into(),

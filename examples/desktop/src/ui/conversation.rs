@@ -118,6 +118,7 @@ fn messages(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
         downloads: &session.downloads,
         previews: &mut session.previews,
         contact: &contact,
+        playing: session.playing.map(|(id, _)| id),
     };
     let output = area.show_viewport(ui, |ui, viewport| {
         let width = ui.available_width();
@@ -239,6 +240,7 @@ struct Shown<'a> {
     downloads: &'a HashMap<MessageId, (u64, u64)>,
     previews: &'a mut HashMap<MessageId, Option<egui::TextureHandle>>,
     contact: &'a sotto_core::contacts::ContactId,
+    playing: Option<MessageId>,
 }
 
 /// A picture's preview (the small JPEG in its message), decoded once; `None` when it
@@ -365,6 +367,13 @@ fn bubble(
                     }
                     Body::VoiceClip(clip) => {
                         ui.horizontal(|ui| {
+                            if shown.playing == Some(id) {
+                                if ui.button("⏹ Stop").clicked() {
+                                    actions.push(Action::StopPlaying);
+                                }
+                            } else if ui.button("▶ Play").clicked() {
+                                actions.push(Action::Play(contact.clone(), id));
+                            }
                             ui.label(format!("🎤 Voice clip {}", duration(clip.duration_ms)));
                             waveform(ui, &clip.waveform);
                         });

@@ -40,6 +40,10 @@ pub enum Action {
     Save(ContactId, MessageId, String),
     /// Show a picture inline.
     ShowPicture(ContactId, MessageId),
+    /// Play a voice clip.
+    Play(ContactId, MessageId),
+    /// Stop playing.
+    StopPlaying,
     /// Send a failed upload again.
     Retry(MessageId),
     /// Show our invitation.

@@ -3,8 +3,8 @@
 //! they meet by a QR code saved as an image (also read by Debian's `zbarimg`), exchange
 //! text, a picture, a file and a voice clip (recorded from speech made by `espeak-ng`, the
 //! clip accepted by `opusinfo`), see delivered and read statuses, compare safety numbers
-//! by QR image and by typing and mark each other verified, and find everything again
-//! after a restart (a wrong passphrase refused first).
+//! by QR image and by typing and mark each other verified, change a passphrase, and find
+//! everything again after a restart (the old passphrase refused first).
 //!
 //! Needs the relay binary built next to this test (`cargo build -p sotto-relay`), and
 //! `zbarimg`, `espeak-ng`, `sox` and `opusinfo` (scripts/setup installs them).
@@ -419,6 +419,7 @@ fn two_people_meet_and_talk_through_real_relays() {
     bob.wait_for_label("The numbers match.");
     bob.click("Mark verified");
     bob.wait_for_label("✔ Verified");
+    bob.click("Close");
     alice.type_into("Their number (type it to compare)", &digits);
     alice.click("Compare");
     alice.wait_for_label("The numbers match.");
@@ -435,14 +436,24 @@ fn two_people_meet_and_talk_through_real_relays() {
         "notifications never carry a message's text"
     );
 
-    // Bob restarts: a wrong passphrase is refused, the right one finds everything.
+    // Bob's settings: the route and cover traffic as saved, and a new passphrase.
+    bob.click("Settings");
+    bob.wait_for_label("Save network settings");
+    bob.wait_for_label("MB a day");
+    bob.type_into("New passphrase", "bob's new passphrase");
+    bob.type_into("New passphrase again", "bob's new passphrase");
+    bob.click("Change passphrase");
+    bob.wait_for_label("Passphrase changed");
+    bob.click("Close");
+
+    // Bob restarts: the old passphrase is refused, the new one finds everything.
     bob.shut_down();
     let mut bob = app(&root.join("bob"), &speech);
     bob.wait_for_label("Unlock Sotto");
-    bob.type_into("Passphrase", "not bob's passphrase");
+    bob.type_into("Passphrase", "bob passphrase");
     bob.click("Unlock");
     bob.wait_for_label("Wrong passphrase.");
-    bob.type_into("Passphrase", "bob passphrase");
+    bob.type_into("Passphrase", "bob's new passphrase");
     bob.click("Unlock");
     bob.open_contact("Alice");
     bob.wait_for_label("Hello Bob!");

@@ -4,7 +4,8 @@
 //! text, a picture, a file and a voice clip (recorded from speech made by `espeak-ng`, the
 //! clip accepted by `opusinfo`), see delivered and read statuses, compare safety numbers
 //! by QR image and by typing and mark each other verified, change a passphrase, and find
-//! everything again after a restart (the old passphrase refused first).
+//! everything again after a restart (the old passphrase refused first); when a contact's
+//! identity key changes, the app shows the banner until the new key is accepted.
 //!
 //! Needs the relay binary built next to this test (`cargo build -p sotto-relay`), and
 //! `zbarimg`, `espeak-ng`, `sox` and `opusinfo` (scripts/setup installs them).
@@ -12,13 +13,16 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use sotto_core::store::{Argon2Params, ProfileDirectory};
+use sotto_core::Profile;
+use sotto_core::contacts::{ContactId, Event as ContactEvent};
+use sotto_core::content::Body;
+use sotto_core::store::{Argon2Params, MemoryStore, ProfileDirectory};
 use sotto_desktop::audio::RecordingOutput;
 use sotto_desktop::platform::{RecordingNotifier, ScriptedFilePicker, WavVoiceInput};
 use sotto_desktop::session::Dialog;
@@ -460,7 +464,70 @@ fn two_people_meet_and_talk_through_real_relays() {
     bob.wait_for_label("Hi Alice, got it.");
     bob.wait_for_label("📄 notes.txt");
     bob.wait_for_label("✔ Verified");
+    let alice_at_bob = bob.harness.state().session().unwrap().contacts[0]
+        .contact
+        .id
+        .clone();
     bob.shut_down();
     alice.shut_down();
     drop(relays);
+
+    // Alice moves to a new computer (a new identity) and writes to Bob. Her packet reaches
+    // his profile through the core's own receive, as from his queue, while his app is
+    // closed; the app then shows the key-change banner, and accepting the key removes it.
+    present_new_key(&root.join("bob"), "bob's new passphrase", &alice_at_bob);
+    let mut bob = app(&root.join("bob"), &speech);
+    bob.wait_for_label("Unlock Sotto");
+    bob.type_into("Passphrase", "bob's new passphrase");
+    bob.click("Unlock");
+    bob.open_contact("Alice");
+    bob.wait_for_label("security key changed");
+    bob.click("Accept new key");
+    bob.wait_for("the banner gone", |h| {
+        h.query_all_by_label_contains("security key changed")
+            .next()
+            .is_none()
+    });
+    bob.shut_down();
+}
+
+/// A new identity of the contact `alice_at_bob` writes to the profile at `profile`.
+fn present_new_key(profile: &Path, passphrase: &str, alice_at_bob: &ContactId) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let now = SystemTime::now();
+        let store = ProfileDirectory::new(profile)
+            .open(Some(passphrase))
+            .unwrap();
+        let bob = Profile::load(store).await.unwrap();
+        let mut new_alice = Profile::create(MemoryStore::new(), None, now, &mut rand::rng())
+            .await
+            .unwrap();
+        let bundle = bob.prekey_bundle(&mut rand::rng()).await.unwrap();
+        new_alice
+            .start_session(&bundle, now, &mut rand::rng())
+            .await
+            .unwrap();
+        let bob_at_new = new_alice
+            .add_contact(&bob.identity().public(), None)
+            .await
+            .unwrap();
+        let sent = new_alice
+            .send(
+                &bob_at_new,
+                Body::Text("New computer, same Alice".into()),
+                now,
+                &mut rand::rng(),
+            )
+            .await
+            .unwrap();
+        let events = bob
+            .receive(alice_at_bob, &sent.packet.unwrap(), now, &mut rand::rng())
+            .await
+            .unwrap();
+        assert!(
+            matches!(events[..], [ContactEvent::IdentityKeyChanged { .. }]),
+            "{events:?}"
+        );
+    });
 }

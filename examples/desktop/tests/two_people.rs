@@ -3,7 +3,8 @@
 //! they meet by a QR code saved as an image (also read by Debian's `zbarimg`), exchange
 //! text, a picture, a file and a voice clip (recorded from speech made by `espeak-ng`, the
 //! clip accepted by `opusinfo`), see delivered and read statuses, compare safety numbers
-//! by QR image and by typing and mark each other verified, change a passphrase, and find
+//! by QR image and by typing and mark each other verified (a file dropped on a window is sent
+//! too), change a passphrase, and find
 //! everything again after a restart (the old passphrase refused first); when a contact's
 //! identity key changes, the app shows the banner until the new key is accepted.
 //!
@@ -27,6 +28,20 @@ use sotto_desktop::audio::RecordingOutput;
 use sotto_desktop::platform::{RecordingNotifier, ScriptedFilePicker, WavVoiceInput};
 use sotto_desktop::session::Dialog;
 use sotto_desktop::{Options, SottoApp};
+
+/// A file dropped on the window, as the windowing system hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
 
 /// A relay process on loopback, killed on drop.
 struct Relay {
@@ -141,6 +156,13 @@ impl Person {
         });
     }
 
+    /// Waits for a message's bubble (its text exactly; the contacts list shows it too, in
+    /// a longer label). Until it is in the conversation the app has not seen it, nor sent
+    /// its read receipt.
+    fn wait_for_message(&mut self, text: &str) {
+        self.wait_for(text, |h| h.query_all_by_label(text).next().is_some());
+    }
+
     fn notices(&self) -> Vec<String> {
         self.harness
             .state()
@@ -149,14 +171,15 @@ impl Person {
             .unwrap_or_default()
     }
 
-    /// Clicks the button named `label` once it is shown (dialogs take a frame to appear).
+    /// Clicks the button named `label` once it is shown (dialogs take a frame to appear),
+    /// through AccessKit (as assistive technology does: wherever the button moved to).
     fn click(&mut self, label: &str) {
         self.wait_for(&format!("button {label}"), |h| {
             h.query_by_role_and_label(Role::Button, label).is_some()
         });
         self.harness
             .get_by_role_and_label(Role::Button, label)
-            .click();
+            .click_accesskit();
         self.harness.step();
         self.harness.step();
     }
@@ -213,7 +236,7 @@ impl Person {
             .query_all_by_role(Role::Button)
             .find(|n| is_row(n))
             .unwrap()
-            .click();
+            .click_accesskit();
         self.harness.step();
     }
 
@@ -247,7 +270,7 @@ fn make_profile(person: &mut Person, name: &str, relays: &[String], passphrase: 
     person
         .harness
         .get_by_label_contains("Cover traffic")
-        .click();
+        .click_accesskit();
     person.harness.step();
     person.click("Create profile");
     person.wait_for_label("Invite someone to start talking");
@@ -332,10 +355,10 @@ fn two_people_meet_and_talk_through_real_relays() {
     alice.open_contact("Bob");
     alice.write("Hello Bob!");
     bob.open_contact("Alice");
-    bob.wait_for_label("Hello Bob!");
+    bob.wait_for_message("Hello Bob!");
     alice.wait_for_label("· Read");
     bob.write("Hi Alice, got it.");
-    alice.wait_for_label("Hi Alice, got it.");
+    alice.wait_for_message("Hi Alice, got it.");
     bob.wait_for_label("· Read");
 
     // A picture, a file and a voice clip from Alice.
@@ -373,6 +396,16 @@ fn two_people_meet_and_talk_through_real_relays() {
         std::fs::read(&saved).unwrap(),
         std::fs::read(&notes).unwrap()
     );
+    // A file dropped on Alice's window is sent too.
+    let dropped = root.join("dropped.txt");
+    std::fs::write(&dropped, "dropped on the window").unwrap();
+    alice
+        .harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(dropped)));
+    alice.harness.step();
+    bob.wait_for_label("📄 dropped.txt");
     bob.wait_for_label("🎤 Voice clip 0:0");
     let clip = root.join("clip.ogg");
     bob.files.will_choose(&clip);
@@ -460,8 +493,8 @@ fn two_people_meet_and_talk_through_real_relays() {
     bob.type_into("Passphrase", "bob's new passphrase");
     bob.click("Unlock");
     bob.open_contact("Alice");
-    bob.wait_for_label("Hello Bob!");
-    bob.wait_for_label("Hi Alice, got it.");
+    bob.wait_for_message("Hello Bob!");
+    bob.wait_for_message("Hi Alice, got it.");
     bob.wait_for_label("📄 notes.txt");
     bob.wait_for_label("✔ Verified");
     let alice_at_bob = bob.harness.state().session().unwrap().contacts[0]

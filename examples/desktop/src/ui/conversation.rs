@@ -144,8 +144,15 @@ fn messages(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>)
                 };
                 let rect =
                     egui::Rect::from_min_size(space.min + vec2(0.0, top), vec2(width, height));
+                // Ids from the message, not from the rows above it in view: a button keeps
+                // its id while the view scrolls (a click, or an AccessKit action, lands).
                 let mut row = ui.new_child(
                     egui::UiBuilder::new()
+                        .scope_id(egui::Id::unique((
+                            "message",
+                            contact.as_str(),
+                            message.content.id,
+                        )))
                         .max_rect(rect)
                         .layout(Layout::top_down(Align::Min)),
                 );
@@ -344,18 +351,26 @@ fn bubble(
                                     );
                                 }
                                 ui.label(format!("Picture, {} × {}", image.width, image.height));
-                                if ui.button("Show picture").clicked() {
-                                    actions.push(Action::ShowPicture(contact.clone(), id));
-                                }
                             }
                         }
-                        if ui.small_button("Save picture…").clicked() {
-                            let extension = image.mime.strip_prefix("image/").unwrap_or("img");
-                            actions.push(Action::Save(
-                                contact.clone(),
-                                id,
-                                format!("picture.{extension}"),
-                            ));
+                        // Ours were sent from a file the user has; theirs are fetched.
+                        if !ours {
+                            ui.horizontal(|ui| {
+                                if !pictures.contains_key(&id)
+                                    && ui.button("Show picture").clicked()
+                                {
+                                    actions.push(Action::ShowPicture(contact.clone(), id));
+                                }
+                                if ui.button("Save picture…").clicked() {
+                                    let extension =
+                                        image.mime.strip_prefix("image/").unwrap_or("img");
+                                    actions.push(Action::Save(
+                                        contact.clone(),
+                                        id,
+                                        format!("picture.{extension}"),
+                                    ));
+                                }
+                            });
                         }
                     }
                     Body::File(file) => {
@@ -367,7 +382,9 @@ fn bubble(
                     }
                     Body::VoiceClip(clip) => {
                         ui.horizontal(|ui| {
-                            if shown.playing == Some(id) {
+                            if ours {
+                                // Sent from memory: nothing to fetch back.
+                            } else if shown.playing == Some(id) {
                                 if ui.button("⏹ Stop").clicked() {
                                     actions.push(Action::StopPlaying);
                                 }
@@ -377,7 +394,7 @@ fn bubble(
                             ui.label(format!("🎤 Voice clip {}", duration(clip.duration_ms)));
                             waveform(ui, &clip.waveform);
                         });
-                        if ui.small_button("Save voice clip…").clicked() {
+                        if !ours && ui.small_button("Save voice clip…").clicked() {
                             actions.push(Action::Save(
                                 contact.clone(),
                                 id,

@@ -134,4 +134,16 @@ sleep 2
 import -window "$unlocked" "$shots/conversation.png"
 colours="$(convert "$shots/conversation.png" -format '%k' info:)"
 [ "$colours" -gt 16 ] || fail "the conversation looks blank ($colours colours)"
-printf 'window test passed: first-run, unlock and conversation screens in %s\n' "$shots"
+# The dialogs, opened with the mouse where a person clicks (the window is 1000 x 680).
+dialog() {
+  local name="$1" x="$2" y="$3"
+  xdotool mousemove --window "$unlocked" "$x" "$y" click 1
+  sleep 2
+  import -window "$unlocked" "$shots/$name.png"
+  xdotool key Escape
+  sleep 0.5
+}
+dialog safety-number 940 44
+dialog invite 97 12
+dialog settings 960 12
+printf 'window test passed: first-run, unlock, conversation, safety number, invite and settings screens in %s\n' "$shots"

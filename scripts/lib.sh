@@ -92,3 +92,23 @@ start_tunnel_relays() {
   )"
   export SOTTO_TEST_RELAYS
 }
+
+# Starts $1 relays ($3, already built) in $2 on loopback with private hops allowed, logging
+# warnings only; appends their pids to the array RELAY_PIDS (the caller kills them) and sets
+# the array RELAY_ARGS to `--relay <address>` for each (the `sotto` CLI's flags).
+start_loopback_relays() {
+  local count="$1" dir="$2" binary="$3" n address
+  RELAY_ARGS=()
+  for n in $(seq 1 "$count"); do
+    mkdir -p "$dir/relay-$n"
+    "$binary" --data-dir "$dir/relay-$n" --listen 127.0.0.1:0 --log-level warn \
+      --allow-private-hops >"$dir/relay-$n.out" 2>"$dir/relay-$n.err" &
+    RELAY_PIDS+=($!)
+  done
+  for n in $(seq 1 "$count"); do
+    for _ in $(seq 100); do grep -q serving "$dir/relay-$n.out" && break; sleep 0.1; done
+    address="$(grep -o 'sotto://[^ ]*' "$dir/relay-$n.out" | head -n 1)" ||
+      die "relay $n printed no address: $(cat "$dir/relay-$n.out" "$dir/relay-$n.err")"
+    RELAY_ARGS+=(--relay "$address")
+  done
+}

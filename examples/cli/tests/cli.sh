@@ -17,9 +17,9 @@ SOTTO="$target/debug/sotto"
 RELAY="$target/debug/sotto-relay"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/sotto-cli-test.XXXXXX")"
-relays=()
+RELAY_PIDS=()
 cleanup() {
-  for pid in "${relays[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${RELAY_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,17 +48,7 @@ expect_exit() {
   [ "$code" = "$wanted" ] || fail "$* exited $code, not $wanted: $(cat last.out last.err)"
 }
 
-for n in 1 2 3; do
-  mkdir "relay-$n"
-  "$RELAY" --data-dir "relay-$n" --listen 127.0.0.1:0 --log-level warn --allow-private-hops \
-    > "relay-$n.out" 2> "relay-$n.err" &
-  relays+=("$!")
-done
-relay_args=()
-for n in 1 2 3; do
-  for _ in $(seq 100); do grep -q serving "relay-$n.out" && break; sleep 0.1; done
-  relay_args+=(--relay "$(awk '{print $3}' "relay-$n.out")")
-done
+start_loopback_relays 3 "$work" "$RELAY"
 
 export ALICE_PASS="alice's long passphrase" BOB_PASS="bob's long passphrase"
 alice() { "$SOTTO" --profile alice --passphrase-env ALICE_PASS --json "$@"; }
@@ -66,8 +56,8 @@ alice() { "$SOTTO" --profile alice --passphrase-env ALICE_PASS --json "$@"; }
 bob() { printf '%s\n' "$BOB_PASS" | "$SOTTO" --profile bob --passphrase-stdin --json "$@"; }
 
 echo "[${SECONDS}s] init: two passphrase profiles"
-alice init --name Alice "${relay_args[@]}" > /dev/null
-bob init --name Bob "${relay_args[@]}" > /dev/null
+alice init --name Alice "${RELAY_ARGS[@]}" > /dev/null
+bob init --name Bob "${RELAY_ARGS[@]}" > /dev/null
 [ "$(alice relay list | jq '.relays | length')" = 3 ] || fail "relay list"
 expect_exit 5 alice relay add "sotto://not-a-relay"
 

@@ -60,17 +60,9 @@ echo "window test: first-run window painted ($colours colours)"
 # Bob's profile, made and used with the CLI: he met Alice and they talked.
 SOTTO="$target/debug/sotto"
 cd "$work"
-relay_args=()
-for n in 1 2 3; do
-  mkdir "relay-$n"
-  "$target/debug/sotto-relay" --data-dir "relay-$n" --listen 127.0.0.1:0 --log-level warn \
-    --allow-private-hops > "relay-$n.out" 2> "relay-$n.err" &
-  pids+=("$!")
-done
-for n in 1 2 3; do
-  for _ in $(seq 100); do grep -q serving "relay-$n.out" && break; sleep 0.1; done
-  relay_args+=(--relay "$(awk '{print $3}' "relay-$n.out")")
-done
+RELAY_PIDS=()
+start_loopback_relays 3 "$work" "$target/debug/sotto-relay"
+pids+=("${RELAY_PIDS[@]}")
 export ALICE_PASS="alice's passphrase" BOB_PASS="bob's passphrase"
 alice() { "$SOTTO" --profile alice --passphrase-env ALICE_PASS --json "$@"; }
 bob() { "$SOTTO" --profile bob --passphrase-env BOB_PASS --json "$@"; }
@@ -83,8 +75,8 @@ receive_until() {
   done
   fail "$who never received $filter"
 }
-alice init --name Alice "${relay_args[@]}" > /dev/null
-bob init --name Bob "${relay_args[@]}" > /dev/null
+alice init --name Alice "${RELAY_ARGS[@]}" > /dev/null
+bob init --name Bob "${RELAY_ARGS[@]}" > /dev/null
 link="$(alice invite | jq -r .link)"
 bob accept "$link" --name Alice > /dev/null
 receive_until alice '.event == "contact_added"'

@@ -10,7 +10,8 @@
 //!   `sotto_bytes_free`; every `*_free` accepts NULL;
 //! - every entry point catches panics (`SOTTO_ERROR_PANIC`): none crosses into C;
 //! - blocking calls wait at most `SOTTO_CALL_TIMEOUT_SECONDS`;
-//! - events by a callback on a library thread, or polled through a file descriptor.
+//! - events by a callback on a library thread, or polled through a file descriptor;
+//! - SIGPIPE is ignored when the host left it at its default (`signals.rs`).
 
 mod abi;
 mod conversation;
@@ -18,6 +19,7 @@ mod events;
 mod memory;
 mod messenger;
 mod settings;
+mod signals;
 
 pub use abi::*;
 pub use conversation::*;

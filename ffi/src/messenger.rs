@@ -100,6 +100,7 @@ where
     F: Future<Output = sotto_core::Result<Messenger<SqlCipherStore>>>,
 {
     guard(|| {
+        crate::signals::ignore_default_sigpipe();
         // SAFETY: the caller's strings and settings, valid for the call.
         let (directory, passphrase, settings) = unsafe {
             (

@@ -12,6 +12,7 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 /* ---- Alice: events through the callback, kept in a small log under a lock ---- */
 
@@ -238,6 +239,10 @@ int main(int argc, char **argv) {
   SottoMessenger *alice = NULL, *bob = NULL;
   CHECK(sotto_messenger_create(alice_dir, "alice's passphrase", alice_settings, &alice));
   CHECK(sotto_messenger_create(bob_dir, "bob's passphrase", bob_settings, &bob));
+  /* This program left SIGPIPE at its default: the library made it "ignore", so a write to
+   * a connection a relay closed fails with EPIPE rather than killing the program. */
+  struct sigaction sigpipe;
+  EXPECT(sigaction(SIGPIPE, NULL, &sigpipe) == 0 && sigpipe.sa_handler == SIG_IGN);
 
   char *identity = NULL;
   CHECK(sotto_messenger_identity(alice, &identity));

@@ -46,7 +46,14 @@ export async function launchDevtools(extraArgs = []) {
   return new Devtools(socket, () => {
     socket.close();
     child.kill();
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes may still write into the profile while they exit. The
+    // profile is a temporary folder: when it cannot be removed yet, it goes with the
+    // temporary folder of whoever ran the bench (scripts/package removes its own).
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch (error) {
+      if (error.code !== "ENOTEMPTY" && error.code !== "EBUSY") throw error;
+    }
   });
 }
 

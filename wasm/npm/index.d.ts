@@ -13,6 +13,7 @@ export type {
   NetworkSettings,
   SafetyNumber,
   SottoEvent,
+  VoiceClip,
 } from "./sotto_wasm";
 import { Subscription, SottoEvent } from "./sotto_wasm";
 

@@ -22,6 +22,7 @@ use sotto_core::relay::RelayAddress;
 use sotto_core::safety::Comparison;
 use sotto_core::store::{Argon2Params, MemoryStore, SqlCipherStore, VfsProfiles};
 use sotto_core::transport::Gateways;
+use sotto_core::voice;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
@@ -264,6 +265,10 @@ fn network_options(settings: &NetworkSettings) -> JsValue {
             JsValue::from_f64(mean_delay.as_secs_f64() * 1000.0),
         ),
         ("cover", cover),
+        (
+            "packetBytes",
+            JsValue::from_f64(sotto_core::onion::PACKET_BYTES as f64),
+        ),
     ])
 }
 
@@ -677,6 +682,44 @@ impl Messenger {
         })
     }
 
+    /// Encodes a recording as a voice clip in the project's one format (Ogg Opus,
+    /// `docs/PROTOCOL.md` §8.1), so that every client plays it: `samples` are 16 kHz mono
+    /// PCM (`Int16Array`; an `AudioContext` made with `{ sampleRate: 16000 }` captures at
+    /// that rate). Resolves to `{ bytes, mime, codec, durationMs, waveform }`, ready for
+    /// `sendAttachment(contact, new Blob([clip.bytes], { type: clip.mime }), { type:
+    /// "voiceClip", ...clip })`. Needs no network and works after `shutdown` too.
+    #[wasm_bindgen(js_name = encodeVoiceClip, unchecked_return_type = "Promise<VoiceClip>")]
+    pub fn encode_voice_clip(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Int16Array")] samples: JsValue,
+    ) -> Promise {
+        let samples = samples
+            .dyn_into::<js_sys::Int16Array>()
+            .map(|samples| samples.to_vec())
+            .map_err(|_| convert::invalid("samples is an Int16Array of 16 kHz mono PCM"));
+        future_to_promise(async move {
+            let samples = samples?;
+            let encoded = voice::VoiceRecorder::new().and_then(|mut recorder| {
+                recorder.push(&samples)?;
+                recorder.finish()
+            });
+            let clip = encoded.map_err(|e| convert::invalid(&format!("voice clip: {e}")))?;
+            Ok(convert::record(&[
+                (
+                    "bytes",
+                    js_sys::Uint8Array::from(clip.bytes.as_slice()).into(),
+                ),
+                ("mime", JsValue::from_str(voice::MEDIA_TYPE)),
+                ("codec", JsValue::from_str(voice::CODEC)),
+                ("durationMs", JsValue::from_f64(clip.duration_ms.into())),
+                (
+                    "waveform",
+                    js_sys::Uint8Array::from(clip.waveform.as_slice()).into(),
+                ),
+            ]))
+        })
+    }
+
     /// Finishes the calls already made, stops the background work and ends every
     /// subscription. Calls afterwards reject with `ShutDownError`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
@@ -741,6 +784,11 @@ export interface NetworkSettings {
   hops: number;
   meanDelayMs: number;
   cover: Required<CoverOptions> | null;
+  /**
+   * Bytes of every packet on the wire (real or cover): cover traffic costs the sum of its
+   * rates times this, per second.
+   */
+  packetBytes: number;
 }
 
 /** Where the messenger reaches the relay network, and its profile. */
@@ -766,6 +814,20 @@ export interface SafetyNumber {
   scannable: Uint8Array;
   /** The QR code as an SVG document. */
   qrSvg: string;
+}
+
+/** A voice clip made by `encodeVoiceClip`: Ogg Opus, mono, in the project's one format. */
+export interface VoiceClip {
+  /** The Ogg Opus file (its own buffer: a `BlobPart`). */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Its MIME type: "audio/ogg; codecs=opus". */
+  mime: string;
+  /** The codec voice clip messages name: "opus". */
+  codec: string;
+  /** Its length in milliseconds. */
+  durationMs: number;
+  /** Loudness over the clip, 0 to 255 per bar, for drawing it. */
+  waveform: Uint8Array<ArrayBuffer>;
 }
 
 /** A contact. */

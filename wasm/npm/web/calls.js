@@ -22,4 +22,5 @@ export const FORWARDED = [
   "acceptIdentityKey",
   "networkSettings",
   "setNetworkSettings",
+  "encodeVoiceClip",
 ];

@@ -6,8 +6,6 @@
 
 import { FORWARDED } from "./calls.js";
 
-const WORKER = new URL("./worker.js", import.meta.url);
-
 /** A rejection with the package's stable name and code. */
 function coded({ name, code, message }) {
   return Object.assign(new Error(message), { name, code });
@@ -15,7 +13,9 @@ function coded({ name, code, message }) {
 
 /** The page's end of one worker: calls by message, answered in any order. */
 class Remote {
-  #worker = new Worker(WORKER, { type: "module", name: "sotto" });
+  // Written in the one form bundlers recognise (Vite, webpack 5): they then bundle the
+  // worker with its imports and emit the WebAssembly beside it.
+  #worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "sotto" });
   #pending = new Map();
   #next = 1;
   #closed = false;

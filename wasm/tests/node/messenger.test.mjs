@@ -227,6 +227,30 @@ test("an image, a file and a voice clip travel as Blobs, with progress", limit, 
   await bob.shutdown();
 });
 
+test("a recording becomes a voice clip in the project's one format (Ogg Opus)", async () => {
+  const alice = await Messenger.create({ relays, displayName: "alice" });
+  // 1.5 s of a 440 Hz tone at 16 kHz, louder in its second half.
+  const samples = Int16Array.from({ length: 24_000 }, (_, i) =>
+    Math.round(Math.sin((2 * Math.PI * 440 * i) / 16_000) * (i < 12_000 ? 2_000 : 16_000))
+  );
+  const clip = await alice.encodeVoiceClip(samples);
+  assert.equal(new TextDecoder().decode(clip.bytes.subarray(0, 4)), "OggS");
+  assert.equal(new TextDecoder().decode(clip.bytes.subarray(28, 36)), "OpusHead");
+  assert.equal(clip.mime, "audio/ogg; codecs=opus");
+  assert.equal(clip.codec, "opus");
+  assert.equal(clip.durationMs, 1_500);
+  assert.ok(clip.waveform.length > 0);
+  const half = clip.waveform.length / 2;
+  assert.ok(clip.waveform[Math.floor(half * 1.5)] > clip.waveform[Math.floor(half / 2)], `${clip.waveform}`);
+  // 24 kbit/s: about 4.5 KB for 1.5 s, headers included.
+  assert.ok(clip.bytes.length < 8_000, `${clip.bytes.length} bytes`);
+  // Anything but 16-bit PCM is refused.
+  const invalid = { name: "InvalidArgumentError", code: 104 };
+  await assert.rejects(alice.encodeVoiceClip(new Float32Array(16)), invalid);
+  await assert.rejects(alice.encodeVoiceClip("noise"), invalid);
+  await alice.shutdown();
+});
+
 /** Starts `profile-process.mjs` with `args`; resolves to the first JSON line it prints. */
 function profileProcess(args, keep = false) {
   const child = spawn(process.execPath, ["--experimental-websocket", "profile-process.mjs", ...args], {
@@ -347,6 +371,8 @@ test("the network settings change while running; settings that cannot work chang
   assert.deepEqual(atStart.relays, relays);
   assert.equal(atStart.hops, 3);
   assert.equal(atStart.cover, null);
+  // Every packet's size (the core's onion::PACKET_BYTES), for pricing cover traffic.
+  assert.equal(atStart.packetBytes, 4_700);
   assert.equal((await bob.networkSettings()).hops, 2);
   assert.equal((await bob.networkSettings()).meanDelayMs, 0);
 

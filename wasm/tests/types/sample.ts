@@ -13,6 +13,7 @@ import type {
   NetworkSettings,
   SafetyNumber,
   SottoError,
+  VoiceClip,
   SottoEvent,
 } from "sotto";
 
@@ -109,6 +110,9 @@ export async function chat(link: string): Promise<void> {
   const comparison: "match" | "mismatch" | "differentVersion" = await messenger.compareSafetyCode(contact, safety.scannable);
   if (comparison === "match") await messenger.markVerified(contact);
   await messenger.acceptIdentityKey(contact);
+  // A recording (16 kHz mono PCM) as a voice clip, sent as one.
+  const clip: VoiceClip = await messenger.encodeVoiceClip(new Int16Array(16_000));
+  await messenger.sendAttachment(contact, new Blob([clip.bytes], { type: clip.mime }), { type: "voiceClip", ...clip });
   // The network while running: cover traffic on at the default rates but one.
   const network: NetworkSettings = await messenger.networkSettings();
   const cover: CoverOptions = { loopPerSecond: 0.1 };

@@ -31,8 +31,9 @@ async function policy(root) {
 
 /**
  * Serves `root` on 127.0.0.1:`port` (0: any free port). `relays` ([{ address, gateway }])
- * becomes relays.json. `extraPages` maps a path to HTML served under the same headers (the
- * tests' probe pages). Resolves to `{ server, origin, reports }`; `reports` fills with the
+ * becomes relays.json. `extraPages` maps a path to what is served there instead, under the
+ * same headers: HTML as a string, or `{ type, body }` (the tests' probe pages and tampered
+ * files). Resolves to `{ server, origin, reports }`; `reports` fills with the
  * CSP violation reports browsers send.
  */
 export async function serve({ root = join(fileURLToPath(new URL(".", import.meta.url)), "dist"), port = 0, relays = [], extraPages = {} } = {}) {
@@ -60,8 +61,10 @@ export async function serve({ root = join(fileURLToPath(new URL(".", import.meta
     if (path === "/relays.json") {
       return response.writeHead(200, { ...headers, "content-type": TYPES[".json"], "cache-control": "no-store" }).end(JSON.stringify(relays));
     }
-    if (extraPages[path]) {
-      return response.writeHead(200, { ...headers, "content-type": TYPES[".html"] }).end(extraPages[path]);
+    const extra = extraPages[path];
+    if (extra !== undefined) {
+      const { type, body } = typeof extra === "string" ? { type: TYPES[".html"], body: extra } : extra;
+      return response.writeHead(200, { ...headers, "content-type": type, "cache-control": "no-store" }).end(body);
     }
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
     if (!file.startsWith(root + sep)) return response.writeHead(403, headers).end();

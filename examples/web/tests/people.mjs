@@ -43,7 +43,7 @@ export function launch(audioFile) {
 }
 
 /** The app, built in dist/, served on loopback with its headers and relays.json. */
-export function serveApp(extraPages) {
+export function serveApp(extraPages = {}) {
   return serve({ relays, extraPages });
 }
 

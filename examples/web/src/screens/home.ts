@@ -29,7 +29,7 @@ class Home {
   #messenger: Messenger;
   #rows = new Map<string, Row>();
   #list = h("ul", { class: "contact-list" });
-  #search = h("input", { id: "contact-search", type: "search", placeholder: "Find a contact (Ctrl+K)", "aria-label": "Find a contact", autocomplete: "off" });
+  #search = h("input", { id: "contact-search", type: "search", placeholder: "Find a contact (Ctrl+K)", "aria-label": "Find a contact", autocomplete: "off", autofocus: true });
   #pane = h("div", { class: "pane" });
   #network = h("span", { class: "network", role: "status" });
   #conversation: Conversation | null = null;
@@ -63,12 +63,6 @@ class Home {
     this.#search.addEventListener("keydown", (event) => {
       if (event.key === "Enter") this.#list.querySelector<HTMLButtonElement>("button")?.click();
     });
-    this.element.addEventListener("keydown", (event) => {
-      if ((event.ctrlKey || event.metaKey) && event.key === "k") {
-        event.preventDefault();
-        this.#search.focus();
-      }
-    });
     this.#drawEmpty();
   }
 
@@ -86,15 +80,25 @@ class Home {
     this.#drawContacts();
   }
 
-  /** Starts following the messenger's events. */
+  /** Ctrl+K (or ⌘K) finds a contact, wherever the focus is. */
+  #shortcut = (event: KeyboardEvent): void => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "k") {
+      event.preventDefault();
+      this.#search.focus();
+    }
+  };
+
+  /** Starts following the messenger's events and the keyboard. */
   listen(): void {
     this.#stop = this.#messenger.onEvent((event) => void this.#handle(event).catch((error) => console.error(error)));
+    document.addEventListener("keydown", this.#shortcut);
     document.addEventListener("visibilitychange", this.#markRead);
     window.addEventListener("focus", this.#markRead);
   }
 
   close(): void {
     this.#stop?.();
+    document.removeEventListener("keydown", this.#shortcut);
     document.removeEventListener("visibilitychange", this.#markRead);
     window.removeEventListener("focus", this.#markRead);
     this.#conversation?.close();

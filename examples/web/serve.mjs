@@ -9,6 +9,10 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+/** What is sent gzipped to a browser that accepts it (images are compressed already). */
+const COMPRESSIBLE = new Set([".html", ".js", ".css", ".wasm", ".json", ".webmanifest", ".svg"]);
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -33,8 +37,9 @@ async function policy(root) {
  * Serves `root` on 127.0.0.1:`port` (0: any free port). `relays` ([{ address, gateway }])
  * becomes relays.json. `extraPages` maps a path to what is served there instead, under the
  * same headers: HTML as a string, or `{ type, body }` (the tests' probe pages and tampered
- * files). Resolves to `{ server, origin, reports }`; `reports` fills with the
- * CSP violation reports browsers send.
+ * files). Resolves to `{ server, origin, reports, sent }`; `reports` fills with the CSP
+ * violation reports browsers send, `sent` counts the files served and their bytes on the
+ * wire (after compression).
  */
 export async function serve({ root = join(fileURLToPath(new URL(".", import.meta.url)), "dist"), port = 0, relays = [], extraPages = {} } = {}) {
   const headers = {
@@ -45,6 +50,8 @@ export async function serve({ root = join(fileURLToPath(new URL(".", import.meta
     "permissions-policy": "camera=(self), microphone=(self), geolocation=()",
   };
   const reports = [];
+  const gzipped = new Map();
+  const sent = { files: 0, bytes: 0 };
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
     if (request.method === "POST" && path === "/csp-report") {
@@ -69,17 +76,25 @@ export async function serve({ root = join(fileURLToPath(new URL(".", import.meta
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
     if (!file.startsWith(root + sep)) return response.writeHead(403, headers).end();
     try {
-      const body = await readFile(file);
+      let body = await readFile(file);
       // Hashed assets never change; the page and the service worker are checked each time.
       const cache = path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
-      response.writeHead(200, { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": cache });
+      const fileHeaders = { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": cache, vary: "accept-encoding" };
+      if (COMPRESSIBLE.has(extname(file)) && /\bgzip\b/.test(request.headers["accept-encoding"] ?? "")) {
+        if (!gzipped.has(file)) gzipped.set(file, gzipSync(body, { level: 9 }));
+        body = gzipped.get(file);
+        fileHeaders["content-encoding"] = "gzip";
+      }
+      response.writeHead(200, fileHeaders);
       response.end(request.method === "HEAD" ? undefined : body);
+      sent.files += 1;
+      sent.bytes += request.method === "HEAD" ? 0 : body.length;
     } catch {
       response.writeHead(404, headers).end();
     }
   });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return { server, origin: `http://127.0.0.1:${server.address().port}/`, reports };
+  return { server, origin: `http://127.0.0.1:${server.address().port}/`, reports, sent };
 }
 
 /** Relays as SOTTO_TEST_RELAYS and scripts/web write them: "address gateway;…". */

@@ -17,6 +17,8 @@ export class App {
   /** The unlocked profile's messenger, or null while locked. */
   messenger: Messenger | null = null;
   #idleTimer: number | undefined;
+  /** The last profile's shutdown: a new open waits for it (the profile is held until then). */
+  #closing: Promise<void> = Promise.resolve();
   #lockListeners: (() => void)[] = [];
 
   constructor(root: HTMLElement) {
@@ -50,6 +52,7 @@ export class App {
 
   /** Opens the profile with `passphrase`; rejects with KeyError when it is wrong. */
   async open(passphrase: string): Promise<void> {
+    await this.#closing;
     const network = this.prefs.network ?? { relays: [] };
     const messenger = await Messenger.open({ ...network, profile: { name: PROFILE_NAME, passphrase } });
     await this.#unlocked(messenger);
@@ -84,11 +87,14 @@ export class App {
     this.messenger = null;
     for (const listener of this.#lockListeners.splice(0)) listener();
     showUnlock(this, "Locked. Your passphrase opens the profile again.");
-    try {
-      await messenger?.shutdown();
-    } catch {
-      messenger?.free();
-    }
+    this.#closing = (async () => {
+      try {
+        await messenger?.shutdown();
+      } catch {
+        messenger?.free();
+      }
+    })();
+    await this.#closing;
   }
 
   #restartIdleTimer(): void {

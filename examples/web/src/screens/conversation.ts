@@ -17,6 +17,9 @@ const STATUS_TEXT: Record<string, string> = {
   failed: "Not sent",
 };
 
+/** How far along each status is. */
+const RANK: Record<string, number> = { sending: 0, sent: 1, delivered: 2, read: 3, received: 0 };
+
 /** The conversation with one contact, drawn into `element`. */
 export class Conversation {
   readonly element: HTMLElement;
@@ -91,17 +94,22 @@ export class Conversation {
     }
   }
 
-  /** The newest messages again from the profile (after sending or receiving). */
+  /**
+   * The newest messages again from the profile (after sending or receiving): pages back
+   * until one already shown, so a burst of any size is all added.
+   */
   async refresh(): Promise<HistoryMessage[]> {
-    const page = await this.#messenger.history(this.contact.contact, 10);
-    const added: HistoryMessage[] = [];
-    for (const message of [...page].reverse()) {
-      if (this.#messages.has(message.messageId)) this.#update(message);
-      else {
-        this.#add(message, "end");
-        added.push(message);
-      }
+    const page = await this.#messenger.history(this.contact.contact, PAGE);
+    while (page.length > 0 && page.length % PAGE === 0 && !page.some((m) => this.#messages.has(m.messageId))) {
+      const older = await this.#messenger.history(this.contact.contact, PAGE, page.at(-1)!.messageId);
+      page.push(...older);
+      if (older.length < PAGE) break;
     }
+    // Newest first: what comes before the first message shown is new.
+    const firstKnown = page.findIndex((m) => this.#messages.has(m.messageId));
+    const added = (firstKnown < 0 ? page : page.slice(0, firstKnown)).reverse();
+    for (const message of page) if (this.#messages.has(message.messageId)) this.#update(message);
+    for (const message of added) this.#add(message, "end");
     if (added.some((m) => m.direction === "outgoing")) this.#stick = true;
     this.#followEnd();
     return added;
@@ -152,9 +160,13 @@ export class Conversation {
     else this.#list.prepend(row);
   }
 
+  /**
+   * A message read again from the profile. Its status only moves forward: the profile
+   * tells "sending" until a receipt comes, while the events have already said "sent".
+   */
   #update(message: HistoryMessage): void {
     const known = this.#messages.get(message.messageId)!;
-    if (known.status !== message.status) this.setStatus([message.messageId], message.status);
+    if (RANK[message.status] > RANK[known.status]) this.setStatus([message.messageId], message.status);
   }
 
   #row(message: HistoryMessage): HTMLElement {

@@ -35,6 +35,9 @@ class Home {
   #conversation: Conversation | null = null;
   #stop: (() => void) | null = null;
   #invite: HTMLDialogElement | null = null;
+  /** Contacts whose row (and open conversation) waits to be read again from the profile. */
+  #stale = new Set<string>();
+  #staleTimer: number | undefined;
 
   constructor(app: App, messenger: Messenger) {
     this.#messenger = messenger;
@@ -107,16 +110,12 @@ class Home {
 
   async #handle(event: SottoEvent): Promise<void> {
     switch (event.type) {
-      case "messageReceived": {
-        const open = this.#conversation?.contact.contact === event.contact;
-        if (open) await this.#conversation!.refresh();
-        await this.#refreshRow(event.contact);
-        if (open) await this.#markRead();
+      case "messageReceived":
+        this.#refreshSoon(event.contact);
         break;
-      }
       case "statusChanged":
         if (this.#conversation?.contact.contact === event.contact) this.#conversation.setStatus(event.messageIds, event.status);
-        await this.#refreshRow(event.contact);
+        this.#refreshSoon(event.contact);
         break;
       case "transferProgress":
         this.#conversation?.setProgress(event.messageId, event.done, event.total);
@@ -142,12 +141,39 @@ class Home {
     }
   }
 
-  async #refreshRow(contact: string): Promise<void> {
-    const row = this.#rows.get(contact);
-    if (!row) return this.reload();
-    const [[last], unread] = await Promise.all([this.#messenger.history(contact, 1), this.#messenger.unreadCounts()]);
-    row.last = last ?? null;
-    row.unread = unread.find((u) => u.contact === contact)?.count ?? 0;
+  /**
+   * Reads `contact`'s row (and its conversation, if open) again shortly: a burst of
+   * messages costs one read of the profile, not one per message.
+   */
+  #refreshSoon(contact: string): void {
+    this.#stale.add(contact);
+    if (this.#staleTimer !== undefined) return;
+    this.#staleTimer = window.setTimeout(async () => {
+      const contacts = [...this.#stale];
+      this.#stale.clear();
+      try {
+        const open = this.#conversation;
+        if (open && contacts.includes(open.contact.contact)) await open.refresh();
+        await this.#refreshRows(contacts);
+        if (open && contacts.includes(open.contact.contact)) await this.#markRead();
+      } catch (error) {
+        console.error(error);
+      } finally {
+        this.#staleTimer = undefined;
+        if (this.#stale.size) this.#refreshSoon([...this.#stale][0]);
+      }
+    }, 150);
+  }
+
+  async #refreshRows(contacts: string[]): Promise<void> {
+    if (contacts.some((contact) => !this.#rows.has(contact))) return this.reload();
+    const unread = await this.#messenger.unreadCounts();
+    for (const contact of contacts) {
+      const row = this.#rows.get(contact)!;
+      const [last] = await this.#messenger.history(contact, 1);
+      row.last = last ?? null;
+      row.unread = unread.find((u) => u.contact === contact)?.count ?? 0;
+    }
     this.#drawContacts();
   }
 

@@ -86,6 +86,15 @@ test("two browser people meet by QR code and talk with every kind of message", {
   assert.equal(download.suggestedFilename(), "report.bin");
   assert.deepEqual(readFileSync(await download.path()), report);
 
+  // A file dropped on the conversation is sent too.
+  const dropped = await bob.page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(["dropped on the window"], "notes.txt", { type: "text/plain" }));
+    return transfer;
+  });
+  await bob.page.locator("section.conversation").dispatchEvent("drop", { dataTransfer: dropped });
+  await alice.messages().filter({ hasText: "notes.txt" }).last().waitFor({ timeout: 60_000 });
+
   // A voice clip from the microphone, in the project's one format; Chromium plays it.
   await alice.page.getByRole("button", { name: "Record a voice clip" }).click();
   await alice.page.getByText(/Recording 0:0[2-9]/).waitFor({ timeout: 20_000 });

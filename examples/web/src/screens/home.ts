@@ -101,6 +101,8 @@ class Home {
 
   close(): void {
     this.#stop?.();
+    clearTimeout(this.#staleTimer);
+    this.#stale.clear();
     document.removeEventListener("keydown", this.#shortcut);
     document.removeEventListener("visibilitychange", this.#markRead);
     window.removeEventListener("focus", this.#markRead);

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Person, launch, relays, serveApp, speechWav } from "./people.mjs";
+import { Person, launch, playableSeconds, relays, serveApp, speechWav } from "./people.mjs";
 
 const SOTTO = process.env.SOTTO_CLI ?? "sotto";
 const work = mkdtempSync(join(tmpdir(), "sotto-web-cli-"));
@@ -101,14 +101,7 @@ test("a browser person and a CLI person talk and trade voice clips both ways", {
   const row = dave.messages().filter({ has: dave.page.locator(".voice") }).filter({ hasNot: dave.page.locator(".status") }).last();
   await row.waitFor({ timeout: 60_000 });
   await row.getByRole("button", { name: "Play voice clip" }).click();
-  const seconds = await row.locator("audio").evaluate(
-    (element) =>
-      new Promise((resolve, reject) => {
-        if (element.readyState >= 1) return resolve(element.duration);
-        element.addEventListener("loadedmetadata", () => resolve(element.duration));
-        element.addEventListener("error", () => reject(new Error(`Chromium cannot play it: ${element.error?.message}`)));
-      })
-  );
+  const seconds = await playableSeconds(row.locator("audio"));
   assert.ok(seconds > 1, `the clip lasts ${seconds} s`);
   assert.deepEqual(dave.errors, []);
 });

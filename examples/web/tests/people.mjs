@@ -119,3 +119,15 @@ export class Person {
     await this.page.locator("li.message.outgoing").last().locator(".status", { hasText: status }).waitFor({ timeout });
   }
 }
+
+/** The length in seconds Chromium reads from an `<audio>` element's clip (it can play it). */
+export function playableSeconds(audio) {
+  return audio.evaluate(
+    (element) =>
+      new Promise((resolve, reject) => {
+        if (element.readyState >= 1) return resolve(element.duration);
+        element.addEventListener("loadedmetadata", () => resolve(element.duration));
+        element.addEventListener("error", () => reject(new Error(`Chromium cannot play it: ${element.error?.message}`)));
+      })
+  );
+}

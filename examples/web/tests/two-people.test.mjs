@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Person, accessibilityProblems, launch, serveApp, speechWav } from "./people.mjs";
+import { Person, accessibilityProblems, launch, playableSeconds, serveApp, speechWav } from "./people.mjs";
 
 let browser;
 let served;
@@ -105,14 +105,7 @@ test("two browser people meet by QR code and talk with every kind of message", {
   await clip.getByRole("button", { name: "Play voice clip" }).click();
   const audio = clip.locator("audio");
   await audio.waitFor({ timeout: 60_000 });
-  const seconds = await audio.evaluate(
-    (element) =>
-      new Promise((resolve, reject) => {
-        if (element.readyState >= 1) return resolve(element.duration);
-        element.addEventListener("loadedmetadata", () => resolve(element.duration));
-        element.addEventListener("error", () => reject(new Error(`Chromium cannot play it: ${element.error?.message}`)));
-      })
-  );
+  const seconds = await playableSeconds(audio);
   assert.ok(seconds >= 1.4 && seconds < 30, `the clip lasts ${seconds} s`);
 
   // Safety numbers: Bob compares with a photograph of Alice's code, and marks her verified.

@@ -53,7 +53,12 @@ export async function serve({ root = join(fileURLToPath(new URL(".", import.meta
   const gzipped = new Map();
   const sent = { files: 0, bytes: 0 };
   const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
+    let path;
+    try {
+      path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
+    } catch {
+      return response.writeHead(400, headers).end();
+    }
     if (request.method === "POST" && path === "/csp-report") {
       let body = "";
       for await (const chunk of request) body += chunk;

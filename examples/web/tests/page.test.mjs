@@ -135,3 +135,20 @@ test("installable: the manifest and the service worker; it starts offline, then 
     served.server.close();
   }
 });
+
+test("the loopback host answers malformed and misdirected requests and keeps serving", async () => {
+  const served = await serveApp();
+  try {
+    const status = async (path, init) => (await fetch(new URL(path, served.origin), init)).status;
+    assert.equal(await status("%E0%A4%A"), 400);
+    assert.equal(await status("no/such/file.js"), 404);
+    assert.equal(await status("", { method: "DELETE" }), 405);
+    assert.equal(await status("csp-report", { method: "POST", body: "not json" }), 204);
+    assert.deepEqual(served.reports.at(-1), { unreadable: "not json" });
+    const page = await fetch(served.origin, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-security-policy"), /frame-ancestors 'none'; report-uri \/csp-report$/);
+  } finally {
+    served.server.close();
+  }
+});

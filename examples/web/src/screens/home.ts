@@ -21,7 +21,15 @@ export async function showHome(app: App, messenger: Messenger): Promise<void> {
   app.show("Chats", home.element);
   app.onLock(() => home.close());
   home.listen();
-  await messenger.start();
+  // The first sync reads every queue and sends what waits; the profile answers the page
+  // after it, so say so while it runs.
+  home.notice("Catching up with the relays…", "busy");
+  try {
+    await messenger.start();
+    home.notice("");
+  } catch (error) {
+    home.notice(`Not connected: ${reason(error)}. Messages wait and go when the relays are back.`);
+  }
 }
 
 class Home {
@@ -67,6 +75,12 @@ class Home {
       if (event.key === "Enter") this.#list.querySelector<HTMLButtonElement>("button")?.click();
     });
     this.#drawEmpty();
+  }
+
+  /** Shows `text` in the top bar's status (`kind` "busy": a quiet progress note). */
+  notice(text: string, kind: "busy" | "problem" = "problem"): void {
+    this.#network.textContent = text;
+    this.#network.className = `network ${kind}`;
   }
 
   /** Every contact again from the profile. */
@@ -133,10 +147,10 @@ class Home {
         if (this.#conversation?.contact.contact === event.contact) await this.#open(event.contact);
         break;
       case "networkChanged":
-        this.#network.textContent = event.reachable ? "" : "Some relays are out of reach; messages wait and go when they are back.";
+        this.notice(event.reachable ? "" : "Some relays are out of reach; messages wait and go when they are back.");
         break;
       case "backgroundProblem":
-        this.#network.textContent = event.reason;
+        this.notice(event.reason);
         break;
       default:
         break;
@@ -283,7 +297,7 @@ class Home {
     try {
       await safetyDialog(this.#messenger, contact.contact, name(contact), () => void this.reload().then(() => this.#open(contact.contact)));
     } catch (error) {
-      this.#network.textContent = `No safety number yet: ${reason(error)}`;
+      this.notice(`No safety number yet: ${reason(error)}`);
     }
   }
 
@@ -291,7 +305,7 @@ class Home {
     try {
       this.#invite = await inviteDialog(this.#messenger);
     } catch (error) {
-      this.#network.textContent = `No invitation: ${reason(error)}`;
+      this.notice(`No invitation: ${reason(error)}`);
     }
   }
 

@@ -62,8 +62,11 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cc -std=c11 -Wall -Wextra -Werror examples/c/hello.c $(pkg-config --cflags --libs sotto) \
   -Wl,-rpath,"$prefix/lib" -o "$scratch/hello"
 # It must load the unpacked library, not one from the build tree.
-ldd "$scratch/hello" | grep -q "$prefix/lib/libsotto.so.$major" ||
-  die "hello does not load the unpacked libsotto.so.$major"
+# (ldd's output is read whole first: `ldd | grep -q` fails under pipefail when grep stops
+# reading at the match and ldd's later lines meet a closed pipe.)
+libraries="$(ldd "$scratch/hello")"
+grep -qF "$prefix/lib/libsotto.so.$major" <<<"$libraries" ||
+  die "hello does not load the unpacked libsotto.so.$major: $libraries"
 
 "$built/sotto-relay" --data-dir "$scratch/relay" --listen 127.0.0.1:0 >"$scratch/relay.out" 2>"$scratch/relay.log" &
 relay_pid=$!

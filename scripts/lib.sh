@@ -20,6 +20,22 @@ PYTHON_TOOLS="$SOTTO_ROOT/target/python-tools"
 # pytest for the Python binding's tests, installed into each fresh test environment.
 PYTEST_VERSION=9.2.0
 
+# Features that every workspace-wide cargo command turns on: the npm package's native
+# helpers (the benchmark kernels, the interoperability test's peer). Cargo resolves
+# dependency features from the packages a command selects, so clippy, `cargo test` and
+# build_workspace all select the whole workspace with these features: a build with another
+# selection (`cargo build -p a -p b`) resolves other features and compiles the core and
+# dozens of dependencies again.
+WORKSPACE_FEATURES=(--features sotto-wasm/bench,sotto-wasm/test-peer)
+
+# build_workspace [ARGS...]: every host library and binary of the workspace (the relay,
+# libsotto, libsotto_uniffi, the CLI, the desktop app, the examples and test peers) in one
+# debug build, the one the suite's stages share after `cargo test --workspace`. Release
+# packages keep their own narrow selection: they ship only what they need.
+build_workspace() {
+  (cd "$SOTTO_ROOT" && cargo build --workspace "${WORKSPACE_FEATURES[@]}" "$@")
+}
+
 # The pinned stable toolchain named in rust-toolchain.toml (e.g. 1.95.0).
 sotto_toolchain() {
   sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' "$SOTTO_ROOT/rust-toolchain.toml"

@@ -8,12 +8,12 @@ major="$(abi_part MAJOR)"
 version="$major.$(abi_part MINOR).$(abi_part PATCH)"
 [ -n "$major" ] || die "no ABI version in ffi/src/abi.rs"
 
-# The relay comes along for --check (one build of the core for both; the UniFFI packages
-# build the same selection, see build_relay in uniffi.sh).
+# The relay comes along for --check. A debug package is for this machine's tests: it is
+# the suite's shared build (build_workspace in lib.sh).
 if [ "$profile" = release ]; then
   cargo build -p sotto-ffi -p sotto-relay --release
 else
-  cargo build -p sotto-ffi -p sotto-relay
+  build_workspace
 fi
 built="target/$profile"
 

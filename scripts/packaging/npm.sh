@@ -7,7 +7,8 @@
 # project, where wasm/tests/node runs with `node --test` and wasm/tests/browser drives two
 # pages in Debian's chromium (playwright-core), all against three local relays.
 
-cargo build -p sotto-wasm-bindgen-runner
+# The wasm-bindgen CLI, a host binary of the workspace's shared build.
+build_workspace
 # The release package is built for size (the workspace's `wasm-release` profile).
 cargo_profile=debug
 [ "$profile" = release ] && cargo_profile=wasm-release
@@ -43,9 +44,9 @@ TYPESCRIPT_VERSION=5.9.3
 # A scratch project with the tarball installed as users get it, the browser driver and
 # three local relays (their addresses in SOTTO_TEST_RELAYS).
 install_scratch() {
-  cargo build -p sotto-ffi -p sotto-relay
-  # The native profile of the interoperability test (wasm/tests/node/native.test.mjs).
-  cargo build -p sotto-wasm --features test-peer --bin sotto-test-peer
+  # The relays, and the native profile of the interoperability test
+  # (wasm/tests/node/native.test.mjs): both in the shared build.
+  build_workspace
   export SOTTO_TEST_PEER="$SOTTO_ROOT/target/debug/sotto-test-peer"
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-npm-check.XXXXXX")"
   RELAY_PIDS=()
@@ -86,7 +87,11 @@ if [ "$bench" = true ]; then
   cargo build -p sotto-wasm --features bench --target wasm32-unknown-unknown \
     --profile "${cargo_profile/debug/dev}"
   target/debug/wasm-bindgen-run "$wasm" --target web --out-dir "$scratch/kernels"
-  cargo build -p sotto-wasm --features bench --bin sotto-kernels --profile "$native_profile"
+  if [ "$native_profile" = release ]; then
+    cargo build -p sotto-wasm --features bench --bin sotto-kernels --release
+  else
+    build_workspace
+  fi
   export SOTTO_KERNELS="$SOTTO_ROOT/target/${native_profile/dev/debug}/sotto-kernels"
   cp wasm/bench/*.bench.mjs wasm/bench/kernels-worker.js wasm/bench/devtools.mjs "$scratch/"
   for script in wasm/bench/*.bench.mjs; do

@@ -47,12 +47,12 @@ generate_bindings() {
     --out-dir "$2" >/dev/null
 }
 
-# The relay (and libsotto) the package checks run against, built with the same package
-# selection as scripts/package c, so that the two share one build.
+# The relay (and libsotto) the package checks run against: as scripts/package c builds
+# them, so that the two share one build.
 build_relay() {
   if [ "$profile" = release ]; then
     cargo build -p sotto-ffi -p sotto-relay --release
   else
-    cargo build -p sotto-ffi -p sotto-relay
+    build_workspace
   fi
 }

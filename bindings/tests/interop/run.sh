@@ -16,11 +16,9 @@ wheel="$(ls target/package/sotto-*-linux_x86_64.whl 2>/dev/null | head -n 1 || t
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-interop.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 
-# Rust: the peer on the Messenger handle (the same package selection as scripts/demo's
-# build), the relay and libsotto (the same as scripts/package c's), so that nothing is
-# compiled a second time.
-cargo build -q -p sotto-relay -p sotto-examples --bin sotto-relay --bin sotto-peer
-cargo build -q -p sotto-ffi -p sotto-relay
+# Rust: the peer on the Messenger handle, the relay and libsotto, all in the suite's
+# shared build (build_workspace in scripts/lib.sh), so that nothing is compiled again.
+build_workspace --quiet
 
 # Python: the wheel in a fresh environment.
 python3 -m venv "$scratch/venv"

@@ -11,7 +11,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib.sh"
 cd "$SOTTO_ROOT"
 
-cargo build --quiet -p sotto-cli -p sotto-relay --bin sotto --bin sotto-relay
+# The CLI and the relay from the suite's shared build.
+build_workspace --quiet
 target="$(cargo metadata --no-deps --format-version 1 | jq -r .target_directory)"
 SOTTO="$target/debug/sotto"
 RELAY="$target/debug/sotto-relay"

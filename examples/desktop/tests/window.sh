@@ -13,8 +13,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib.sh"
 cd "$SOTTO_ROOT"
 
-cargo build --quiet -p sotto-desktop -p sotto-cli -p sotto-relay --bin sotto-desktop --bin sotto \
-  --bin sotto-relay
+# The app, the CLI and the relay from the suite's shared build.
+build_workspace --quiet
 target="$(cargo metadata --no-deps --format-version 1 | jq -r .target_directory)"
 shots="$target/desktop"
 mkdir -p "$shots"

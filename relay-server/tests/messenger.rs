@@ -1,7 +1,8 @@
 //! The `Messenger` handle end to end against real relay processes: two people meet and
 //! talk with the background work on (waiting reads through proxy relays, pushed events, no
 //! polling loop in the test); the handle from 8 threads at once; a waiting read across a
-//! relay's SIGKILL and restart; a shutdown and reopen; a call dropped half-way.
+//! relay's SIGKILL and restart; a shutdown and reopen; a call dropped half-way; a backlog
+//! caught up while calls are answered.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use sotto_core::attachment::AttachmentError;
 use sotto_core::client::{
-    AttachmentKind, ClientSettings, HistoryFrom, HistoryMessage, SendRoute, TransferDirection,
+    AttachmentKind, CATCH_UP_BATCH, ClientSettings, HistoryFrom, HistoryMessage, SendRoute,
+    TransferDirection,
 };
 use sotto_core::contacts::ContactId;
 use sotto_core::content::{Body, MessageId};
@@ -684,6 +686,74 @@ async fn nothing_is_lost_across_a_shutdown_and_a_call_dropped_half_way() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    alice.shutdown().await.unwrap();
+    bob.shutdown().await.unwrap();
+}
+
+/// A profile coming back to a backlog answers calls while `start` catches up: the backlog
+/// is read a small batch at a time between calls, `start` answers once all of it is read,
+/// and the events bring every message once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_answered_while_start_catches_up_with_a_backlog() {
+    let root = people::tempdir("sotto-messenger-");
+    let relays = network(root.path(), 3);
+    let clock = Arc::new(TestClock::default());
+    let Pair {
+        alice,
+        bob,
+        bob_at_alice,
+        alice_at_bob,
+        ..
+    } = started_pair(root.path(), &relays, &clock, THREE_HOPS).await;
+
+    // Bob goes away; Alice writes enough for several of his catch-up's batches.
+    bob.shutdown().await.unwrap();
+    let backlog = 3 * CATCH_UP_BATCH + 5;
+    let sent: Vec<String> = (1..=backlog).map(|n| format!("message {n}")).collect();
+    for text in &sent {
+        alice.send_text(&bob_at_alice, text).await.unwrap();
+    }
+
+    let bob = Messenger::open(
+        ProfileDirectory::new(root.path().join("bob")),
+        Some("bob".into()),
+        settings(&relays, "bob", &clock, THREE_HOPS),
+    )
+    .await
+    .unwrap();
+    let mut bob_events = bob.subscribe();
+    let starting = tokio::spawn({
+        let bob = bob.clone();
+        async move { bob.start().await }
+    });
+    // The catch-up has begun (its first batch is read)...
+    let mut received = texts(&mut bob_events, 1).await;
+    // ... and a call made now is answered before it ends.
+    let meanwhile = bob
+        .history(&alice_at_bob, HistoryFrom::Newest, backlog + 10)
+        .await
+        .unwrap();
+    assert!(
+        !starting.is_finished(),
+        "the call waited for the whole catch-up ({} of {backlog} messages read when it was answered)",
+        meanwhile.len()
+    );
+    assert!(meanwhile.len() < backlog, "{} messages", meanwhile.len());
+
+    // `start` answers once the whole backlog is read: the history holds all of it.
+    starting.await.unwrap().unwrap();
+    let shown: Vec<Body> = bob
+        .history(&alice_at_bob, HistoryFrom::Newest, backlog + 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.content.body)
+        .collect();
+    let expected: Vec<Body> = sent.iter().rev().map(|t| Body::Text(t.clone())).collect();
+    assert_eq!(shown, expected);
+    // Every message came as an event once, in order.
+    received.extend(texts(&mut bob_events, backlog - 1).await);
+    assert_eq!(received, sent);
     alice.shutdown().await.unwrap();
     bob.shutdown().await.unwrap();
 }

@@ -55,6 +55,8 @@ export class App {
     await this.#closing;
     const network = this.prefs.network ?? { relays: [] };
     const messenger = await Messenger.open({ ...network, profile: { name: PROFILE_NAME, passphrase } });
+    // Marks for the benchmark (bench/load.bench.mjs): where the time of an unlock goes.
+    performance.mark("sotto:opened");
     await this.#unlocked(messenger);
   }
 

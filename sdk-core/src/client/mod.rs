@@ -48,7 +48,7 @@ pub use route::{
     DEFAULT_MEAN_DELAY, MAX_HOP_DELAY, PATH_ATTEMPTS, SPHINX_KEY_CACHE_SECONDS, SendRoute,
 };
 pub use saved::{APP_PREFIX, NETWORK, SavedNetwork};
-pub use sync::RECEIVE_BATCH;
+pub use sync::{CATCH_UP_BATCH, RECEIVE_BATCH};
 pub use transfer::{
     AttachmentDownload, AttachmentKind, AttachmentUpload, UploadedAttachment, attachment_of,
 };

@@ -21,6 +21,20 @@ use crate::transport::{ReadMessage, TransportError};
 /// Most packets [`Client::receive_read`] takes from a queue in one call.
 pub const RECEIVE_BATCH: usize = 64;
 
+/// Most packets [`Client::read_batch`] takes from a queue in one call: small, so that a
+/// caller interleaving batches with other work (the messenger's first sync, between the
+/// app's calls) answers those calls soon.
+pub const CATCH_UP_BATCH: usize = 16;
+
+/// Why [`Client::read_queue`] stopped reading a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadEnd {
+    /// The queue is empty, or its relay failed, or a packet stays for a later read.
+    Done,
+    /// The limit of packets was read: more may wait.
+    Limit,
+}
+
 /// What became of one packet read from a queue.
 enum Outcome {
     /// Its effect is stored: acknowledge it.
@@ -45,10 +59,9 @@ impl<S: Store> Client<S> {
     /// Store errors (nothing read since the last stored change is acknowledged, so nothing
     /// is lost).
     pub async fn sync(&mut self) -> Result<SyncReport> {
-        self.down.clear();
         let mut report = SyncReport::default();
         let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
-        for queue in self.profile.own_queues().await? {
+        for queue in self.queues_to_sync().await? {
             self.read_queue(&queue, None, None, &mut receipts, &mut report)
                 .await?;
         }
@@ -56,6 +69,39 @@ impl<S: Store> Client<S> {
         self.flush_outbox(&mut report).await?;
         report.unreachable = self.down.len();
         Ok(report)
+    }
+
+    /// The first step of a sync done in pieces: every queue of this profile, each to be
+    /// read with [`Client::read_batch`] until it says it is empty, then the outbox sent
+    /// with [`Client::send_due`]. Relays that failed before may be tried again.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn queues_to_sync(&mut self) -> Result<Vec<OwnQueue>> {
+        self.down.clear();
+        self.profile.own_queues().await
+    }
+
+    /// Reads at most [`CATCH_UP_BATCH`] packets from `queue` as [`Client::sync`] does
+    /// (opened, stored, receipts sent, acknowledged); whether the queue may hold more.
+    /// False too when its relay cannot be reached: the queue waits for a later read.
+    ///
+    /// # Errors
+    /// As [`Client::sync`].
+    pub async fn read_batch(&mut self, queue: &OwnQueue) -> Result<bool> {
+        let mut report = SyncReport::default();
+        let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
+        let end = self
+            .read_queue(
+                queue,
+                None,
+                Some(CATCH_UP_BATCH),
+                &mut receipts,
+                &mut report,
+            )
+            .await?;
+        self.send_receipts(receipts, &mut report).await?;
+        Ok(end == ReadEnd::Limit)
     }
 
     /// Takes a message that a waiting read returned from `queue`
@@ -137,15 +183,15 @@ impl<S: Store> Client<S> {
         limit: Option<usize>,
         receipts: &mut BTreeMap<ContactId, Vec<MessageId>>,
         report: &mut SyncReport,
-    ) -> Result<()> {
+    ) -> Result<ReadEnd> {
         if self.down.contains(&queue.relay) {
-            return Ok(());
+            return Ok(ReadEnd::Done);
         }
         let relay = self.relay(&queue.relay)?;
         let mut read_here = 0usize;
         loop {
             if limit.is_some_and(|limit| read_here >= limit) {
-                return Ok(());
+                return Ok(ReadEnd::Limit);
             }
             read_here += 1;
             let now = self.now();
@@ -155,10 +201,10 @@ impl<S: Store> Client<S> {
             };
             let message = match read {
                 Ok(Some(message)) => message,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(ReadEnd::Done),
                 Err(error) => {
                     self.queue_unreadable(queue, &error).await?;
-                    return Ok(());
+                    return Ok(ReadEnd::Done);
                 }
             };
             report.received += 1;
@@ -170,7 +216,7 @@ impl<S: Store> Client<S> {
                 }
             };
             if let Outcome::Keep = outcome {
-                return Ok(());
+                return Ok(ReadEnd::Done);
             }
             let now = self.now();
             match relay.ack(queue, &message.id, now, &mut self.rng).await {
@@ -180,7 +226,7 @@ impl<S: Store> Client<S> {
                 Err(error) => {
                     // Stored but not acknowledged: it comes again and is recognised then.
                     self.queue_unreadable(queue, &error).await?;
-                    return Ok(());
+                    return Ok(ReadEnd::Done);
                 }
             }
             if let Outcome::InvitationUsed = outcome {
@@ -188,7 +234,7 @@ impl<S: Store> Client<S> {
                 // was for a used invitation and could never be answered.
                 self.delete_queue_quietly(queue).await;
                 self.profile.forget_queue(&queue.recipient_id).await?;
-                return Ok(());
+                return Ok(ReadEnd::Done);
             }
         }
     }

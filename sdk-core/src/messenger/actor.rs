@@ -10,12 +10,16 @@
 //! - one **waiting read** per queue (background work on): a task that asks the queue's
 //!   relay, through the proxy relay, for the next message and waits there for up to
 //!   [`WAIT`]. It only reads: the message goes to the loop, which opens, stores,
-//!   acknowledges and sends receipts ([`Client::receive_read`]), then starts the read anew.
+//!   acknowledges and sends receipts ([`Client::receive_read`]), then starts the read anew;
+//! - the **catch-up** when the background work starts: what arrived while the app was away,
+//!   read a small batch at a time ([`Client::read_batch`]) whenever no call waits, so that
+//!   a profile coming back to thousands of messages answers its app at once; then the
+//!   outbox. `Messenger::start` answers when it is done, and the waiting reads begin.
 //!
 //! The client's futures are not `Send` (libsignal's store traits are `?Send`), which is why
 //! the client lives on this one thread and the handle talks to it by messages.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,7 +28,7 @@ use std::time::{Duration, SystemTime};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::event::{DeliveryStatus, Event, Subscribers};
 use crate::client::{Client, ClientEvent, Clock};
@@ -104,6 +108,38 @@ pub(super) struct Actor<S: Store> {
     queues_changed: bool,
     /// Attachment uploads in flight, by message id.
     uploads: HashMap<MessageId, (ContactId, TaskHandle)>,
+    /// The first sync of the background work, while it runs.
+    catch_up: Option<CatchUp>,
+}
+
+/// The first sync of the background work, done a batch at a time between the app's calls.
+struct CatchUp {
+    /// Queues still to read, the one being read first.
+    queues: VecDeque<OwnQueue>,
+    /// Who waits for its end (`Messenger::start`, called once or more meanwhile).
+    waiters: Vec<oneshot::Sender<Result<()>>>,
+}
+
+impl CatchUp {
+    /// Tells every waiter how it ended (an error in full to the first, described to the
+    /// others: errors are not `Clone`).
+    fn finish(self, result: Result<()>) {
+        let mut waiters = self.waiters.into_iter();
+        match result {
+            Ok(()) => waiters.for_each(|waiter| drop(waiter.send(Ok(())))),
+            Err(error) => {
+                let described = error.to_string();
+                if let Some(first) = waiters.next() {
+                    let _ = first.send(Err(error));
+                }
+                for waiter in waiters {
+                    let _ = waiter.send(Err(Error::Internal(format!(
+                        "the first sync failed: {described}"
+                    ))));
+                }
+            }
+        }
+    }
 }
 
 /// Runs a messenger's actor on the current thread until every handle is gone or
@@ -129,6 +165,7 @@ pub(super) async fn run<S: Store + 'static>(
         clock,
         queues_changed: true,
         uploads: HashMap::new(),
+        catch_up: None,
     };
     loop {
         let deadline = actor.next_deadline().await;
@@ -144,6 +181,9 @@ pub(super) async fn run<S: Store + 'static>(
                 None => break,
             },
             Some(woken) = wakes.recv() => actor.on_woken(woken).await,
+            // Only when no call waits (`biased`): a batch is short, so a call made during
+            // the catch-up waits for one batch at most.
+            () = std::future::ready(()), if actor.catch_up.is_some() => actor.catch_up_step().await,
             () = sleep_until(deadline) => actor.on_timer().await,
         }
         actor.publish_client_events();
@@ -168,23 +208,64 @@ pub(super) fn failed(contact: ContactId, message_id: MessageId) -> Event {
 }
 
 impl<S: Store + 'static> Actor<S> {
-    /// Turns the background work on: a full sync first (what arrived while the app was
-    /// away), then waiting reads on every queue.
-    pub(super) async fn start(&mut self) -> Result<()> {
+    /// Turns the background work on: the catch-up first (what arrived while the app was
+    /// away, a batch at a time between calls; then the outbox), then waiting reads on
+    /// every queue. The answer comes when the catch-up is done: `Ok`, or the store error
+    /// that ended it.
+    pub(super) async fn start(&mut self) -> oneshot::Receiver<Result<()>> {
+        let (reply, answer) = oneshot::channel();
         self.background = true;
         self.queues_changed = true;
+        if let Some(catch_up) = &mut self.catch_up {
+            catch_up.waiters.push(reply);
+            return answer;
+        }
         // A profile opened after a week away replaces its prekeys at once.
         self.rotate_prekeys().await;
-        let result = self.client.sync().await.map(drop);
-        self.publish_client_events();
-        result
+        match self.client.queues_to_sync().await {
+            Ok(queues) => {
+                self.catch_up = Some(CatchUp {
+                    queues: queues.into(),
+                    waiters: vec![reply],
+                });
+            }
+            Err(error) => drop(reply.send(Err(error))),
+        }
+        answer
     }
 
-    /// Stops the background work (in-flight waiting reads are dropped: they only read, so
-    /// nothing is lost).
+    /// One step of the catch-up: a batch from the queue being read, or, once every queue
+    /// is read, the outbox and the end.
+    async fn catch_up_step(&mut self) {
+        let Some(catch_up) = &mut self.catch_up else {
+            return;
+        };
+        let result = match catch_up.queues.front().cloned() {
+            Some(queue) => match self.client.read_batch(&queue).await {
+                Ok(more) => {
+                    if !more && let Some(catch_up) = &mut self.catch_up {
+                        catch_up.queues.pop_front();
+                    }
+                    return;
+                }
+                Err(error) => Err(error),
+            },
+            None => self.client.send_due().await.map(drop),
+        };
+        if let Some(catch_up) = self.catch_up.take() {
+            catch_up.finish(result);
+        }
+    }
+
+    /// Stops the background work as the messenger shuts down (in-flight waiting reads are
+    /// dropped: they only read, so nothing is lost; a catch-up ends where it is, its
+    /// waiters hear [`Error::ShutDown`], and the next start reads on).
     pub(super) fn stop_background(&mut self) {
         self.background = false;
         self.abort_readers();
+        if let Some(catch_up) = self.catch_up.take() {
+            catch_up.finish(Err(Error::ShutDown));
+        }
     }
 
     fn abort_readers(&mut self) {
@@ -416,7 +497,8 @@ impl<S: Store + 'static> Actor<S> {
     /// Starts a waiting read for every queue that has none (and whose backoff is over),
     /// and stops those of queues that are gone.
     async fn refresh_readers(&mut self) {
-        if !self.background {
+        // After the catch-up: a waiting read would race it for the same packets.
+        if !self.background || self.catch_up.is_some() {
             return;
         }
         let backoff_over = self.readers.values().any(

@@ -340,12 +340,18 @@ impl<S: Store + 'static> Messenger<S> {
     }
 
     /// Turns the background work on: a sync first, then waiting reads on every queue, the
-    /// outbox's retries, cover traffic (if on), prekey rotation.
+    /// outbox's retries, cover traffic (if on), prekey rotation. Answers when the first
+    /// sync is done; it reads what arrived meanwhile a small batch at a time, and the
+    /// messenger answers other calls between batches (events tell what arrives).
     ///
     /// # Errors
-    /// Store errors of the first sync (the background work is on regardless).
+    /// Store errors of the first sync (the background work is on regardless);
+    /// [`Error::ShutDown`] if the messenger shuts down before it is done.
     pub async fn start(&self) -> Result<()> {
-        self.call(|actor| Box::pin(actor.start())).await
+        let caught_up = self
+            .call(|actor| Box::pin(async move { Ok(actor.start().await) }))
+            .await?;
+        caught_up.await.map_err(|_| Error::ShutDown)?
     }
 
     /// Finishes every call already made, stops the background work, closes the store and

@@ -19,6 +19,7 @@ export async function showHome(app: App, messenger: Messenger): Promise<void> {
   const home = new Home(app, messenger);
   await home.reload();
   app.show("Chats", home.element);
+  performance.mark("sotto:home-shown");
   app.onLock(() => home.close());
   home.listen();
   // The first sync reads every queue and sends what waits; the profile answers the page
@@ -26,6 +27,7 @@ export async function showHome(app: App, messenger: Messenger): Promise<void> {
   home.notice("Catching up with the relays…", "busy");
   try {
     await messenger.start();
+    performance.mark("sotto:started");
     home.notice("");
   } catch (error) {
     home.notice(`Not connected: ${reason(error)}. Messages wait and go when the relays are back.`);

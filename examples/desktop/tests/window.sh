@@ -31,17 +31,21 @@ fail() {
   exit 1
 }
 
-display=":$((90 + RANDOM % 100))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp > "$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself and writes its number once it accepts connections (a
+# fixed wait was too short on a busy machine, and a random number could be taken).
+exec 3>"$work/display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp > "$work/xvfb.log" 2>&1 &
 pids+=("$!")
-for _ in $(seq 50); do xdpyinfo -display "$display" > /dev/null 2>&1 && break; sleep 0.1; done
-export DISPLAY="$display"
+exec 3>&-
+for _ in $(seq 600); do [ -s "$work/display" ] && break; sleep 0.1; done
+[ -s "$work/display" ] || fail "Xvfb did not start within 60 s: $(cat "$work/xvfb.log")"
+export DISPLAY=":$(head -n 1 "$work/display")"
 XDG_CONFIG_HOME="$work/config" "$target/debug/sotto-desktop" --profile "$work/profile" \
   > "$work/app.log" 2>&1 &
 pids+=("$!")
 
 window=""
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   window="$(xdotool search --name '^Sotto - Welcome$' 2>/dev/null | head -1 || true)"
   [ -n "$window" ] && break
   sleep 0.2

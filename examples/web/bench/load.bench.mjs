@@ -148,6 +148,12 @@ try {
   await page.getByLabel("Passphrase again").fill(passphrase);
   await page.getByLabel(/cover traffic/).uncheck();
   await page.getByRole("button", { name: "Create my profile" }).click();
+  // Filling a long conversation takes longer than the idle lock's 10 minutes without use:
+  // the profile stays unlocked, as a user sitting through it would choose in Settings.
+  await page.getByRole("button", { name: "Settings" }).click();
+  await page.getByLabel("Lock the profile").selectOption("0");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("dialog", { name: "Settings" }).waitFor({ state: "hidden" });
   await page.getByRole("button", { name: "Invite" }).click();
   const link = await page.locator("#invitation-link").inputValue();
   step("profile made; Bob accepts the invitation");

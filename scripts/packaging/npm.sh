@@ -44,9 +44,8 @@ TYPESCRIPT_VERSION=5.9.3
 # A scratch project with the tarball installed as users get it, the browser driver and
 # three local relays (their addresses in SOTTO_TEST_RELAYS).
 install_scratch() {
-  # The relays, and the native profile of the interoperability test
-  # (wasm/tests/node/native.test.mjs): both in the shared build.
-  build_workspace
+  # The relays and the native profile of the interoperability test
+  # (wasm/tests/node/native.test.mjs) came with the shared build above.
   export SOTTO_TEST_PEER="$SOTTO_ROOT/target/debug/sotto-test-peer"
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/sotto-npm-check.XXXXXX")"
   RELAY_PIDS=()
@@ -87,11 +86,8 @@ if [ "$bench" = true ]; then
   cargo build -p sotto-wasm --features bench --target wasm32-unknown-unknown \
     --profile "${cargo_profile/debug/dev}"
   target/debug/wasm-bindgen-run "$wasm" --target web --out-dir "$scratch/kernels"
-  if [ "$native_profile" = release ]; then
-    cargo build -p sotto-wasm --features bench --bin sotto-kernels --release
-  else
-    build_workspace
-  fi
+  # (The debug one came with the shared build above.)
+  [ "$native_profile" = dev ] || cargo build -p sotto-wasm --features bench --bin sotto-kernels --release
   export SOTTO_KERNELS="$SOTTO_ROOT/target/${native_profile/dev/debug}/sotto-kernels"
   cp wasm/bench/*.bench.mjs wasm/bench/kernels-worker.js wasm/bench/devtools.mjs "$scratch/"
   for script in wasm/bench/*.bench.mjs; do

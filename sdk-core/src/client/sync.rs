@@ -89,18 +89,7 @@ impl<S: Store> Client<S> {
     /// # Errors
     /// As [`Client::sync`].
     pub async fn read_batch(&mut self, queue: &OwnQueue) -> Result<bool> {
-        let mut report = SyncReport::default();
-        let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
-        let end = self
-            .read_queue(
-                queue,
-                None,
-                Some(CATCH_UP_BATCH),
-                &mut receipts,
-                &mut report,
-            )
-            .await?;
-        self.send_receipts(receipts, &mut report).await?;
+        let (_, end) = self.read_some(queue, None, CATCH_UP_BATCH).await?;
         Ok(end == ReadEnd::Limit)
     }
 
@@ -120,19 +109,27 @@ impl<S: Store> Client<S> {
     ) -> Result<SyncReport> {
         // The relay just answered: whatever failed before does not hold it back now.
         self.down.remove(&queue.relay);
-        let mut report = SyncReport::default();
-        let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
-        self.read_queue(
-            queue,
-            Some(message),
-            Some(RECEIVE_BATCH),
-            &mut receipts,
-            &mut report,
-        )
-        .await?;
-        self.send_receipts(receipts, &mut report).await?;
+        let (mut report, _) = self.read_some(queue, Some(message), RECEIVE_BATCH).await?;
         report.unreachable = self.down.len();
         Ok(report)
+    }
+
+    /// Reads at most `limit` packets of `queue` (starting with `first`, when a waiting read
+    /// returned it), then sends the receipts for them: the part of a sync that
+    /// [`Client::receive_read`] and [`Client::read_batch`] share.
+    async fn read_some(
+        &mut self,
+        queue: &OwnQueue,
+        first: Option<ReadMessage>,
+        limit: usize,
+    ) -> Result<(SyncReport, ReadEnd)> {
+        let mut report = SyncReport::default();
+        let mut receipts: BTreeMap<ContactId, Vec<MessageId>> = BTreeMap::new();
+        let end = self
+            .read_queue(queue, first, Some(limit), &mut receipts, &mut report)
+            .await?;
+        self.send_receipts(receipts, &mut report).await?;
+        Ok((report, end))
     }
 
     /// Transmits what the outbox holds and is due (unsent packets, then retries) without

@@ -117,8 +117,8 @@ start_loopback_relays() {
   RELAY_ARGS=()
   for n in $(seq 1 "$count"); do
     mkdir -p "$dir/relay-$n"
-    "$binary" --data-dir "$dir/relay-$n" --listen 127.0.0.1:0 --log-level warn \
-      --allow-private-hops >"$dir/relay-$n.out" 2>"$dir/relay-$n.err" &
+    "$binary" --data-dir "$dir/relay-$n" --listen 127.0.0.1:0 --operator-listen 127.0.0.1:0 \
+      --log-level warn --allow-private-hops >"$dir/relay-$n.out" 2>"$dir/relay-$n.err" &
     RELAY_PIDS+=($!)
   done
   for n in $(seq 1 "$count"); do

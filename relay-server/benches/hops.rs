@@ -106,6 +106,8 @@ fn start_relay(data_dir: &Path) -> (RelayAddress, tokio::runtime::Runtime) {
         data_dir: data_dir.to_owned(),
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         websocket_listen: None,
+        // Not served here: `run` serves the operator's port only when given a listener.
+        operator_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         public_host: Host::V4(Ipv4Addr::LOCALHOST),
         limits: Limits::default(),
         log_level: LogLevel::Error,

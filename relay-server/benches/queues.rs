@@ -279,6 +279,8 @@ impl RunningRelay {
             data_dir: data_dir.to_owned(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             websocket_listen: None,
+            // Not served here: `run` serves the operator's port only when given a listener.
+            operator_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             public_host: Host::V4(Ipv4Addr::LOCALHOST),
             limits: Limits::default(),
             log_level: LogLevel::Error,

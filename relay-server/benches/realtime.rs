@@ -16,7 +16,7 @@
 //!    receipt). Baseline and handle take turns message by message.
 //! 3. **Idle**: Alice shuts down; Bob's handle stays connected with nothing to receive for
 //!    [`IDLE_FULL`] ([`IDLE_QUICK`] with `SOTTO_BENCH_QUICK=1`). The relays' request
-//!    counters (every endpoint but `/metrics`) and Bob's bytes at the taps give requests
+//!    counters (every endpoint of the public port) and Bob's bytes at the taps give requests
 //!    per minute and bytes per hour.
 //!
 //! Prints p50/p99 of both, their ratio, the target (p50 <= 50 ms, p99 <= 250 ms) and the
@@ -92,29 +92,16 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Requests answered by all relays, every endpoint but `/metrics` and `/health`.
+/// Requests answered by all relays on their public ports, every endpoint but `/health`
+/// (read from their operator ports, which count nothing of their own).
 async fn requests(relays: &[RunningRelay]) -> u64 {
     let mut total = 0;
     for relay in relays {
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(
-                sotto_core::transport::pinned_client_config(*relay.address.key()).expect("tls"),
-            )
-            .no_proxy()
-            .build()
-            .expect("client");
-        let text = client
-            .get(format!("{}/metrics", relay.address.base_url()))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        let (_, text) = process::operator_get(&relay.operator, "/metrics");
         total += text
             .lines()
             .filter(|l| l.starts_with("sotto_relay_requests_total{"))
-            .filter(|l| !l.contains("endpoint=\"metrics\"") && !l.contains("endpoint=\"health\""))
+            .filter(|l| !l.contains("endpoint=\"health\""))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum::<u64>();
     }

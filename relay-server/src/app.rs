@@ -1,4 +1,6 @@
-//! The relay's HTTP API, version 1 (`docs/PROTOCOL.md` §15), as one axum [`Router`].
+//! The relay's HTTP API, version 1 (`docs/PROTOCOL.md` §15), as axum [`Router`]s: the
+//! public one, and the operator's (`/metrics`, `/health`) for a listener of its own
+//! (loopback by default), so that nobody on the network reads the relay's counters.
 //!
 //! One fallback handler serves every request, so no request escapes the rules below:
 //!
@@ -103,18 +105,76 @@ pub struct RelayState {
     pub waiters: Arc<Waiters>,
 }
 
-/// The relay's HTTP application: one fallback handler behind a panic layer.
-pub fn router(state: RelayState) -> Router {
-    Router::new()
-        .fallback(handle)
-        .with_state(Arc::new(state))
-        .layer(CatchPanicLayer::custom(panic_response))
+/// The relay's two HTTP applications over one state: the public one (the API clients use)
+/// and the operator's (`/metrics`, `/health`), each served on its own listener.
+pub struct Routers {
+    /// The API of `docs/PROTOCOL.md` §15 and `/health`; `/metrics` is not here.
+    pub public: Router,
+    /// `GET /metrics` and `GET /health` only.
+    pub operator: Router,
 }
 
-async fn handle(State(state): State<Arc<RelayState>>, request: Request) -> Response {
+/// Which listener a request came in on, and so what it may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    /// Clients and other relays: everything but the operator's endpoints.
+    Public,
+    /// The operator (loopback by default): `/metrics` and `/health`.
+    Operator,
+}
+
+impl Port {
+    /// Whether this port serves `endpoint`: a refusal just like an unknown path if not, so
+    /// the public port does not even tell that `/metrics` exists elsewhere.
+    fn serves(self, endpoint: Endpoint) -> Result<Endpoint, ApiError> {
+        let operators = matches!(endpoint, Endpoint::Metrics | Endpoint::Health);
+        let public = !matches!(endpoint, Endpoint::Metrics);
+        match self {
+            Port::Public if public => Ok(endpoint),
+            Port::Operator if operators => Ok(endpoint),
+            _ => Err(ApiError::new(ErrorKind::NotFound, "no such endpoint")),
+        }
+    }
+}
+
+/// What a handler gets: the shared state and the port it serves.
+#[derive(Clone)]
+struct Served {
+    state: Arc<RelayState>,
+    port: Port,
+}
+
+/// The relay's HTTP applications: one fallback handler each, behind a panic layer.
+pub fn routers(state: RelayState) -> Routers {
+    let state = Arc::new(state);
+    let app = |port| {
+        Router::new()
+            .fallback(handle)
+            .with_state(Served {
+                state: Arc::clone(&state),
+                port,
+            })
+            .layer(CatchPanicLayer::custom(panic_response))
+    };
+    Routers {
+        public: app(Port::Public),
+        operator: app(Port::Operator),
+    }
+}
+
+/// The public HTTP application alone ([`routers`]), for a relay whose metrics nobody reads.
+pub fn router(state: RelayState) -> Router {
+    routers(state).public
+}
+
+async fn handle(State(served): State<Served>, request: Request) -> Response {
+    let Served { state, port } = served;
     let (parts, body) = request.into_parts();
-    crate::observe::request(&parts.extensions, parts.uri.path());
-    let endpoint = Endpoint::parse(parts.method.as_str(), parts.uri.path());
+    if port == Port::Public {
+        crate::observe::request(&parts.extensions, parts.uri.path());
+    }
+    let endpoint =
+        Endpoint::parse(parts.method.as_str(), parts.uri.path()).and_then(|e| port.serves(e));
     let response = match &endpoint {
         Ok(endpoint) => answer(&state, endpoint, &parts, body)
             .await
@@ -122,7 +182,10 @@ async fn handle(State(state): State<Arc<RelayState>>, request: Request) -> Respo
         Err(e) => refusal(e.clone()),
     };
     let status = response.status().as_u16();
-    state.metrics.record_request(endpoint.as_ref().ok(), status);
+    // The operator's polling is not the relay's traffic.
+    if port == Port::Public {
+        state.metrics.record_request(endpoint.as_ref().ok(), status);
+    }
     debug!(
         endpoint = endpoint_name(endpoint.as_ref().ok()),
         status, "request answered"

@@ -18,6 +18,10 @@ use crate::storage::{ChunkPolicy, Policy};
 
 /// Default listen address: loopback only, so a fresh relay is not exposed by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7443);
+/// Default address of the operator's endpoints (`/metrics`, `/health`): loopback only, a
+/// port of its own (7444 is the WebSocket example's), so nobody on the network reads them.
+pub const DEFAULT_OPERATOR_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7445);
 /// Default largest message body: one 4096-byte packet with room to spare.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 8192;
 /// Default most messages in one queue.
@@ -65,6 +69,11 @@ pub struct Args {
     /// TLS-terminating proxy in front (the relay's README).
     #[arg(long, value_name = "IP:PORT")]
     pub websocket_listen: Option<SocketAddr>,
+    /// Address and port of the operator's endpoints, `/metrics` and `/health`, served as
+    /// plain HTTP and never on the public port [default: 127.0.0.1:7445]. Keep it on
+    /// loopback or a private network; port 0 takes any free port (printed at start).
+    #[arg(long, value_name = "IP:PORT")]
+    pub operator_listen: Option<SocketAddr>,
     /// Host name or IP clients reach the relay at, for the printed relay address
     /// [default: the listen IP, or `localhost` when listening on all interfaces].
     #[arg(long, value_name = "HOST")]
@@ -148,6 +157,8 @@ pub struct FileSettings {
     pub listen: Option<SocketAddr>,
     /// See [`Args::websocket_listen`].
     pub websocket_listen: Option<SocketAddr>,
+    /// See [`Args::operator_listen`].
+    pub operator_listen: Option<SocketAddr>,
     /// See [`Args::public_host`].
     pub public_host: Option<String>,
     /// See [`Args::max_message_bytes`].
@@ -285,6 +296,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where to serve WebSocket tunnels, if anywhere.
     pub websocket_listen: Option<SocketAddr>,
+    /// Where to serve the operator's endpoints.
+    pub operator_listen: SocketAddr,
     /// The host in the printed relay address.
     pub public_host: Host,
     /// Limits and expiry.
@@ -419,10 +432,24 @@ impl Settings {
                     .unwrap_or(default_mix.allow_private_hops),
         };
         mix.validate()?;
+        let websocket_listen = args.websocket_listen.or(file.websocket_listen);
+        let operator_listen = args
+            .operator_listen
+            .or(file.operator_listen)
+            .unwrap_or(DEFAULT_OPERATOR_LISTEN);
+        let taken = [Some(listen), websocket_listen];
+        if operator_listen.port() != 0 && taken.contains(&Some(operator_listen)) {
+            return Err(ConfigError::Invalid(
+                "operator_listen must be another address than listen and websocket_listen: \
+                 the operator's endpoints are never on a public port"
+                    .into(),
+            ));
+        }
         Ok(Self {
             data_dir: args.data_dir,
             listen,
-            websocket_listen: args.websocket_listen.or(file.websocket_listen),
+            websocket_listen,
+            operator_listen,
             public_host,
             limits,
             log_level: args.log_level.or(file.log_level).unwrap_or(LogLevel::Info),
@@ -486,6 +513,9 @@ mod tests {
             settings.websocket_listen, None,
             "no WebSocket listener unless asked"
         );
+        assert_eq!(settings.operator_listen, DEFAULT_OPERATOR_LISTEN);
+        assert!(settings.operator_listen.ip().is_loopback());
+        assert_ne!(settings.operator_listen, settings.listen);
         assert_eq!(settings.public_host, Host::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(settings.limits, Limits::default());
         assert_eq!(settings.limits.message_expiry_days, 21);
@@ -499,6 +529,7 @@ mod tests {
     fn flags_override_the_file_which_overrides_defaults() {
         let file = FileSettings::parse(
             "listen = \"0.0.0.0:9000\"\nwebsocket_listen = \"127.0.0.1:9001\"\n\
+             operator_listen = \"127.0.0.1:9002\"\n\
              max_message_bytes = 5000\nmax_queue_messages = 7\n\
              log_level = \"warn\"\nchunk_expiry_hours = 24\nmax_chunk_store_bytes = 100000000\n",
         )
@@ -518,6 +549,7 @@ mod tests {
             settings.websocket_listen,
             Some("127.0.0.1:9001".parse().unwrap())
         );
+        assert_eq!(settings.operator_listen, "127.0.0.1:9002".parse().unwrap());
         assert_eq!(settings.limits.max_message_bytes, 6000);
         assert_eq!(settings.limits.max_queue_messages, 7);
         assert_eq!(settings.log_level, LogLevel::Warn);
@@ -551,6 +583,14 @@ mod tests {
             &["--max-chunk-bytes", "1000000000"],
             &["--max-chunk-store-bytes", "1000"],
             &["--chunk-expiry-hours", "0"],
+            // The operator's endpoints never share the public port or the tunnels' one.
+            &["--operator-listen", "127.0.0.1:7443"],
+            &[
+                "--websocket-listen",
+                "127.0.0.1:7450",
+                "--operator-listen",
+                "127.0.0.1:7450",
+            ],
             &["--chunk-expiry-hours", "100000"],
             &["--public-host", "bad_host"],
         ] {

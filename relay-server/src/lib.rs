@@ -36,7 +36,7 @@ pub mod tls;
 pub mod wait;
 pub mod websocket;
 
-pub use app::{RelayState, router};
+pub use app::{RelayState, Routers, router, routers};
 pub use clock::{Clock, ManualClock, SystemClock, process_clock};
 pub use config::{Args, Limits, Settings};
 pub use identity::{IdentityError, RelayIdentity};

@@ -2,6 +2,7 @@
 //! and the exit code lives in the library (`sotto_relay`).
 
 use std::io::IsTerminal as _;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -90,21 +91,31 @@ async fn run(settings: Settings) -> ExitCode {
     // The WebSocket listener, if any, is named on the same line as the address.
     let (relay, tunnels) = match settings.websocket_listen {
         None => (relay, String::new()),
-        Some(websocket) => {
-            let bound = match TcpListener::bind(websocket).await {
-                Ok(listener) => listener.local_addr().map(|bound| (listener, bound)),
-                Err(e) => Err(e),
-            };
-            match bound {
-                Ok((listener, bound)) => (
-                    relay.with_websocket(listener),
-                    format!(" and WebSocket tunnels at ws://{bound}/v1/tunnel"),
-                ),
-                Err(e) => {
-                    error!(error = %e, "cannot listen on the configured WebSocket address");
-                    return ExitCode::FAILURE;
-                }
+        Some(websocket) => match bind(websocket).await {
+            Ok((listener, bound)) => (
+                relay.with_websocket(listener),
+                format!(" and WebSocket tunnels at ws://{bound}/v1/tunnel"),
+            ),
+            Err(e) => {
+                error!(error = %e, "cannot listen on the configured WebSocket address");
+                return ExitCode::FAILURE;
             }
+        },
+    };
+    // The operator's endpoints, on a listener of their own, named on the same line too.
+    let (relay, tunnels) = match bind(settings.operator_listen).await {
+        Ok((listener, bound)) => {
+            if !bound.ip().is_loopback() {
+                warn!("the operator's endpoints (/metrics) listen on a non-loopback address");
+            }
+            (
+                relay.with_operator(listener),
+                format!("{tunnels} and operator endpoints at http://{bound}"),
+            )
+        }
+        Err(e) => {
+            error!(error = %e, "cannot listen on the configured operator address");
+            return ExitCode::FAILURE;
         }
     };
     let served = if settings.insecure_plain_http {
@@ -123,6 +134,13 @@ async fn run(settings: Settings) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A listener on `address` and the address it got (the port, when `address` names 0).
+async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
 }
 
 /// Logs to stderr, at `level` and above.

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 use tracing::{debug, error, info, warn};
 
-use crate::app::{RelayState, router};
+use crate::app::{RelayState, Routers, routers};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::identity::RelayIdentity;
@@ -64,10 +64,12 @@ pub struct Relay {
     proxy: Arc<Proxy>,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
-    router: Router,
+    routers: Routers,
     waiters: Arc<Waiters>,
     /// The listener of WebSocket tunnels, when the relay serves them.
     websocket: Option<tokio::net::TcpListener>,
+    /// The listener of the operator's endpoints (`/metrics`), when the relay serves them.
+    operator: Option<tokio::net::TcpListener>,
 }
 
 impl Relay {
@@ -106,7 +108,7 @@ impl Relay {
             Arc::clone(&metrics),
         );
         let waiters = Arc::new(Waiters::new());
-        let router = router(RelayState {
+        let routers = routers(RelayState {
             store: Arc::clone(&store) as Arc<dyn RelayStore>,
             relay_key,
             limits: settings.limits,
@@ -123,9 +125,10 @@ impl Relay {
             proxy,
             metrics,
             clock,
-            router,
+            routers,
             waiters,
             websocket: None,
+            operator: None,
         })
     }
 
@@ -135,9 +138,21 @@ impl Relay {
         self
     }
 
-    /// The HTTP application (for tests that drive it without a socket).
+    /// Also serves the operator's endpoints (`/metrics`, `/health`) on `listener`, as plain
+    /// HTTP: a loopback address (the default) or a private network's, never the public one.
+    pub fn with_operator(mut self, listener: tokio::net::TcpListener) -> Self {
+        self.operator = Some(listener);
+        self
+    }
+
+    /// The public HTTP application (for tests that drive it without a socket).
     pub fn router(&self) -> Router {
-        self.router.clone()
+        self.routers.public.clone()
+    }
+
+    /// The operator's HTTP application (for tests that drive it without a socket).
+    pub fn operator_router(&self) -> Router {
+        self.routers.operator.clone()
     }
 
     /// Serves on `listener` until `shutdown` completes, then finishes the requests in
@@ -158,9 +173,10 @@ impl Relay {
             proxy,
             metrics,
             clock,
-            router,
+            routers,
             waiters,
             websocket,
+            operator,
         } = self;
         let gateway = match (&websocket, listener.local_addr()) {
             (Some(_), Ok(own)) => Some(Gateway::new(
@@ -188,7 +204,9 @@ impl Relay {
         let tunnels = websocket.zip(gateway).map(|(websocket, gateway)| {
             tokio::spawn(serve(websocket, gateway.router(), None, stopping()))
         });
-        let mut server = tokio::spawn(serve(listener, router, Some(proxy), stopping()));
+        let operator = operator
+            .map(|operator| tokio::spawn(serve(operator, routers.operator, None, stopping())));
+        let mut server = tokio::spawn(serve(listener, routers.public, Some(proxy), stopping()));
         let served = tokio::select! {
             () = shutdown => {
                 info!("shutting down: finishing requests in flight");
@@ -206,10 +224,11 @@ impl Relay {
             }
             joined = &mut server => joined,
         };
-        // The tunnel listener stopped with the main one; its open tunnels end on their own.
-        if let Some(tunnels) = tunnels {
-            tunnels.abort();
-            let _ = tunnels.await;
+        // The tunnel and operator listeners stopped with the main one; open tunnels end on
+        // their own.
+        for task in tunnels.into_iter().chain(operator) {
+            task.abort();
+            let _ = task.await;
         }
         sweeper.abort();
         let _ = sweeper.await;

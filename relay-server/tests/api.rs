@@ -17,7 +17,7 @@ use sotto_relay::storage::{
     Day, NewQueue, NonceBucket, QueueKeys, RelayStore, RequestNonce, StoreCounts, StoreError,
     StoredMessage, SweepReport,
 };
-use sotto_relay::{Clock, Metrics, RelayState, router};
+use sotto_relay::{Clock, Metrics, RelayState, routers};
 
 #[tokio::test]
 async fn bob_sends_two_messages_and_alice_reads_and_acks_them_in_order() {
@@ -135,8 +135,13 @@ async fn info_health_and_metrics_answer_without_a_signature() {
     let health = relay.call(request("GET", "/health", None, None, b"")).await;
     assert_eq!((health.status, &health.body[..]), (200, &b"ok"[..]));
 
-    let metrics = relay
+    // The counters are the operator's: on their port, and no endpoint on the public one.
+    let public = relay
         .call(request("GET", "/metrics", None, None, b""))
+        .await;
+    assert_eq!(public.status, 404);
+    let metrics = relay
+        .call_operator(request("GET", "/metrics", None, None, b""))
         .await;
     assert_eq!(metrics.status, 200);
     let text = String::from_utf8(metrics.body).expect("UTF-8");
@@ -739,7 +744,7 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
     let clock = Arc::new(PanickingClock(AtomicBool::new(false)));
     let relay_key = RelayKey::from_bytes([1; 32]);
     let chunk_dir = tempfile::tempdir().unwrap();
-    let app = router(RelayState {
+    let apps = routers(RelayState {
         store: Arc::new(BrokenStore),
         relay_key,
         limits: Limits::default(),
@@ -755,6 +760,7 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
         mix: None,
         waiters: Default::default(),
     });
+    let (app, operator) = (apps.public, apps.operator);
     let call = |request: axum::http::Request<axum::body::Body>| {
         let app = app.clone();
         async move {
@@ -822,6 +828,12 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
         200
     );
     // Metrics still answer, without the store's gauges.
-    let metrics = call(request("GET", "/metrics", None, None, b"")).await;
+    let metrics = {
+        use tower::ServiceExt as _;
+        operator
+            .oneshot(request("GET", "/metrics", None, None, b""))
+            .await
+            .unwrap()
+    };
     assert_eq!(metrics.status(), 200);
 }

@@ -346,7 +346,7 @@ async fn info_announces_the_chunk_limits() {
     let old: RelayInfo = serde_json::from_str(old).unwrap();
     assert_eq!(old.max_chunk_bytes, 0);
     let metrics = relay
-        .call(request("GET", "/metrics", None, None, b""))
+        .call_operator(request("GET", "/metrics", None, None, b""))
         .await;
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.lines().any(|l| l == "sotto_relay_chunks 0"), "{text}");

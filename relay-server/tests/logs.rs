@@ -109,7 +109,7 @@ async fn trace_logs_of_a_queues_whole_life_hold_no_ids_keys_or_nonces() {
     relay.ack(&queue, &message).await;
     relay.ack(&queue, &message).await;
     relay
-        .call(request("GET", "/metrics", None, None, b""))
+        .call_operator(request("GET", "/metrics", None, None, b""))
         .await;
     relay
         .call(request("GET", "/v1/info", None, None, b""))

@@ -224,7 +224,7 @@ async fn two_messengers_talk_with_pushed_events_and_no_polling() {
     loop {
         let mut waiting = 0;
         for relay in &relays {
-            waiting += people::metric(&relay.address, "sotto_relay_waiting_reads").await;
+            waiting += people::metric(relay, "sotto_relay_waiting_reads").await;
         }
         if waiting >= 2 {
             break;

@@ -80,10 +80,10 @@ fn ids_in(path: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_owned)
 }
 
-/// Whether a request path is a relay's public business (its info, its metrics, packets
-/// handed to a first hop), which a client may ask for itself.
+/// Whether a request path is a relay's public business (its info, packets handed to a first
+/// hop), which a client may ask for itself.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/v1/info" | "/metrics" | "/v1/packets" | "/health")
+    matches!(path, "/v1/info" | "/v1/packets" | "/health")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,7 +302,7 @@ async fn on_the_wire_long_and_short_messages_and_drop_packets_look_the_same() {
     };
     // Sends packets one at a time, each once the previous one reached its last hop.
     let send = |delivery: Delivery| {
-        let (first, path, last) = (&first, &path, &tapped[2]);
+        let (first, path, last) = (&first, &path, &relays[2]);
         async move {
             let counter = match delivery {
                 Delivery::Drop => "sotto_relay_drop_packets_total",

@@ -44,7 +44,7 @@ async fn person(root: &Path, name: &str, relays: &[Relay], clock: &Arc<TestClock
 async fn total(relays: &[Relay], name: &str) -> u64 {
     let mut sum = 0;
     for relay in relays {
-        sum += metric(&relay.address, name).await;
+        sum += metric(relay, name).await;
     }
     sum
 }
@@ -203,7 +203,7 @@ async fn a_replayed_packet_is_dropped_and_bad_packets_are_refused() {
     first.send_packets(packet.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        metric(&relays[0].address, "sotto_relay_packets_replayed_total").await,
+        metric(&relays[0], "sotto_relay_packets_replayed_total").await,
         1
     );
     assert_eq!(
@@ -233,11 +233,11 @@ async fn a_replayed_packet_is_dropped_and_bad_packets_are_refused() {
         .await
         .unwrap();
     assert_eq!(
-        metric(&relays[3].address, "sotto_relay_packets_refused_total").await,
+        metric(&relays[3], "sotto_relay_packets_refused_total").await,
         1
     );
     assert_eq!(
-        metric(&relays[4].address, "sotto_relay_packets_refused_total").await,
+        metric(&relays[4], "sotto_relay_packets_refused_total").await,
         1
     );
 
@@ -280,7 +280,7 @@ async fn a_replayed_packet_is_dropped_and_bad_packets_are_refused() {
         .await
         .unwrap();
     for _ in 0..100 {
-        if metric(&relays[4].address, "sotto_relay_drop_packets_total").await == 1 {
+        if metric(&relays[4], "sotto_relay_drop_packets_total").await == 1 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -404,7 +404,7 @@ async fn loop_packets_come_back_and_lost_ones_are_reported() {
     // up.
     let mut loop_relay = None;
     for (i, relay) in relays.iter().enumerate() {
-        if metric(&relay.address, "sotto_relay_queues_created_total").await == 1 {
+        if metric(relay, "sotto_relay_queues_created_total").await == 1 {
             loop_relay = Some(i);
         }
     }

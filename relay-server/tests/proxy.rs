@@ -120,11 +120,11 @@ async fn a_test_network_proxy_tunnels_only_tls_to_relays() {
     let info = through.info().await.unwrap();
     assert_eq!(info.key, target.address.key().to_text());
     assert_eq!(
-        people::metric(&proxy.address, "sotto_relay_tunnels_opened_total").await,
+        people::operator_metric(&proxy.operator, "sotto_relay_tunnels_opened_total").await,
         2
     );
     assert_eq!(
-        people::metric(&proxy.address, "sotto_relay_tunnels_refused_total").await,
+        people::operator_metric(&proxy.operator, "sotto_relay_tunnels_refused_total").await,
         2
     );
 }

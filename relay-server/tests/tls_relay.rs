@@ -3,7 +3,8 @@
 //! client pinning the key from the address creates a queue, writes, reads and acknowledges
 //! a message over HTTPS; a client pinning another key is refused before anything is sent;
 //! garbage on the TLS port does not disturb the relay; a restart keeps the identity, so the
-//! address (and every invitation naming it) stays valid.
+//! address (and every invitation naming it) stays valid. The operator's `/metrics` is on a
+//! port of its own (loopback, plain HTTP), never on the public one.
 
 use std::io::Write as _;
 use std::net::TcpStream;
@@ -19,19 +20,25 @@ use sotto_core::transport::{TransportError, pinned_client_config};
 
 #[path = "common/process.rs"]
 mod process;
-use process::spawn_relay;
+use process::{operator_get, operator_url, spawn_relay};
 
 /// A relay process on an ephemeral loopback port, killed on drop.
 struct Running {
     child: Child,
     address: RelayAddress,
+    /// The operator's endpoints, `http://127.0.0.1:<port>`.
+    operator: String,
 }
 
 impl Running {
     fn start(data_dir: &Path) -> Self {
         let (child, address, line) = spawn_relay(data_dir, &[], Stdio::null());
         assert!(!line.contains("insecure"), "{line}");
-        Self { child, address }
+        Self {
+            child,
+            address,
+            operator: operator_url(&line),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -215,4 +222,38 @@ async fn a_relay_process_serves_its_api_over_tls_pinned_to_its_key() {
     assert_eq!(*again.address.key(), key);
     let health = client(key).get(again.url("/health")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_are_on_the_operators_port_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Running::start(&dir.path().join("relay"));
+    let public = client(*relay.address.key());
+    let get = |http: &reqwest::Client, url: String| {
+        let request = http.get(url);
+        async move {
+            let response = request.send().await.expect("an answer");
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // The public port: the API and /health, no /metrics (as unknown as any other path).
+    assert_eq!(get(&public, relay.url("/health")).await.0, 200);
+    let (status, body) = get(&public, relay.url("/metrics")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(get(&public, relay.url("/no-such-path")).await, (404, body));
+    // The operator's port: /metrics and /health, nothing of the API.
+    assert!(
+        relay.operator.starts_with("http://127.0.0.1:"),
+        "{}",
+        relay.operator
+    );
+    let (status, metrics) = operator_get(&relay.operator, "/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("sotto_relay_queues "), "{metrics}");
+    assert_eq!(operator_get(&relay.operator, "/health").0, 200);
+    assert_eq!(operator_get(&relay.operator, "/v1/info").0, 404);
+    // The operator's polling is not counted as the relay's traffic.
+    let (_, again) = operator_get(&relay.operator, "/metrics");
+    let polled = "sotto_relay_requests_total{endpoint=\"metrics\",class=\"2xx\"} 0";
+    assert!(again.lines().any(|line| line == polled), "{again}");
 }

@@ -127,7 +127,11 @@ async fn a_tunnel_to_the_relay_itself_carries_tls_pinned_to_its_key() {
     let refused = info_through(&url, *other.address.key()).await;
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(
-        people::metric(&relay.address, "sotto_relay_websocket_tunnels_opened_total").await,
+        people::operator_metric(
+            &relay.operator,
+            "sotto_relay_websocket_tunnels_opened_total"
+        )
+        .await,
         2
     );
 }
@@ -171,8 +175,8 @@ async fn a_tunnel_to_another_relay_obeys_the_proxys_rules() {
     let to_loopback = format!("{}?to={}", gateway(&public), socket_of(&target.address));
     assert_eq!(open(&to_loopback).await.err(), Some(403));
     assert_eq!(
-        people::metric(
-            &entry.address,
+        people::operator_metric(
+            &entry.operator,
             "sotto_relay_websocket_tunnels_refused_total"
         )
         .await,

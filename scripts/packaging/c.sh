@@ -68,7 +68,7 @@ libraries="$(ldd "$scratch/hello")"
 grep -qF "$prefix/lib/libsotto.so.$major" <<<"$libraries" ||
   die "hello does not load the unpacked libsotto.so.$major: $libraries"
 
-"$built/sotto-relay" --data-dir "$scratch/relay" --listen 127.0.0.1:0 >"$scratch/relay.out" 2>"$scratch/relay.log" &
+"$built/sotto-relay" --data-dir "$scratch/relay" --listen 127.0.0.1:0 --operator-listen 127.0.0.1:0 >"$scratch/relay.out" 2>"$scratch/relay.log" &
 relay_pid=$!
 for _ in $(seq 100); do
   [ -s "$scratch/relay.out" ] && break

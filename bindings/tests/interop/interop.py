@@ -60,7 +60,7 @@ class Peer:
 def start_relay(binary: str, folder: Path, name: str):
     process = subprocess.Popen(
         [binary, "--data-dir", str(folder / name), "--listen", "127.0.0.1:0", "--allow-private-hops",
-         "--log-level", "warn"],
+         "--operator-listen", "127.0.0.1:0", "--log-level", "warn"],
         stdout=subprocess.PIPE,
         stderr=open(folder / f"{name}.log", "wb"),
         text=True,

@@ -25,7 +25,7 @@ def _start_relay(root: Path, name: str) -> tuple[subprocess.Popen, str]:
     log = open(root / f"{name}.log", "wb")
     process = subprocess.Popen(
         [binary, "--data-dir", str(data), "--listen", "127.0.0.1:0", "--allow-private-hops",
-         "--log-level", "warn"],
+         "--operator-listen", "127.0.0.1:0", "--log-level", "warn"],
         stdout=subprocess.PIPE,
         stderr=log,
     )

@@ -69,6 +69,8 @@ impl Relay {
             .args([
                 "--listen",
                 "127.0.0.1:0",
+                "--operator-listen",
+                "127.0.0.1:0",
                 "--log-level",
                 "warn",
                 "--allow-private-hops",

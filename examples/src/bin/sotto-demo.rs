@@ -73,6 +73,8 @@ fn start_relay(binary: &Path, data_dir: &Path) -> Result<Relay, Failure> {
         .args([
             "--listen",
             "127.0.0.1:0",
+            "--operator-listen",
+            "127.0.0.1:0",
             "--log-level",
             "warn",
             "--allow-private-hops",

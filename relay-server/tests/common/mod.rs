@@ -19,7 +19,7 @@ use sotto_relay::storage::{
     ChunkStore, Day, FileChunkStore, NonceBucket, RelayStore, RequestNonce, SqliteStore,
     StoreCounts,
 };
-use sotto_relay::{Clock, ManualClock, Metrics, RelayState, router};
+use sotto_relay::{Clock, ManualClock, Metrics, RelayState, Routers, routers};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
 
@@ -37,7 +37,10 @@ pub struct TestRelay {
     pub metrics: Arc<Metrics>,
     pub relay_key: RelayKey,
     pub limits: Limits,
+    /// The public API.
     pub router: Router,
+    /// The operator's endpoints (`/metrics`).
+    pub operator: Router,
 }
 
 /// An answer, read in full.
@@ -98,7 +101,10 @@ impl TestRelay {
         );
         let metrics = Arc::new(Metrics::new());
         let relay_key = RelayKey::from_bytes([42; 32]);
-        let router = router(RelayState {
+        let Routers {
+            public: router,
+            operator,
+        } = routers(RelayState {
             store: Arc::clone(&store) as Arc<dyn RelayStore>,
             relay_key,
             limits,
@@ -117,6 +123,7 @@ impl TestRelay {
             relay_key,
             limits,
             router,
+            operator,
         }
     }
 
@@ -129,9 +136,10 @@ impl TestRelay {
             clock,
             limits,
             router,
+            operator,
             ..
         } = self;
-        drop(router);
+        drop((router, operator));
         drop(chunks);
         Arc::try_unwrap(store)
             .expect("no request in flight")
@@ -150,10 +158,18 @@ impl TestRelay {
         Day::from_unix_seconds(self.now())
     }
 
-    /// Sends one request through the router.
+    /// Sends one request through the public router.
     pub async fn call(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
+        Self::answer(&self.router, request).await
+    }
+
+    /// Sends one request through the operator's router.
+    pub async fn call_operator(&self, request: Request<Body>) -> Answer {
+        Self::answer(&self.operator, request).await
+    }
+
+    async fn answer(router: &Router, request: Request<Body>) -> Answer {
+        let response = router
             .clone()
             .oneshot(request)
             .await

@@ -19,12 +19,14 @@ use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings};
 
-use super::process::spawn_relay_with_env;
+use super::process::{operator_get, operator_url, spawn_relay_with_env};
 
 /// A relay process that can be killed and restarted at the same address.
 pub struct Relay {
     pub child: Option<Child>,
     pub address: RelayAddress,
+    /// The URL of its operator's endpoints (`/metrics`), plain HTTP on loopback.
+    pub operator: String,
     pub data_dir: PathBuf,
     pub log: PathBuf,
     /// Where the relay records what it saw (`SOTTO_RELAY_OBSERVATIONS`), if it does.
@@ -71,11 +73,12 @@ impl Relay {
         let log = root.join(format!("{name}.log"));
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         let listen = format!("{ip}:0");
-        let (child, address) =
+        let (child, address, operator) =
             Self::spawn(&data_dir, &log, &listen, &extra, observations.as_deref(), 0);
         Self {
             child: Some(child),
             address,
+            operator,
             data_dir,
             log,
             observations,
@@ -91,7 +94,7 @@ impl Relay {
         extra: &[String],
         observations: Option<&Path>,
         clock_ahead: u64,
-    ) -> (Child, RelayAddress) {
+    ) -> (Child, RelayAddress, String) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -107,9 +110,9 @@ impl Relay {
         if clock_ahead > 0 {
             env.push(("SOTTO_RELAY_CLOCK_AHEAD_SECONDS", ahead.as_ref()));
         }
-        let (child, address, _) =
+        let (child, address, line) =
             spawn_relay_with_env(data_dir, listen, &flags, Stdio::from(log), &env);
-        (child, address)
+        (child, address, operator_url(&line))
     }
 
     /// SIGKILL: no shutdown, no flush.
@@ -139,7 +142,7 @@ impl Relay {
     pub fn restart(&mut self) {
         self.kill();
         let listen = format!("{}:{}", self.address.host(), self.address.port());
-        let (child, address) = Self::spawn(
+        let (child, address, operator) = Self::spawn(
             &self.data_dir,
             &self.log,
             &listen,
@@ -149,6 +152,7 @@ impl Relay {
         );
         assert_eq!(address, self.address, "a restarted relay keeps its address");
         self.child = Some(child);
+        self.operator = operator;
     }
 }
 
@@ -359,19 +363,15 @@ pub async fn attachment_round_trip(
     assert_eq!(std::fs::read(&target).unwrap(), bytes);
 }
 
-/// One counter from a relay's `/metrics`, over TLS pinned to its key.
-pub async fn metric(relay: &RelayAddress, name: &str) -> u64 {
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(sotto_core::transport::pinned_client_config(*relay.key()).unwrap())
-        .no_proxy()
-        .build()
-        .unwrap();
-    let text = client
-        .get(format!("{}/metrics", relay.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
+/// One counter from a relay's `/metrics`, on its operator's port.
+pub async fn metric(relay: &Relay, name: &str) -> u64 {
+    operator_metric(&relay.operator, name).await
+}
+
+/// One counter from the `/metrics` of the operator's endpoints at `operator`.
+pub async fn operator_metric(operator: &str, name: &str) -> u64 {
+    let operator = operator.to_owned();
+    let (_, text) = tokio::task::spawn_blocking(move || operator_get(&operator, "/metrics"))
         .await
         .unwrap();
     text.lines()

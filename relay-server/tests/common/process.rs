@@ -11,8 +11,9 @@ use sotto_core::relay::RelayAddress;
 /// The relay binary of this package.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sotto-relay");
 
-/// Starts the relay on `data_dir` listening on 127.0.0.1:0 with `extra` flags, and reads
-/// the address it prints on its first line (the line is returned too).
+/// Starts the relay on `data_dir` listening on 127.0.0.1:0 with `extra` flags (and its
+/// operator's endpoints on any free loopback port), and reads the address it prints on its
+/// first line (the line is returned too; [`operator_url`] finds the operator's address).
 pub fn spawn_relay(
     data_dir: &Path,
     extra: &[&str],
@@ -44,6 +45,7 @@ pub fn spawn_relay_with_env(
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--listen", listen])
+        .args(["--operator-listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -61,6 +63,36 @@ pub fn spawn_relay_with_env(
     (child, address, line)
 }
 
+/// The URL of the operator's endpoints (`http://ip:port`) in a relay's first line.
+pub fn operator_url(line: &str) -> String {
+    line.split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no operator address in {line:?}"))
+        .to_owned()
+}
+
+/// `GET path` on a relay's operator's endpoints at `operator` (`http://ip:port`, plain HTTP,
+/// one request per connection): the status and the body.
+pub fn operator_get(operator: &str, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let host = operator.strip_prefix("http://").expect("an http:// URL");
+    let mut stream = std::net::TcpStream::connect(host).expect("the operator's port answers");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("HTTP headers");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status");
+    (status, body.to_owned())
+}
+
 /// A relay process on a data directory of its own (deleted afterwards), killed on drop.
 pub struct RunningRelay {
     child: Child,
@@ -68,6 +100,8 @@ pub struct RunningRelay {
     pub address: RelayAddress,
     /// The URL of its WebSocket tunnels, when it was started with `--websocket-listen`.
     pub websocket: Option<String>,
+    /// The URL of its operator's endpoints (`/metrics`), plain HTTP on loopback.
+    pub operator: String,
     _dir: tempfile::TempDir,
 }
 
@@ -90,6 +124,7 @@ impl RunningRelay {
             child,
             address,
             websocket,
+            operator: operator_url(&line),
             _dir: dir,
         }
     }

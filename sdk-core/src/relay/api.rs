@@ -14,7 +14,7 @@
 //! | `POST /v1/packets` | none (the packets are the credential) | 1 to 64 onion packets back to back, `application/octet-stream` | `202`, empty (each packet is then processed as one hop, `docs/PROTOCOL.md` §19) |
 //! | `GET /v1/info` | none | | `200`, JSON [`RelayInfo`] |
 //! | `GET /health` | none | | `200`, `ok` |
-//! | `GET /metrics` | none | | `200`, Prometheus text (counts only) |
+//! | `GET /metrics` | none | | `200`, Prometheus text (counts only); the operator's port only |
 //!
 //! Every failure is a 4xx (the client's mistake) or 5xx (the relay's own failure) with a
 //! JSON body [`ApiError`]: a stable [`ErrorKind`] code and a message for people.

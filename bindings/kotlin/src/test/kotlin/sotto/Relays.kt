@@ -16,7 +16,7 @@ class Relays(count: Int) : AutoCloseable {
             ?: error("SOTTO_RELAY_BIN names the sotto-relay binary to test against")
         val process = ProcessBuilder(
             binary, "--data-dir", File(root, name).path, "--listen", "127.0.0.1:0",
-            "--allow-private-hops", "--log-level", "warn",
+            "--operator-listen", "127.0.0.1:0", "--allow-private-hops", "--log-level", "warn",
         ).redirectError(File(root, "$name.log")).start()
         processes += process
         val line = process.inputStream.bufferedReader().readLine() ?: error("the relay printed nothing")

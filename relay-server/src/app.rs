@@ -10,7 +10,7 @@
 //!    create a queue, `application/octet-stream` to send, none for the empty-bodied
 //!    reads, acknowledgements and deletions); the `Sotto-Auth` header and its time against
 //!    the relay's [`Clock`]; the body, read with the endpoint's size limit (a larger body,
-//!    declared or sent, is `413 too_large` without reading further); the queue's key; the
+//!    declared or sent, is `413 too_large`, its rest not stored); the queue's key; the
 //!    signature; and only then the storage call, which records the request's nonce in the
 //!    same transaction as the operation (a replay is `409`, checked before the operation).
 //! 3. Chunk endpoints carry capabilities instead of signatures (`docs/PROTOCOL.md` §17) and
@@ -22,6 +22,11 @@
 //!    back in pieces. Neither direction holds a whole chunk in memory.
 //! 4. Storage calls run on the blocking pool; a change is answered with success only once
 //!    the store reports it durable.
+//! 5. A body the answer did not read (any refusal, a path or method that takes no body, a
+//!    declared `413`) is read and dropped before the answer goes out, up to
+//!    `max_chunk_bytes` within [`BODY_TIMEOUT`], so that a client still sending it reads
+//!    the answer rather than a reset connection. Only a larger body is left unread (the
+//!    connection then closes under it).
 //!
 //! Every refusal is the core's [`ApiError`] as JSON. A client's mistake is always a 4xx; a
 //! 5xx means the relay itself failed. A handler that panics (none should) is answered
@@ -175,12 +180,19 @@ async fn handle(State(served): State<Served>, request: Request) -> Response {
     }
     let endpoint =
         Endpoint::parse(parts.method.as_str(), parts.uri.path()).and_then(|e| port.serves(e));
+    let mut body = Some(body);
     let response = match &endpoint {
-        Ok(endpoint) => answer(&state, endpoint, &parts, body)
+        Ok(endpoint) => answer(&state, endpoint, &parts, &mut body)
             .await
             .unwrap_or_else(refusal),
         Err(e) => refusal(e.clone()),
     };
+    // A body left unread (a refusal, a path or method that takes none) is read and dropped
+    // before the answer, up to the largest body any endpoint takes: a client still sending
+    // it then reads the answer instead of a reset connection.
+    if let Some(unread) = body {
+        discard_body(&parts.headers, unread, state.limits.max_chunk_bytes).await;
+    }
     let status = response.status().as_u16();
     // The operator's polling is not the relay's traffic.
     if port == Port::Public {
@@ -198,7 +210,7 @@ async fn answer(
     state: &Arc<RelayState>,
     endpoint: &Endpoint,
     parts: &Parts,
-    body: Body,
+    body: &mut Option<Body>,
 ) -> Result<Response, ApiError> {
     if parts.uri.query().is_some() {
         return Err(ApiError::new(
@@ -349,7 +361,7 @@ async fn answer(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Endpoint::PutChunk(id) => {
-            let result = put_chunk(state, *id, parts, body, now).await;
+            let result = store_chunk(state, *id, parts, body, now).await;
             count_chunk_refusal(state, &result);
             result
         }
@@ -483,31 +495,8 @@ async fn deliver(
     }
 }
 
-/// `PUT /v1/chunks/{id}`: stores a chunk, streaming its body to the store.
-///
-/// An upload refused before its body was read (a full store, a taken id, a wrong
-/// capability) has that body read and discarded first, up to `max_chunk_bytes`, so that
-/// the client, still sending, receives the refusal rather than a reset connection. A body
-/// declared larger than that is never read.
-async fn put_chunk(
-    state: &Arc<RelayState>,
-    id: ChunkId,
-    parts: &Parts,
-    body: Body,
-    now: u64,
-) -> Result<Response, ApiError> {
-    let mut body = Some(body);
-    let result = store_chunk(state, id, parts, &mut body, now).await;
-    if result.is_err()
-        && let Some(body) = body
-    {
-        discard_body(&parts.headers, body, state.limits.max_chunk_bytes).await;
-    }
-    result
-}
-
-/// Reads and drops a refused request's body, at most `limit` bytes within
-/// [`BODY_TIMEOUT`]; a body declared larger is left unread.
+/// Reads and drops a request's body, at most `limit` bytes within [`BODY_TIMEOUT`]; a body
+/// declared larger is left unread.
 async fn discard_body(headers: &HeaderMap, body: Body, limit: u64) {
     match declared_length(headers) {
         Ok(None) => {}
@@ -518,8 +507,9 @@ async fn discard_body(headers: &HeaderMap, body: Body, limit: u64) {
     let _ = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await;
 }
 
-/// The checks and the storing of [`put_chunk`]; takes the body out of `body` once it
-/// starts reading it.
+/// `PUT /v1/chunks/{id}`: checks, then stores a chunk, streaming its body to the store;
+/// takes the body out of `body` once it starts reading it (a refused upload's is drained by
+/// [`handle`]).
 async fn store_chunk(
     state: &Arc<RelayState>,
     id: ChunkId,
@@ -616,7 +606,7 @@ async fn get_chunk(
     state: &Arc<RelayState>,
     id: ChunkId,
     parts: &Parts,
-    body: Body,
+    body: &mut Option<Body>,
     now: u64,
 ) -> Result<Response, ApiError> {
     let read = ChunkSecret::from_bytes(header_32(&parts.headers, CHUNK_READ_HEADER)?);
@@ -704,7 +694,7 @@ async fn delete_chunk(
     state: &Arc<RelayState>,
     id: ChunkId,
     parts: &Parts,
-    body: Body,
+    body: &mut Option<Body>,
     now: u64,
 ) -> Result<Response, ApiError> {
     let delete = ChunkSecret::from_bytes(header_32(&parts.headers, CHUNK_DELETE_HEADER)?);
@@ -791,7 +781,7 @@ where
 async fn recipient_request(
     state: &Arc<RelayState>,
     parts: &Parts,
-    body: Body,
+    body: &mut Option<Body>,
     recipient: &sotto_core::relay::RecipientId,
     now: u64,
 ) -> Result<RequestNonce, ApiError> {
@@ -905,15 +895,19 @@ where
 }
 
 /// Reads the whole body, at most `limit` bytes (a larger declared or actual body is
-/// `too_large`), within [`BODY_TIMEOUT`]. A body declared larger but at most twice the limit
-/// is read and dropped before the refusal, so that a sender still writing it gets the
-/// refusal rather than a reset connection; a larger one is left unread.
-async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, ApiError> {
+/// `too_large`), within [`BODY_TIMEOUT`]; takes it out of `body` once it starts reading. A
+/// body declared larger is refused unread and left in `body` for [`handle`] to drain.
+async fn read_body(
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+    limit: u64,
+) -> Result<Bytes, ApiError> {
     let too_large = || too_large(limit);
+    // Refused unread; `handle` drains it before answering.
     if declared_length(headers)?.is_some_and(|declared| declared > limit) {
-        discard_body(headers, body, limit.saturating_mul(2)).await;
         return Err(too_large());
     }
+    let body = body.take().unwrap_or_default();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),

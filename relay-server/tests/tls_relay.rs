@@ -4,7 +4,8 @@
 //! a message over HTTPS; a client pinning another key is refused before anything is sent;
 //! garbage on the TLS port does not disturb the relay; a restart keeps the identity, so the
 //! address (and every invitation naming it) stays valid. The operator's `/metrics` is on a
-//! port of its own (loopback, plain HTTP), never on the public one.
+//! port of its own (loopback, plain HTTP), never on the public one. A large body sent where
+//! none is taken, or refused, gets its answer rather than a cut connection.
 
 use std::io::Write as _;
 use std::net::TcpStream;
@@ -13,8 +14,8 @@ use std::process::{Child, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sotto_core::relay::{
-    AUTH_HEADER, CreateQueue, Endpoint, QueueCreated, QueueKeyPair, RelayAddress, RelayInfo,
-    RelayKey,
+    AUTH_HEADER, ApiError, ChunkId, CreateQueue, Endpoint, QueueCreated, QueueKeyPair, RecipientId,
+    RelayAddress, RelayInfo, RelayKey, SenderId,
 };
 use sotto_core::transport::{TransportError, pinned_client_config};
 
@@ -256,4 +257,52 @@ async fn the_metrics_are_on_the_operators_port_only() {
     let (_, again) = operator_get(&relay.operator, "/metrics");
     let polled = "sotto_relay_requests_total{endpoint=\"metrics\",class=\"2xx\"} 0";
     assert!(again.lines().any(|line| line == polled), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_on_any_route_gets_its_refusal_not_a_cut_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Running::start(&dir.path().join("relay"));
+    let http = client(*relay.address.key());
+    let mut rng = rand::rng();
+    let (sender, recipient) = (
+        SenderId::random(&mut rng).to_text(),
+        RecipientId::random(&mut rng).to_text(),
+    );
+    let chunk = ChunkId::from_bytes([7; 32]).to_text();
+    let routes = [
+        ("GET", "/".to_owned()),
+        ("DELETE", "/health".into()),
+        ("POST", "/v1/info".into()),
+        ("PATCH", "/v1/info".into()),
+        ("GET", "/metrics".into()),
+        ("PUT", "/v1/chunks/not-an-id".into()),
+        ("PUT", format!("/v1/chunks/{chunk}")),
+        ("GET", format!("/v1/chunks/{chunk}")),
+        ("DELETE", format!("/v1/chunks/{chunk}")),
+        ("POST", "/v1/queues".into()),
+        ("POST", format!("/v1/send/{sender}")),
+        ("POST", format!("/v1/queues/{recipient}/next")),
+        ("DELETE", format!("/v1/queues/{recipient}")),
+        ("POST", "/v1/packets".into()),
+        ("POST", "/v1/info?x=1".into()),
+    ];
+    // 1 MiB: more than any of these takes, less than the largest body a relay drains.
+    let body = vec![0x5A; 1 << 20];
+    for (method, path) in &routes {
+        let response = http
+            .request(method.parse().unwrap(), relay.url(path))
+            .header("content-type", "application/octet-stream")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        let error = ApiError::from_json(&response.bytes().await.unwrap());
+        assert!(error.is_some(), "{method} {path}: not an API error");
+    }
+    // The connection stays usable after a drained refusal, and the relay serves on.
+    let health = http.get(relay.url("/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
 }

@@ -90,7 +90,8 @@ start_tunnel_relays() {
   local count="$1" dir="$2" n line address gateway relays=()
   for n in $(seq 1 "$count"); do
     target/debug/sotto-relay --data-dir "$dir/relay$n" --listen 127.0.0.1:0 \
-      --websocket-listen 127.0.0.1:0 --allow-private-hops >"$dir/out$n" 2>"$dir/relay$n.log" &
+      --websocket-listen 127.0.0.1:0 --operator-listen 127.0.0.1:0 --allow-private-hops \
+      >"$dir/out$n" 2>"$dir/relay$n.log" &
     RELAY_PIDS+=($!)
     for _ in $(seq 1 100); do
       grep -q "ws://" "$dir/out$n" 2>/dev/null && break

@@ -29,6 +29,16 @@ echo '{ "type": "commonjs" }' >"$staging/node/package.json"
 [ ! -d "$staging/node/snippets" ] || echo '{ "type": "module" }' >"$staging/node/snippets/package.json"
 cp wasm/npm/node/index.cjs wasm/npm/node/index.mjs wasm/npm/node/files.cjs wasm/npm/index.d.ts "$staging/node/"
 cp wasm/npm/web/index.js wasm/npm/web/worker.js wasm/npm/web/calls.js wasm/npm/index.d.ts "$staging/web/"
+# The core's limits and defaults as a module for pages (which run the WebAssembly in a
+# worker), from the Node build's coreConstants(): one source, the core.
+node -e '
+  const { cover, ...rest } = require(process.argv[1]).coreConstants();
+  const frozen = (value) => `Object.freeze(${JSON.stringify(value)})`;
+  process.stdout.write(
+    "// Written by scripts/packaging/npm.sh from the core (coreConstants()).\n" +
+      `export const constants = Object.freeze({ ...${frozen(rest)}, cover: ${frozen(cover)} });\n`
+  );
+' "$SOTTO_ROOT/$staging/node/sotto_wasm.js" >"$staging/web/constants.js"
 raw=$(stat -c %s "$staging/web/sotto_wasm_bg.wasm")
 gzipped=$(gzip -9 -c "$staging/web/sotto_wasm_bg.wasm" | wc -c)
 echo "npm: sotto_wasm_bg.wasm is $raw bytes ($gzipped gzipped), $profile build"

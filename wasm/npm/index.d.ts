@@ -15,7 +15,7 @@ export type {
   SottoEvent,
   VoiceClip,
 } from "./sotto_wasm";
-import { Subscription, SottoEvent } from "./sotto_wasm";
+import { CoverOptions, Subscription, SottoEvent } from "./sotto_wasm";
 
 declare module "./sotto_wasm" {
   interface Messenger {
@@ -37,6 +37,29 @@ declare module "./sotto_wasm" {
     /** The events until the messenger shuts down. */
     [Symbol.asyncIterator](): AsyncIterator<SottoEvent>;
   }
+}
+
+/**
+ * The core's limits and defaults, for what an app shows before a messenger runs (cover
+ * traffic's price on a first-run screen, a thumbnail's size). A running messenger reports
+ * the settings in force with `networkSettings()`.
+ */
+export declare const constants: SottoConstants;
+
+/** See `constants`. */
+export interface SottoConstants {
+  /** Bytes of every packet on the wire, real or cover. */
+  readonly packetBytes: number;
+  /** Longest text message, in UTF-8 bytes. */
+  readonly maxTextBytes: number;
+  /** Largest thumbnail an image message carries, in bytes. */
+  readonly maxThumbnailBytes: number;
+  /** Hops per onion path when the options name none. */
+  readonly hops: number;
+  /** Mean delay per hop (ms) when the options name none. */
+  readonly meanDelayMs: number;
+  /** The rates an empty `cover: {}` turns on (the desktop rates). */
+  readonly cover: Readonly<Required<CoverOptions>>;
 }
 
 /** What every rejected promise of this package carries. */

@@ -228,6 +228,46 @@ fn cover(options: &JsValue) -> Result<Option<CoverTraffic>, JsValue> {
     Ok(Some(cover))
 }
 
+/// Cover-traffic rates as `CoverOptions`, every field set.
+fn cover_options(cover: &CoverTraffic) -> JsValue {
+    convert::record(&[
+        ("payloadPerSecond", cover.payload_per_second.into()),
+        ("loopPerSecond", cover.loop_per_second.into()),
+        ("dropPerSecond", cover.drop_per_second.into()),
+        (
+            "loopTimeoutSeconds",
+            cover.loop_timeout.as_secs_f64().into(),
+        ),
+    ])
+}
+
+/// The core's limits and defaults, for what an app shows before a messenger runs (the
+/// price of cover traffic on a first-run screen, a thumbnail's size): `{ packetBytes,
+/// maxTextBytes, maxThumbnailBytes, hops, meanDelayMs, cover }`. The package exports them
+/// as `constants` (read once from the Node build when the package is made; pages run the
+/// WebAssembly in a worker, so a call would cost one).
+#[wasm_bindgen(js_name = coreConstants)]
+pub fn core_constants() -> JsValue {
+    use sotto_core::content::{MAX_TEXT_BYTES, MAX_THUMBNAIL_BYTES};
+    convert::record(&[
+        (
+            "packetBytes",
+            JsValue::from_f64(sotto_core::onion::PACKET_BYTES as f64),
+        ),
+        ("maxTextBytes", JsValue::from_f64(MAX_TEXT_BYTES as f64)),
+        (
+            "maxThumbnailBytes",
+            JsValue::from_f64(MAX_THUMBNAIL_BYTES as f64),
+        ),
+        ("hops", JsValue::from_f64(DEFAULT_HOPS as f64)),
+        (
+            "meanDelayMs",
+            JsValue::from_f64(DEFAULT_MEAN_DELAY.as_secs_f64() * 1000.0),
+        ),
+        ("cover", cover_options(&CoverTraffic::default())),
+    ])
+}
+
 /// The network settings as options read them back: `{ relays, hops, meanDelayMs, cover }`.
 fn network_options(settings: &NetworkSettings) -> JsValue {
     let relays: js_sys::Array = settings
@@ -246,17 +286,7 @@ fn network_options(settings: &NetworkSettings) -> JsValue {
         // The package always routes over onion paths; a direct route has no hops.
         SendRoute::Direct => (0, Duration::ZERO),
     };
-    let cover = settings.cover.map_or(JsValue::NULL, |cover| {
-        convert::record(&[
-            ("payloadPerSecond", cover.payload_per_second.into()),
-            ("loopPerSecond", cover.loop_per_second.into()),
-            ("dropPerSecond", cover.drop_per_second.into()),
-            (
-                "loopTimeoutSeconds",
-                cover.loop_timeout.as_secs_f64().into(),
-            ),
-        ])
-    });
+    let cover = settings.cover.as_ref().map_or(JsValue::NULL, cover_options);
     convert::record(&[
         ("relays", relays.into()),
         ("hops", JsValue::from_f64(hops as f64)),

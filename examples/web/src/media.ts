@@ -2,9 +2,7 @@
 // QR code read from a picture or a camera frame (jsQR), a link drawn as a QR code (qrcode).
 import jsQR from "jsqr";
 import QRCode from "qrcode";
-
-/** Largest thumbnail a message carries (the core's content::MAX_THUMBNAIL_BYTES). */
-const MAX_THUMBNAIL_BYTES = 1024;
+import { constants } from "sotto";
 
 /** Whether the browser can show `file` as a picture. */
 export function isImage(file: Blob): boolean {
@@ -26,7 +24,7 @@ export async function imageInfo(file: Blob): Promise<{ width: number; height: nu
     const canvas = new OffscreenCanvas(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)));
     canvas.getContext("2d")?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     const jpeg = new Uint8Array(await (await canvas.convertToBlob({ type: "image/jpeg", quality })).arrayBuffer());
-    if (jpeg.length <= MAX_THUMBNAIL_BYTES) {
+    if (jpeg.length <= constants.maxThumbnailBytes) {
       thumbnail = jpeg;
       break;
     }

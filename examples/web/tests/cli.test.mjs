@@ -2,16 +2,19 @@
 // invitation through the same three relays (the browser through their WebSocket gateways,
 // the CLI over TLS) and exchange texts and voice clips both ways: the browser's clip,
 // recorded from Chromium's fake microphone, is accepted by Debian's opusinfo on the CLI's
-// side; the CLI's clip (opusenc's Ogg Opus) plays in Chromium.
+// side; the CLI's clip (opusenc's Ogg Opus) plays in Chromium. Then Carol's identity key
+// changes, and the browser shows the warning until Dave accepts the new key.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Person, launch, playableSeconds, relays, serveApp, speechWav } from "./people.mjs";
+import { Person, accessibilityProblems, launch, playableSeconds, relays, serveApp, speechWav } from "./people.mjs";
 
 const SOTTO = process.env.SOTTO_CLI ?? "sotto";
+// The test tool that writes to Dave as Carol under a new identity (examples/src/bin).
+const KEY_CHANGE = process.env.SOTTO_KEY_CHANGE ?? "sotto-key-change";
 const work = mkdtempSync(join(tmpdir(), "sotto-web-cli-"));
 const env = { ...process.env, CAROL_PASS: "carol's long passphrase" };
 
@@ -103,5 +106,19 @@ test("a browser person and a CLI person talk and trade voice clips both ways", {
   await row.getByRole("button", { name: "Play voice clip" }).click();
   const seconds = await playableSeconds(row.locator("audio"));
   assert.ok(seconds > 1, `the clip lasts ${seconds} s`);
+
+  // Carol comes back under a new identity (as after a reinstall) and writes to Dave into
+  // her old queue, with his bundle from a fresh invitation of his: his page warns, and
+  // holds his messages to her, until he accepts the new key.
+  await dave.page.getByRole("button", { name: "Invite" }).click();
+  const fresh = await dave.page.locator("#invitation-link").inputValue();
+  await dave.page.keyboard.press("Escape");
+  execFileSync(KEY_CHANGE, [join(work, "carol"), "CAROL_PASS", "Dave", fresh, "New computer, same Carol"], { env });
+  const banner = dave.page.getByRole("alert").filter({ hasText: "Carol's safety number has changed" });
+  await banner.waitFor({ timeout: 60_000 });
+  await dave.shot("key-change");
+  assert.deepEqual(await accessibilityProblems(dave.page), [], "axe on the key-change screen");
+  await banner.getByRole("button", { name: "Accept the new key" }).click();
+  await banner.waitFor({ state: "detached", timeout: 10_000 });
   assert.deepEqual(dave.errors, []);
 });

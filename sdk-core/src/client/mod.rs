@@ -462,11 +462,22 @@ impl<S: Store> Client<S> {
     /// not open with the link; [`Error::Transport`] when it cannot be reached; then as
     /// [`Client::accept_invitation`].
     pub async fn accept_link(&mut self, link: &InvitationLink) -> Result<ContactId> {
-        let invitation = match link {
-            InvitationLink::Full(invitation) => (**invitation).clone(),
-            InvitationLink::Short(short) => self.fetch_short(short).await?,
-        };
+        let invitation = self.resolve_link(link).await?;
         self.accept_invitation(&invitation).await
+    }
+
+    /// The invitation a link of either form stands for, without accepting it: a short
+    /// link's invitation is fetched from the inviter's relay (through the proxy relay). An
+    /// app can show who invites ([`Invitation::inviter`]) before the person accepts.
+    ///
+    /// # Errors
+    /// As [`Client::accept_link`] before it accepts: [`InvitationError::Unavailable`],
+    /// [`InvitationError::Malformed`], [`Error::Transport`].
+    pub async fn resolve_link(&mut self, link: &InvitationLink) -> Result<Invitation> {
+        match link {
+            InvitationLink::Full(invitation) => Ok((**invitation).clone()),
+            InvitationLink::Short(short) => self.fetch_short(short).await,
+        }
     }
 
     /// The invitation a short link stands for, fetched from its relay.

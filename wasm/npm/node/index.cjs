@@ -53,4 +53,13 @@ sotto.Messenger.prototype.onEvent = function onEvent(callback) {
   };
 };
 
+/** The core's limits and defaults (index.d.ts: `SottoConstants`), the web build's too. */
+sotto.constants = freeze(sotto.coreConstants());
+
+/** `value` and the objects in it, frozen. */
+function freeze(value) {
+  for (const inner of Object.values(value)) if (typeof inner === "object" && inner !== null) freeze(inner);
+  return Object.freeze(value);
+}
+
 module.exports = sotto;

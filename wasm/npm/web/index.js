@@ -6,6 +6,10 @@
 
 import { FORWARDED } from "./calls.js";
 
+// The core's limits and defaults, written into the package when it is made (from the Node
+// build's `coreConstants()`): a page needs them before any worker runs.
+export { constants } from "./constants.js";
+
 /** A rejection with the package's stable name and code. */
 function coded({ name, code, message }) {
   return Object.assign(new Error(message), { name, code });

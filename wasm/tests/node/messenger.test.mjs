@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
-const { Messenger } = require("sotto");
+const { Messenger, constants } = require("sotto");
 
 const relays = process.env.SOTTO_TEST_RELAYS.split(";").map((relay) => {
   const [address, gateway] = relay.split(" ");
@@ -373,6 +373,11 @@ test("the network settings change while running; settings that cannot work chang
   assert.equal(atStart.cover, null);
   // Every packet's size (the core's onion::PACKET_BYTES), for pricing cover traffic.
   assert.equal(atStart.packetBytes, 4_700);
+  // The package's constants are the defaults a messenger runs with.
+  assert.equal(constants.packetBytes, atStart.packetBytes);
+  assert.equal(constants.hops, atStart.hops);
+  assert.equal(constants.meanDelayMs, atStart.meanDelayMs);
+  assert.ok(Object.isFrozen(constants) && Object.isFrozen(constants.cover));
   assert.equal((await bob.networkSettings()).hops, 2);
   assert.equal((await bob.networkSettings()).meanDelayMs, 0);
 
@@ -421,6 +426,10 @@ test("the network settings change while running; settings that cannot work chang
   assert.equal((await until(aliceEvents, (e) => e.type === "messageReceived")).text, "to a messenger with cover traffic");
   await alice.sendText(added.contact, "from its payload slots");
   assert.equal((await until(bobEvents, (e) => e.type === "messageReceived")).text, "from its payload slots");
+
+  // An empty cover turns on the rates the constants name.
+  await alice.setNetworkSettings({ ...changed, cover: {} });
+  assert.deepEqual((await alice.networkSettings()).cover, { ...constants.cover });
 
   // And off again.
   await alice.setNetworkSettings({ ...changed, cover: null });

@@ -1,7 +1,7 @@
 // A TypeScript program using the whole public API of the package, compiled with
 // `tsc --noEmit --strict` against the installed package's declarations, once as a bundler
 // resolves it (the browser build) and once as Node does. Never run: it only has to type-check.
-import { Messenger, Subscription } from "sotto";
+import { Messenger, Subscription, constants } from "sotto";
 import type {
   AttachmentInfo,
   AttachmentKind,
@@ -12,10 +12,16 @@ import type {
   NetworkOptions,
   NetworkSettings,
   SafetyNumber,
+  SottoConstants,
   SottoError,
   VoiceClip,
   SottoEvent,
 } from "sotto";
+
+const limits: SottoConstants = constants;
+const coverPerDay: number = (limits.cover.payloadPerSecond + limits.cover.loopPerSecond + limits.cover.dropPerSecond) * limits.packetBytes * 86_400;
+const textFits: boolean = new TextEncoder().encode("hello").length <= limits.maxTextBytes;
+const thumbnailLimit: number = limits.maxThumbnailBytes;
 
 const options: MessengerOptions = {
   relays: [

@@ -1,7 +1,8 @@
 // The first run: the user's name, the relays, the passphrase that protects the profile, and
 // cover traffic with what it costs.
+import { constants } from "sotto";
 import { busy, type App } from "../app";
-import { DEFAULT_COVER, megabytesPerDay } from "../cover";
+import { megabytesPerDay } from "../cover";
 import { h, reason } from "../dom";
 import { defaultRelays, formatRelays, parseRelays } from "../relays";
 
@@ -47,7 +48,7 @@ export function showWelcome(app: App): void {
             relays: list,
             hops: Math.min(3, list.length),
             displayName: name.value.trim(),
-            cover: cover.checked ? { ...DEFAULT_COVER } : null,
+            cover: cover.checked ? { ...constants.cover } : null,
             profile: { name: "", passphrase: passphrase.value },
           });
         } catch (error) {
@@ -89,7 +90,7 @@ export function showWelcome(app: App): void {
       h(
         "label",
         { for: "cover" },
-        `Send cover traffic, so that nobody watching the network can tell when you write (about ${megabytesPerDay(DEFAULT_COVER).toFixed(0)} MB a day)`
+        `Send cover traffic, so that nobody watching the network can tell when you write (about ${megabytesPerDay(constants.cover).toFixed(0)} MB a day)`
       )
     ),
     problem,

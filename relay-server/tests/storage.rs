@@ -8,7 +8,8 @@ use rusqlite::Connection;
 use sotto_core::relay::{QueueKeyPair, RecipientId, RelayMessageId};
 use sotto_relay::storage::sqlite::{APPLICATION_ID, DATA_FILE, SCHEMA_VERSION};
 use sotto_relay::storage::{
-    Day, NonceBucket, Policy, QueueKeys, RelayStore, RequestNonce, SqliteStore, StoreError,
+    Day, NonceBucket, Policy, QueueKeys, RelayStore, RequestNonce, SqliteStore, StoreCounts,
+    StoreError,
 };
 
 const TODAY: Day = Day(20_833);
@@ -471,4 +472,55 @@ fn the_read_that_ends_a_wait_records_no_nonce_and_marks_the_queue_used() {
     assert_eq!(swept.nonces, 3);
     assert_eq!(swept.queues, 0);
     assert_eq!(store.counts().unwrap().queues, 1);
+}
+
+#[test]
+fn the_totals_follow_every_change_and_a_refused_write_changes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        dir.path(),
+        Policy {
+            max_queue_messages: 2,
+            ..policy()
+        },
+    )
+    .unwrap();
+    let totals = |store: &SqliteStore| store.counts().unwrap();
+    let counts = |queues, messages, message_bytes| StoreCounts {
+        queues,
+        messages,
+        message_bytes,
+    };
+    assert_eq!(totals(&store), counts(0, 0, 0));
+    let a = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    let b = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    store
+        .write_message(&a.sender_id, b"12345", TODAY, &nonce())
+        .unwrap();
+    let second = store
+        .write_message(&a.sender_id, b"123", TODAY, &nonce())
+        .unwrap();
+    store
+        .write_message(&b.sender_id, b"1234567", TODAY, &nonce())
+        .unwrap();
+    assert_eq!(totals(&store), counts(2, 3, 15));
+    // A write over the quota is refused, its transaction rolled back: no total moves.
+    assert!(matches!(
+        store.write_message(&a.sender_id, b"refused", TODAY, &nonce()),
+        Err(StoreError::QuotaExceeded)
+    ));
+    assert_eq!(totals(&store), counts(2, 3, 15));
+    store
+        .ack_message(&a.recipient_id, &second.id, TODAY, &nonce())
+        .unwrap();
+    assert_eq!(totals(&store), counts(2, 2, 12));
+    // Deleting a queue deletes its messages (a cascade): both totals follow.
+    store.delete_queue(&b.recipient_id, &nonce()).unwrap();
+    assert_eq!(totals(&store), counts(1, 1, 5));
+    // Reopened, the totals are counted again from the file; the sweep keeps them too.
+    store.close().unwrap();
+    let store = open(dir.path());
+    assert_eq!(totals(&store), counts(1, 1, 5));
+    store.sweep(TODAY.plus(22), NonceBucket(1)).unwrap();
+    assert_eq!(totals(&store), counts(0, 0, 0));
 }

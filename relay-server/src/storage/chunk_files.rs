@@ -236,7 +236,28 @@ fn open_index(path: &Path) -> Result<Connection, StoreError> {
             )));
         }
     }
+    keep_totals(&conn)?;
     Ok(conn)
+}
+
+/// Keeps the index's totals (chunks, bytes) in one row of this connection's memory,
+/// counted once now and then kept by triggers in the transactions that change them, so that
+/// `/metrics` reads one row instead of scanning the index. Nothing of it is written to the
+/// file.
+fn keep_totals(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "PRAGMA temp_store = MEMORY;
+         CREATE TEMP TABLE totals (chunks INTEGER NOT NULL, bytes INTEGER NOT NULL);
+         INSERT INTO temp.totals
+             SELECT count(*), coalesce(sum(size), 0) FROM main.chunks;
+         CREATE TEMP TRIGGER chunk_added AFTER INSERT ON main.chunks
+             BEGIN UPDATE temp.totals SET chunks = chunks + 1, bytes = bytes + NEW.size; END;
+         CREATE TEMP TRIGGER chunk_removed AFTER DELETE ON main.chunks
+             BEGIN UPDATE temp.totals SET chunks = chunks - 1, bytes = bytes - OLD.size; END;
+         CREATE TEMP TRIGGER chunk_changed AFTER UPDATE OF size ON main.chunks
+             BEGIN UPDATE temp.totals SET bytes = bytes - OLD.size + NEW.size; END;",
+    )
+    .map_err(backend("keeping the chunk totals"))
 }
 
 impl Inner {
@@ -478,12 +499,10 @@ impl ChunkStore for FileChunkStore {
         let (chunks, bytes): (i64, i64) = self
             .inner
             .lock()
-            .query_row(
-                "SELECT count(*), coalesce(sum(size), 0) FROM chunks",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .map_err(backend("counting chunks"))?;
+            .query_row("SELECT chunks, bytes FROM temp.totals", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .map_err(backend("reading the chunk totals"))?;
         Ok(ChunkCounts {
             chunks: u64::try_from(chunks).unwrap_or(0),
             bytes: u64::try_from(bytes).unwrap_or(0),

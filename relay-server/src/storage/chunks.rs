@@ -122,6 +122,7 @@ pub trait ChunkStore: Send + Sync {
     /// Deletes the chunks that expired before hour `now`; returns how many.
     fn sweep(&self, now: Hour) -> Result<u64, StoreError>;
 
-    /// How many chunks and bytes the store holds.
+    /// How many chunks and bytes the store holds. Kept as the store changes, not counted
+    /// on demand (`/metrics` may call it on every poll).
     fn counts(&self) -> Result<ChunkCounts, StoreError>;
 }

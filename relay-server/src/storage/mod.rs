@@ -317,5 +317,7 @@ pub trait RelayStore: Send + Sync {
     fn sweep(&self, today: Day, now: NonceBucket) -> Result<SweepReport, StoreError>;
 
     /// How many queues and messages the store holds (expired ones not yet swept included).
+    /// Kept as the store changes, not counted on demand: `/metrics` may call it on every
+    /// poll, and it must not hold up signed writes (the SQLite store reads one row).
     fn counts(&self) -> Result<StoreCounts, StoreError>;
 }

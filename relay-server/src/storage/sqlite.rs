@@ -108,6 +108,7 @@ impl SqliteStore {
         configure(&conn)?;
         check_header(&conn)?;
         migrate(&mut conn, MIGRATIONS)?;
+        keep_totals(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
             waiting: Mutex::new(Vec::new()),
@@ -654,17 +655,15 @@ impl RelayStore for SqliteStore {
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let conn = self.lock();
-        let queues: i64 = conn
-            .query_row("SELECT count(*) FROM queues", [], |row| row.get(0))
-            .map_err(backend("counting queues"))?;
-        let (messages, message_bytes): (i64, i64) = conn
+        // One row kept by the triggers of `keep_totals`: no scan under the lock.
+        let (queues, messages, message_bytes): (i64, i64, i64) = self
+            .lock()
             .query_row(
-                "SELECT count(*), coalesce(sum(length(body)), 0) FROM messages",
+                "SELECT queues, messages, message_bytes FROM temp.totals",
                 [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
-            .map_err(backend("counting messages"))?;
+            .map_err(backend("reading the totals"))?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(StoreCounts {
             queues: count(queues),
@@ -672,6 +671,39 @@ impl RelayStore for SqliteStore {
             message_bytes: count(message_bytes),
         })
     }
+}
+
+/// Keeps the store's totals (queues, messages, message bytes) in one row of this
+/// connection's memory, counted once now and then kept by triggers in the very
+/// transactions that change them (a rolled-back write changes no total). Temporary: nothing
+/// of it is written to the data file, which holds no counters (`migrations/v1.sql`).
+fn keep_totals(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "PRAGMA temp_store = MEMORY;
+         CREATE TEMP TABLE totals (
+             queues        INTEGER NOT NULL,
+             messages      INTEGER NOT NULL,
+             message_bytes INTEGER NOT NULL
+         );
+         INSERT INTO temp.totals
+             SELECT (SELECT count(*) FROM main.queues),
+                    (SELECT count(*) FROM main.messages),
+                    (SELECT coalesce(sum(length(body)), 0) FROM main.messages);
+         CREATE TEMP TRIGGER queue_added AFTER INSERT ON main.queues
+             BEGIN UPDATE temp.totals SET queues = queues + 1; END;
+         CREATE TEMP TRIGGER queue_removed AFTER DELETE ON main.queues
+             BEGIN UPDATE temp.totals SET queues = queues - 1; END;
+         CREATE TEMP TRIGGER message_added AFTER INSERT ON main.messages
+             BEGIN UPDATE temp.totals SET messages = messages + 1,
+                 message_bytes = message_bytes + length(NEW.body); END;
+         CREATE TEMP TRIGGER message_removed AFTER DELETE ON main.messages
+             BEGIN UPDATE temp.totals SET messages = messages - 1,
+                 message_bytes = message_bytes - length(OLD.body); END;
+         CREATE TEMP TRIGGER message_changed AFTER UPDATE OF body ON main.messages
+             BEGIN UPDATE temp.totals
+                 SET message_bytes = message_bytes - length(OLD.body) + length(NEW.body); END;",
+    )
+    .map_err(backend("keeping the totals"))
 }
 
 /// Appends a message to the queue with this sender id, within the quota.

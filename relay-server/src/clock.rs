@@ -53,34 +53,14 @@ impl Clock for ManualClock {
     }
 }
 
-/// The system's clock, read a fixed number of seconds ahead: what test relay processes run
-/// on when a test moves its clients' clock by days (a relay checks request times against
-/// its own clock). Only in builds with the test-only `observation` feature, from the
-/// environment variable [`CLOCK_AHEAD_VARIABLE`].
-#[cfg(feature = "observation")]
+/// The system's clock, read a fixed number of seconds ahead: what the tests' observed relay
+/// processes run on when a test moves its clients' clock by days (a relay checks request
+/// times against its own clock). `sotto-relay` itself always runs on [`SystemClock`].
 #[derive(Debug, Clone, Copy)]
 pub struct AheadClock(pub u64);
 
-/// The environment variable a test relay reads its [`AheadClock`] offset from (seconds).
-#[cfg(feature = "observation")]
-pub const CLOCK_AHEAD_VARIABLE: &str = "SOTTO_RELAY_CLOCK_AHEAD_SECONDS";
-
-#[cfg(feature = "observation")]
 impl Clock for AheadClock {
     fn unix_seconds(&self) -> u64 {
         SystemClock.unix_seconds().saturating_add(self.0)
     }
-}
-
-/// The clock a relay process runs on: the system's, or in a test build an [`AheadClock`]
-/// when [`CLOCK_AHEAD_VARIABLE`] holds a number of seconds.
-pub fn process_clock() -> std::sync::Arc<dyn Clock> {
-    #[cfg(feature = "observation")]
-    if let Some(ahead) = std::env::var(CLOCK_AHEAD_VARIABLE)
-        .ok()
-        .and_then(|seconds| seconds.parse().ok())
-    {
-        return std::sync::Arc::new(AheadClock(ahead));
-    }
-    std::sync::Arc::new(SystemClock)
 }

@@ -14,9 +14,11 @@
 //! - [`mix`]: onion routing: Sphinx keys per epoch, hop processing, replay tags,
 //!   forwarding in batches;
 //! - [`proxy`]: the read path's `CONNECT` tunnels to other relays;
-//! - [`observe`]: a test-only record of what the relay saw (empty outside its tests);
+//! - [`observe`]: a record of what the relay saw, for the metadata tests: off unless a
+//!   program installs it, which only the tests' observed relay does;
 //! - [`clock`]: the time, as a trait tests can move;
 //! - [`server`]: opening the store, serving until SIGTERM, sweeping expired data;
+//! - [`launch`]: the process (flags, logging, listeners, exit code), which `sotto-relay` runs;
 //! - [`identity`]: the relay's Ed25519 identity key and the TLS certificate bound to it;
 //! - [`tls`]: serving over TLS with that certificate;
 //! - [`wait`]: reads held until a message arrives (real-time delivery);
@@ -26,6 +28,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod identity;
+pub mod launch;
 pub mod metrics;
 pub mod mix;
 pub mod observe;
@@ -37,7 +40,7 @@ pub mod wait;
 pub mod websocket;
 
 pub use app::{RelayState, Routers, router, routers};
-pub use clock::{Clock, ManualClock, SystemClock, process_clock};
+pub use clock::{AheadClock, Clock, ManualClock, SystemClock};
 pub use config::{Args, Limits, Settings};
 pub use identity::{IdentityError, RelayIdentity};
 pub use metrics::Metrics;

@@ -1,10 +1,10 @@
-//! A test-only record of what this relay saw, to check the metadata a relay learns.
+//! A record of what this relay saw, for the tests that check the metadata a relay learns.
 //!
-//! Compiled only with the `observation` feature, which only the crate's own tests turn on
-//! (the package's dev-dependency on itself); in every other build these functions are
-//! empty and the relay keeps nothing of the kind. With the feature, a relay started with
-//! the environment variable `SOTTO_RELAY_OBSERVATIONS` set to a file appends one JSON line
-//! per thing seen there:
+//! Off unless a program calls [`install`], which `sotto-relay` never does: only the tests'
+//! observed relay (`examples/sotto-relay-observed.rs`, built by `cargo test`, never by a
+//! release build or a package) installs a file named by `SOTTO_RELAY_OBSERVATIONS`. No
+//! flag, setting or environment variable of `sotto-relay` turns it on. Installed, it gets
+//! one JSON line per thing seen:
 //!
 //! - `{"seen":"request","from":PEER,"path":PATH}`: any request but `CONNECT`;
 //! - `{"seen":"batch","from":PEER,"packets":N,"bytes":B}`: a batch of onion packets;
@@ -15,14 +15,27 @@
 //! `PEER` is the TCP peer's address (`ip:port`), as the relay sees it; it is `null` when
 //! the request came without one (a router driven without a socket).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
 use axum::http::Extensions;
 use sotto_core::relay::SenderId;
 
-/// Whether this build records anything.
-const ENABLED: bool = cfg!(feature = "observation");
+/// Where the record goes, once installed.
+static SINK: std::sync::OnceLock<std::sync::Mutex<Box<dyn std::io::Write + Send>>> =
+    std::sync::OnceLock::new();
+
+/// Records from now on into `sink`, one JSON line per thing seen; a second call changes
+/// nothing. For the tests' observed relay only.
+pub fn install(sink: Box<dyn std::io::Write + Send>) {
+    let _ = SINK.set(std::sync::Mutex::new(sink));
+}
+
+/// Whether a record is installed.
+fn enabled() -> bool {
+    SINK.get().is_some()
+}
 
 /// The TCP peer of a request, from the extension the server puts on it.
 fn peer(extensions: &Extensions) -> Option<SocketAddr> {
@@ -33,7 +46,7 @@ fn peer(extensions: &Extensions) -> Option<SocketAddr> {
 
 /// A request (not a `CONNECT`) for `path`.
 pub fn request(extensions: &Extensions, path: &str) {
-    if !ENABLED {
+    if !enabled() {
         return;
     }
     record(&serde_json::json!({
@@ -43,7 +56,7 @@ pub fn request(extensions: &Extensions, path: &str) {
 
 /// A batch of `packets` onion packets, `bytes` in all.
 pub fn batch(extensions: &Extensions, packets: usize, bytes: usize) {
-    if !ENABLED {
+    if !enabled() {
         return;
     }
     record(&serde_json::json!({
@@ -53,7 +66,7 @@ pub fn batch(extensions: &Extensions, packets: usize, bytes: usize) {
 
 /// An onion packet sent on to `next`.
 pub fn forward(extensions: &Extensions, next: SocketAddr) {
-    if !ENABLED {
+    if !enabled() {
         return;
     }
     record(&serde_json::json!({
@@ -63,7 +76,7 @@ pub fn forward(extensions: &Extensions, next: SocketAddr) {
 
 /// An onion packet written into the queue of `sender_id`.
 pub fn deliver(extensions: &Extensions, sender_id: &SenderId) {
-    if !ENABLED {
+    if !enabled() {
         return;
     }
     record(&serde_json::json!({
@@ -73,7 +86,7 @@ pub fn deliver(extensions: &Extensions, sender_id: &SenderId) {
 
 /// A `CONNECT` tunnel to `target`.
 pub fn tunnel(extensions: &Extensions, target: SocketAddr) {
-    if !ENABLED {
+    if !enabled() {
         return;
     }
     record(&serde_json::json!({
@@ -81,26 +94,12 @@ pub fn tunnel(extensions: &Extensions, target: SocketAddr) {
     }));
 }
 
-#[cfg(feature = "observation")]
 fn record(line: &serde_json::Value) {
-    use std::io::Write as _;
-    use std::sync::{Mutex, OnceLock, PoisonError};
-
-    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
-    let file = FILE.get_or_init(|| {
-        let path = std::env::var_os("SOTTO_RELAY_OBSERVATIONS")?;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()
-            .map(Mutex::new)
-    });
-    if let Some(file) = file {
-        let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = writeln!(file, "{line}");
+    if let Some(sink) = SINK.get() {
+        let mut sink = sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writeln!(sink, "{line}");
+        let _ = sink.flush();
     }
 }
-
-#[cfg(not(feature = "observation"))]
-fn record(_: &serde_json::Value) {}

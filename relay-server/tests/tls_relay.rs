@@ -5,7 +5,8 @@
 //! garbage on the TLS port does not disturb the relay; a restart keeps the identity, so the
 //! address (and every invitation naming it) stays valid. The operator's `/metrics` is on a
 //! port of its own (loopback, plain HTTP), never on the public one. A large body sent where
-//! none is taken, or refused, gets its answer rather than a cut connection.
+//! none is taken, or refused, gets its answer rather than a cut connection. The shipped
+//! binary keeps no record of what it sees, whatever its environment says.
 
 use std::io::Write as _;
 use std::net::TcpStream;
@@ -21,7 +22,7 @@ use sotto_core::transport::{TransportError, pinned_client_config};
 
 #[path = "common/process.rs"]
 mod process;
-use process::{operator_get, operator_url, spawn_relay};
+use process::{BINARY, observed_binary, operator_get, operator_url, spawn_binary, spawn_relay};
 
 /// A relay process on an ephemeral loopback port, killed on drop.
 struct Running {
@@ -305,4 +306,43 @@ async fn a_large_body_on_any_route_gets_its_refusal_not_a_cut_connection() {
     // The connection stays usable after a drained refusal, and the relay serves on.
     let health = http.get(relay.url("/health")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_relay_keeps_no_record_whatever_its_environment_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("seen.jsonl");
+    let env = [("SOTTO_RELAY_OBSERVATIONS", record.as_os_str())];
+    // The tests' observed relay, with this environment, records the requests it sees...
+    let binaries = [
+        (observed_binary(), true),
+        (std::path::PathBuf::from(BINARY), false),
+    ];
+    for (n, (binary, records)) in binaries.into_iter().enumerate() {
+        let _ = std::fs::remove_file(&record);
+        let data = dir.path().join(format!("relay-{n}"));
+        let (child, address, line) =
+            spawn_binary(&binary, &data, "127.0.0.1:0", &[], Stdio::null(), &env);
+        let relay = Running {
+            child,
+            address,
+            operator: operator_url(&line),
+        };
+        let info = client(*relay.address.key())
+            .get(relay.url("/v1/info"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(info.status().as_u16(), 200);
+        drop(relay);
+        // ...`sotto-relay` itself, the same, does not even create the file.
+        let seen = std::fs::read_to_string(&record).unwrap_or_default();
+        assert_eq!(
+            seen.contains("\"/v1/info\""),
+            records,
+            "{}: {seen:?}",
+            binary.display()
+        );
+        assert_eq!(record.exists(), records, "{}", binary.display());
+    }
 }

@@ -29,10 +29,26 @@ pub fn spawn_relay_on(
     extra: &[&str],
     stderr: Stdio,
 ) -> (Child, RelayAddress, String) {
-    spawn_relay_with_env(data_dir, listen, extra, stderr, &[])
+    spawn_binary(Path::new(BINARY), data_dir, listen, extra, stderr, &[])
 }
 
-/// As [`spawn_relay_on`], with environment variables set for the relay.
+/// The tests' observed relay (`examples/sotto-relay-observed.rs`): `sotto-relay` plus the
+/// test knobs `SOTTO_RELAY_OBSERVATIONS` and `SOTTO_RELAY_CLOCK_AHEAD_SECONDS`, built by
+/// `cargo test` into `target/<profile>/examples/`, beside the test binaries' `deps/`.
+pub fn observed_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    profile.join("examples").join(format!(
+        "sotto-relay-observed{}",
+        std::env::consts::EXE_SUFFIX
+    ))
+}
+
+/// As [`spawn_relay_on`], on the tests' observed relay ([`observed_binary`]) with these
+/// environment variables: the only relay that reads them.
 pub fn spawn_relay_with_env(
     data_dir: &Path,
     listen: &str,
@@ -40,7 +56,19 @@ pub fn spawn_relay_with_env(
     stderr: Stdio,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> (Child, RelayAddress, String) {
-    let mut child = Command::new(BINARY)
+    spawn_binary(&observed_binary(), data_dir, listen, extra, stderr, env)
+}
+
+/// Starts the relay binary `binary` (as [`spawn_relay_on`]) with environment variables.
+pub fn spawn_binary(
+    binary: &Path,
+    data_dir: &Path,
+    listen: &str,
+    extra: &[&str],
+    stderr: Stdio,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (Child, RelayAddress, String) {
+    let mut child = Command::new(binary)
         .envs(env.iter().copied())
         .arg("--data-dir")
         .arg(data_dir)
@@ -50,7 +78,13 @@ pub fn spawn_relay_with_env(
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
-        .expect("the relay starts");
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} starts: {e} (the observed relay is built by `cargo test` without a \
+                 target filter, or by `cargo build --example sotto-relay-observed`)",
+                binary.display()
+            )
+        });
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("piped stdout"))
         .read_line(&mut line)

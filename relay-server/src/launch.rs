@@ -150,10 +150,18 @@ async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)>
 
 /// Logs to stderr, at `level` and above.
 fn init_logging(level: LogLevel) {
-    tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt as _;
+    // The relay's own events only: what its libraries log (hyper, reqwest, rustls) at
+    // `debug` and `trace` names peers' and next hops' addresses, which no level may log.
+    let own = tracing_subscriber::filter::Targets::new()
+        .with_target(env!("CARGO_CRATE_NAME"), level.as_tracing());
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(level.as_tracing())
         .with_target(false)
-        .init();
+        .finish()
+        .with(own);
+    // Only fails when a subscriber is set already (the logs then go there).
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }

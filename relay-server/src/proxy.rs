@@ -171,7 +171,8 @@ impl Proxy {
         let is_relay = match sotto_core::transport::probe_relay(target, self.local_ip).await {
             Ok(_) => true,
             Err(e) => {
-                debug!(error = %e, "a tunnel's target is not a relay");
+                // The kind only: the error's details name the target.
+                debug!(error = e.kind(), "a tunnel's target is not a relay");
                 false
             }
         };

@@ -79,8 +79,8 @@ async fn a_public_proxy_refuses_private_targets_and_names() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_test_network_proxy_tunnels_only_tls_to_relays() {
-    let proxy = RunningRelay::start(&["--allow-private-hops"]);
+async fn a_test_network_proxy_tunnels_only_tls_to_relays_and_logs_no_target() {
+    let proxy = RunningRelay::start(&["--allow-private-hops", "--log-level", "trace"]);
     let target = RunningRelay::start(&["--allow-private-hops"]);
 
     // A server that is not a relay: a plain TCP listener that answers nothing useful.
@@ -127,6 +127,16 @@ async fn a_test_network_proxy_tunnels_only_tls_to_relays() {
         people::operator_metric(&proxy.operator, "sotto_relay_tunnels_refused_total").await,
         2
     );
+    // Its log, at the most verbose level, names none of the targets it was asked for (nor
+    // their ports), refused or tunnelled.
+    let log = proxy.logged();
+    assert!(log.contains("a tunnel's target is not a relay"), "{log}");
+    let targets = [not_a_relay_address, closed, socket_of(&target.address)];
+    for target in targets {
+        for spelling in [target.to_string(), format!(":{}", target.port())] {
+            assert!(!log.contains(&spelling), "the log names {spelling}: {log}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -136,6 +136,8 @@ pub struct RunningRelay {
     pub websocket: Option<String>,
     /// The URL of its operator's endpoints (`/metrics`), plain HTTP on loopback.
     pub operator: String,
+    /// Its standard error: the log.
+    pub log: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -148,8 +150,14 @@ impl RunningRelay {
     /// Starts a relay listening on (and sending from) `listen` with `extra` flags.
     pub fn start_on(listen: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (child, address, line) =
-            spawn_relay_on(&dir.path().join("relay"), listen, extra, Stdio::null());
+        let log = dir.path().join("relay.log");
+        let stderr = std::fs::File::create(&log).expect("the relay's log file");
+        let (child, address, line) = spawn_relay_on(
+            &dir.path().join("relay"),
+            listen,
+            extra,
+            Stdio::from(stderr),
+        );
         let websocket = line
             .split_whitespace()
             .find(|word| word.starts_with("ws://"))
@@ -159,8 +167,14 @@ impl RunningRelay {
             address,
             websocket,
             operator: operator_url(&line),
+            log,
             _dir: dir,
         }
+    }
+
+    /// What it logged so far (its standard error).
+    pub fn logged(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 

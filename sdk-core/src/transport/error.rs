@@ -75,6 +75,25 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The kind of failure as a stable name without its details (`unreachable`,
+    /// `key_mismatch`, a relay's error code, ...): what a log may say where the details
+    /// could name an address (a relay's logs name none).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TransportError::KeyMismatch { .. } => "key_mismatch",
+            TransportError::HopKeyMismatch { .. } => "hop_key_mismatch",
+            TransportError::NotEd25519 { .. } => "not_ed25519",
+            TransportError::Relay(api) => api.kind.code(),
+            TransportError::Unreachable(_) => "unreachable",
+            TransportError::InvalidAnswer(_) => "invalid_answer",
+            TransportError::NoOnionPath(_) => "no_onion_path",
+            TransportError::WrongRelay => "wrong_relay",
+            TransportError::Io(_) => "io",
+            TransportError::MalformedCertificate { .. } => "malformed_certificate",
+            TransportError::Tls(_) => "tls",
+        }
+    }
+
     /// Finds the transport error inside `error` or anything it wraps, following
     /// [`std::error::Error::source`] and looking inside [`std::io::Error`]s (TLS streams
     /// report handshake failures as I/O errors) and rustls errors.

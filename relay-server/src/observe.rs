@@ -32,11 +32,6 @@ pub fn install(sink: Box<dyn std::io::Write + Send>) {
     let _ = SINK.set(std::sync::Mutex::new(sink));
 }
 
-/// Whether a record is installed.
-fn enabled() -> bool {
-    SINK.get().is_some()
-}
-
 /// The TCP peer of a request, from the extension the server puts on it.
 fn peer(extensions: &Extensions) -> Option<SocketAddr> {
     extensions
@@ -46,56 +41,53 @@ fn peer(extensions: &Extensions) -> Option<SocketAddr> {
 
 /// A request (not a `CONNECT`) for `path`.
 pub fn request(extensions: &Extensions, path: &str) {
-    if !enabled() {
-        return;
-    }
-    record(&serde_json::json!({
-        "seen": "request", "from": peer(extensions), "path": path,
-    }));
+    record(|| {
+        serde_json::json!({
+            "seen": "request", "from": peer(extensions), "path": path,
+        })
+    });
 }
 
 /// A batch of `packets` onion packets, `bytes` in all.
 pub fn batch(extensions: &Extensions, packets: usize, bytes: usize) {
-    if !enabled() {
-        return;
-    }
-    record(&serde_json::json!({
-        "seen": "batch", "from": peer(extensions), "packets": packets, "bytes": bytes,
-    }));
+    record(|| {
+        serde_json::json!({
+            "seen": "batch", "from": peer(extensions), "packets": packets, "bytes": bytes,
+        })
+    });
 }
 
 /// An onion packet sent on to `next`.
 pub fn forward(extensions: &Extensions, next: SocketAddr) {
-    if !enabled() {
-        return;
-    }
-    record(&serde_json::json!({
-        "seen": "forward", "from": peer(extensions), "to": next,
-    }));
+    record(|| {
+        serde_json::json!({
+            "seen": "forward", "from": peer(extensions), "to": next,
+        })
+    });
 }
 
 /// An onion packet written into the queue of `sender_id`.
 pub fn deliver(extensions: &Extensions, sender_id: &SenderId) {
-    if !enabled() {
-        return;
-    }
-    record(&serde_json::json!({
-        "seen": "deliver", "from": peer(extensions), "queue": sender_id.to_text(),
-    }));
+    record(|| {
+        serde_json::json!({
+            "seen": "deliver", "from": peer(extensions), "queue": sender_id.to_text(),
+        })
+    });
 }
 
 /// A `CONNECT` tunnel to `target`.
 pub fn tunnel(extensions: &Extensions, target: SocketAddr) {
-    if !enabled() {
-        return;
-    }
-    record(&serde_json::json!({
-        "seen": "tunnel", "from": peer(extensions), "to": target,
-    }));
+    record(|| {
+        serde_json::json!({
+            "seen": "tunnel", "from": peer(extensions), "to": target,
+        })
+    });
 }
 
-fn record(line: &serde_json::Value) {
+/// Writes the line `line` makes, if a record is installed (and only then makes it).
+fn record(line: impl FnOnce() -> serde_json::Value) {
     if let Some(sink) = SINK.get() {
+        let line = line();
         let mut sink = sink
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -19,7 +19,7 @@ use sotto_core::relay::RelayAddress;
 use sotto_core::store::{Argon2Params, ProfileDirectory, Protection, SqlCipherStore};
 use sotto_core::{Client, ClientSettings};
 
-use super::process::{BINARY, operator_get, operator_url, spawn_binary, spawn_relay_with_env};
+use super::process::{operator_get, operator_url, spawn_relay_with_env};
 
 /// A relay process that can be killed and restarted at the same address.
 pub struct Relay {
@@ -110,20 +110,8 @@ impl Relay {
         if clock_ahead > 0 {
             env.push(("SOTTO_RELAY_CLOCK_AHEAD_SECONDS", ahead.as_ref()));
         }
-        // The test knobs are read by the tests' observed relay only; without them, the
-        // shipped binary.
-        let (child, address, line) = if env.is_empty() {
-            spawn_binary(
-                Path::new(BINARY),
-                data_dir,
-                listen,
-                &flags,
-                Stdio::from(log),
-                &env,
-            )
-        } else {
-            spawn_relay_with_env(data_dir, listen, &flags, Stdio::from(log), &env)
-        };
+        let (child, address, line) =
+            spawn_relay_with_env(data_dir, listen, &flags, Stdio::from(log), &env);
         (child, address, operator_url(&line))
     }
 

@@ -29,7 +29,7 @@ pub fn spawn_relay_on(
     extra: &[&str],
     stderr: Stdio,
 ) -> (Child, RelayAddress, String) {
-    spawn_binary(Path::new(BINARY), data_dir, listen, extra, stderr, &[])
+    spawn_relay_with_env(data_dir, listen, extra, stderr, &[])
 }
 
 /// The tests' observed relay (`examples/sotto-relay-observed.rs`): `sotto-relay` plus the
@@ -47,8 +47,9 @@ pub fn observed_binary() -> std::path::PathBuf {
     ))
 }
 
-/// As [`spawn_relay_on`], on the tests' observed relay ([`observed_binary`]) with these
-/// environment variables: the only relay that reads them.
+/// As [`spawn_relay_on`], with these environment variables: on the tests' observed relay
+/// ([`observed_binary`]), the only one that reads them, when there are any; on the shipped
+/// binary otherwise.
 pub fn spawn_relay_with_env(
     data_dir: &Path,
     listen: &str,
@@ -56,7 +57,12 @@ pub fn spawn_relay_with_env(
     stderr: Stdio,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> (Child, RelayAddress, String) {
-    spawn_binary(&observed_binary(), data_dir, listen, extra, stderr, env)
+    let binary = if env.is_empty() {
+        Path::new(BINARY).to_owned()
+    } else {
+        observed_binary()
+    };
+    spawn_binary(&binary, data_dir, listen, extra, stderr, env)
 }
 
 /// Starts the relay binary `binary` (as [`spawn_relay_on`]) with environment variables.

@@ -112,6 +112,8 @@ fn start_relay(data_dir: &Path) -> (RelayAddress, tokio::runtime::Runtime) {
         limits: Limits::default(),
         log_level: LogLevel::Error,
         insecure_plain_http: false,
+        // The bench's one client is no abuser.
+        sources: sotto_relay::throttle::SourceLimits::unlimited(),
         mix: MixSettings {
             allow_private_hops: true,
             ..MixSettings::default()

@@ -76,8 +76,10 @@ use sotto_core::onion::{
 use sotto_core::padding::PACKET_PAYLOAD_SIZE;
 use sotto_core::relay::{Host, QueueKeyPair, RelayAddress, SendCapability, SenderId};
 use sotto_relay::config::MixSettings;
+use sotto_relay::known_relays::KnownRelays;
 use sotto_relay::metrics::Event as Counted;
 use sotto_relay::mix::{Mix, Outcome};
+use sotto_relay::throttle::{SourceLimits, Throttle};
 use sotto_relay::{Metrics, RelayIdentity};
 
 /// The seed of every simulated choice (issue 5).
@@ -270,6 +272,10 @@ fn open_relay(folder: &std::path::Path, index: usize) -> SimRelay {
         Arc::clone(&metrics),
         START_UNIX,
         // The harness forwards in simulated time itself: the mix's network side is unused.
+        KnownRelays::new(
+            None,
+            Throttle::new(SourceLimits::unlimited(), Arc::clone(&metrics)),
+        ),
         None,
     )
     .expect("mix");

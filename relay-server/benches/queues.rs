@@ -285,6 +285,8 @@ impl RunningRelay {
             limits: Limits::default(),
             log_level: LogLevel::Error,
             insecure_plain_http: false,
+            // The bench's one client is no abuser.
+            sources: sotto_relay::throttle::SourceLimits::unlimited(),
             mix: MixSettings::default(),
         };
         let identity = Arc::new(RelayIdentity::load_or_create(data_dir).expect("relay identity"));

@@ -71,6 +71,7 @@ use crate::storage::{
     ChunkStore, ChunkUpload, Day, Hour, NonceBucket, QueueKeys, RelayStore, RequestNonce,
     StoreError,
 };
+use crate::throttle::{Spend, Throttle};
 use crate::wait::Waiters;
 
 /// The API version this relay speaks.
@@ -108,6 +109,8 @@ pub struct RelayState {
     pub mix: Option<Arc<Mix>>,
     /// Reads waiting for a message (`Sotto-Wait`); a write wakes those of its queue.
     pub waiters: Arc<Waiters>,
+    /// Limits per source address: queue creations and onion packets are spent here.
+    pub throttle: Arc<Throttle>,
 }
 
 /// The relay's two HTTP applications over one state: the public one (the API clients use)
@@ -245,6 +248,7 @@ async fn answer(
         Endpoint::CreateQueue => {
             check_content_type(&parts.headers, Some(JSON))?;
             let auth = auth_header(&parts.headers, now)?;
+            spend(state, parts, Spend::Queue, 1)?;
             let body = read_body(&parts.headers, body, MAX_JSON_BODY as u64).await?;
             let request = CreateQueue::from_json(&body)?;
             // Proof of possession: the new recipient key signs its own registration.
@@ -255,8 +259,11 @@ async fn answer(
             };
             let nonce = request_nonce(&auth);
             let created =
-                on_signed_store(state, move |store| store.create_queue(&keys, today, &nonce))
-                    .await?;
+                on_signed_store(state, move |store| store.create_queue(&keys, today, &nonce)).await;
+            if matches!(&created, Err(e) if e.kind == ErrorKind::QuotaExceeded) {
+                state.metrics.record(Event::QueuesFull);
+            }
+            let created = created?;
             state.metrics.record(Event::QueueCreated);
             debug!("queue created");
             let answer = QueueCreated {
@@ -282,6 +289,12 @@ async fn answer(
             check_content_type(&parts.headers, Some(OCTETS))?;
             let limit = (MAX_BATCH_PACKETS * PACKET_BYTES) as u64;
             let body = read_body(&parts.headers, body, limit).await?;
+            spend(
+                state,
+                parts,
+                Spend::Packets,
+                (body.len() / PACKET_BYTES) as u64,
+            )?;
             crate::observe::batch(&parts.extensions, body.len() / PACKET_BYTES, body.len());
             let opener = Arc::clone(&mix);
             let outcomes = tokio::task::spawn_blocking(move || opener.open_batch(&body, now))
@@ -425,6 +438,23 @@ async fn write_message(
     state.metrics.record(Event::MessageWritten);
     debug!("message stored");
     Ok(())
+}
+
+/// Spends `n` of `what` from the request's source allowance ([`Throttle`]), or refuses the
+/// request with `429 rate_limited`. A request with no known source (an app driven without
+/// a socket) is not limited.
+fn spend(state: &RelayState, parts: &Parts, what: Spend, n: u64) -> Result<(), ApiError> {
+    let source = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    match source {
+        Some(ip) if !state.throttle.allow(ip, what, n) => Err(ApiError::new(
+            ErrorKind::RateLimited,
+            "too many requests of this kind from this address; try again later",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The `Sotto-Wait` header of a read: how long an empty queue's read may wait for a message
@@ -992,6 +1022,10 @@ fn store_refusal(e: StoreError) -> ApiError {
         StoreError::ChunkStoreFull => ApiError::new(
             ErrorKind::QuotaExceeded,
             "the chunk store is full; try again later or use another relay",
+        ),
+        StoreError::TooManyQueues => ApiError::new(
+            ErrorKind::QuotaExceeded,
+            "this relay holds as many queues as it may; use another relay",
         ),
         StoreError::BadCapability => wrong_capability("the delete secret does not open this chunk"),
         StoreError::Replayed => AuthError::Replayed.into(),

@@ -12,9 +12,11 @@ use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 use sotto_core::relay::{Host, RelayAddress, RelayKey};
 
+use sotto_core::onion::MAX_BATCH_PACKETS;
 use sotto_core::relay::PART_BYTES;
 
 use crate::storage::{ChunkPolicy, Policy};
+use crate::throttle::{Rate, SourceLimits};
 
 /// Default listen address: loopback only, so a fresh relay is not exposed by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7443);
@@ -41,6 +43,26 @@ pub const DEFAULT_MAX_CHUNK_BYTES: u64 = PART_BYTES;
 pub const DEFAULT_MAX_CHUNK_STORE_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 /// Default hours a chunk is kept.
 pub const DEFAULT_CHUNK_EXPIRY_HOURS: u64 = 48;
+/// Default most queues the relay holds: about 2 GB of SQLite at a few hundred bytes each.
+pub const DEFAULT_MAX_QUEUES: u64 = 10_000_000;
+/// Default most replay tags kept per Sphinx key epoch (about 200 MB of memory and 128 MB
+/// of disk when full; 1,100 packets a second for a whole hour's epoch).
+pub const DEFAULT_MAX_REPLAY_TAGS: u64 = 4_000_000;
+/// Default most connections one source holds open at once. Generous: another relay, a
+/// proxy relay's clients and a household behind one address each come from one source.
+pub const DEFAULT_MAX_CONNECTIONS_PER_SOURCE: u64 = 512;
+/// Default tunnels (`CONNECT`, WebSocket) one source may open per minute.
+pub const DEFAULT_TUNNELS_PER_SOURCE_PER_MINUTE: u64 = 120;
+/// Default onion packets one source may post per second (a relay forwarding to this one
+/// is one source for all its traffic).
+pub const DEFAULT_PACKETS_PER_SOURCE_PER_SECOND: u64 = 2000;
+/// Default queues one source may create per hour.
+pub const DEFAULT_QUEUES_PER_SOURCE_PER_HOUR: u64 = 3600;
+/// Default relays not checked yet that one source may ask the proxy for, per minute.
+pub const DEFAULT_NEW_TARGETS_PER_SOURCE_PER_MINUTE: u64 = 10;
+/// Default relays not checked yet that the relay checks per minute, for everyone (the
+/// proxy and the forwarding of packets together).
+pub const DEFAULT_NEW_TARGETS_PER_MINUTE: u64 = 120;
 /// The largest `max_chunk_bytes` a relay accepts as a setting (64 MiB).
 pub const MAX_CHUNK_BYTES_LIMIT: u64 = 64 * 1024 * 1024;
 /// The longest chunk expiry a relay accepts as a setting, in hours (a year).
@@ -113,6 +135,40 @@ pub struct Args {
     /// networks on one machine only.
     #[arg(long)]
     pub allow_private_hops: bool,
+    /// Most queues the relay holds; a creation beyond is refused [default: 10000000].
+    #[arg(long, value_name = "COUNT")]
+    pub max_queues: Option<u64>,
+    /// Most replay tags kept per Sphinx key epoch; packets beyond are dropped unopened
+    /// [default: 4000000].
+    #[arg(long, value_name = "COUNT")]
+    pub max_replay_tags: Option<u64>,
+    /// Most connections one source address (an IPv6 /64) holds open on the public port,
+    /// 0 for no limit [default: 512].
+    #[arg(long, value_name = "COUNT")]
+    pub max_connections_per_source: Option<u64>,
+    /// Tunnels (`CONNECT`, WebSocket) one source may open per minute, 0 for no limit
+    /// [default: 120].
+    #[arg(long, value_name = "COUNT")]
+    pub tunnels_per_source_per_minute: Option<u64>,
+    /// Onion packets one source may post per second, 0 for no limit or at least 64 (one
+    /// full batch) [default: 2000].
+    #[arg(long, value_name = "COUNT")]
+    pub packets_per_source_per_second: Option<u64>,
+    /// Queues one source may create per hour, 0 for no limit [default: 3600].
+    #[arg(long, value_name = "COUNT")]
+    pub queues_per_source_per_hour: Option<u64>,
+    /// Relays not checked yet that one source may ask the proxy for per minute, 0 for no
+    /// limit [default: 10].
+    #[arg(long, value_name = "COUNT")]
+    pub new_targets_per_source_per_minute: Option<u64>,
+    /// Relays not checked yet that the relay checks per minute for everyone (proxy and
+    /// forwarding), 0 for no limit [default: 120].
+    #[arg(long, value_name = "COUNT")]
+    pub new_targets_per_minute: Option<u64>,
+    /// Source addresses never limited, comma-separated (a TLS-terminating proxy in front of
+    /// the WebSocket listener) [default: 127.0.0.1,::1].
+    #[arg(long, value_name = "IP,...", value_delimiter = ',')]
+    pub limit_exempt_sources: Option<Vec<IpAddr>>,
     /// Serve plain HTTP without TLS. For tests on loopback only: clients cannot pin the
     /// relay's key, and everything on the wire is readable.
     #[arg(long)]
@@ -183,6 +239,24 @@ pub struct FileSettings {
     pub sphinx_grace_seconds: Option<u64>,
     /// Forward to loopback and private addresses (test networks).
     pub allow_private_hops: Option<bool>,
+    /// See [`Args::max_queues`].
+    pub max_queues: Option<u64>,
+    /// See [`Args::max_replay_tags`].
+    pub max_replay_tags: Option<u64>,
+    /// See [`Args::max_connections_per_source`].
+    pub max_connections_per_source: Option<u64>,
+    /// See [`Args::tunnels_per_source_per_minute`].
+    pub tunnels_per_source_per_minute: Option<u64>,
+    /// See [`Args::packets_per_source_per_second`].
+    pub packets_per_source_per_second: Option<u64>,
+    /// See [`Args::queues_per_source_per_hour`].
+    pub queues_per_source_per_hour: Option<u64>,
+    /// See [`Args::new_targets_per_source_per_minute`].
+    pub new_targets_per_source_per_minute: Option<u64>,
+    /// See [`Args::new_targets_per_minute`].
+    pub new_targets_per_minute: Option<u64>,
+    /// See [`Args::limit_exempt_sources`].
+    pub limit_exempt_sources: Option<Vec<IpAddr>>,
 }
 
 impl FileSettings {
@@ -217,6 +291,8 @@ pub struct Limits {
     pub max_chunk_store_bytes: u64,
     /// Hours a chunk is kept after the hour it was stored.
     pub chunk_expiry_hours: u64,
+    /// Most queues the store holds (not announced).
+    pub max_queues: u64,
 }
 
 impl Default for Limits {
@@ -229,6 +305,7 @@ impl Default for Limits {
             max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
             max_chunk_store_bytes: DEFAULT_MAX_CHUNK_STORE_BYTES,
             chunk_expiry_hours: DEFAULT_CHUNK_EXPIRY_HOURS,
+            max_queues: DEFAULT_MAX_QUEUES,
         }
     }
 }
@@ -266,6 +343,9 @@ impl Limits {
                 "chunk_expiry_hours must be from 1 to {MAX_CHUNK_EXPIRY_HOURS}"
             ));
         }
+        if self.max_queues == 0 {
+            return invalid("max_queues must be at least 1".into());
+        }
         Ok(())
     }
 
@@ -283,6 +363,7 @@ impl Limits {
             max_queue_messages: self.max_queue_messages,
             max_queue_bytes: self.max_queue_bytes,
             expiry_days: self.message_expiry_days,
+            max_queues: self.max_queues,
         }
     }
 }
@@ -308,6 +389,8 @@ pub struct Settings {
     pub insecure_plain_http: bool,
     /// Onion routing: key epochs and where packets may be forwarded.
     pub mix: MixSettings,
+    /// Limits per source address ([`crate::throttle`]).
+    pub sources: SourceLimits,
 }
 
 /// Shortest Sphinx key epoch a relay accepts, in seconds.
@@ -325,6 +408,9 @@ pub struct MixSettings {
     pub grace_seconds: u64,
     /// Forward to loopback and private addresses (a test network on one machine).
     pub allow_private_hops: bool,
+    /// Most replay tags kept per key epoch: packets beyond are dropped unopened (a packet
+    /// whose tag cannot be kept could be replayed).
+    pub max_replay_tags: u64,
 }
 
 impl Default for MixSettings {
@@ -333,6 +419,7 @@ impl Default for MixSettings {
             epoch_seconds: 3600,
             grace_seconds: 600,
             allow_private_hops: false,
+            max_replay_tags: DEFAULT_MAX_REPLAY_TAGS,
         }
     }
 }
@@ -348,6 +435,11 @@ impl MixSettings {
             return Err(ConfigError::Invalid(
                 "sphinx_grace_seconds must not exceed sphinx_epoch_seconds".into(),
             ));
+        }
+        if self.max_replay_tags < MAX_BATCH_PACKETS as u64 {
+            return Err(ConfigError::Invalid(format!(
+                "max_replay_tags must be at least {MAX_BATCH_PACKETS} (one batch)"
+            )));
         }
         Ok(())
     }
@@ -406,6 +498,10 @@ impl Settings {
                 .chunk_expiry_hours
                 .or(file.chunk_expiry_hours)
                 .unwrap_or(defaults.chunk_expiry_hours),
+            max_queues: args
+                .max_queues
+                .or(file.max_queues)
+                .unwrap_or(defaults.max_queues),
         };
         limits.validate()?;
         let listen = args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
@@ -430,8 +526,55 @@ impl Settings {
                 || file
                     .allow_private_hops
                     .unwrap_or(default_mix.allow_private_hops),
+            max_replay_tags: args
+                .max_replay_tags
+                .or(file.max_replay_tags)
+                .unwrap_or(default_mix.max_replay_tags),
         };
         mix.validate()?;
+        let count =
+            |flag: Option<u64>, key: Option<u64>, default: u64| flag.or(key).unwrap_or(default);
+        let sources = SourceLimits {
+            max_connections: count(
+                args.max_connections_per_source,
+                file.max_connections_per_source,
+                DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+            ),
+            tunnels: Rate::per_minute(count(
+                args.tunnels_per_source_per_minute,
+                file.tunnels_per_source_per_minute,
+                DEFAULT_TUNNELS_PER_SOURCE_PER_MINUTE,
+            )),
+            packets: Rate::per_second(count(
+                args.packets_per_source_per_second,
+                file.packets_per_source_per_second,
+                DEFAULT_PACKETS_PER_SOURCE_PER_SECOND,
+            )),
+            queues: Rate::per_hour(count(
+                args.queues_per_source_per_hour,
+                file.queues_per_source_per_hour,
+                DEFAULT_QUEUES_PER_SOURCE_PER_HOUR,
+            )),
+            new_targets: Rate::per_minute(count(
+                args.new_targets_per_source_per_minute,
+                file.new_targets_per_source_per_minute,
+                DEFAULT_NEW_TARGETS_PER_SOURCE_PER_MINUTE,
+            )),
+            new_targets_total: Rate::per_minute(count(
+                args.new_targets_per_minute,
+                file.new_targets_per_minute,
+                DEFAULT_NEW_TARGETS_PER_MINUTE,
+            )),
+            exempt: args
+                .limit_exempt_sources
+                .or(file.limit_exempt_sources)
+                .unwrap_or_else(default_exempt_sources),
+        };
+        if (1..MAX_BATCH_PACKETS as u64).contains(&sources.packets.count) {
+            return Err(ConfigError::Invalid(format!(
+                "packets_per_source_per_second must be 0 (no limit) or at least {MAX_BATCH_PACKETS} (one batch)"
+            )));
+        }
         let websocket_listen = args.websocket_listen.or(file.websocket_listen);
         let operator_listen = args
             .operator_listen
@@ -455,6 +598,7 @@ impl Settings {
             log_level: args.log_level.or(file.log_level).unwrap_or(LogLevel::Info),
             insecure_plain_http: args.insecure_plain_http,
             mix,
+            sources,
         })
     }
 
@@ -485,6 +629,15 @@ pub fn parse_host(text: &str) -> Result<Host, ConfigError> {
                 "public_host {text:?} is not a DNS name or an IP address"
             ))
         })
+}
+
+/// The sources never limited unless set otherwise: the machine itself (a TLS-terminating
+/// proxy in front of the WebSocket listener, the relay's own WebSocket gateway).
+pub fn default_exempt_sources() -> Vec<IpAddr> {
+    vec![
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    ]
 }
 
 fn default_host(ip: IpAddr) -> Host {
@@ -523,6 +676,60 @@ mod tests {
         assert_eq!(settings.limits.max_chunk_bytes, PART_BYTES);
         assert_eq!(settings.log_level, LogLevel::Info);
         assert!(!settings.insecure_plain_http);
+        assert_eq!(settings.limits.max_queues, DEFAULT_MAX_QUEUES);
+        assert_eq!(settings.mix.max_replay_tags, DEFAULT_MAX_REPLAY_TAGS);
+        let sources = &settings.sources;
+        assert_eq!(sources.max_connections, DEFAULT_MAX_CONNECTIONS_PER_SOURCE);
+        assert_eq!(
+            sources.packets,
+            Rate::per_second(DEFAULT_PACKETS_PER_SOURCE_PER_SECOND)
+        );
+        assert_eq!(
+            sources.tunnels,
+            Rate::per_minute(DEFAULT_TUNNELS_PER_SOURCE_PER_MINUTE)
+        );
+        assert_eq!(
+            sources.queues,
+            Rate::per_hour(DEFAULT_QUEUES_PER_SOURCE_PER_HOUR)
+        );
+        assert_eq!(sources.exempt, default_exempt_sources());
+    }
+
+    #[test]
+    fn limits_come_from_the_file_and_flags_and_zero_means_no_limit() {
+        let file = FileSettings::parse(
+            "max_queues = 5\nmax_replay_tags = 100\nmax_connections_per_source = 0\n\
+             tunnels_per_source_per_minute = 7\npackets_per_source_per_second = 0\n\
+             queues_per_source_per_hour = 9\nnew_targets_per_source_per_minute = 2\n\
+             new_targets_per_minute = 30\nlimit_exempt_sources = [\"192.0.2.7\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve(
+            args(&[
+                "--queues-per-source-per-hour",
+                "11",
+                "--limit-exempt-sources",
+                "192.0.2.8,::1",
+            ]),
+            file,
+        )
+        .unwrap();
+        assert_eq!(settings.limits.max_queues, 5);
+        assert_eq!(settings.mix.max_replay_tags, 100);
+        let sources = &settings.sources;
+        assert_eq!(sources.max_connections, 0);
+        assert_eq!(sources.tunnels, Rate::per_minute(7));
+        assert_eq!(sources.packets, Rate::per_second(0));
+        assert_eq!(sources.queues, Rate::per_hour(11), "the flag wins");
+        assert_eq!(sources.new_targets, Rate::per_minute(2));
+        assert_eq!(sources.new_targets_total, Rate::per_minute(30));
+        assert_eq!(
+            sources.exempt,
+            [
+                "192.0.2.8".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
     }
 
     #[test]
@@ -593,6 +800,10 @@ mod tests {
             ],
             &["--chunk-expiry-hours", "100000"],
             &["--public-host", "bad_host"],
+            &["--max-queues", "0"],
+            &["--max-replay-tags", "10"],
+            // A full batch must be able to pass.
+            &["--packets-per-source-per-second", "63"],
         ] {
             assert!(
                 matches!(
@@ -604,6 +815,73 @@ mod tests {
         }
         assert!(Args::try_parse_from(["sotto-relay"]).is_err());
         assert!(Args::try_parse_from(["sotto-relay", "--data-dir", "d", "--listen", "x"]).is_err());
+    }
+
+    #[test]
+    fn the_sample_settings_file_sets_every_key_and_resolves() {
+        let sample = FileSettings::parse(include_str!("../deploy/relay.toml")).unwrap();
+        // No `..`: a new setting fails to compile here until the sample documents it.
+        let FileSettings {
+            listen,
+            websocket_listen,
+            operator_listen,
+            public_host,
+            max_message_bytes,
+            max_queue_messages,
+            max_queue_bytes,
+            message_expiry_days,
+            max_chunk_bytes,
+            max_chunk_store_bytes,
+            chunk_expiry_hours,
+            log_level,
+            sphinx_epoch_seconds,
+            sphinx_grace_seconds,
+            allow_private_hops,
+            max_queues,
+            max_replay_tags,
+            max_connections_per_source,
+            tunnels_per_source_per_minute,
+            packets_per_source_per_second,
+            queues_per_source_per_hour,
+            new_targets_per_source_per_minute,
+            new_targets_per_minute,
+            limit_exempt_sources,
+        } = sample.clone();
+        let set = [
+            listen.is_some(),
+            websocket_listen.is_some(),
+            operator_listen.is_some(),
+            public_host.is_some(),
+            max_message_bytes.is_some(),
+            max_queue_messages.is_some(),
+            max_queue_bytes.is_some(),
+            message_expiry_days.is_some(),
+            max_chunk_bytes.is_some(),
+            max_chunk_store_bytes.is_some(),
+            chunk_expiry_hours.is_some(),
+            log_level.is_some(),
+            sphinx_epoch_seconds.is_some(),
+            sphinx_grace_seconds.is_some(),
+            allow_private_hops.is_some(),
+            max_queues.is_some(),
+            max_replay_tags.is_some(),
+            max_connections_per_source.is_some(),
+            tunnels_per_source_per_minute.is_some(),
+            packets_per_source_per_second.is_some(),
+            queues_per_source_per_hour.is_some(),
+            new_targets_per_source_per_minute.is_some(),
+            new_targets_per_minute.is_some(),
+            limit_exempt_sources.is_some(),
+        ];
+        assert!(set.iter().all(|s| *s), "{set:?}");
+        // Apart from where it listens and what it is called, the sample is the defaults.
+        let resolved = Settings::resolve(args(&[]), sample).unwrap();
+        let defaults = Settings::resolve(args(&[]), FileSettings::default()).unwrap();
+        assert_eq!(resolved.limits, defaults.limits);
+        assert_eq!(resolved.mix, defaults.mix);
+        assert_eq!(resolved.sources, defaults.sources);
+        assert_eq!(resolved.operator_listen, defaults.operator_listen);
+        assert_eq!(resolved.log_level, defaults.log_level);
     }
 
     #[test]

@@ -128,8 +128,12 @@ async fn run(settings: Settings, clock: Arc<dyn Clock>) -> ExitCode {
         relay.run(listener, shutdown_signal()).await
     } else {
         println!("sotto-relay: serving {address}{tunnels}");
+        let throttle = relay.throttle();
         relay
-            .run(TlsListener::new(listener, tls), shutdown_signal())
+            .run(
+                TlsListener::new(listener, tls).with_throttle(throttle),
+                shutdown_signal(),
+            )
             .await
     };
     match served {

@@ -120,9 +120,67 @@ pub enum Event {
     WebSocketOpened,
     /// A WebSocket tunnel request was refused (a malformed upgrade, a refused target).
     WebSocketRefused,
+    /// A connection was closed at once: its source held `max_connections_per_source`.
+    ConnectionLimited,
+    /// A tunnel was refused: its source opened `tunnels_per_source_per_minute`.
+    TunnelLimited,
+    /// An onion packet was refused: its source posted `packets_per_source_per_second`.
+    PacketsLimited,
+    /// A queue creation was refused: its source created `queues_per_source_per_hour`.
+    QueueLimited,
+    /// A queue creation was refused: the relay holds `max_queues`.
+    QueuesFull,
+    /// A first check of an unknown relay was refused: its source, or the relay as a whole,
+    /// used up `new_targets_per_source_per_minute` or `new_targets_per_minute`.
+    NewTargetLimited,
+    /// An onion packet was dropped unopened: its key epoch holds `max_replay_tags`.
+    ReplayTagsFull,
+    /// An onion packet was not forwarded: its next hop is not a relay holding the key the
+    /// packet names (checked, or failed lately).
+    ForwardNotARelay,
 }
 
-const EVENTS: [(Event, &str, &str); 24] = [
+const EVENTS: [(Event, &str, &str); 32] = [
+    (
+        Event::ConnectionLimited,
+        "sotto_relay_connections_limited_total",
+        "Connections closed at once because their source held max_connections_per_source.",
+    ),
+    (
+        Event::TunnelLimited,
+        "sotto_relay_tunnels_limited_total",
+        "Tunnels refused because their source opened tunnels_per_source_per_minute.",
+    ),
+    (
+        Event::PacketsLimited,
+        "sotto_relay_packets_limited_total",
+        "Onion packets refused because their source posted packets_per_source_per_second.",
+    ),
+    (
+        Event::QueueLimited,
+        "sotto_relay_queue_creations_limited_total",
+        "Queue creations refused because their source created queues_per_source_per_hour.",
+    ),
+    (
+        Event::QueuesFull,
+        "sotto_relay_queue_creations_refused_full_total",
+        "Queue creations refused because the relay holds max_queues.",
+    ),
+    (
+        Event::NewTargetLimited,
+        "sotto_relay_new_targets_limited_total",
+        "First checks of unknown relays refused by new_targets_per_source_per_minute or new_targets_per_minute.",
+    ),
+    (
+        Event::ReplayTagsFull,
+        "sotto_relay_packets_refused_replay_full_total",
+        "Onion packets dropped unopened because their key epoch holds max_replay_tags.",
+    ),
+    (
+        Event::ForwardNotARelay,
+        "sotto_relay_packets_not_forwarded_total",
+        "Onion packets not forwarded because their next hop is not a relay holding the named key.",
+    ),
     (
         Event::WebSocketOpened,
         "sotto_relay_websocket_tunnels_opened_total",

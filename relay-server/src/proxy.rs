@@ -12,16 +12,19 @@
 //! - to a Sotto relay: before the first tunnel to a target (and again an hour later) it
 //!   connects there itself and checks that the server's certificate carries an Ed25519 key,
 //!   that the handshake is signed by it and that the server's `/v1/info` names that key
-//!   ([`sotto_core::transport::probe_relay`]); a target that fails is refused for a minute;
+//!   ([`KnownRelays`]); a target that fails is refused for a minute;
+//! - within the client's limits ([`Throttle`]): tunnels per minute, and relays not checked
+//!   yet per minute (one source and the relay as a whole), so that the proxy is no port
+//!   scanner: a client learns about at most a few new addresses a minute, and each address
+//!   gets at most one connection from the proxy per minute when it is no relay;
 //! - for TLS: the first bytes a client sends through the tunnel must open a TLS record
 //!   (a handshake); anything else closes the tunnel.
 //!
 //! A tunnel with no byte either way for [`TUNNEL_IDLE`] is closed.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use hyper::body::Incoming;
@@ -32,27 +35,16 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tracing::debug;
 
+use crate::known_relays::{KnownRelays, NotUsable};
 use crate::metrics::{Event, Metrics};
+use crate::throttle::{Spend, Throttle};
 
 /// How long a tunnel stays open with no byte either way.
 pub const TUNNEL_IDLE: Duration = Duration::from_secs(60);
 /// How long connecting to a target may take.
 pub const TARGET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a target checked to be a relay stays trusted as one.
-pub const RELAY_CHECK_TTL: Duration = Duration::from_secs(3600);
-/// How long a target that failed the check stays refused.
-pub const REFUSAL_TTL: Duration = Duration::from_secs(60);
-/// Most targets remembered (checked or refused); beyond, the oldest are forgotten.
-pub const MAX_REMEMBERED_TARGETS: usize = 4096;
 /// The first byte of a TLS record carrying a handshake message (RFC 8446 §5.1).
 const TLS_HANDSHAKE_RECORD: u8 = 22;
-
-/// What the proxy remembers of a target it checked.
-#[derive(Debug, Clone, Copy)]
-struct Checked {
-    is_relay: bool,
-    until: Instant,
-}
 
 /// The relay's CONNECT proxy.
 pub struct Proxy {
@@ -60,7 +52,8 @@ pub struct Proxy {
     /// The address outgoing connections leave from (the relay's listening address when it
     /// listens on one), so that other relays see one address per relay.
     local_ip: Option<IpAddr>,
-    checked: Mutex<HashMap<SocketAddr, Checked>>,
+    relays: Arc<KnownRelays>,
+    throttle: Arc<Throttle>,
     metrics: Arc<Metrics>,
 }
 
@@ -73,6 +66,9 @@ pub(crate) enum Refusal {
     PrivateTarget,
     /// Not a relay, or not reachable.
     NotARelay,
+    /// The client's source opened too many tunnels, or asked for too many relays not
+    /// checked yet, lately.
+    Limited,
 }
 
 impl Refusal {
@@ -91,6 +87,10 @@ impl Refusal {
                 StatusCode::BAD_GATEWAY,
                 "the target is not a reachable relay",
             ),
+            Refusal::Limited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many tunnels from this address; try again later",
+            ),
         };
         let mut answer = Response::new(Body::from(text));
         *answer.status_mut() = status;
@@ -100,21 +100,33 @@ impl Refusal {
 
 impl Proxy {
     /// A proxy; with `allow_private`, tunnels to loopback and private addresses are allowed
-    /// (a test network on one machine). Outgoing connections leave from `local_ip` when set.
-    pub fn new(allow_private: bool, local_ip: Option<IpAddr>, metrics: Arc<Metrics>) -> Arc<Self> {
+    /// (a test network on one machine). Outgoing connections leave from `local_ip` when set;
+    /// targets are checked through `relays`, clients limited by `throttle`.
+    pub fn new(
+        allow_private: bool,
+        local_ip: Option<IpAddr>,
+        relays: Arc<KnownRelays>,
+        throttle: Arc<Throttle>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             allow_private,
             local_ip,
-            checked: Mutex::new(HashMap::new()),
+            relays,
+            throttle,
             metrics,
         })
     }
 
     /// Answers a `CONNECT` request: `200` and a tunnel to the target once the connection
-    /// upgrades, or a refusal (`400`, `403`, `502`).
+    /// upgrades, or a refusal (`400`, `403`, `429`, `502`).
     pub async fn connect(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        let source = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
         match self
-            .open_target(request.uri().authority().map(|a| a.as_str()))
+            .open_target(request.uri().authority().map(|a| a.as_str()), source)
             .await
         {
             Ok((target, stream)) => {
@@ -140,12 +152,14 @@ impl Proxy {
         }
     }
 
-    /// Checks the target named by a CONNECT request (or a WebSocket tunnel's `to`) and
-    /// connects to it.
+    /// Checks the target named by a CONNECT request (or a WebSocket tunnel's `to`) for a
+    /// client at `source` (`None`: not known, no per-source limit) and connects to it.
     pub(crate) async fn open_target(
         &self,
         authority: Option<&str>,
+        source: Option<IpAddr>,
     ) -> Result<(SocketAddr, TcpStream), Refusal> {
+        self.allow_tunnel(source)?;
         let target: SocketAddr = authority
             .and_then(|authority| authority.parse().ok())
             .filter(|target: &SocketAddr| target.port() != 0)
@@ -153,8 +167,10 @@ impl Proxy {
         if is_private_ip(target.ip()) && !self.allow_private {
             return Err(Refusal::PrivateTarget);
         }
-        if !self.is_relay(target).await {
-            return Err(Refusal::NotARelay);
+        match self.relays.relay_key(target, source).await {
+            Ok(_) => {}
+            Err(NotUsable::NotARelay) => return Err(Refusal::NotARelay),
+            Err(NotUsable::Limited) => return Err(Refusal::Limited),
         }
         self.connect_to(target)
             .await
@@ -162,52 +178,13 @@ impl Proxy {
             .map_err(|_| Refusal::NotARelay)
     }
 
-    /// Whether `target` is a relay, from memory or by checking it now.
-    async fn is_relay(&self, target: SocketAddr) -> bool {
-        let now = Instant::now();
-        if let Some(checked) = self.remembered(target, now) {
-            return checked.is_relay;
+    /// Whether a client at `source` may open one more tunnel now (`None`: not known, no
+    /// per-source limit).
+    pub(crate) fn allow_tunnel(&self, source: Option<IpAddr>) -> Result<(), Refusal> {
+        match source {
+            Some(source) if !self.throttle.allow(source, Spend::Tunnel, 1) => Err(Refusal::Limited),
+            _ => Ok(()),
         }
-        let is_relay = match sotto_core::transport::probe_relay(target, self.local_ip).await {
-            Ok(_) => true,
-            Err(e) => {
-                // The kind only: the error's details name the target.
-                debug!(error = e.kind(), "a tunnel's target is not a relay");
-                false
-            }
-        };
-        let ttl = if is_relay {
-            RELAY_CHECK_TTL
-        } else {
-            REFUSAL_TTL
-        };
-        self.remember(
-            target,
-            Checked {
-                is_relay,
-                until: now + ttl,
-            },
-        );
-        is_relay
-    }
-
-    fn remembered(&self, target: SocketAddr, now: Instant) -> Option<Checked> {
-        let checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
-        checked.get(&target).copied().filter(|c| c.until > now)
-    }
-
-    fn remember(&self, target: SocketAddr, what: Checked) {
-        let mut checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
-        if checked.len() >= MAX_REMEMBERED_TARGETS {
-            let now = Instant::now();
-            checked.retain(|_, c| c.until > now);
-            if checked.len() >= MAX_REMEMBERED_TARGETS
-                && let Some(oldest) = checked.iter().min_by_key(|(_, c)| c.until).map(|(t, _)| *t)
-            {
-                checked.remove(&oldest);
-            }
-        }
-        checked.insert(target, what);
     }
 
     /// Connects to `target`, leaving from the relay's own address when it has one.

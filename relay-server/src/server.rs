@@ -18,6 +18,7 @@ use crate::app::{RelayState, Routers, routers};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::identity::RelayIdentity;
+use crate::known_relays::KnownRelays;
 use crate::metrics::Metrics;
 use crate::mix::{Mix, MixError};
 use crate::proxy::Proxy;
@@ -25,6 +26,7 @@ use crate::storage::{
     ChunkStore, Day, FileChunkStore, Hour, NonceBucket, RelayStore, SqliteStore, StoreError,
     SweepReport,
 };
+use crate::throttle::Throttle;
 use crate::wait::Waiters;
 use crate::websocket::Gateway;
 
@@ -63,6 +65,7 @@ pub struct Relay {
     mix: Arc<Mix>,
     proxy: Arc<Proxy>,
     metrics: Arc<Metrics>,
+    throttle: Arc<Throttle>,
     clock: Arc<dyn Clock>,
     routers: Routers,
     waiters: Arc<Waiters>,
@@ -94,17 +97,29 @@ impl Relay {
         // Outgoing connections (next hops, tunnels) leave from the address the relay
         // listens on, when it listens on one.
         let local_ip = Some(settings.listen.ip()).filter(|ip| !ip.is_unspecified());
+        let mut sources = settings.sources.clone();
+        // The WebSocket gateway reaches this relay from the relay's own address.
+        if settings.websocket_listen.is_some()
+            && let Some(own) = local_ip
+        {
+            sources.exempt.push(own);
+        }
+        let throttle = Throttle::new(sources, Arc::clone(&metrics));
+        let relays = KnownRelays::new(local_ip, Arc::clone(&throttle));
         let mix = Arc::new(Mix::open(
             &settings.data_dir,
             settings.mix,
             identity,
             Arc::clone(&metrics),
             clock.unix_seconds(),
+            Arc::clone(&relays),
             local_ip,
         )?);
         let proxy = Proxy::new(
             settings.mix.allow_private_hops,
             local_ip,
+            relays,
+            Arc::clone(&throttle),
             Arc::clone(&metrics),
         );
         let waiters = Arc::new(Waiters::new());
@@ -117,6 +132,7 @@ impl Relay {
             chunks: Arc::clone(&chunks),
             mix: Some(Arc::clone(&mix)),
             waiters: Arc::clone(&waiters),
+            throttle: Arc::clone(&throttle),
         });
         Ok(Self {
             store,
@@ -124,6 +140,7 @@ impl Relay {
             mix,
             proxy,
             metrics,
+            throttle,
             clock,
             routers,
             waiters,
@@ -143,6 +160,12 @@ impl Relay {
     pub fn with_operator(mut self, listener: tokio::net::TcpListener) -> Self {
         self.operator = Some(listener);
         self
+    }
+
+    /// The per-source limits, for the TLS listener to hold connections to
+    /// ([`crate::tls::TlsListener::with_throttle`]).
+    pub fn throttle(&self) -> Arc<Throttle> {
+        Arc::clone(&self.throttle)
     }
 
     /// The public HTTP application (for tests that drive it without a socket).
@@ -172,6 +195,7 @@ impl Relay {
             mix,
             proxy,
             metrics,
+            throttle: _,
             clock,
             routers,
             waiters,

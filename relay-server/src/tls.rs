@@ -27,6 +27,8 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::throttle::{ConnectionPermit, Throttle};
+
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most handshakes in progress at once; further connections are closed.
@@ -43,6 +45,7 @@ pub struct TlsListener {
     handshakes: JoinSet<Option<(Connection, SocketAddr)>>,
     connections: Arc<Semaphore>,
     idle_timeout: Duration,
+    throttle: Option<Arc<Throttle>>,
 }
 
 impl TlsListener {
@@ -65,7 +68,15 @@ impl TlsListener {
             handshakes: JoinSet::new(),
             connections: Arc::new(Semaphore::new(max_connections)),
             idle_timeout,
+            throttle: None,
         }
+    }
+
+    /// Also holds each source to its connection limit ([`Throttle::admit_connection`]):
+    /// a connection beyond is closed at once, before its TLS handshake.
+    pub fn with_throttle(mut self, throttle: Arc<Throttle>) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 }
 
@@ -82,6 +93,16 @@ impl axum::serve::Listener for TlsListener {
                             drop(stream);
                             continue;
                         }
+                        let source = match &self.throttle {
+                            Some(throttle) => match throttle.admit_connection(peer.ip()) {
+                                Some(place) => Some(place),
+                                None => {
+                                    drop(stream);
+                                    continue;
+                                }
+                            },
+                            None => None,
+                        };
                         let Ok(permit) = Arc::clone(&self.connections).try_acquire_owned() else {
                             drop(stream);
                             continue;
@@ -91,9 +112,10 @@ impl axum::serve::Listener for TlsListener {
                         self.handshakes.spawn(async move {
                             let handshake = acceptor.accept(stream);
                             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
-                                Ok(Ok(tls)) => {
-                                    Some((Connection::new(tls, permit, idle_timeout), peer))
-                                }
+                                Ok(Ok(tls)) => Some((
+                                    Connection::new(tls, (permit, source), idle_timeout),
+                                    peer,
+                                )),
                                 _ => None,
                             }
                         });
@@ -122,13 +144,14 @@ pub struct Connection {
     inner: TlsStream<TcpStream>,
     idle: Pin<Box<Sleep>>,
     idle_timeout: Duration,
-    _place: OwnedSemaphorePermit,
+    /// Its place among all connections and among its source's.
+    _place: (OwnedSemaphorePermit, Option<ConnectionPermit>),
 }
 
 impl Connection {
     fn new(
         inner: TlsStream<TcpStream>,
-        place: OwnedSemaphorePermit,
+        place: (OwnedSemaphorePermit, Option<ConnectionPermit>),
         idle_timeout: Duration,
     ) -> Self {
         Self {

@@ -92,23 +92,29 @@ impl Gateway {
             .with_state(Arc::clone(self))
     }
 
-    /// Connects to the tunnel's target: this relay, or another one checked as `CONNECT`
-    /// checks it.
-    async fn open(&self, to: Option<&str>) -> Result<(SocketAddr, TcpStream), Refusal> {
+    /// Connects to the tunnel's target for a client at `source`: this relay, or another
+    /// one checked as `CONNECT` checks it; within the source's tunnel limit either way.
+    async fn open(
+        &self,
+        to: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<(SocketAddr, TcpStream), Refusal> {
         match to {
-            None => self
-                .proxy
-                .connect_to(self.own)
-                .await
-                .map(|stream| (self.own, stream))
-                .map_err(|_| Refusal::NotARelay),
-            Some(to) => self.proxy.open_target(Some(to)).await,
+            None => {
+                self.proxy.allow_tunnel(source)?;
+                self.proxy
+                    .connect_to(self.own)
+                    .await
+                    .map(|stream| (self.own, stream))
+                    .map_err(|_| Refusal::NotARelay)
+            }
+            Some(to) => self.proxy.open_target(Some(to), source).await,
         }
     }
 }
 
 /// Answers a tunnel request: `101` and the tunnel, or a refusal (a malformed upgrade:
-/// `400`, `405`, `426`; a target refused: `400`, `403`, `502`).
+/// `400`, `405`, `426`; a target refused: `400`, `403`, `502`; too many tunnels: `429`).
 async fn tunnel(
     State(gateway): State<Arc<Gateway>>,
     query: Result<Query<TunnelQuery>, axum::extract::rejection::QueryRejection>,
@@ -126,7 +132,11 @@ async fn tunnel(
         gateway.metrics.record(Event::WebSocketRefused);
         return Refusal::NotAnAddress.answer().into_response();
     };
-    let (target, stream) = match gateway.open(query.to.as_deref()).await {
+    let source = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let (target, stream) = match gateway.open(query.to.as_deref(), source).await {
         Ok(opened) => opened,
         Err(refusal) => {
             gateway.metrics.record(Event::WebSocketRefused);

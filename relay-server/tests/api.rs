@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{DAY, START, TestRelay, request};
+use common::{DAY, START, TestRelay, from, request};
 use sotto_core::relay::{
     CreateQueue, Endpoint, QueueKeyPair, RecipientId, RelayInfo, RelayKey, RelayMessageId, SenderId,
 };
@@ -759,6 +759,10 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
         ),
         mix: None,
         waiters: Default::default(),
+        throttle: sotto_relay::throttle::Throttle::new(
+            sotto_relay::throttle::SourceLimits::unlimited(),
+            Arc::new(Metrics::new()),
+        ),
     });
     let (app, operator) = (apps.public, apps.operator);
     let call = |request: axum::http::Request<axum::body::Body>| {
@@ -836,4 +840,49 @@ async fn the_relays_own_failures_are_500s_and_it_keeps_serving() {
             .unwrap()
     };
     assert_eq!(metrics.status(), 200);
+}
+
+#[tokio::test]
+async fn queue_creation_is_bounded_per_source_and_for_the_whole_relay() {
+    use sotto_relay::throttle::{Rate, SourceLimits};
+
+    // Per source: two an hour from one address; another address is still served.
+    let relay = TestRelay::with_sources(SourceLimits {
+        queues: Rate::per_hour(2),
+        ..SourceLimits::unlimited()
+    });
+    for _ in 0..2 {
+        let (create, _, _) = relay.create_queue_request();
+        assert_eq!(relay.call(from("192.0.2.1", create)).await.status, 201);
+    }
+    let (create, _, _) = relay.create_queue_request();
+    let refused = relay.call(from("192.0.2.1", create)).await;
+    assert_eq!(refused.refusal(), (429, "rate_limited".to_owned()));
+    let (create, _, _) = relay.create_queue_request();
+    assert_eq!(relay.call(from("192.0.2.2", create)).await.status, 201);
+    assert_eq!(relay.store.counts().unwrap().queues, 3);
+    assert_eq!(relay.metrics.count(Event::QueueLimited), 1);
+
+    // For the whole relay: max_queues, whatever the source.
+    let relay = TestRelay::with_limits(Limits {
+        max_queues: 2,
+        ..Limits::default()
+    });
+    relay.create_queue().await;
+    let queue = relay.create_queue().await;
+    let (create, _, _) = relay.create_queue_request();
+    let refused = relay.call(create).await;
+    assert_eq!(refused.refusal(), (429, "quota_exceeded".to_owned()));
+    assert_eq!(relay.metrics.count(Event::QueuesFull), 1);
+    let metrics = relay
+        .call_operator(request("GET", "/metrics", None, None, b""))
+        .await;
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(
+        text.contains("sotto_relay_queue_creations_refused_full_total 1"),
+        "{text}"
+    );
+    // A deletion makes room again.
+    assert_eq!(relay.delete(&queue).await.status, 204);
+    relay.create_queue().await;
 }

@@ -268,3 +268,36 @@ fn the_relay_serves_survives_garbage_stops_on_sigterm_and_keeps_messages() {
     let (status, _) = relay.terminate();
     assert!(status.success());
 }
+
+/// `systemd-analyze` on the shipped unit, with its `ExecStart` pointed at this build.
+fn analyze(unit: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("systemd-analyze")
+        .args(args)
+        .arg(unit)
+        .output()
+        .expect("systemd-analyze runs (the systemd package)")
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_its_sandbox_leaves_little_exposed() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = dir.path().join("sotto-relay.service");
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sotto-relay.service"),
+    )
+    .unwrap();
+    assert!(shipped.contains("ExecStart=/usr/local/bin/sotto-relay --data-dir ${STATE_DIRECTORY}"));
+    std::fs::write(&unit, shipped.replace("/usr/local/bin/sotto-relay", BINARY)).unwrap();
+    let verified = analyze(&unit, &["verify", "--man=no"]);
+    assert!(
+        verified.status.success() && verified.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    // systemd's own score of what the service could still reach, 0 to 10: at most 2
+    // (systemd calls below 2.0 "OK").
+    let security = analyze(&unit, &["security", "--offline=yes", "--threshold=20"]);
+    let report = String::from_utf8_lossy(&security.stdout);
+    assert!(security.status.success(), "{report}");
+    assert!(report.contains("Overall exposure level"), "{report}");
+}

@@ -130,7 +130,7 @@ async fn a_test_network_proxy_tunnels_only_tls_to_relays_and_logs_no_target() {
     // Its log, at the most verbose level, names none of the targets it was asked for (nor
     // their ports), refused or tunnelled.
     let log = proxy.logged();
-    assert!(log.contains("a tunnel's target is not a relay"), "{log}");
+    assert!(log.contains("an address is not a reachable relay"), "{log}");
     let targets = [not_a_relay_address, closed, socket_of(&target.address)];
     for target in targets {
         for spelling in [target.to_string(), format!(":{}", target.port())] {

@@ -19,6 +19,7 @@ fn policy() -> Policy {
         max_queue_messages: 100,
         max_queue_bytes: 1 << 20,
         expiry_days: 21,
+        max_queues: 1000,
     }
 }
 
@@ -523,4 +524,50 @@ fn the_totals_follow_every_change_and_a_refused_write_changes_none() {
     assert_eq!(totals(&store), counts(1, 1, 5));
     store.sweep(TODAY.plus(22), NonceBucket(1)).unwrap();
     assert_eq!(totals(&store), counts(0, 0, 0));
+}
+
+#[test]
+fn queue_creation_stops_at_max_queues_and_resumes_after_a_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        dir.path(),
+        Policy {
+            max_queues: 3,
+            ..policy()
+        },
+    )
+    .unwrap();
+    let queues: Vec<_> = (0..3)
+        .map(|_| store.create_queue(&keys(), TODAY, &nonce()).unwrap())
+        .collect();
+    let refused = nonce();
+    assert!(matches!(
+        store.create_queue(&keys(), TODAY, &refused),
+        Err(StoreError::TooManyQueues)
+    ));
+    assert!(StoreError::TooManyQueues.is_refusal());
+    assert_eq!(store.counts().unwrap().queues, 3, "nothing was created");
+    // The refusal recorded its nonce like every refusal: the same request is a replay.
+    assert!(matches!(
+        store.create_queue(&keys(), TODAY, &refused),
+        Err(StoreError::Replayed)
+    ));
+    store
+        .delete_queue(&queues[0].recipient_id, &nonce())
+        .unwrap();
+    store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    // The bound holds after a restart too: the totals are counted again on opening.
+    drop(store);
+    let store = SqliteStore::open(
+        dir.path(),
+        Policy {
+            max_queues: 3,
+            ..policy()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        store.create_queue(&keys(), TODAY, &nonce()),
+        Err(StoreError::TooManyQueues)
+    ));
 }

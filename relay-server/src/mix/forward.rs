@@ -7,6 +7,14 @@
 //! [`MAX_BATCH_PACKETS`]. A link task with nothing to send for [`LINK_IDLE`] ends (and
 //! its connection closes). A packet that cannot be sent is dropped and counted; the
 //! sender's outbox sends its message again on a new path.
+//!
+//! A packet names its next hop, so a relay forwards only where a relay holding the named
+//! key answers ([`KnownRelays`]): an address is checked before its first batch (the check
+//! is the only connection an address that is no relay ever gets, once a minute at most,
+//! within the relay's allowance of new addresses). A checked relay that does not take a
+//! batch (down, restarting) is tried again at most once every [`RETRY_AFTER`] (packets
+//! gather meanwhile). So no packet can turn a relay into a traffic cannon against an
+//! address of the sender's choosing, and a restarted relay is used again at once.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,6 +26,7 @@ use sotto_core::transport::hop_client_config;
 use tokio::sync::mpsc;
 use tracing::debug;
 
+use crate::known_relays::{KnownRelays, NotUsable};
 use crate::metrics::{Event, Metrics};
 
 /// Packets waiting for one next hop, at most.
@@ -28,23 +37,33 @@ pub const LINK_IDLE: Duration = Duration::from_secs(60);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a batch may take to be answered.
 pub const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Least time between a failed batch to a next hop and the next attempt.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Sends packets on to their next hops.
 pub struct Forwarder {
     links: Mutex<HashMap<HopAddress, mpsc::Sender<Vec<u8>>>>,
     allow_private: bool,
     local_ip: Option<IpAddr>,
+    relays: Arc<KnownRelays>,
     metrics: Arc<Metrics>,
 }
 
 impl Forwarder {
     /// A forwarder; with `allow_private`, loopback and private next hops are allowed (a
-    /// test network on one machine). Links leave from `local_ip` when given.
-    pub fn new(allow_private: bool, local_ip: Option<IpAddr>, metrics: Arc<Metrics>) -> Arc<Self> {
+    /// test network on one machine). Links leave from `local_ip` when given; next hops are
+    /// checked through `relays`.
+    pub fn new(
+        allow_private: bool,
+        local_ip: Option<IpAddr>,
+        relays: Arc<KnownRelays>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             links: Mutex::new(HashMap::new()),
             allow_private,
             local_ip,
+            relays,
             metrics,
         })
     }
@@ -68,6 +87,14 @@ impl Forwarder {
     }
 
     fn enqueue(self: &Arc<Self>, next: HopAddress, packet: Vec<u8>) {
+        // Known not to be the named relay (or failed its check lately): no link.
+        match self.relays.remembered(next.socket) {
+            Some(Some(key)) if !next.key_digest.matches(&key) => {
+                return self.metrics.record(Event::ForwardNotARelay);
+            }
+            Some(None) => return self.metrics.record(Event::ForwardNotARelay),
+            _ => {}
+        }
         let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
         let sender = links.entry(next).or_insert_with(|| {
             let (sender, receiver) = mpsc::channel(LINK_QUEUE);
@@ -89,6 +116,7 @@ impl Forwarder {
             }
         };
         let url = format!("https://{}/v1/packets", next.socket);
+        let mut last_failure: Option<tokio::time::Instant> = None;
         loop {
             let first = match tokio::time::timeout(LINK_IDLE, receiver.recv()).await {
                 Ok(Some(packet)) => packet,
@@ -104,6 +132,10 @@ impl Forwarder {
                     continue;
                 }
             };
+            // After a failed batch, wait out the rest of RETRY_AFTER (packets gather).
+            if let Some(failed) = last_failure {
+                tokio::time::sleep_until(failed + RETRY_AFTER).await;
+            }
             let mut batch = Vec::with_capacity(PACKET_BYTES * 4);
             batch.extend_from_slice(&first);
             let mut count = 1u64;
@@ -116,14 +148,18 @@ impl Forwarder {
                     Err(_) => break,
                 }
             }
-            let sent = match &client {
-                Some(client) => send_batch(client, &url, batch).await,
-                None => false,
-            };
-            let event = if sent {
-                Event::PacketForwarded
-            } else {
-                Event::ForwardFailed
+            let event = match (&client, self.relays.relay_key(next.socket, None).await) {
+                (Some(client), Ok(key)) if next.key_digest.matches(&key) => {
+                    if send_batch(client, &url, batch).await {
+                        last_failure = None;
+                        Event::PacketForwarded
+                    } else {
+                        last_failure = Some(tokio::time::Instant::now());
+                        Event::ForwardFailed
+                    }
+                }
+                (_, Err(NotUsable::Limited)) => Event::ForwardFailed,
+                _ => Event::ForwardNotARelay,
             };
             for _ in 0..count {
                 self.metrics.record(event);

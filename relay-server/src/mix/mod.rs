@@ -24,10 +24,11 @@ use sotto_core::relay::{AuthHeader, SenderId};
 
 use crate::config::MixSettings;
 use crate::identity::{IdentityError, RelayIdentity};
+use crate::known_relays::KnownRelays;
 use crate::metrics::{Event, Metrics};
 pub use forward::Forwarder;
 pub use keyring::SphinxKeyring;
-pub use replay::ReplayFilter;
+pub use replay::{ReplayFilter, Sighting};
 
 /// The folder of Sphinx keys and replay tags inside the data directory.
 pub const SPHINX_DIR: &str = "sphinx";
@@ -110,15 +111,21 @@ impl Mix {
         identity: Arc<RelayIdentity>,
         metrics: Arc<Metrics>,
         now: u64,
+        relays: Arc<KnownRelays>,
         local_ip: Option<IpAddr>,
     ) -> Result<Self, MixError> {
         let dir = data_dir.join(SPHINX_DIR);
         let keyring = SphinxKeyring::open(&dir, settings, identity)?;
-        let replay = ReplayFilter::open(&dir)?;
+        let replay = ReplayFilter::open(&dir, settings.max_replay_tags)?;
         let mix = Self {
             keyring,
             replay,
-            forwarder: Forwarder::new(settings.allow_private_hops, local_ip, Arc::clone(&metrics)),
+            forwarder: Forwarder::new(
+                settings.allow_private_hops,
+                local_ip,
+                relays,
+                Arc::clone(&metrics),
+            ),
             metrics,
         };
         mix.refresh(now)?;
@@ -166,17 +173,24 @@ impl Mix {
             }
         }
         let tags: Vec<_> = opened.iter().map(|(tag, _)| *tag).collect();
-        let Ok(fresh) = self.replay.first_sightings(&tags) else {
+        let Ok(sightings) = self.replay.sightings(&tags) else {
             for _ in &opened {
                 self.metrics.record(Event::PacketRefused);
             }
             return Ok(Vec::new());
         };
         let mut outcomes = Vec::with_capacity(opened.len());
-        for ((_, what), fresh) in opened.into_iter().zip(fresh) {
-            if !fresh {
-                self.metrics.record(Event::PacketReplayed);
-                continue;
+        for ((_, what), sighting) in opened.into_iter().zip(sightings) {
+            match sighting {
+                Sighting::First => {}
+                Sighting::Again => {
+                    self.metrics.record(Event::PacketReplayed);
+                    continue;
+                }
+                Sighting::NoRoom => {
+                    self.metrics.record(Event::ReplayTagsFull);
+                    continue;
+                }
             }
             match what {
                 Opened::Forward {
@@ -228,8 +242,25 @@ mod tests {
             epoch_seconds: EPOCH,
             grace_seconds: 600,
             allow_private_hops: false,
+            max_replay_tags: 1_000_000,
         };
-        let mix = Mix::open(dir, settings, identity, Arc::clone(&metrics), now, None).unwrap();
+        let relays = KnownRelays::new(
+            None,
+            crate::throttle::Throttle::new(
+                crate::throttle::SourceLimits::unlimited(),
+                Arc::clone(&metrics),
+            ),
+        );
+        let mix = Mix::open(
+            dir,
+            settings,
+            identity,
+            Arc::clone(&metrics),
+            now,
+            relays,
+            None,
+        )
+        .unwrap();
         (mix, metrics, address)
     }
 

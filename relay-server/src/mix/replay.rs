@@ -6,6 +6,12 @@
 //! process that is killed keeps every tag in the page cache; a machine that loses power may
 //! forget the last few seconds of tags. The tags of an epoch are deleted with its key:
 //! a packet for that epoch no longer opens, so it can no longer be replayed either.
+//!
+//! An epoch keeps at most `max_replay_tags` tags (`--max-replay-tags`): the set grows with
+//! every packet anyone sends, opened or not by a queue's checks. Once it is full, packets
+//! of that epoch are dropped unopened ([`Sighting::NoRoom`]) until the next epoch: a packet
+//! whose tag cannot be kept could be replayed, and dropping is what cover traffic and the
+//! senders' outboxes already survive.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -17,6 +23,17 @@ use sotto_core::onion::ReplayTag;
 
 use super::MixError;
 
+/// What the filter says of one packet's tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sighting {
+    /// Never seen in its epoch: recorded now.
+    First,
+    /// Seen before: the packet is a replay.
+    Again,
+    /// Not seen, but its epoch holds as many tags as it may: not recorded.
+    NoRoom,
+}
+
 struct EpochTags {
     seen: HashSet<ReplayTag>,
     file: File,
@@ -25,14 +42,17 @@ struct EpochTags {
 /// The replay tags of the live epochs.
 pub struct ReplayFilter {
     dir: PathBuf,
+    max_tags: u64,
     epochs: Mutex<HashMap<u64, EpochTags>>,
 }
 
 impl ReplayFilter {
-    /// Loads the tag files in `dir` (the key folder).
-    pub fn open(dir: &Path) -> Result<Self, MixError> {
+    /// Loads the tag files in `dir` (the key folder); each epoch keeps at most `max_tags`
+    /// new tags from now on.
+    pub fn open(dir: &Path, max_tags: u64) -> Result<Self, MixError> {
         let filter = Self {
             dir: dir.to_path_buf(),
+            max_tags,
             epochs: Mutex::new(HashMap::new()),
         };
         for entry in fs::read_dir(dir).map_err(MixError::io(dir))? {
@@ -52,19 +72,24 @@ impl ReplayFilter {
         Ok(filter)
     }
 
-    /// Records the tags of a batch; returns, for each, whether it was new. The new ones are
-    /// appended to their epochs' files before this returns.
-    pub fn first_sightings(&self, tags: &[(u64, ReplayTag)]) -> Result<Vec<bool>, MixError> {
+    /// Records the tags of a batch; returns what each one is. The new ones are appended to
+    /// their epochs' files before this returns.
+    pub fn sightings(&self, tags: &[(u64, ReplayTag)]) -> Result<Vec<Sighting>, MixError> {
         let mut epochs = self.lock();
-        let mut fresh = Vec::with_capacity(tags.len());
+        let mut sightings = Vec::with_capacity(tags.len());
         let mut appended: HashMap<u64, Vec<u8>> = HashMap::new();
         for (epoch, tag) in tags {
             let entry = self.epoch_entry(&mut epochs, *epoch)?;
-            let new = entry.seen.insert(*tag);
-            if new {
+            let sighting = if entry.seen.contains(tag) {
+                Sighting::Again
+            } else if entry.seen.len() as u64 >= self.max_tags {
+                Sighting::NoRoom
+            } else {
+                entry.seen.insert(*tag);
                 appended.entry(*epoch).or_default().extend_from_slice(tag);
-            }
-            fresh.push(new);
+                Sighting::First
+            };
+            sightings.push(sighting);
         }
         for (epoch, bytes) in appended {
             if let Some(entry) = epochs.get_mut(&epoch) {
@@ -74,7 +99,7 @@ impl ReplayFilter {
                     .map_err(MixError::io(&self.tag_path(epoch)))?;
             }
         }
-        Ok(fresh)
+        Ok(sightings)
     }
 
     /// Forgets the tags of every epoch but `kept` (the epochs whose keys are held) and

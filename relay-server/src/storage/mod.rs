@@ -85,6 +85,8 @@ pub struct Policy {
     /// Days a message is kept after the day it was stored, and a queue after the last day
     /// it was used.
     pub expiry_days: u64,
+    /// Most queues the store holds (a creation beyond is [`StoreError::TooManyQueues`]).
+    pub max_queues: u64,
 }
 
 /// A queue's two public keys, as registered when it was created.
@@ -169,6 +171,9 @@ pub enum StoreError {
     /// The chunk store holds as many bytes as its quota allows.
     #[error("the chunk store is full")]
     ChunkStoreFull,
+    /// The store holds as many queues as its policy allows.
+    #[error("the store holds as many queues as it may")]
+    TooManyQueues,
     /// The delete secret is not the chunk's.
     #[error("the delete secret is not this chunk's")]
     BadCapability,
@@ -208,6 +213,7 @@ impl StoreError {
                 | StoreError::UnknownChunk
                 | StoreError::ChunkExists
                 | StoreError::ChunkStoreFull
+                | StoreError::TooManyQueues
                 | StoreError::BadCapability
         )
     }

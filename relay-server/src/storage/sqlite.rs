@@ -479,7 +479,15 @@ fn create_queue_in(
     conn: &Connection,
     keys: &QueueKeys,
     expires: i64,
+    max_queues: u64,
 ) -> Result<NewQueue, StoreError> {
+    // The total kept by `keep_totals`, read in the creation's own transaction.
+    let queues: i64 = conn
+        .query_row("SELECT queues FROM temp.totals", [], |row| row.get(0))
+        .map_err(backend("counting queues"))?;
+    if u64::try_from(queues).unwrap_or(0) >= max_queues {
+        return Err(StoreError::TooManyQueues);
+    }
     for _ in 0..ID_ATTEMPTS {
         let (recipient, sender) = (random_id(), random_id());
         if recipient == sender {
@@ -519,8 +527,10 @@ impl RelayStore for SqliteStore {
         today: Day,
         nonce: &RequestNonce,
     ) -> Result<NewQueue, StoreError> {
-        let (keys, expires) = (*keys, self.expiry(today));
-        self.signed(nonce, move |conn| create_queue_in(conn, &keys, expires))
+        let (keys, expires, max_queues) = (*keys, self.expiry(today), self.policy.max_queues);
+        self.signed(nonce, move |conn| {
+            create_queue_in(conn, &keys, expires, max_queues)
+        })
     }
 
     fn sender_key(

@@ -19,6 +19,7 @@ use sotto_relay::storage::{
     ChunkStore, Day, FileChunkStore, NonceBucket, RelayStore, RequestNonce, SqliteStore,
     StoreCounts,
 };
+use sotto_relay::throttle::{SourceLimits, Throttle};
 use sotto_relay::{Clock, ManualClock, Metrics, RelayState, Routers, routers};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
@@ -37,6 +38,8 @@ pub struct TestRelay {
     pub metrics: Arc<Metrics>,
     pub relay_key: RelayKey,
     pub limits: Limits,
+    /// The limits per source (none unless made [`TestRelay::with_sources`]).
+    pub sources: SourceLimits,
     /// The public API.
     pub router: Router,
     /// The operator's endpoints (`/metrics`).
@@ -90,10 +93,27 @@ impl TestRelay {
     /// A relay with these limits.
     pub fn with_limits(limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        Self::open(dir, limits, Arc::new(ManualClock::new(START)))
+        Self::open(
+            dir,
+            limits,
+            SourceLimits::unlimited(),
+            Arc::new(ManualClock::new(START)),
+        )
     }
 
-    fn open(dir: TempDir, limits: Limits, clock: Arc<ManualClock>) -> Self {
+    /// A relay with the default limits and these limits per source (spent by requests
+    /// carrying a [`from`] source).
+    pub fn with_sources(sources: SourceLimits) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::open(
+            dir,
+            Limits::default(),
+            sources,
+            Arc::new(ManualClock::new(START)),
+        )
+    }
+
+    fn open(dir: TempDir, limits: Limits, sources: SourceLimits, clock: Arc<ManualClock>) -> Self {
         let store = Arc::new(SqliteStore::open(dir.path(), limits.policy()).expect("store opens"));
         let chunks = Arc::new(
             FileChunkStore::open(&dir.path().join("chunks"), limits.chunk_policy())
@@ -113,6 +133,7 @@ impl TestRelay {
             chunks: Arc::clone(&chunks) as Arc<dyn ChunkStore>,
             mix: None,
             waiters: Default::default(),
+            throttle: Throttle::new(sources.clone(), Arc::clone(&metrics)),
         });
         Self {
             dir,
@@ -122,6 +143,7 @@ impl TestRelay {
             metrics,
             relay_key,
             limits,
+            sources,
             router,
             operator,
         }
@@ -135,6 +157,7 @@ impl TestRelay {
             chunks,
             clock,
             limits,
+            sources,
             router,
             operator,
             ..
@@ -145,7 +168,7 @@ impl TestRelay {
             .expect("no request in flight")
             .close()
             .expect("store closes");
-        Self::open(dir, limits, clock)
+        Self::open(dir, limits, sources, clock)
     }
 
     /// The clock's time.
@@ -221,8 +244,9 @@ impl TestRelay {
             .expect("signing works")
     }
 
-    /// Creates a queue through the API.
-    pub async fn create_queue(&self) -> Queue {
+    /// A signed request creating a queue of fresh keys, and those keys (recipient's,
+    /// sender's).
+    pub fn create_queue_request(&self) -> (Request<Body>, QueueKeyPair, QueueKeyPair) {
         let mut rng = rand::rng();
         let recipient = QueueKeyPair::generate(&mut rng);
         let sender = QueueKeyPair::generate(&mut rng);
@@ -231,15 +255,20 @@ impl TestRelay {
             sender_key: sender.public(),
         }
         .to_json();
-        let answer = self
-            .call(self.signed(
-                &recipient,
-                "POST",
-                "/v1/queues",
-                Some("application/json"),
-                &body,
-            ))
-            .await;
+        let request = self.signed(
+            &recipient,
+            "POST",
+            "/v1/queues",
+            Some("application/json"),
+            &body,
+        );
+        (request, recipient, sender)
+    }
+
+    /// Creates a queue through the API.
+    pub async fn create_queue(&self) -> Queue {
+        let (request, recipient, sender) = self.create_queue_request();
+        let answer = self.call(request).await;
         assert_eq!(answer.status, 201, "{answer:?}");
         assert_eq!(answer.content_type.as_deref(), Some("application/json"));
         let created = QueueCreated::from_json(&answer.body).expect("queue answer");
@@ -338,4 +367,14 @@ pub fn request(
         builder = builder.header(AUTH_HEADER, auth);
     }
     builder.body(Body::from(body.to_vec())).expect("request")
+}
+
+/// `request` as if it came in from `source` (what the relay's listener records of every
+/// connection), so that it spends that source's allowance.
+pub fn from(source: &str, mut request: Request<Body>) -> Request<Body> {
+    let peer = std::net::SocketAddr::new(source.parse().expect("an IP address"), 40_000);
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
 }

@@ -45,11 +45,14 @@ pub enum ErrorKind {
     Internal,
     /// The relay is shutting down or overloaded: try again later.
     Unavailable,
+    /// The request's source sent too many requests of its kind lately (queue creations,
+    /// onion packets): try again later.
+    RateLimited,
 }
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::MalformedRequest,
         ErrorKind::UnsupportedMediaType,
         ErrorKind::TooLarge,
@@ -68,6 +71,7 @@ impl ErrorKind {
         ErrorKind::BadRange,
         ErrorKind::Internal,
         ErrorKind::Unavailable,
+        ErrorKind::RateLimited,
     ];
 
     /// The code in error bodies.
@@ -91,6 +95,7 @@ impl ErrorKind {
             ErrorKind::BadRange => "bad_range",
             ErrorKind::Internal => "internal",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 
@@ -114,7 +119,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::BadRange => 416,
-            ErrorKind::QuotaExceeded => 429,
+            ErrorKind::QuotaExceeded | ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
             ErrorKind::Unavailable => 503,
         }

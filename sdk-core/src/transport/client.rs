@@ -573,7 +573,10 @@ pub fn is_transient(error: &TransportError) -> bool {
     match error {
         TransportError::Unreachable(_) | TransportError::NoOnionPath(_) => true,
         TransportError::Relay(api) => {
-            matches!(api.kind, ErrorKind::Internal | ErrorKind::Unavailable)
+            matches!(
+                api.kind,
+                ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::RateLimited
+            )
         }
         _ => false,
     }

@@ -52,8 +52,6 @@ use tokio::sync::oneshot;
 
 /// Size of a message body: one Sphinx-sized packet.
 const BODY_LEN: usize = 4096;
-/// Concurrent clients (each with its own queue) the relay is measured with.
-const CONCURRENCY: &[usize] = &[1, 8];
 
 /// How much to measure.
 struct Plan {
@@ -90,7 +88,7 @@ fn main() {
     let relay_dir = tempfile::tempdir().expect("temporary directory");
     let relay = runtime.block_on(RunningRelay::start(relay_dir.path()));
     let mut clients = Vec::new();
-    for _ in 0..CONCURRENCY.iter().copied().max().unwrap_or(1) {
+    for _ in 0..CONTENDERS.iter().map(|(_, c)| *c).max().unwrap_or(1) {
         clients.push(Arc::new(runtime.block_on(Worker::new(&relay.address))));
     }
 
@@ -100,20 +98,38 @@ fn main() {
     );
     // Warm-up: both paths once, untimed (connections, caches, the WAL's first growth).
     raw.round(&body, plan.messages.min(100));
-    runtime.block_on(relay_round(&clients[..1], &body, plan.messages.min(100)));
+    for protocol in [Protocol::Separate, Protocol::Combined] {
+        runtime.block_on(relay_round(
+            &clients[..1],
+            &body,
+            plan.messages.min(100),
+            protocol,
+        ));
+    }
 
-    // Round by round: raw, then the relay at each concurrency, so that the disk's and the
-    // machine's load at that moment weighs on all of them.
+    // Round by round: raw, then each relay contender, so that the disk's and the machine's
+    // load at that moment weighs on all of them.
     let mut raw_rounds = Vec::new();
-    let mut relay_rounds = vec![Vec::new(); CONCURRENCY.len()];
+    let mut raw_latencies = Vec::new();
+    let mut relay_rounds = vec![Vec::new(); CONTENDERS.len()];
+    let mut relay_latencies = vec![Vec::new(); CONTENDERS.len()];
     for _ in 0..plan.rounds {
-        raw_rounds.push(raw.round(&body, plan.messages));
-        for (rounds, &concurrency) in relay_rounds.iter_mut().zip(CONCURRENCY) {
-            rounds.push(runtime.block_on(relay_round(
+        let (took, latencies) = raw.round(&body, plan.messages);
+        raw_rounds.push(took);
+        raw_latencies.extend(latencies);
+        for ((rounds, latencies), &(protocol, concurrency)) in relay_rounds
+            .iter_mut()
+            .zip(relay_latencies.iter_mut())
+            .zip(&CONTENDERS)
+        {
+            let (took, requests) = runtime.block_on(relay_round(
                 &clients[..concurrency],
                 &body,
                 plan.messages,
-            )));
+                protocol,
+            ));
+            rounds.push(took);
+            latencies.extend(requests);
         }
     }
     let best_raw = raw_rounds.iter().copied().min().unwrap_or_default();
@@ -124,21 +140,31 @@ fn main() {
 
     let per_second = |took: Duration| plan.messages as f64 / took.as_secs_f64();
     let micros = |took: Duration| took.as_secs_f64() * 1e6 / plan.messages as f64;
-    println!("| contender | µs / message | messages / s |");
-    println!("| --- | ---: | ---: |");
+    println!("| contender | µs / message | messages / s | p50 µs / request | p99 µs / request |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let (p50, p99) = percentiles(&mut raw_latencies);
     println!(
-        "| raw rusqlite: insert + select + delete, 2 transactions | {:.1} | {:.0} |",
+        "| raw rusqlite: insert + select + delete, 2 transactions | {:.1} | {:.0} | {p50:.0} | {p99:.0} |",
         micros(best_raw),
         per_second(best_raw)
     );
-    for (&took, &concurrency) in best_relay.iter().zip(CONCURRENCY) {
+    for ((&took, &(protocol, concurrency)), latencies) in best_relay
+        .iter()
+        .zip(&CONTENDERS)
+        .zip(relay_latencies.iter_mut())
+    {
+        let (p50, p99) = percentiles(latencies);
         println!(
-            "| relay over HTTPS: send + next + ack, {concurrency} concurrent | {:.1} | {:.0} |",
+            "| relay over HTTPS: {}, {concurrency} concurrent | {:.1} | {:.0} | {p50:.0} | {p99:.0} |",
+            protocol.describe(),
             micros(took),
             per_second(took)
         );
     }
-    for ((&took, rounds), &concurrency) in best_relay.iter().zip(&relay_rounds).zip(CONCURRENCY) {
+    for ((&took, rounds), &(protocol, concurrency)) in
+        best_relay.iter().zip(&relay_rounds).zip(&CONTENDERS)
+    {
+        let target = if concurrency == 1 { 0.5 } else { 1.0 };
         // The same ratio round by round (each relay round against the raw round just
         // before it): its median shows how steady the best-of figure is.
         let mut ratios: Vec<f64> = rounds
@@ -148,8 +174,9 @@ fn main() {
             .collect();
         ratios.sort_by(f64::total_cmp);
         println!(
-            "relay / raw, {concurrency} concurrent: {:.2}x best of each (target >= 0.5x); \
+            "relay / raw, {}, {concurrency} concurrent: {:.2}x best of each (target >= {target}x); \
              round by round: median {:.2}x, range {:.2}x to {:.2}x",
+            protocol.describe(),
             per_second(took) / per_second(best_raw),
             ratios[ratios.len() / 2],
             ratios[0],
@@ -162,6 +189,20 @@ fn main() {
     runtime.block_on(breakdown(&clients[0], &relay.address, &body, repeats));
 
     runtime.block_on(relay.stop());
+}
+
+/// The median and the 99th percentile of `latencies`, in µs (a request's or a raw
+/// transaction's time, from all rounds).
+fn percentiles(latencies: &mut [Duration]) -> (f64, f64) {
+    if latencies.is_empty() {
+        return (0.0, 0.0);
+    }
+    latencies.sort();
+    let at = |q: f64| {
+        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index].as_secs_f64() * 1e6
+    };
+    (at(0.50), at(0.99))
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {
@@ -207,8 +248,9 @@ impl RawQueue {
         }
     }
 
-    /// Writes, reads and deletes `messages` messages, one after the other.
-    fn round(&mut self, body: &[u8], messages: usize) -> Duration {
+    /// Writes, reads and deletes `messages` messages, one after the other; the round's
+    /// time and each transaction's.
+    fn round(&mut self, body: &[u8], messages: usize) -> (Duration, Vec<Duration>) {
         let today = Day::from_unix_seconds(unix_now()).0 as i64;
         let conn = &self.conn;
         let prepare = |sql| conn.prepare_cached(sql).expect("prepare");
@@ -225,10 +267,12 @@ impl RawQueue {
         let mut delete = prepare(
             "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
         );
+        let mut latencies = Vec::with_capacity(messages * 2);
         let start = Instant::now();
         for _ in 0..messages {
             let mut id = [0; 16];
             rand::rng().fill_bytes(&mut id);
+            let written = Instant::now();
             begin.execute([]).expect("begin");
             insert
                 .execute(params![
@@ -240,7 +284,9 @@ impl RawQueue {
                 ])
                 .expect("insert");
             commit.execute([]).expect("commit");
+            latencies.push(written.elapsed());
             self.next_seq += 1;
+            let read = Instant::now();
             let (read_id, read_body): (Vec<u8>, Vec<u8>) = select
                 .query_row(params![&self.queue[..], today], |row| {
                     Ok((row.get(0)?, row.get(1)?))
@@ -255,8 +301,9 @@ impl RawQueue {
                 .expect("delete");
             assert_eq!(deleted, 1);
             commit.execute([]).expect("commit");
+            latencies.push(read.elapsed());
         }
-        start.elapsed()
+        (start.elapsed(), latencies)
     }
 }
 
@@ -336,45 +383,109 @@ impl Worker {
         Self { client, queue }
     }
 
-    /// Sends, reads and acknowledges `messages` messages, one after the other.
-    async fn run(&self, body: &[u8], messages: usize) {
+    /// Sends, reads and acknowledges `messages` messages, one after the other, the way
+    /// `protocol` says.
+    async fn run(&self, body: &[u8], messages: usize, protocol: Protocol) -> Vec<Duration> {
         let capability = self.queue.capability();
         // A `Send` generator: the worker runs as a task of its own.
         let mut rng = StdRng::from_rng(&mut rand::rng());
+        let mut unacknowledged = None;
+        let mut latencies = Vec::with_capacity(messages * 3);
+        let mut request = Instant::now();
+        let mut lap = |latencies: &mut Vec<Duration>| {
+            latencies.push(request.elapsed());
+            request = Instant::now();
+        };
         for _ in 0..messages {
             self.client
                 .send(&capability, body, SystemTime::now(), &mut rng)
                 .await
                 .expect("send");
-            let read = self
-                .client
-                .next(&self.queue, SystemTime::now(), &mut rng)
-                .await
-                .expect("next")
-                .expect("the message just sent");
+            lap(&mut latencies);
+            let read = match unacknowledged.take() {
+                Some(ack) => self
+                    .client
+                    .ack_then_next(&self.queue, &ack, None, SystemTime::now(), &mut rng)
+                    .await
+                    .expect("ack then next"),
+                None => self
+                    .client
+                    .next(&self.queue, SystemTime::now(), &mut rng)
+                    .await
+                    .expect("next"),
+            }
+            .expect("the message just sent");
+            lap(&mut latencies);
             assert_eq!(read.packet.len(), body.len());
+            match protocol {
+                Protocol::Separate => {
+                    self.client
+                        .ack(&self.queue, &read.id, SystemTime::now(), &mut rng)
+                        .await
+                        .expect("ack");
+                    lap(&mut latencies);
+                }
+                Protocol::Combined => unacknowledged = Some(read.id),
+            }
+        }
+        // The last message's acknowledgement, on its own (part of the round's time).
+        if let Some(ack) = unacknowledged {
             self.client
-                .ack(&self.queue, &read.id, SystemTime::now(), &mut rng)
+                .ack(&self.queue, &ack, SystemTime::now(), &mut rng)
                 .await
                 .expect("ack");
+            lap(&mut latencies);
+        }
+        latencies
+    }
+}
+
+/// How a client reads and acknowledges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// `send`, `next`, `ack`: three signed requests (and three synced commits) a message.
+    Separate,
+    /// `send`, then a `next` that acknowledges the message read before: two of each.
+    Combined,
+}
+
+impl Protocol {
+    fn describe(self) -> &'static str {
+        match self {
+            Protocol::Separate => "send + next + ack",
+            Protocol::Combined => "send + next acknowledging the one before",
         }
     }
 }
 
+/// The relay's contenders: each protocol at each concurrency.
+const CONTENDERS: [(Protocol, usize); 4] = [
+    (Protocol::Separate, 1),
+    (Protocol::Combined, 1),
+    (Protocol::Separate, 8),
+    (Protocol::Combined, 8),
+];
+
 /// `messages` messages through the relay, split among `workers`, each a task of its own
 /// (so the clients' signing runs on the runtime's threads beside the relay's handlers).
-async fn relay_round(workers: &[Arc<Worker>], body: &Arc<[u8]>, messages: usize) -> Duration {
+async fn relay_round(
+    workers: &[Arc<Worker>],
+    body: &Arc<[u8]>,
+    messages: usize,
+    protocol: Protocol,
+) -> (Duration, Vec<Duration>) {
     let share = |i: usize| messages / workers.len() + usize::from(i < messages % workers.len());
     let start = Instant::now();
     let mut runs = tokio::task::JoinSet::new();
     for (i, worker) in workers.iter().enumerate() {
         let (worker, body, count) = (Arc::clone(worker), Arc::clone(body), share(i));
-        runs.spawn(async move { worker.run(&body, count).await });
+        runs.spawn(async move { worker.run(&body, count, protocol).await });
     }
+    let mut latencies = Vec::new();
     while let Some(done) = runs.join_next().await {
-        done.expect("a client task");
+        latencies.extend(done.expect("a client task"));
     }
-    start.elapsed()
+    (start.elapsed(), latencies)
 }
 
 /// Times the pieces of one request, `repeats` times each, and prints their means.

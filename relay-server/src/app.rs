@@ -58,7 +58,7 @@ use sotto_core::relay::chunks::{
 };
 use sotto_core::relay::{
     AUTH_HEADER, ApiError, AuthError, AuthHeader, ChunkId, CreateQueue, Endpoint, ErrorKind,
-    QueueCreated, QueuePublicKey, RelayInfo, RelayKey, SenderId,
+    QueueCreated, QueuePublicKey, ReadAfterAck, RelayInfo, RelayKey, SenderId,
 };
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::{debug, error};
@@ -326,14 +326,37 @@ async fn answer(
         Endpoint::Next(recipient) => {
             let recipient = *recipient;
             let wait = wait_header(&parts.headers)?;
-            let nonce = recipient_request(state, parts, body, &recipient, now).await?;
+            // A read may first acknowledge the message read before (a JSON body).
+            let acking = check_content_type(&parts.headers, Some(JSON)).is_ok();
+            let limit = if acking { MAX_JSON_BODY as u64 } else { 0 };
+            let (nonce, read) =
+                recipient_request(state, parts, body, &recipient, now, limit).await?;
+            let ack = if acking {
+                Some(ReadAfterAck::from_json(&read)?.ack)
+            } else {
+                None
+            };
             // Registered before the queue is looked at, so no write slips between.
             let waiter = wait.and_then(|_| state.waiters.register(recipient));
             let armed = waiter.as_ref().map(crate::wait::Waiter::armed);
-            let mut next = on_signed_store(state, move |store| {
-                store.next_message(&recipient, today, &nonce)
-            })
-            .await?;
+            let mut next = match ack {
+                None => {
+                    on_signed_store(state, move |store| {
+                        store.next_message(&recipient, today, &nonce)
+                    })
+                    .await?
+                }
+                Some(ack) => {
+                    let (acked, next) = on_signed_store(state, move |store| {
+                        store.ack_then_next(&recipient, &ack, today, &nonce)
+                    })
+                    .await?;
+                    if acked {
+                        state.metrics.record(Event::MessageAcked);
+                    }
+                    next
+                }
+            };
             if next.is_none()
                 && let (Some(waiter), Some(armed), Some(wait)) = (&waiter, armed, wait)
             {
@@ -364,7 +387,7 @@ async fn answer(
         }
         Endpoint::Ack(recipient, message) => {
             let (recipient, message) = (*recipient, *message);
-            let nonce = recipient_request(state, parts, body, &recipient, now).await?;
+            let (nonce, _) = recipient_request(state, parts, body, &recipient, now, 0).await?;
             on_signed_store(state, move |store| {
                 store.ack_message(&recipient, &message, today, &nonce)
             })
@@ -390,7 +413,7 @@ async fn answer(
         }
         Endpoint::DeleteQueue(recipient) => {
             let recipient = *recipient;
-            let nonce = recipient_request(state, parts, body, &recipient, now).await?;
+            let (nonce, _) = recipient_request(state, parts, body, &recipient, now, 0).await?;
             on_signed_store(state, move |store| store.delete_queue(&recipient, &nonce)).await?;
             state.metrics.record(Event::QueueDeleted);
             debug!("queue deleted");
@@ -814,15 +837,15 @@ async fn recipient_request(
     body: &mut Option<Body>,
     recipient: &sotto_core::relay::RecipientId,
     now: u64,
-) -> Result<RequestNonce, ApiError> {
-    check_content_type(&parts.headers, None)?;
+    body_limit: u64,
+) -> Result<(RequestNonce, Bytes), ApiError> {
     let auth = auth_header(&parts.headers, now)?;
-    let body = read_body(&parts.headers, body, 0).await?;
+    let body = read_body(&parts.headers, body, body_limit).await?;
     let recipient = *recipient;
     let today = Day::from_unix_seconds(now);
     let key = on_store(state, move |store| store.recipient_key(&recipient, today)).await?;
     verify(state, &known(key)?, &auth, parts, &body)?;
-    Ok(request_nonce(&auth))
+    Ok((request_nonce(&auth), body))
 }
 
 fn known(key: Option<QueuePublicKey>) -> Result<QueuePublicKey, ApiError> {

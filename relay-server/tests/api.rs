@@ -709,6 +709,15 @@ impl RelayStore for BrokenStore {
     ) -> Result<Option<StoredMessage>, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
+    fn ack_then_next(
+        &self,
+        _: &RecipientId,
+        _: &sotto_core::relay::RelayMessageId,
+        _: Day,
+        _: &RequestNonce,
+    ) -> Result<(bool, Option<StoredMessage>), StoreError> {
+        Err(StoreError::Backend("disk full".into()))
+    }
     fn next_message_after_wait(
         &self,
         _: &RecipientId,
@@ -885,4 +894,99 @@ async fn queue_creation_is_bounded_per_source_and_for_the_whole_relay() {
     // A deletion makes room again.
     assert_eq!(relay.delete(&queue).await.status, 204);
     relay.create_queue().await;
+}
+
+#[tokio::test]
+async fn a_read_acknowledges_the_message_before_in_the_same_request() {
+    use sotto_core::relay::{ReadAfterAck, RelayMessageId};
+
+    let relay = TestRelay::new();
+    let queue = relay.create_queue().await;
+    for body in [&b"one"[..], b"two", b"three"] {
+        assert_eq!(relay.send(&queue, body).await.status, 201);
+    }
+    let path = Endpoint::Next(queue.recipient_id).path();
+    let acking = |id: &str| {
+        let ack = RelayMessageId::from_text(id).unwrap();
+        relay.signed(
+            &queue.recipient,
+            "POST",
+            &path,
+            Some("application/json"),
+            &ReadAfterAck { ack }.to_json(),
+        )
+    };
+    let first = relay.next(&queue).await;
+    assert_eq!(first.body, b"one");
+    let second = relay
+        .call(acking(first.message_id.as_deref().unwrap()))
+        .await;
+    assert_eq!((second.status, &second.body[..]), (200, &b"two"[..]));
+    assert_eq!(relay.metrics.count(Event::MessageAcked), 1);
+    // Acknowledging a message already gone is no error: the read still reads.
+    let again = relay
+        .call(acking(first.message_id.as_deref().unwrap()))
+        .await;
+    assert_eq!((again.status, &again.body[..]), (200, &b"two"[..]));
+    assert_eq!(relay.metrics.count(Event::MessageAcked), 1);
+    let third = relay
+        .call(acking(second.message_id.as_deref().unwrap()))
+        .await;
+    assert_eq!(third.body, b"three");
+    let empty = relay
+        .call(acking(third.message_id.as_deref().unwrap()))
+        .await;
+    assert_eq!(
+        empty.status, 204,
+        "the last acknowledgement rides on the empty read"
+    );
+    assert_eq!(relay.snapshot(&queue).0.messages, 0);
+
+    // The acknowledgement is signed: a body changed after signing is refused.
+    relay.send(&queue, b"four").await;
+    let four = relay.next(&queue).await;
+    let signed = relay.signed(
+        &queue.recipient,
+        "POST",
+        &path,
+        Some("application/json"),
+        &ReadAfterAck {
+            ack: RelayMessageId::from_text(four.message_id.as_deref().unwrap()).unwrap(),
+        }
+        .to_json(),
+    );
+    let (parts, _) = signed.into_parts();
+    let forged = ReadAfterAck {
+        ack: RelayMessageId::from_text(first.message_id.as_deref().unwrap()).unwrap(),
+    }
+    .to_json();
+    let forged = axum::http::Request::from_parts(parts, axum::body::Body::from(forged));
+    assert_eq!(relay.call(forged).await.refusal().1, "bad_signature");
+    // Malformed acknowledgements are 400, another media type with a body 413; nothing
+    // is deleted by any of them.
+    for (content_type, body) in [
+        (Some("application/json"), &b"{}"[..]),
+        (Some("application/json"), b"{\"ack\":\"short\"}"),
+        (
+            Some("application/json"),
+            b"{\"ack\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"x\":1}",
+        ),
+        (Some("application/json"), b"not json"),
+    ] {
+        let answer = relay
+            .call(relay.signed(&queue.recipient, "POST", &path, content_type, body))
+            .await;
+        assert_eq!(answer.refusal().0, 400, "{body:?}");
+    }
+    let answer = relay
+        .call(relay.signed(
+            &queue.recipient,
+            "POST",
+            &path,
+            Some("application/octet-stream"),
+            b"x",
+        ))
+        .await;
+    assert_eq!(answer.refusal(), (413, "too_large".to_owned()));
+    assert_eq!(relay.snapshot(&queue).0.messages, 1);
 }

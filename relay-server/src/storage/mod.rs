@@ -283,6 +283,20 @@ pub trait RelayStore: Send + Sync {
         nonce: &RequestNonce,
     ) -> Result<Option<StoredMessage>, StoreError>;
 
+    /// Deletes `ack` from the queue if it is still there, then reads as
+    /// [`RelayStore::next_message`] does, in one transaction: a read that acknowledges the
+    /// message read before it. Returns whether `ack` was deleted (a message already gone is
+    /// no error: acknowledging it again changes nothing) and the message now oldest. Marks
+    /// the queue used on `today`. Records `nonce` (see
+    /// [Signed requests](RelayStore#signed-requests)); durable when it returns `Ok`.
+    fn ack_then_next(
+        &self,
+        recipient: &RecipientId,
+        ack: &RelayMessageId,
+        today: Day,
+        nonce: &RequestNonce,
+    ) -> Result<(bool, Option<StoredMessage>), StoreError>;
+
     /// [`RelayStore::next_message`] again at the end of a waiting read, whose signed request
     /// (and its nonce) the first look recorded: the same read, no nonce. Durable when it
     /// returns `Ok`.

@@ -593,6 +593,24 @@ impl RelayStore for SqliteStore {
         })
     }
 
+    fn ack_then_next(
+        &self,
+        recipient: &RecipientId,
+        ack: &RelayMessageId,
+        today: Day,
+        nonce: &RequestNonce,
+    ) -> Result<(bool, Option<StoredMessage>), StoreError> {
+        let (recipient, ack, expires) = (*recipient, *ack, self.expiry(today));
+        self.signed(nonce, move |conn| {
+            let acked = match ack_message_in(conn, &recipient, &ack, today, expires) {
+                Ok(()) => true,
+                Err(StoreError::UnknownMessage) => false,
+                Err(e) => return Err(e),
+            };
+            Ok((acked, next_message_in(conn, &recipient, today, expires)?))
+        })
+    }
+
     fn next_message_after_wait(
         &self,
         recipient: &RecipientId,

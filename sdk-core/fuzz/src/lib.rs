@@ -14,7 +14,7 @@ use sotto_core::{
     onion, padding,
     relay::{
         ApiError, AttachmentLocation, AuthHeader, ChunkId, ChunkSecret, CreateQueue, Endpoint,
-        QueueCreated, RelayAddress,
+        QueueCreated, ReadAfterAck, RelayAddress,
     },
     sealed,
     store::KeyInfo,
@@ -64,7 +64,7 @@ pub fn relay_request(data: &[u8]) {
         return;
     };
     let text = std::str::from_utf8(input).ok();
-    match selector % 6 {
+    match selector % 7 {
         0 => {
             if let Some(address) = text.and_then(|t| RelayAddress::parse(t).ok()) {
                 assert_eq!(RelayAddress::parse(&address.to_string()), Ok(address));
@@ -88,6 +88,11 @@ pub fn relay_request(data: &[u8]) {
         3 => {
             if let Ok(request) = CreateQueue::from_json(input) {
                 assert_eq!(CreateQueue::from_json(&request.to_json()), Ok(request));
+            }
+        }
+        5 => {
+            if let Ok(read) = ReadAfterAck::from_json(input) {
+                assert_eq!(ReadAfterAck::from_json(&read.to_json()), Ok(read));
             }
         }
         4 => {

@@ -13,10 +13,10 @@ use super::{Client, ClientEvent, SyncReport, is_user_content};
 use crate::contacts::{ContactId, Event};
 use crate::content::{Body, Content, MAX_RECEIPT_IDS, MessageId, Receipt, ReceiptKind};
 use crate::error::{Error, Result};
-use crate::relay::ErrorKind;
 use crate::relay::OwnQueue;
+use crate::relay::{ErrorKind, RelayMessageId};
 use crate::store::{MessageDirection, Store};
-use crate::transport::{ReadMessage, TransportError};
+use crate::transport::{ReadMessage, RelayClient, TransportError};
 
 /// Most packets [`Client::receive_read`] takes from a queue in one call.
 pub const RECEIVE_BATCH: usize = 64;
@@ -172,7 +172,10 @@ impl<S: Store> Client<S> {
     }
 
     /// Reads one queue until it is empty (or a packet must stay, or `limit` packets were
-    /// read), starting with `first` when a waiting read already returned it.
+    /// read), starting with `first` when a waiting read already returned it. Each read
+    /// acknowledges the message handled before it (one request a message,
+    /// `RelayClient::ack_then_next`); the last acknowledgement rides on the read that
+    /// finds the queue empty.
     async fn read_queue(
         &mut self,
         queue: &OwnQueue,
@@ -186,15 +189,25 @@ impl<S: Store> Client<S> {
         }
         let relay = self.relay(&queue.relay)?;
         let mut read_here = 0usize;
+        // The message handled last, stored but not yet acknowledged at the relay.
+        let mut handled: Option<RelayMessageId> = None;
         loop {
             if limit.is_some_and(|limit| read_here >= limit) {
+                if let Some(id) = handled.take() {
+                    self.acknowledge(&relay, queue, &id).await?;
+                }
                 return Ok(ReadEnd::Limit);
             }
             read_here += 1;
             let now = self.now();
-            let read = match first.take() {
-                Some(message) => Ok(Some(message)),
-                None => relay.next(queue, now, &mut self.rng).await,
+            let read = match (first.take(), handled.take()) {
+                (Some(message), _) => Ok(Some(message)),
+                (None, Some(id)) => {
+                    relay
+                        .ack_then_next(queue, &id, None, now, &mut self.rng)
+                        .await
+                }
+                (None, None) => relay.next(queue, now, &mut self.rng).await,
             };
             let message = match read {
                 Ok(Some(message)) => message,
@@ -212,26 +225,40 @@ impl<S: Store> Client<S> {
                         .await?
                 }
             };
-            if let Outcome::Keep = outcome {
-                return Ok(ReadEnd::Done);
-            }
-            let now = self.now();
-            match relay.ack(queue, &message.id, now, &mut self.rng).await {
-                Ok(()) => {}
-                // Acknowledged already (by a read that overlapped this one): gone, as wanted.
-                Err(TransportError::Relay(api)) if api.kind == ErrorKind::UnknownMessage => {}
-                Err(error) => {
-                    // Stored but not acknowledged: it comes again and is recognised then.
-                    self.queue_unreadable(queue, &error).await?;
+            match outcome {
+                Outcome::Keep => return Ok(ReadEnd::Done),
+                Outcome::InvitationUsed => {
+                    if !self.acknowledge(&relay, queue, &message.id).await? {
+                        return Ok(ReadEnd::Done);
+                    }
+                    // The link is dead at the relay too. Whatever else arrived on the queue
+                    // was for a used invitation and could never be answered.
+                    self.delete_queue_quietly(queue).await;
+                    self.profile.forget_queue(&queue.recipient_id).await?;
                     return Ok(ReadEnd::Done);
                 }
+                // Acknowledged by the next read.
+                _ => handled = Some(message.id),
             }
-            if let Outcome::InvitationUsed = outcome {
-                // The link is dead at the relay too. Whatever else arrived on the queue
-                // was for a used invitation and could never be answered.
-                self.delete_queue_quietly(queue).await;
-                self.profile.forget_queue(&queue.recipient_id).await?;
-                return Ok(ReadEnd::Done);
+        }
+    }
+
+    /// Acknowledges one message on its own; whether it is gone from the queue. Stored but
+    /// not acknowledged (a failure, reported): it comes again and is recognised then.
+    async fn acknowledge(
+        &mut self,
+        relay: &RelayClient,
+        queue: &OwnQueue,
+        id: &RelayMessageId,
+    ) -> Result<bool> {
+        let now = self.now();
+        match relay.ack(queue, id, now, &mut self.rng).await {
+            Ok(()) => Ok(true),
+            // Acknowledged already (by a read that overlapped this one): gone, as wanted.
+            Err(TransportError::Relay(api)) if api.kind == ErrorKind::UnknownMessage => Ok(true),
+            Err(error) => {
+                self.queue_unreadable(queue, &error).await?;
+                Ok(false)
             }
         }
     }

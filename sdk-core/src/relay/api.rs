@@ -172,6 +172,51 @@ impl CreateQueue {
     }
 }
 
+/// Body of a read (`POST /v1/queues/{id}/next`) that first acknowledges the message read
+/// before: the acknowledgement and the next read in one signed request and one durable
+/// transaction (`docs/PROTOCOL.md` §15). A read without one has an empty body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAfterAck {
+    /// The message to delete before reading (already gone: no error).
+    pub ack: RelayMessageId,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireReadAfterAck {
+    ack: String,
+}
+
+impl ReadAfterAck {
+    /// `{"ack": "<message id>"}`.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&WireReadAfterAck {
+            ack: self.ack.to_text(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Parses the body strictly (unknown, missing or repeated fields, a bad id: errors).
+    pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
+        if body.len() > MAX_JSON_BODY {
+            return Err(ApiError::new(
+                ErrorKind::TooLarge,
+                "the JSON body is too large",
+            ));
+        }
+        let wire: WireReadAfterAck = serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(ErrorKind::MalformedRequest, format!("read request: {e}"))
+        })?;
+        let ack = RelayMessageId::from_text(&wire.ack).map_err(|_| {
+            ApiError::new(
+                ErrorKind::MalformedRequest,
+                "ack is not a message id in base64url",
+            )
+        })?;
+        Ok(Self { ack })
+    }
+}
+
 /// Answer to `POST /v1/queues`: the queue's two ids (random, unrelated to each other).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCreated {

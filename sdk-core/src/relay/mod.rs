@@ -11,7 +11,7 @@ pub mod error;
 
 pub use address::{AddressError, Host, RelayAddress, RelayKey};
 pub use api::{
-    ApiError, CreateQueue, Endpoint, ErrorKind, QueueCreated, RecipientId, RelayInfo,
+    ApiError, CreateQueue, Endpoint, ErrorKind, QueueCreated, ReadAfterAck, RecipientId, RelayInfo,
     RelayMessageId, SenderId,
 };
 pub use auth::{AUTH_HEADER, AuthError, AuthHeader, QueueKeyPair, QueuePublicKey};

@@ -15,7 +15,7 @@ use super::TransportError;
 use super::http::{Answer, Http, Request};
 use crate::relay::OwnQueue;
 use crate::relay::PartSecrets;
-use crate::relay::api::{MAX_WAIT_SECONDS, MESSAGE_ID_HEADER, WAIT_HEADER};
+use crate::relay::api::{MAX_WAIT_SECONDS, MESSAGE_ID_HEADER, ReadAfterAck, WAIT_HEADER};
 use crate::relay::chunks::{CHUNK_DELETE_HASH_HEADER, CHUNK_DELETE_HEADER, CHUNK_READ_HEADER};
 use crate::relay::{
     AUTH_HEADER, ApiError, CreateQueue, Endpoint, ErrorKind, QueueCreated, QueueKeyPair,
@@ -222,7 +222,24 @@ impl RelayClient {
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Option<ReadMessage>, TransportError> {
-        self.read_next(queue, None, now, rng).await
+        self.read_next(queue, None, None, now, rng).await
+    }
+
+    /// Acknowledges `ack` (a message read before; one already gone is fine) and reads the
+    /// next message, in one signed request that the relay answers once both are durable
+    /// (`docs/PROTOCOL.md` §15): a queue is drained with one request per message instead
+    /// of two. With `wait`, a read of an empty queue waits as in
+    /// [`RelayClient::next_waiting`].
+    pub async fn ack_then_next<R: Rng + CryptoRng>(
+        &self,
+        queue: &OwnQueue,
+        ack: &RelayMessageId,
+        wait: Option<std::time::Duration>,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Result<Option<ReadMessage>, TransportError> {
+        let seconds = wait.map(|wait| wait.as_secs().clamp(1, MAX_WAIT_SECONDS));
+        self.read_next(queue, Some(ack), seconds, now, rng).await
     }
 
     /// Like [`RelayClient::next`], but a read of an empty queue waits at the relay for up
@@ -236,12 +253,13 @@ impl RelayClient {
         rng: &mut R,
     ) -> Result<Option<ReadMessage>, TransportError> {
         let seconds = wait.as_secs().clamp(1, MAX_WAIT_SECONDS);
-        self.read_next(queue, Some(seconds), now, rng).await
+        self.read_next(queue, None, Some(seconds), now, rng).await
     }
 
     async fn read_next<R: Rng + CryptoRng>(
         &self,
         queue: &OwnQueue,
+        ack: Option<&RelayMessageId>,
         wait_seconds: Option<u64>,
         now: SystemTime,
         rng: &mut R,
@@ -251,13 +269,20 @@ impl RelayClient {
         }
         let endpoint = Endpoint::Next(queue.recipient_id);
         let wait = wait_seconds.map(|seconds| (WAIT_HEADER, seconds.to_string()));
+        let (content_type, body) = match ack {
+            Some(ack) => (
+                Some("application/json"),
+                ReadAfterAck { ack: *ack }.to_json(),
+            ),
+            None => (None, Vec::new()),
+        };
         let (status, id, answer) = self
             .signed(
                 &endpoint,
                 &queue.recipient_key,
-                None,
+                content_type,
                 wait,
-                Vec::new(),
+                body,
                 now,
                 rng,
             )

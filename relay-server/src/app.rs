@@ -438,7 +438,10 @@ async fn write_message(
             "a message has at least one byte",
         ));
     }
-    let key = on_store(state, move |store| store.sender_key(&sender, today)).await?;
+    let key = match state.store.sender_key_at_hand(&sender) {
+        Some(key) => Some(key),
+        None => on_store(state, move |store| store.sender_key(&sender, today)).await?,
+    };
     known(key)?
         .verify(
             auth,
@@ -843,7 +846,10 @@ async fn recipient_request(
     let body = read_body(&parts.headers, body, body_limit).await?;
     let recipient = *recipient;
     let today = Day::from_unix_seconds(now);
-    let key = on_store(state, move |store| store.recipient_key(&recipient, today)).await?;
+    let key = match state.store.recipient_key_at_hand(&recipient) {
+        Some(key) => Some(key),
+        None => on_store(state, move |store| store.recipient_key(&recipient, today)).await?,
+    };
     verify(state, &known(key)?, &auth, parts, &body)?;
     Ok((request_nonce(&auth), body))
 }

@@ -23,8 +23,8 @@ use crate::metrics::Metrics;
 use crate::mix::{Mix, MixError};
 use crate::proxy::Proxy;
 use crate::storage::{
-    ChunkStore, Day, FileChunkStore, Hour, NonceBucket, RelayStore, SqliteStore, StoreError,
-    SweepReport,
+    ChunkStore, Day, FileChunkStore, Hour, KeyCache, NonceBucket, RelayStore, SqliteStore,
+    StoreError, SweepReport,
 };
 use crate::throttle::Throttle;
 use crate::wait::Waiters;
@@ -124,7 +124,8 @@ impl Relay {
         );
         let waiters = Arc::new(Waiters::new());
         let routers = routers(RelayState {
-            store: Arc::clone(&store) as Arc<dyn RelayStore>,
+            // Queue keys from memory when at hand (`storage::key_cache`).
+            store: Arc::new(KeyCache::new(Arc::clone(&store) as Arc<dyn RelayStore>)),
             relay_key,
             limits: settings.limits,
             clock: Arc::clone(&clock),

@@ -32,6 +32,7 @@
 
 pub mod chunk_files;
 pub mod chunks;
+pub mod key_cache;
 pub mod sqlite;
 
 use sotto_core::relay::auth::NONCE_LEN;
@@ -39,6 +40,7 @@ use sotto_core::relay::{QueuePublicKey, RecipientId, RelayMessageId, SenderId};
 
 pub use chunk_files::FileChunkStore;
 pub use chunks::{ChunkCounts, ChunkPolicy, ChunkReader, ChunkStore, ChunkUpload, Hour};
+pub use key_cache::KeyCache;
 pub use sqlite::SqliteStore;
 
 /// Seconds in a day.
@@ -251,6 +253,19 @@ pub trait RelayStore: Send + Sync {
         sender: &SenderId,
         today: Day,
     ) -> Result<Option<QueuePublicKey>, StoreError>;
+
+    /// The sender key of this sender id if it is at hand without the store (in memory), so
+    /// that the lookup need not leave the async thread; `None` says nothing (ask
+    /// [`RelayStore::sender_key`]). A key given here may belong to a queue deleted or expired
+    /// since: the operation itself still refuses such a queue.
+    fn sender_key_at_hand(&self, _sender: &SenderId) -> Option<QueuePublicKey> {
+        None
+    }
+
+    /// [`RelayStore::sender_key_at_hand`] for a recipient id.
+    fn recipient_key_at_hand(&self, _recipient: &RecipientId) -> Option<QueuePublicKey> {
+        None
+    }
 
     /// The recipient key of the queue with this recipient id, if it exists and has not
     /// expired.

@@ -103,6 +103,8 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(backend("opening the data file"))?;
         // This process is the file's only user (see `configure`): a lock held elsewhere
         // means another relay, and waiting for it would only delay the refusal.
+        // Every statement of the hot paths is kept parsed (`cached_exec`, `cached_row`).
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(std::time::Duration::ZERO)
             .map_err(backend("setting the busy timeout"))?;
         configure(&conn)?;
@@ -196,9 +198,10 @@ fn check_header(conn: &Connection) -> Result<(), StoreError> {
     let application_id: i32 = conn
         .pragma_query_value(None, "application_id", |row| row.get(0))
         .map_err(backend("reading the application id"))?;
-    let objects: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
-        .map_err(backend("reading the schema"))?;
+    let objects: i64 = cached_row(conn, "SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get(0)
+    })
+    .map_err(backend("reading the schema"))?;
     let fresh = version == 0 && application_id == 0 && objects == 0;
     if application_id != APPLICATION_ID && !fresh {
         return Err(StoreError::Incompatible(format!(
@@ -299,24 +302,24 @@ fn touch_queue(
     today: Day,
     expires: i64,
 ) -> Result<bool, StoreError> {
-    let alive: Option<i64> = tx
-        .query_row(
-            "SELECT expires_day FROM queues WHERE recipient_id = ?1 AND expires_day >= ?2",
-            (&recipient[..], int(today.0)),
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(backend("looking up a queue"))?;
+    let alive: Option<i64> = cached_row(
+        tx,
+        "SELECT expires_day FROM queues WHERE recipient_id = ?1 AND expires_day >= ?2",
+        (&recipient[..], int(today.0)),
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(backend("looking up a queue"))?;
     match alive {
         None => Ok(false),
         Some(current) if current >= expires => Ok(true),
-        Some(_) => tx
-            .execute(
-                "UPDATE queues SET expires_day = ?2 WHERE recipient_id = ?1",
-                (&recipient[..], expires),
-            )
-            .map(|_| true)
-            .map_err(backend("marking a queue used")),
+        Some(_) => cached_exec(
+            tx,
+            "UPDATE queues SET expires_day = ?2 WHERE recipient_id = ?1",
+            (&recipient[..], expires),
+        )
+        .map(|_| true)
+        .map_err(backend("marking a queue used")),
     }
 }
 
@@ -400,6 +403,25 @@ impl SqliteStore {
     }
 }
 
+/// Runs one statement from the connection's statement cache (parsed once per connection).
+fn cached_exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// Reads one row with a statement from the connection's statement cache.
+fn cached_row<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, row)
+}
+
 /// Locks a mutex, recovering it if a panic poisoned it (every critical section here
 /// leaves its data consistent).
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -416,7 +438,7 @@ fn commit_group(conn: &Connection, jobs: Vec<SignedJob>) {
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = cached_exec(conn, "BEGIN IMMEDIATE", []) {
         let why = e.to_string();
         for job in jobs {
             job(Err(&why))(None);
@@ -424,7 +446,7 @@ fn commit_group(conn: &Connection, jobs: Vec<SignedJob>) {
         return;
     }
     let deliveries: Vec<Delivery> = jobs.into_iter().map(|job| job(Ok(conn))).collect();
-    let failure = conn.execute_batch("COMMIT").err().map(|e| {
+    let failure = cached_exec(conn, "COMMIT", []).err().map(|e| {
         // A failed COMMIT may leave the transaction open; it must not linger.
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()
@@ -441,8 +463,10 @@ fn run_signed<T>(
     nonce: Option<&RequestNonce>,
     operation: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    // Each a cached statement, one or more in order.
     let savepoint = |sql: &str| {
-        conn.execute_batch(sql)
+        sql.split("; ")
+            .try_for_each(|one| cached_exec(conn, one, []).map(drop))
             .map_err(backend("managing a request's savepoint"))
     };
     savepoint("SAVEPOINT request")?;
@@ -482,8 +506,7 @@ fn create_queue_in(
     max_queues: u64,
 ) -> Result<NewQueue, StoreError> {
     // The total kept by `keep_totals`, read in the creation's own transaction.
-    let queues: i64 = conn
-        .query_row("SELECT queues FROM temp.totals", [], |row| row.get(0))
+    let queues: i64 = cached_row(conn, "SELECT queues FROM temp.totals", [], |row| row.get(0))
         .map_err(backend("counting queues"))?;
     if u64::try_from(queues).unwrap_or(0) >= max_queues {
         return Err(StoreError::TooManyQueues);
@@ -493,7 +516,8 @@ fn create_queue_in(
         if recipient == sender {
             continue;
         }
-        let inserted = conn.execute(
+        let inserted = cached_exec(
+            conn,
             "INSERT INTO queues (recipient_id, sender_id, recipient_key, sender_key, expires_day)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             (
@@ -661,19 +685,21 @@ impl RelayStore for SqliteStore {
         let mut conn = self.lock();
         let tx = begin(&mut conn)?;
         let today = int(today.0);
-        let expired_messages = tx
-            .execute(
-                "DELETE FROM messages WHERE expires_day < ?1
+        let expired_messages = cached_exec(
+            &tx,
+            "DELETE FROM messages WHERE expires_day < ?1
                     OR queue IN (SELECT recipient_id FROM queues WHERE expires_day < ?1)",
-                [today],
-            )
-            .map_err(backend("deleting expired messages"))?;
-        let expired_queues = tx
-            .execute("DELETE FROM queues WHERE expires_day < ?1", [today])
+            [today],
+        )
+        .map_err(backend("deleting expired messages"))?;
+        let expired_queues = cached_exec(&tx, "DELETE FROM queues WHERE expires_day < ?1", [today])
             .map_err(backend("deleting expired queues"))?;
-        let expired_nonces = tx
-            .execute("DELETE FROM nonces WHERE expires_bucket < ?1", [int(now.0)])
-            .map_err(backend("deleting expired nonces"))?;
+        let expired_nonces = cached_exec(
+            &tx,
+            "DELETE FROM nonces WHERE expires_bucket < ?1",
+            [int(now.0)],
+        )
+        .map_err(backend("deleting expired nonces"))?;
         tx.commit().map_err(backend("committing a sweep"))?;
         Ok(SweepReport {
             messages: expired_messages as u64,
@@ -743,25 +769,25 @@ fn write_message_in(
     today: Day,
     expires: i64,
 ) -> Result<Written, StoreError> {
-    let queue: Option<Vec<u8>> = tx
-        .query_row(
-            "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
-            (&sender.as_bytes()[..], int(today.0)),
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(backend("looking up a queue by sender id"))?;
+    let queue: Option<Vec<u8>> = cached_row(
+        tx,
+        "SELECT recipient_id FROM queues WHERE sender_id = ?1 AND expires_day >= ?2",
+        (&sender.as_bytes()[..], int(today.0)),
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(backend("looking up a queue by sender id"))?;
     let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
-    let (count, bytes, last_seq): (i64, i64, i64) = tx
-        .query_row(
-            "SELECT count(*) FILTER (WHERE expires_day >= ?2),
+    let (count, bytes, last_seq): (i64, i64, i64) = cached_row(
+        tx,
+        "SELECT count(*) FILTER (WHERE expires_day >= ?2),
                         coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
                         coalesce(max(seq), 0)
                  FROM messages WHERE queue = ?1",
-            (&queue[..], int(today.0)),
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .map_err(backend("measuring a queue"))?;
+        (&queue[..], int(today.0)),
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .map_err(backend("measuring a queue"))?;
     let count = u64::try_from(count).unwrap_or(0);
     let bytes = u64::try_from(bytes).unwrap_or(0);
     let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
@@ -773,7 +799,8 @@ fn write_message_in(
     let mut stored = None;
     for _ in 0..ID_ATTEMPTS {
         let id = random_id();
-        match tx.execute(
+        match cached_exec(
+            tx,
             "INSERT INTO messages (queue, seq, message_id, body, expires_day)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             (&queue[..], last_seq + 1, &id[..], body, expires),
@@ -805,15 +832,15 @@ fn next_message_in(
     if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
         return Err(StoreError::UnknownQueue);
     }
-    let message: Option<(Vec<u8>, Vec<u8>)> = tx
-        .query_row(
-            "SELECT message_id, body FROM messages
+    let message: Option<(Vec<u8>, Vec<u8>)> = cached_row(
+        tx,
+        "SELECT message_id, body FROM messages
                  WHERE queue = ?1 AND expires_day >= ?2 ORDER BY seq LIMIT 1",
-            (&recipient.as_bytes()[..], int(today.0)),
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(backend("reading a message"))?;
+        (&recipient.as_bytes()[..], int(today.0)),
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(backend("reading a message"))?;
     message
         .map(|(id, body)| {
             Ok(StoredMessage {
@@ -835,16 +862,16 @@ fn ack_message_in(
     if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
         return Err(StoreError::UnknownQueue);
     }
-    let deleted = tx
-        .execute(
-            "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
-            (
-                &recipient.as_bytes()[..],
-                &message.as_bytes()[..],
-                int(today.0),
-            ),
-        )
-        .map_err(backend("deleting a message"))?;
+    let deleted = cached_exec(
+        tx,
+        "DELETE FROM messages WHERE queue = ?1 AND message_id = ?2 AND expires_day >= ?3",
+        (
+            &recipient.as_bytes()[..],
+            &message.as_bytes()[..],
+            int(today.0),
+        ),
+    )
+    .map_err(backend("deleting a message"))?;
     if deleted == 0 {
         return Err(StoreError::UnknownMessage);
     }
@@ -853,17 +880,18 @@ fn ack_message_in(
 
 /// Deletes the queue and its messages.
 fn delete_queue_in(tx: &Connection, recipient: &RecipientId) -> Result<(), StoreError> {
-    tx.execute(
+    cached_exec(
+        tx,
         "DELETE FROM messages WHERE queue = ?1",
         [&recipient.as_bytes()[..]],
     )
     .map_err(backend("deleting a queue's messages"))?;
-    let deleted = tx
-        .execute(
-            "DELETE FROM queues WHERE recipient_id = ?1",
-            [&recipient.as_bytes()[..]],
-        )
-        .map_err(backend("deleting a queue"))?;
+    let deleted = cached_exec(
+        tx,
+        "DELETE FROM queues WHERE recipient_id = ?1",
+        [&recipient.as_bytes()[..]],
+    )
+    .map_err(backend("deleting a queue"))?;
     if deleted == 0 {
         return Err(StoreError::UnknownQueue);
     }

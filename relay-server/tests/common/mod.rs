@@ -16,7 +16,7 @@ use sotto_core::relay::{
 };
 use sotto_relay::config::Limits;
 use sotto_relay::storage::{
-    ChunkStore, Day, FileChunkStore, NonceBucket, RelayStore, RequestNonce, SqliteStore,
+    ChunkStore, Day, FileChunkStore, KeyCache, NonceBucket, RelayStore, RequestNonce, SqliteStore,
     StoreCounts,
 };
 use sotto_relay::throttle::{SourceLimits, Throttle};
@@ -125,7 +125,8 @@ impl TestRelay {
             public: router,
             operator,
         } = routers(RelayState {
-            store: Arc::clone(&store) as Arc<dyn RelayStore>,
+            // As the relay runs it: queue keys from memory when at hand.
+            store: Arc::new(KeyCache::new(Arc::clone(&store) as Arc<dyn RelayStore>)),
             relay_key,
             limits,
             clock: Arc::clone(&clock) as Arc<dyn Clock>,

@@ -89,6 +89,9 @@ impl axum::serve::Listener for TlsListener {
             tokio::select! {
                 accepted = self.tcp.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        // Answers go out as soon as they are written (a request-response
+                        // protocol: Nagle's algorithm would only hold the last segment).
+                        let _ = stream.set_nodelay(true);
                         if self.handshakes.len() >= MAX_PENDING_HANDSHAKES {
                             drop(stream);
                             continue;

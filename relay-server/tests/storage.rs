@@ -571,3 +571,73 @@ fn queue_creation_stops_at_max_queues_and_resumes_after_a_deletion() {
         Err(StoreError::TooManyQueues)
     ));
 }
+
+#[test]
+fn a_queues_quota_is_kept_across_restarts_and_its_order_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy {
+        max_queue_messages: 3,
+        ..policy()
+    };
+    let store = SqliteStore::open(dir.path(), policy).unwrap();
+    let queue = store.create_queue(&keys(), TODAY, &nonce()).unwrap();
+    for body in [&b"1"[..], b"2", b"3"] {
+        store
+            .write_message(&queue.sender_id, body, TODAY, &nonce())
+            .unwrap();
+    }
+    store.close().unwrap();
+    // The queue's totals are counted again on opening: still full.
+    let store = SqliteStore::open(dir.path(), policy).unwrap();
+    assert!(matches!(
+        store.write_message(&queue.sender_id, b"4", TODAY, &nonce()),
+        Err(StoreError::QuotaExceeded)
+    ));
+    let first = store
+        .next_message(&queue.recipient_id, TODAY, &nonce())
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.body, b"1");
+    store
+        .ack_message(&queue.recipient_id, &first.id, TODAY, &nonce())
+        .unwrap();
+    store
+        .write_message(&queue.sender_id, b"4", TODAY, &nonce())
+        .unwrap();
+    // Drained in order, the last acknowledgement riding on the empty read.
+    let mut read = Vec::new();
+    let mut ack = None;
+    loop {
+        let next = match ack {
+            Some(id) => {
+                let (acked, next) = store
+                    .ack_then_next(&queue.recipient_id, &id, TODAY, &nonce())
+                    .unwrap();
+                assert!(acked);
+                next
+            }
+            None => store
+                .next_message(&queue.recipient_id, TODAY, &nonce())
+                .unwrap(),
+        };
+        let Some(message) = next else { break };
+        read.push(message.body);
+        ack = Some(message.id);
+    }
+    assert_eq!(read, [b"2".to_vec(), b"3".to_vec(), b"4".to_vec()]);
+    assert_eq!(store.counts().unwrap().messages, 0);
+    // An empty queue starts its places again and takes a full quota.
+    for body in [&b"5"[..], b"6", b"7"] {
+        store
+            .write_message(&queue.sender_id, body, TODAY, &nonce())
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .next_message(&queue.recipient_id, TODAY, &nonce())
+            .unwrap()
+            .unwrap()
+            .body,
+        b"5"
+    );
+}

@@ -728,9 +728,11 @@ impl RelayStore for SqliteStore {
 }
 
 /// Keeps the store's totals (queues, messages, message bytes) in one row of this
-/// connection's memory, counted once now and then kept by triggers in the very
+/// connection's memory, and each queue's (messages, bytes, last place) in a row per queue
+/// that holds messages, counted once now and then kept by triggers in the very
 /// transactions that change them (a rolled-back write changes no total). Temporary: nothing
-/// of it is written to the data file, which holds no counters (`migrations/v1.sql`).
+/// of it is written to the data file, which holds no counters (`migrations/v1.sql`). A
+/// write checks its queue's quota by reading one row instead of counting the queue.
 fn keep_totals(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "PRAGMA temp_store = MEMORY;
@@ -755,7 +757,30 @@ fn keep_totals(conn: &Connection) -> Result<(), StoreError> {
                  message_bytes = message_bytes - length(OLD.body); END;
          CREATE TEMP TRIGGER message_changed AFTER UPDATE OF body ON main.messages
              BEGIN UPDATE temp.totals
-                 SET message_bytes = message_bytes - length(OLD.body) + length(NEW.body); END;",
+                 SET message_bytes = message_bytes - length(OLD.body) + length(NEW.body); END;
+         CREATE TEMP TABLE queue_totals (
+             queue    BLOB    NOT NULL PRIMARY KEY,
+             messages INTEGER NOT NULL,
+             bytes    INTEGER NOT NULL,
+             last_seq INTEGER NOT NULL
+         ) WITHOUT ROWID;
+         INSERT INTO temp.queue_totals
+             SELECT queue, count(*), sum(length(body)), max(seq)
+             FROM main.messages GROUP BY queue;
+         CREATE TEMP TRIGGER queue_message_added AFTER INSERT ON main.messages
+             BEGIN INSERT INTO temp.queue_totals VALUES (NEW.queue, 1, length(NEW.body), NEW.seq)
+                 ON CONFLICT (queue) DO UPDATE SET messages = messages + 1,
+                     bytes = bytes + length(NEW.body), last_seq = max(last_seq, NEW.seq);
+             END;
+         CREATE TEMP TRIGGER queue_message_removed AFTER DELETE ON main.messages
+             BEGIN UPDATE temp.queue_totals SET messages = messages - 1,
+                     bytes = bytes - length(OLD.body) WHERE queue = OLD.queue;
+                 DELETE FROM temp.queue_totals WHERE queue = OLD.queue AND messages <= 0;
+             END;
+         CREATE TEMP TRIGGER queue_message_changed AFTER UPDATE OF body ON main.messages
+             BEGIN UPDATE temp.queue_totals
+                 SET bytes = bytes - length(OLD.body) + length(NEW.body) WHERE queue = NEW.queue;
+             END;",
     )
     .map_err(backend("keeping the totals"))
 }
@@ -778,16 +803,17 @@ fn write_message_in(
     .optional()
     .map_err(backend("looking up a queue by sender id"))?;
     let queue = read_id(queue.ok_or(StoreError::UnknownQueue)?)?;
+    // The queue's totals as `keep_totals` keeps them (messages expired but not yet swept
+    // still count, for at most a sweep interval).
     let (count, bytes, last_seq): (i64, i64, i64) = cached_row(
         tx,
-        "SELECT count(*) FILTER (WHERE expires_day >= ?2),
-                        coalesce(sum(length(body)) FILTER (WHERE expires_day >= ?2), 0),
-                        coalesce(max(seq), 0)
-                 FROM messages WHERE queue = ?1",
-        (&queue[..], int(today.0)),
+        "SELECT messages, bytes, last_seq FROM temp.queue_totals WHERE queue = ?1",
+        [&queue[..]],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )
-    .map_err(backend("measuring a queue"))?;
+    .optional()
+    .map_err(backend("measuring a queue"))?
+    .unwrap_or((0, 0, 0));
     let count = u64::try_from(count).unwrap_or(0);
     let bytes = u64::try_from(bytes).unwrap_or(0);
     let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);

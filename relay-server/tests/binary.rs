@@ -40,12 +40,22 @@ impl Running {
     }
 
     /// Sends SIGTERM and returns the exit status and everything logged.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    fn terminate(self) -> (std::process::ExitStatus, String) {
+        self.send_sigterm();
+        self.wait_for_exit()
+    }
+
+    /// Sends SIGTERM.
+    fn send_sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
+    }
+
+    /// Waits (at most 20 s) for the relay to exit; its status and everything logged.
+    fn wait_for_exit(mut self) -> (std::process::ExitStatus, String) {
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -300,4 +310,76 @@ fn the_systemd_unit_verifies_and_its_sandbox_leaves_little_exposed() {
     let report = String::from_utf8_lossy(&security.stdout);
     assert!(security.status.success(), "{report}");
     assert!(report.contains("Overall exposure level"), "{report}");
+}
+
+#[test]
+fn a_write_in_flight_when_sigterm_arrives_is_finished_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let relay = Running::start(&data);
+    let mut rng = rand::rng();
+    let recipient = QueueKeyPair::generate(&mut rng);
+    let sender = QueueKeyPair::generate(&mut rng);
+    let create = CreateQueue {
+        recipient_key: recipient.public(),
+        sender_key: sender.public(),
+    }
+    .to_json();
+    let (status, body) = relay.signed(
+        &recipient,
+        "POST",
+        "/v1/queues",
+        Some("application/json"),
+        &create,
+    );
+    assert_eq!(status, 201);
+    let queue = QueueCreated::from_json(&body).unwrap();
+
+    // A send whose body is half on the wire when SIGTERM arrives.
+    let send = Endpoint::Send(queue.sender_id).path();
+    let message = vec![7u8; 8000];
+    let auth = sender
+        .sign(
+            relay.address.key(),
+            unix_now(),
+            "POST",
+            &send,
+            &message,
+            &mut rng,
+        )
+        .unwrap()
+        .encode();
+    let head = format!(
+        "POST {send} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\n\
+         {AUTH_HEADER}: {auth}\r\nContent-Length: {}\r\n\r\n",
+        message.len()
+    );
+    let mut stream = TcpStream::connect(relay.socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&message[..4000]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    relay.send_sigterm();
+    std::thread::sleep(Duration::from_millis(500));
+    stream.write_all(&message[4000..]).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert_eq!(
+        parse_answer(&answer).map(|(status, _)| status),
+        Some(201),
+        "the write in flight is answered: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    let (status, logs) = relay.wait_for_exit();
+    assert!(status.success(), "{status:?}\n{logs}");
+    assert!(logs.contains("finishing requests in flight"), "{logs}");
+
+    // It was durable: the restarted relay hands it out.
+    let relay = Running::start(&data);
+    let next = Endpoint::Next(queue.recipient_id).path();
+    let (status, body) = relay.signed(&recipient, "POST", &next, None, b"");
+    assert_eq!((status, body), (200, message));
+    relay.terminate();
 }

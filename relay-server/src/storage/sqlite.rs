@@ -19,7 +19,7 @@
 //! relay stores only ciphertext and public keys).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use rand::RngCore as _;
 use rusqlite::{Connection, ErrorCode, OptionalExtension as _, Transaction, TransactionBehavior};
@@ -69,8 +69,69 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Signed operations waiting for the connection, oldest first.
     waiting: Mutex<Vec<SignedJob>>,
+    /// Told each time the connection is let go, for the calls waiting for their group.
+    released: Released,
     policy: Policy,
     path: PathBuf,
+}
+
+/// How many times the connection was let go, and the signal that it just was: a call whose
+/// signed operation waits for a group commit sleeps here, not in the connection's lock, so
+/// that a commit wakes all of its group at once instead of handing the lock down a line of
+/// threads one after the other.
+#[derive(Debug, Default)]
+struct Released {
+    count: Mutex<u64>,
+    signal: Condvar,
+}
+
+impl Released {
+    /// Sleeps until the connection was let go after `seen` releases.
+    fn wait_past(&self, seen: u64) {
+        let mut count = locked(&self.count);
+        while *count == seen {
+            count = self
+                .signal
+                .wait(count)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    fn seen(&self) -> u64 {
+        *locked(&self.count)
+    }
+}
+
+/// The connection while one call holds it; letting it go wakes the calls waiting for their
+/// group commit.
+struct Held<'a> {
+    guard: Option<MutexGuard<'a, Connection>>,
+    released: &'a Released,
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.guard
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("held until dropped"))
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.guard
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("held until dropped"))
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        *locked(&self.released.count) += 1;
+        self.released.signal.notify_all();
+    }
 }
 
 /// A signed operation waiting for the next group commit. It runs inside the group's
@@ -114,6 +175,7 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             waiting: Mutex::new(Vec::new()),
+            released: Released::default(),
             policy,
             path: path.to_owned(),
         })
@@ -139,12 +201,30 @@ impl SqliteStore {
             .map_err(|(_, e)| backend("closing the data file")(e))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> Held<'_> {
         // A panic while the lock was held rolled its transaction back when the
         // `Transaction` was dropped; the connection itself is still sound.
-        self.conn
+        let guard = self
+            .conn
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Held {
+            guard: Some(guard),
+            released: &self.released,
+        }
+    }
+
+    /// The connection if no call holds it now.
+    fn try_lock(&self) -> Option<Held<'_>> {
+        let guard = match self.conn.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Held {
+            guard: Some(guard),
+            released: &self.released,
+        })
     }
 
     /// The day a queue used on `today` expires after.
@@ -389,17 +469,23 @@ impl SqliteStore {
             })
         });
         locked(&self.waiting).push(job);
-        let conn = self.lock();
-        // A group committed while this call waited for the connection may have held it.
-        if let Some(outcome) = locked(&answer).take() {
-            return outcome;
+        // Until this operation's group has committed: commit the waiting ones when the
+        // connection is free, or sleep until whoever holds it lets it go.
+        loop {
+            if let Some(outcome) = locked(&answer).take() {
+                return outcome;
+            }
+            let seen = self.released.seen();
+            match self.try_lock() {
+                Some(conn) => {
+                    let jobs = std::mem::take(&mut *locked(&self.waiting));
+                    if !jobs.is_empty() {
+                        commit_group(&conn, jobs);
+                    }
+                }
+                None => self.released.wait_past(seen),
+            }
         }
-        let jobs = std::mem::take(&mut *locked(&self.waiting));
-        commit_group(&conn, jobs);
-        drop(conn);
-        locked(&answer)
-            .take()
-            .unwrap_or_else(|| Err(StoreError::Backend("a signed operation was not run".into())))
     }
 }
 

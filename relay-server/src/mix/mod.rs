@@ -234,6 +234,14 @@ mod tests {
     const START: u64 = 10 * EPOCH + 5;
 
     fn open(dir: &Path, now: u64) -> (Mix, Arc<Metrics>, RelayAddress) {
+        open_with_tags(dir, now, 1_000_000)
+    }
+
+    fn open_with_tags(
+        dir: &Path,
+        now: u64,
+        max_replay_tags: u64,
+    ) -> (Mix, Arc<Metrics>, RelayAddress) {
         let identity = Arc::new(RelayIdentity::load_or_create(dir).unwrap());
         let address =
             RelayAddress::new(identity.public_key(), Host::V4([192, 0, 2, 1].into()), 443).unwrap();
@@ -242,7 +250,7 @@ mod tests {
             epoch_seconds: EPOCH,
             grace_seconds: 600,
             allow_private_hops: false,
-            max_replay_tags: 1_000_000,
+            max_replay_tags,
         };
         let relays = KnownRelays::new(
             None,
@@ -331,6 +339,35 @@ mod tests {
             dir.path().join("sphinx/12.key").exists(),
             "the next epoch's key is made"
         );
+    }
+
+    #[test]
+    fn an_epoch_full_of_tags_drops_new_packets_unopened_and_still_knows_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mix, metrics, relay) = open_with_tags(dir.path(), START, 2);
+        let wire = &mix.announcements(START)[0];
+        let key = SphinxKeyAnnouncement::from_wire(relay.key(), wire)
+            .unwrap()
+            .key;
+        let first = drop_packet(&relay, key);
+        mix.open_batch(&first, START).unwrap();
+        mix.open_batch(&drop_packet(&relay, key), START).unwrap();
+        assert_eq!(metrics.count(Event::DropReceived), 2);
+        // The epoch holds two tags: a third packet is dropped unopened, counted.
+        mix.open_batch(&drop_packet(&relay, key), START).unwrap();
+        assert_eq!(metrics.count(Event::DropReceived), 2);
+        assert_eq!(metrics.count(Event::ReplayTagsFull), 1);
+        // A replay of a kept tag is still a replay.
+        mix.open_batch(&first, START).unwrap();
+        assert_eq!(metrics.count(Event::PacketReplayed), 1);
+        // The next epoch's key starts a set of its own.
+        let next_key = SphinxKeyAnnouncement::from_wire(relay.key(), &mix.announcements(START)[1])
+            .unwrap()
+            .key;
+        let next_epoch = 11 * EPOCH + 5;
+        mix.open_batch(&drop_packet(&relay, next_key), next_epoch)
+            .unwrap();
+        assert_eq!(metrics.count(Event::DropReceived), 3);
     }
 
     #[test]

@@ -328,8 +328,13 @@ impl Metrics {
 
     /// Counts one event.
     pub fn record(&self, event: Event) {
+        self.record_many(event, 1);
+    }
+
+    /// Counts `n` occurrences of one event at once (the packets of a refused batch).
+    pub fn record_many(&self, event: Event, n: u64) {
         if let Some(i) = EVENTS.iter().position(|(e, _, _)| *e == event) {
-            self.events[i].fetch_add(1, Ordering::Relaxed);
+            self.events[i].fetch_add(n, Ordering::Relaxed);
         }
     }
 

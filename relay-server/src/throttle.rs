@@ -284,9 +284,7 @@ impl Throttle {
                 Spend::Queue => Event::QueueLimited,
                 Spend::NewTarget => Event::NewTargetLimited,
             };
-            for _ in 0..n.min(1 << 16) {
-                self.metrics.record(event);
-            }
+            self.metrics.record_many(event, n);
         }
         allowed
     }

@@ -161,9 +161,7 @@ impl Forwarder {
                 (_, Err(NotUsable::Limited)) => Event::ForwardFailed,
                 _ => Event::ForwardNotARelay,
             };
-            for _ in 0..count {
-                self.metrics.record(event);
-            }
+            self.metrics.record_many(event, count);
         }
     }
 }

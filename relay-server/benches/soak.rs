@@ -16,7 +16,11 @@
 //! reordered, or if any request failed.
 //!
 //! `scripts/soak [SECONDS]` runs it (default 1800 s); `SOTTO_BENCH_QUICK=1` (the smoke run
-//! of `scripts/bench --smoke`) runs 6 s.
+//! of `scripts/bench --smoke`) runs two clients for 3 s.
+//!
+//! Known failure (open): about once in 40 client-minutes a part's download is cut (the
+//! client sees "error decoding response body"; the relay logs nothing). See
+//! docs/BENCHMARKS.md, "Soak".
 
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -35,7 +39,7 @@ use sotto_core::transport::RelayClient;
 #[allow(dead_code)]
 mod process;
 
-/// Clients, each with a queue of its own.
+/// Clients, each with a queue of its own (two in the smoke run).
 const CLIENTS: usize = 8;
 /// Bytes of a message.
 const MESSAGE_BYTES: usize = 4096;
@@ -63,8 +67,10 @@ struct Counters {
 }
 
 fn main() {
-    let seconds = if std::env::var_os("SOTTO_BENCH_QUICK").is_some() {
-        6
+    let quick = std::env::var_os("SOTTO_BENCH_QUICK").is_some();
+    let client_count = if quick { 2 } else { CLIENTS };
+    let seconds = if quick {
+        3
     } else {
         std::env::var("SOTTO_SOAK_SECONDS")
             .ok()
@@ -89,7 +95,7 @@ fn main() {
     );
     let child = KillOnDrop(child);
     let pid = child.0.id();
-    println!("relay soak: {CLIENTS} clients for {seconds} s against one relay process");
+    println!("relay soak: {client_count} clients for {seconds} s against one relay process");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,7 +106,7 @@ fn main() {
     let started = Instant::now();
     let samples = runtime.block_on(async {
         let mut clients = tokio::task::JoinSet::new();
-        for _ in 0..CLIENTS {
+        for _ in 0..client_count {
             let (address, counters, stop) =
                 (address.clone(), Arc::clone(&counters), Arc::clone(&stop));
             clients.spawn(async move { client(address, counters, stop).await });

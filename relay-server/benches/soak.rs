@@ -36,7 +36,6 @@ use sotto_core::relay::chunks::ChunkSeed;
 use sotto_core::transport::RelayClient;
 
 #[path = "../tests/common/process.rs"]
-#[allow(dead_code)]
 mod process;
 
 /// Clients, each with a queue of its own (two in the smoke run).
@@ -187,7 +186,7 @@ async fn client(
         unacknowledged = Some(read.id);
         counters.messages.fetch_add(1, Ordering::Relaxed);
 
-        if turn % 10 == 0 {
+        if turn.is_multiple_of(10) {
             let part = ChunkSeed::random(&mut rng).part(0);
             let bytes = axum::body::Bytes::from(vec![(turn % 251) as u8; PART_BYTES]);
             relay
@@ -208,7 +207,7 @@ async fn client(
                 .map_err(|e| format!("delete part {turn}: {e}"))?;
             counters.parts.fetch_add(1, Ordering::Relaxed);
         }
-        if turn % 5 == 0 {
+        if turn.is_multiple_of(5) {
             let unix = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());

@@ -1,5 +1,5 @@
 //! Limits per source address: open connections, tunnels, onion packets, queue creations and
-//! first checks of unknown relays (`docs/PROTOCOL.md` §15, "Limits").
+//! first checks of unknown relays (the relay README, "Limits").
 //!
 //! A source is an IPv4 address, or an IPv6 /64 (one host usually holds a whole /64, so a
 //! limit per IPv6 address would be no limit). Rates are token buckets: a source may spend

@@ -60,8 +60,9 @@ fn plan() -> Plan {
     }
 }
 
-/// A TLS server with a relay identity that answers `202` to everything and counts the
-/// packets posted to it.
+/// A TLS server with a relay identity that answers `/v1/info` as a relay does (relays
+/// forward only to addresses checked to be the relay a packet names), `202` to everything
+/// else, and counts the packets posted to it.
 struct Sink {
     address: RelayAddress,
     counted: Arc<AtomicU64>,
@@ -76,13 +77,40 @@ async fn start_sink(data_dir: &Path) -> Sink {
     let port = listener.local_addr().expect("local address").port();
     let counted = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&counted);
-    let app = Router::new().fallback(move |body: Bytes| {
-        let counter = Arc::clone(&counter);
-        async move {
-            counter.fetch_add((body.len() / PACKET_BYTES) as u64, Ordering::Relaxed);
-            StatusCode::ACCEPTED
-        }
-    });
+    let info = serde_json::to_vec(&sotto_core::relay::RelayInfo {
+        version: "sink".into(),
+        api: 1,
+        key: identity.public_key().to_text(),
+        max_message_bytes: 0,
+        max_queue_messages: 0,
+        max_queue_bytes: 0,
+        message_expiry_days: 0,
+        max_chunk_bytes: 0,
+        max_chunk_store_bytes: 0,
+        chunk_expiry_hours: 0,
+        sphinx_keys: Vec::new(),
+    })
+    .expect("info JSON");
+    let app = Router::new()
+        .route(
+            "/v1/info",
+            axum::routing::get(move || {
+                let info = info.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        info,
+                    )
+                }
+            }),
+        )
+        .fallback(move |body: Bytes| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add((body.len() / PACKET_BYTES) as u64, Ordering::Relaxed);
+                StatusCode::ACCEPTED
+            }
+        });
     tokio::spawn(serve(
         TlsListener::new(listener, tls),
         app,

@@ -111,6 +111,27 @@ impl Running {
         answer
     }
 
+    /// Creates a queue through the API: its recipient and sender keys and its ids.
+    fn create_queue(&self) -> (QueueKeyPair, QueueKeyPair, QueueCreated) {
+        let mut rng = rand::rng();
+        let recipient = QueueKeyPair::generate(&mut rng);
+        let sender = QueueKeyPair::generate(&mut rng);
+        let create = CreateQueue {
+            recipient_key: recipient.public(),
+            sender_key: sender.public(),
+        }
+        .to_json();
+        let (status, body) = self.signed(
+            &recipient,
+            "POST",
+            "/v1/queues",
+            Some("application/json"),
+            &create,
+        );
+        assert_eq!(status, 201);
+        (recipient, sender, QueueCreated::from_json(&body).unwrap())
+    }
+
     fn signed(
         &self,
         key: &QueueKeyPair,
@@ -186,22 +207,7 @@ fn the_relay_serves_survives_garbage_stops_on_sigterm_and_keeps_messages() {
     );
 
     let mut rng = rand::rng();
-    let recipient = QueueKeyPair::generate(&mut rng);
-    let sender = QueueKeyPair::generate(&mut rng);
-    let create = CreateQueue {
-        recipient_key: recipient.public(),
-        sender_key: sender.public(),
-    }
-    .to_json();
-    let (status, body) = relay.signed(
-        &recipient,
-        "POST",
-        "/v1/queues",
-        Some("application/json"),
-        &create,
-    );
-    assert_eq!(status, 201);
-    let queue = QueueCreated::from_json(&body).unwrap();
+    let (recipient, sender, queue) = relay.create_queue();
     let send = Endpoint::Send(queue.sender_id).path();
     let (status, _) = relay.signed(
         &sender,
@@ -318,22 +324,7 @@ fn a_write_in_flight_when_sigterm_arrives_is_finished_and_kept() {
     let data = dir.path().join("data");
     let relay = Running::start(&data);
     let mut rng = rand::rng();
-    let recipient = QueueKeyPair::generate(&mut rng);
-    let sender = QueueKeyPair::generate(&mut rng);
-    let create = CreateQueue {
-        recipient_key: recipient.public(),
-        sender_key: sender.public(),
-    }
-    .to_json();
-    let (status, body) = relay.signed(
-        &recipient,
-        "POST",
-        "/v1/queues",
-        Some("application/json"),
-        &create,
-    );
-    assert_eq!(status, 201);
-    let queue = QueueCreated::from_json(&body).unwrap();
+    let (recipient, sender, queue) = relay.create_queue();
 
     // A send whose body is half on the wire when SIGTERM arrives.
     let send = Endpoint::Send(queue.sender_id).path();

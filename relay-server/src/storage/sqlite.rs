@@ -717,7 +717,8 @@ impl RelayStore for SqliteStore {
                 Err(StoreError::UnknownMessage) => false,
                 Err(e) => return Err(e),
             };
-            Ok((acked, next_message_in(conn, &recipient, today, expires)?))
+            // The acknowledgement marked the queue used already.
+            Ok((acked, oldest_message(conn, &recipient, today)?))
         })
     }
 
@@ -944,6 +945,15 @@ fn next_message_in(
     if !touch_queue(tx, recipient.as_bytes(), today, expires)? {
         return Err(StoreError::UnknownQueue);
     }
+    oldest_message(tx, recipient, today)
+}
+
+/// The oldest unexpired message of the queue.
+fn oldest_message(
+    tx: &Connection,
+    recipient: &RecipientId,
+    today: Day,
+) -> Result<Option<StoredMessage>, StoreError> {
     let message: Option<(Vec<u8>, Vec<u8>)> = cached_row(
         tx,
         "SELECT message_id, body FROM messages

@@ -116,6 +116,19 @@ pub struct WireAnnouncement {
     pub signature: String,
 }
 
+/// A request body of at most [`MAX_JSON_BODY`] bytes parsed into `W` (whose serde rules
+/// refuse unknown fields): `too_large` or `malformed_request` naming `what` otherwise.
+fn strict_json<W: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<W, ApiError> {
+    if body.len() > MAX_JSON_BODY {
+        return Err(ApiError::new(
+            ErrorKind::TooLarge,
+            "the JSON body is too large",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorKind::MalformedRequest, format!("{what}: {e}")))
+}
+
 /// Body of `POST /v1/queues`: the queue's two public keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateQueue {
@@ -144,15 +157,7 @@ impl CreateQueue {
 
     /// Parses the body strictly (unknown, missing or repeated fields, bad keys: errors).
     pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        if body.len() > MAX_JSON_BODY {
-            return Err(ApiError::new(
-                ErrorKind::TooLarge,
-                "the JSON body is too large",
-            ));
-        }
-        let wire: WireCreateQueue = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(ErrorKind::MalformedRequest, format!("queue request: {e}"))
-        })?;
+        let wire: WireCreateQueue = strict_json(body, "queue request")?;
         let key = |text: &str, what: &str| {
             URL_SAFE_NO_PAD
                 .decode(text)
@@ -198,15 +203,7 @@ impl ReadAfterAck {
 
     /// Parses the body strictly (unknown, missing or repeated fields, a bad id: errors).
     pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        if body.len() > MAX_JSON_BODY {
-            return Err(ApiError::new(
-                ErrorKind::TooLarge,
-                "the JSON body is too large",
-            ));
-        }
-        let wire: WireReadAfterAck = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(ErrorKind::MalformedRequest, format!("read request: {e}"))
-        })?;
+        let wire: WireReadAfterAck = strict_json(body, "read request")?;
         let ack = RelayMessageId::from_text(&wire.ack).map_err(|_| {
             ApiError::new(
                 ErrorKind::MalformedRequest,
